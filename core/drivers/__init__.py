@@ -1,0 +1,211 @@
+"""Drivers: how a machine comes to exist and is switched on and off. One async interface modelled on
+libmachine's Driver; each driver declares its flags so the CLI options and the TUI's create forms are
+generated from the same schema. Adding a driver = one module + one line in DRIVERS."""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import os
+from dataclasses import dataclass, field
+
+from ..errors import MachineError
+
+
+class State(enum.Enum):
+    NONE = ""
+    RUNNING = "Running"
+    PAUSED = "Paused"
+    SAVED = "Saved"
+    STOPPED = "Stopped"
+    STOPPING = "Stopping"
+    STARTING = "Starting"
+    ERROR = "Error"
+    TIMEOUT = "Timeout"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One create option of a driver (mcnflag): kind is string, int, bool or list."""
+
+    name: str
+    usage: str
+    kind: str = "string"
+    default: object = ""
+    env: str = ""
+    required: bool = False
+    choices: tuple = ()
+    advanced: bool = False
+
+    def initial(self):
+        """Default with its env var applied, as the CLI and the TUI form both start from."""
+        env_value = os.environ.get(self.env) if self.env else None
+        if env_value not in (None, ""):
+            return parse_flag_value(self, env_value) if self.kind != "list" else [v for v in env_value.split(",") if v]
+        if self.kind == "list":
+            return list(self.default or [])
+        if self.kind == "bool":
+            return bool(self.default)
+        return self.default
+
+
+def parse_flag_value(flag: Flag, text: str):
+    if flag.kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise MachineError(f'invalid value "{text}" for flag -{flag.name}: parse error') from None
+    if flag.kind == "bool":
+        low = text.lower()
+        if low in ("1", "t", "true"):
+            return True
+        if low in ("0", "f", "false"):
+            return False
+        raise MachineError(f'invalid boolean value "{text}" for -{flag.name}: parse error')
+    return text
+
+
+class Driver:
+    """Base driver; the JSON config dict is the driver's whole state and is what config.json keeps."""
+
+    name = "base"
+    flags: list[Flag] = []
+    provisions = True  # False: create stops after the driver (none)
+
+    def __init__(self, config: dict):
+        self.config = config
+
+    @classmethod
+    def new_config(cls, machine_name: str, store_path: str) -> dict:
+        return {
+            "IPAddress": "",
+            "MachineName": machine_name,
+            "SSHUser": "root",
+            "SSHPort": 22,
+            "SSHKeyPath": "",
+            "StorePath": store_path,
+            "SwarmMaster": False,
+            "SwarmHost": "",
+            "SwarmDiscovery": "",
+        }
+
+    # ----- configuration
+    def set_config_from_flags(self, opts: dict) -> None:
+        self.config["SwarmMaster"] = bool(opts.get("swarm-master", False))
+        self.config["SwarmHost"] = opts.get("swarm-host", "")
+        self.config["SwarmDiscovery"] = opts.get("swarm-discovery", "")
+
+    @property
+    def machine_name(self) -> str:
+        return self.config.get("MachineName", "")
+
+    @property
+    def store_path(self) -> str:
+        return self.config.get("StorePath", "")
+
+    def resolve_store_path(self, *parts: str) -> str:
+        return os.path.join(self.store_path, "machines", self.machine_name, *parts)
+
+    # ----- lifecycle
+    async def pre_create_check(self) -> None:
+        return None
+
+    async def create(self, report) -> None:
+        return None
+
+    async def state(self) -> State:
+        raise NotImplementedError
+
+    async def get_ip(self) -> str:
+        ip = self.config.get("IPAddress", "")
+        if not ip:
+            raise MachineError("IP address is not set")
+        return ip
+
+    async def get_url(self) -> str:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        raise MachineError(f"{self.name} driver does not support start")
+
+    async def stop(self) -> None:
+        raise MachineError(f"{self.name} driver does not support stop")
+
+    async def restart(self) -> None:
+        raise MachineError(f"{self.name} driver does not support restart")
+
+    async def kill(self) -> None:
+        raise MachineError(f"{self.name} driver does not support kill")
+
+    async def remove(self) -> None:
+        return None
+
+    # ----- ssh
+    async def ssh_hostname(self) -> str:
+        return await self.get_ip()
+
+    def ssh_port(self) -> int:
+        return int(self.config.get("SSHPort") or 22)
+
+    def ssh_user(self) -> str:
+        return self.config.get("SSHUser") or "root"
+
+    def ssh_key_path(self) -> str:
+        return self.config.get("SSHKeyPath") or ""
+
+    def log_path(self) -> str:
+        """A console or serial log the driver keeps, if any (the TUI shows it)."""
+        return ""
+
+
+# name -> "module:Class"; imported only when a machine of that driver is touched.
+DRIVERS: dict[str, str] = {
+    "none": "none:NoneDriver",
+    "generic": "generic:GenericDriver",
+    "virtualbox": "virtualbox:VirtualBoxDriver",
+}
+
+
+class DriverNotFound(MachineError):
+    def __init__(self, name: str):
+        super().__init__(
+            f'Driver "{name}" not found. Do you have the plugin binary "docker-machine-driver-{name}" accessible in your PATH?'
+        )
+
+
+def driver_class(name: str) -> type[Driver]:
+    spec = DRIVERS.get(name)
+    if spec is None:
+        raise DriverNotFound(name)
+    module, cls = spec.split(":")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+
+
+def driver_names() -> list[str]:
+    return sorted(DRIVERS)
+
+
+class UnknownDriver(Driver):
+    """A machine made by a driver we do not have: shown, never rewritten (its JSON stays verbatim)."""
+
+    def __init__(self, config: dict, name: str):
+        super().__init__(config)
+        self.name = name
+
+    async def state(self) -> State:
+        raise MachineError(
+            f'Driver "{self.name}" not found. Do you have the plugin binary accessible in your PATH?'
+        )
+
+    async def get_url(self) -> str:
+        return await self.state()
+
+
+def driver_for(host) -> Driver:
+    try:
+        return driver_class(host.driver_name)(host.driver_config)
+    except DriverNotFound:
+        return UnknownDriver(host.driver_config, host.driver_name)

@@ -1,0 +1,45 @@
+"""The none driver: an existing Docker Engine reached at --url. Nothing to create or provision."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from ..errors import MachineError
+from . import Driver, Flag, State
+
+
+class NoneDriver(Driver):
+    name = "none"
+    provisions = False
+    flags = [Flag("url", "URL of host when no driver is selected", required=True)]
+
+    @classmethod
+    def new_config(cls, machine_name: str, store_path: str) -> dict:
+        cfg = super().new_config(machine_name, store_path)
+        cfg.update({"SSHUser": "", "SSHPort": 0, "URL": ""})
+        return cfg
+
+    def set_config_from_flags(self, opts: dict) -> None:
+        url = opts.get("url") or ""
+        if not url:
+            raise MachineError("--url option is required when no driver is selected")
+        self.config["URL"] = url
+        self.config["IPAddress"] = urlparse(url).netloc  # host:port, as docker-machine stores it
+
+    async def state(self) -> State:
+        return State.RUNNING
+
+    async def get_url(self) -> str:
+        return self.config.get("URL", "")
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        raise MachineError("hosts without a driver cannot be stopped")
+
+    async def restart(self) -> None:
+        raise MachineError("hosts without a driver cannot be restarted")
+
+    async def kill(self) -> None:
+        raise MachineError("hosts without a driver cannot be killed")

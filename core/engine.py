@@ -1,0 +1,158 @@
+"""Talking to a Docker Engine over mutual TLS: the connection check of env/config/create and the
+version query of ls. Plain asyncio + ssl, so `ls` never pays for an HTTP library's import."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import ssl
+from urllib.parse import urlparse
+
+from .errors import MachineError
+
+REGEN_ADVICE = (
+    "You can attempt to regenerate them using '{prog} regenerate-certs [name]'.\n"
+    "Be advised that this will trigger a Docker daemon restart which might stop running containers.\n"
+)
+
+_contexts: dict[tuple, ssl.SSLContext] = {}
+
+
+def client_context(ca: str, cert: str, key: str) -> ssl.SSLContext:
+    k = (ca, cert, key)
+    ctx = _contexts.get(k)
+    if ctx is None:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(ca)
+        ctx.load_cert_chain(cert, key)
+        _contexts[k] = ctx
+    return ctx
+
+
+def split_hostport(url: str, default_port: int = 2376) -> tuple[str, int]:
+    parsed = urlparse(url)
+    host = parsed.hostname or ""
+    return host, parsed.port or default_port
+
+
+def _go_dial_error(addr: str, err: BaseException) -> str:
+    """The words Go's net/tls packages use, which users of docker-machine search for."""
+    if isinstance(err, (asyncio.TimeoutError, TimeoutError)):
+        return f"dial tcp {addr}: i/o timeout"
+    if isinstance(err, ssl.SSLCertVerificationError):
+        msg = err.verify_message or str(err)
+        if "IP address mismatch" in msg or "Hostname mismatch" in msg:
+            return f"x509: certificate is valid for {err.__dict__.get('_valid_for', 'other names')}, not {addr.rsplit(':', 1)[0]}"
+        if "unable to get local issuer" in msg or "self-signed" in msg or "self signed" in msg:
+            return "x509: certificate signed by unknown authority"
+        if "expired" in msg:
+            return "x509: certificate has expired or is not yet valid"
+        return f"x509: {msg}"
+    if isinstance(err, ssl.SSLError):
+        return f"remote error: tls: {err.reason or err}".lower() if err.reason else f"tls: {err}"
+    if isinstance(err, ConnectionRefusedError) or getattr(err, "errno", None) == errno.ECONNREFUSED:
+        return f"dial tcp {addr}: connect: connection refused"
+    if isinstance(err, OSError) and err.strerror:
+        return f"dial tcp {addr}: connect: {err.strerror.lower()}"
+    return f"dial tcp {addr}: {err}"
+
+
+async def _open(host: str, port: int, ctx: ssl.SSLContext, timeout: float):
+    return await asyncio.wait_for(
+        asyncio.open_connection(host, port, ssl=ctx, server_hostname=host), timeout
+    )
+
+
+def _mismatch_names(host: str, port: int, ctx: ssl.SSLContext) -> str:
+    """On a name mismatch, fetch the names the certificate does cover, for the message."""
+    import socket
+
+    loose = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    loose.check_hostname = False
+    loose.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=5) as raw:
+            with loose.wrap_socket(raw, server_hostname=host) as tls:
+                der = tls.getpeercert(binary_form=True)
+    except OSError:
+        return "other names"
+    from cryptography import x509
+
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return "no names"
+    ips = [str(v) for v in san.get_values_for_type(x509.IPAddress)]
+    dns = san.get_values_for_type(x509.DNSName)
+    return ", ".join(ips + dns)
+
+
+async def check_tls(url: str, ca: str, cert: str, key: str, timeout: float = 20.0, prog: str = "docker-machine") -> None:
+    """docker-machine's check.ConfigureAuth-free connection check: a TLS handshake with the client certs."""
+    host, port = split_hostport(url)
+    addr = f"{host}:{port}"
+    try:
+        ctx = client_context(ca, cert, key)
+        reader, writer = await _open(host, port, ctx, timeout)
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except (ssl.SSLError, OSError):
+            pass
+    except FileNotFoundError as err:
+        raise MachineError(f"Error checking and/or regenerating the certs: open {err.filename}: no such file or directory") from None
+    except (OSError, asyncio.TimeoutError, ssl.SSLError) as err:
+        if isinstance(err, ssl.SSLCertVerificationError) and "mismatch" in (err.verify_message or ""):
+            err._valid_for = await asyncio.to_thread(_mismatch_names, host, port, ctx)
+        detail = _go_dial_error(addr, err)
+        raise MachineError(
+            "Error checking and/or regenerating the certs: There was an error validating certificates for host "
+            f'"{addr}": {detail}\n' + REGEN_ADVICE.format(prog=prog)
+        ) from None
+
+
+async def docker_version(url: str, ca: str, cert: str, key: str, timeout: float = 10.0) -> dict:
+    """GET /version over mutual TLS. Raises MachineError with ls's wording on failure."""
+    host, port = split_hostport(url)
+    try:
+        ctx = client_context(ca, cert, key)
+    except (OSError, ssl.SSLError) as err:
+        raise MachineError(f"Unable to query docker version: open {getattr(err, 'filename', '') or ''}: {err}") from None
+    try:
+        reader, writer = await _open(host, port, ctx, timeout)
+    except (ConnectionRefusedError, OSError) as err:
+        if isinstance(err, ssl.SSLError):
+            raise MachineError(f'Get "https://{host}:{port}/version": {_go_dial_error(f"{host}:{port}", err)}') from None
+        raise MachineError("Cannot connect to the docker engine endpoint") from None
+    try:
+        writer.write(f"GET /version HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(-1), timeout)
+    except (OSError, ssl.SSLError) as err:
+        raise MachineError(f'Get "https://{host}:{port}/version": {_go_dial_error(f"{host}:{port}", err)}') from None
+    finally:
+        writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0].decode("latin-1")
+    if b" 200 " not in status + " ":
+        raise MachineError(f"Error response from daemon: {status}")
+    if b"transfer-encoding: chunked" in head.lower():
+        body = _dechunk(body)
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise MachineError("Unable to query docker version: invalid response from the engine") from None
+
+
+def _dechunk(body: bytes) -> bytes:
+    out = bytearray()
+    while body:
+        size_line, _, rest = body.partition(b"\r\n")
+        size = int(size_line.split(b";")[0] or b"0", 16)
+        if size == 0:
+            break
+        out += rest[:size]
+        body = rest[size + 2:]
+    return bytes(out)

@@ -1,0 +1,161 @@
+"""The config.json document of one machine, field for field as docker-machine v0.16.2 lays it out.
+
+A host is kept as the plain JSON dict (insertion-ordered) so that fields we do not know, and whole
+`Driver` objects of drivers we do not know, are written back exactly as they were read."""
+
+from __future__ import annotations
+
+import os
+import re
+
+CONFIG_VERSION = 3
+DEFAULT_INSTALL_URL = "https://get.docker.com"
+DEFAULT_SWARM_HOST = "tcp://0.0.0.0:3376"
+DEFAULT_SWARM_IMAGE = "swarm:latest"
+
+_VALID_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-.]*$")
+INVALID_NAME_MESSAGE = "Invalid hostname specified. Allowed hostname chars are: 0-9a-zA-Z . -"
+
+
+def is_valid_name(name: str) -> bool:
+    return bool(_VALID_NAME.match(name))
+
+
+def engine_options(
+    *,
+    arbitrary_flags=None,
+    env=None,
+    insecure_registry=None,
+    labels=None,
+    storage_driver="",
+    registry_mirror=None,
+    install_url=DEFAULT_INSTALL_URL,
+) -> dict:
+    return {
+        "ArbitraryFlags": list(arbitrary_flags or []),
+        "Dns": None,
+        "GraphDir": "",
+        "Env": list(env or []),
+        "Ipv6": False,
+        "InsecureRegistry": list(insecure_registry or []),
+        "Labels": list(labels or []),
+        "LogLevel": "",
+        "StorageDriver": storage_driver,
+        "SelinuxEnabled": False,
+        "TlsVerify": True,
+        "RegistryMirror": list(registry_mirror or []),
+        "InstallURL": install_url,
+    }
+
+
+def swarm_options(
+    *,
+    agent=False,
+    master=False,
+    address="",
+    discovery="",
+    host=DEFAULT_SWARM_HOST,
+    image=DEFAULT_SWARM_IMAGE,
+    strategy="spread",
+    arbitrary_flags=None,
+    arbitrary_join_flags=None,
+    experimental=False,
+) -> dict:
+    return {
+        "IsSwarm": bool(agent or master),
+        "Address": address,
+        "Discovery": discovery,
+        "Agent": bool(agent),
+        "Master": bool(master),
+        "Host": host,
+        "Image": image,
+        "Strategy": strategy,
+        "Heartbeat": 0,
+        "Overcommit": 0,
+        "ArbitraryFlags": list(arbitrary_flags or []),
+        "ArbitraryJoinFlags": list(arbitrary_join_flags or []),
+        "Env": None,
+        "IsExperimental": bool(experimental),
+    }
+
+
+def auth_options(store_path: str, name: str, *, ca_cert="", ca_key="", client_cert="", client_key="",
+                 sans=None) -> dict:
+    certs = os.path.join(store_path, "certs")
+    mdir = os.path.join(store_path, "machines", name)
+    return {
+        "CertDir": certs,
+        "CaCertPath": ca_cert or os.path.join(certs, "ca.pem"),
+        "CaPrivateKeyPath": ca_key or os.path.join(certs, "ca-key.pem"),
+        "CaCertRemotePath": "",
+        "ServerCertPath": os.path.join(mdir, "server.pem"),
+        "ServerKeyPath": os.path.join(mdir, "server-key.pem"),
+        "ClientKeyPath": client_key or os.path.join(certs, "key.pem"),
+        "ServerCertRemotePath": "",
+        "ServerKeyRemotePath": "",
+        "ClientCertPath": client_cert or os.path.join(certs, "cert.pem"),
+        "ServerCertSANs": list(sans or []),
+        "StorePath": mdir,
+    }
+
+
+def new_host(name: str, driver_name: str, driver: dict, engine: dict, swarm: dict, auth: dict) -> dict:
+    return {
+        "ConfigVersion": CONFIG_VERSION,
+        "Driver": driver,
+        "DriverName": driver_name,
+        "HostOptions": {
+            "Driver": "",
+            "Memory": 0,
+            "Disk": 0,
+            "EngineOptions": engine,
+            "SwarmOptions": swarm,
+            "AuthOptions": auth,
+        },
+        "Name": name,
+    }
+
+
+class Host:
+    """One machine as read from the store: its config document plus the folder it lives in."""
+
+    def __init__(self, name: str, doc: dict, machine_dir: str):
+        self.name = name
+        self.doc = doc
+        self.dir = machine_dir
+        self.relocated_from = ""  # set when the store was moved since this config was written
+
+    @property
+    def driver_name(self) -> str:
+        return self.doc.get("DriverName") or ""
+
+    @property
+    def driver_config(self) -> dict:
+        drv = self.doc.get("Driver")
+        if not isinstance(drv, dict):
+            drv = {}
+            self.doc["Driver"] = drv
+        return drv
+
+    @property
+    def host_options(self) -> dict:
+        return self.doc.setdefault("HostOptions", {})
+
+    @property
+    def engine(self) -> dict:
+        return self.host_options.get("EngineOptions") or {}
+
+    @property
+    def swarm(self) -> dict:
+        return self.host_options.get("SwarmOptions") or {}
+
+    @property
+    def auth(self) -> dict:
+        return self.host_options.get("AuthOptions") or {}
+
+    def cert_path(self, key: str, fallback: str) -> str:
+        value = self.auth.get(key)
+        return value or fallback
+
+    def __repr__(self) -> str:
+        return f"Host({self.name!r}, driver={self.driver_name!r})"

@@ -1,0 +1,268 @@
+"""`ls`: every machine's state, URL and Docker version, queried concurrently with a per-host deadline.
+
+One machine that is broken, slow or gone never breaks the listing of the others."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+from dataclasses import dataclass, field
+
+from .drivers import State, driver_for
+from .errors import MachineError
+from .hostconfig import DEFAULT_SWARM_HOST, Host
+from .store import LoadError, Store
+
+FILTER_KEYS = ("driver", "state", "name", "label", "swarm")
+
+
+@dataclass
+class Row:
+    Name: str
+    Active: str = "-"
+    ActiveHost: bool = False
+    ActiveSwarm: bool = False
+    DriverName: str = ""
+    State: str = ""
+    URL: str = ""
+    SwarmOptions: dict | None = None
+    Swarm: str = ""
+    EngineOptions: dict | None = None
+    Error: str = ""
+    DockerVersion: str = ""
+    ResponseTime: float = 0.0  # seconds
+    broken: bool = field(default=False, repr=False)
+
+    def template_data(self) -> dict:
+        from .gotemplate import StrictFields
+
+        data = StrictFields(self.__dict__)
+        data.pop("broken", None)
+        data["ResponseTime"] = go_duration(self.ResponseTime)
+        return data
+
+    def to_json(self) -> dict:
+        d = dict(self.__dict__)
+        d.pop("broken")
+        d["ResponseTime"] = round(self.ResponseTime, 6)
+        return d
+
+
+def go_duration(seconds: float) -> str:
+    """time.Duration's String() for a duration rounded to the millisecond."""
+    ms = int(round(seconds * 1000))
+    if ms == 0:
+        return "0s"
+    if ms < 1000:
+        return f"{ms}ms"
+    text = f"{ms / 1000:.3f}".rstrip("0").rstrip(".")
+    if ms < 60_000:
+        return text + "s"
+    minutes, rest = divmod(ms / 1000, 60)
+    rest_text = f"{rest:.3f}".rstrip("0").rstrip(".") or "0"
+    return f"{int(minutes)}m{rest_text}s"
+
+
+def natural_key(name: str):
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name.lower())]
+
+
+def parse_filters(raw: list[str]) -> dict[str, list[str]]:
+    filters: dict[str, list[str]] = {}
+    for item in raw:
+        if "=" not in item:
+            raise MachineError("Unsupported filter syntax.")
+        key, value = item.split("=", 1)
+        key = key.lower()
+        if key not in FILTER_KEYS:
+            raise MachineError(f"Unsupported filter key '{key}'")
+        if key == "name":
+            try:
+                re.compile(value)
+            except re.error as err:
+                raise MachineError(f"error parsing regexp: {err}") from None
+        filters.setdefault(key, []).append(value)
+    return filters
+
+
+def _matches_static(host: Host, filters: dict, masters: dict) -> bool:
+    if "driver" in filters and not any(v.lower() == host.driver_name.lower() for v in filters["driver"]):
+        return False
+    if "name" in filters and not any(re.search(v, host.name) for v in filters["name"]):
+        return False
+    if "label" in filters:
+        labels = host.engine.get("Labels") or []
+        ok = False
+        for want in filters["label"]:
+            k, _, v = want.partition("=")
+            for have in labels:
+                hk, _, hv = have.partition("=")
+                if hk == k and hv.lower() == v.lower():
+                    ok = True
+        if not ok:
+            return False
+    if "swarm" in filters:
+        disc = host.swarm.get("Discovery") or ""
+        if not any(masters.get(m.lower()) == disc and disc for m in filters["swarm"]):
+            return False
+    return True
+
+
+def load_all(store: Store) -> tuple[list[Host], list[Row]]:
+    hosts, broken = [], []
+    for name in store.list_names():
+        try:
+            hosts.append(store.load(name))
+        except LoadError as err:
+            broken.append(Row(Name=name, Active="", DriverName="not found", State="Error",
+                              Error=str(err).replace("\n", ""), broken=True))
+        except MachineError:
+            pass  # removed while we listed
+    return hosts, broken
+
+
+async def query_host(host: Host, timeout: float, docker_host: str, masters_by_disc: dict) -> Row:
+    started = time.monotonic()
+    row = Row(Name=host.name, DriverName=host.driver_name, SwarmOptions=host.swarm, EngineOptions=host.engine)
+
+    async def fill():
+        from .operations import create_error
+
+        driver = driver_for(host)
+        url, err = "", None
+        try:
+            url = await driver.get_url()
+        except MachineError as e:
+            err = e
+        if url and err is None:
+            state = State.RUNNING
+        else:
+            try:
+                state = await driver.state()
+            except MachineError as e:
+                state, err = State.ERROR, e
+        row.State = str(state)
+        row.URL = url
+        failed = create_error_of(host)
+        if failed:
+            row.State, err = "Error", MachineError(failed)
+        if url:
+            from .engine import docker_version
+
+            auth = host.auth
+            try:
+                info = await docker_version(url, auth.get("CaCertPath", ""), auth.get("ClientCertPath", ""),
+                                            auth.get("ClientKeyPath", ""), timeout=max(timeout, 0.1))
+                row.DockerVersion = "v" + str(info.get("Version", ""))
+            except MachineError as e:
+                row.DockerVersion = "Unknown"
+                if not failed:
+                    err = MachineError(f"Unable to query docker version: {e}" if not str(e).startswith("Unable") else str(e))
+        else:
+            row.DockerVersion = "Unknown"
+        if err is not None and str(err) != "Host is not running":
+            row.Error = str(err).replace("\n", "")
+        swarm = host.swarm
+        if state == State.RUNNING and url and url == docker_host:
+            row.Active, row.ActiveHost = "*", True
+        elif state == State.RUNNING and swarm.get("Master") and url:
+            from urllib.parse import urlparse
+
+            port = urlparse(swarm.get("Host") or DEFAULT_SWARM_HOST).port or 3376
+            if f"tcp://{urlparse(url).hostname}:{port}" == docker_host:
+                row.Active, row.ActiveSwarm = "* (swarm)", True
+        disc = swarm.get("Discovery") or ""
+        if disc:
+            master = masters_by_disc.get(disc, "")
+            row.Swarm = f"{master} (master)" if swarm.get("Master") else master
+
+    try:
+        if timeout <= 0:
+            raise asyncio.TimeoutError
+        await asyncio.wait_for(fill(), timeout)
+    except asyncio.TimeoutError:
+        return Row(Name=host.name, Active="", DriverName=host.driver_name, State="Timeout",
+                   SwarmOptions=host.swarm, EngineOptions=host.engine, ResponseTime=timeout)
+    except Exception as e:  # a driver bug on one host must not take the listing down
+        row.State, row.Error = "Error", f"{type(e).__name__}: {e}"
+    row.ResponseTime = time.monotonic() - started
+    return row
+
+
+def create_error_of(host: Host) -> str:
+    try:
+        from .operations import CREATE_ERROR_FILE
+
+        with open(os.path.join(host.dir, CREATE_ERROR_FILE)) as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+async def list_machines(store: Store, timeout: float = 10.0, filters: dict | None = None,
+                        docker_host: str | None = None) -> list[Row]:
+    filters = filters or {}
+    hosts, broken = load_all(store)
+    masters = {h.name.lower(): h.swarm.get("Discovery") for h in hosts if h.swarm.get("Master")}
+    masters_by_disc = {h.swarm.get("Discovery"): h.name for h in hosts if h.swarm.get("Master")}
+    hosts = [h for h in hosts if _matches_static(h, filters, masters)]
+    if "state" in filters:
+        states = await asyncio.gather(*(_cheap_state(h) for h in hosts))
+        hosts = [h for h, s in zip(hosts, states) if any(v.lower() == s.lower() for v in filters["state"])]
+    if docker_host is None:
+        docker_host = os.environ.get("DOCKER_HOST", "")
+    rows = list(await asyncio.gather(*(query_host(h, timeout, docker_host, masters_by_disc) for h in hosts)))
+    rows.sort(key=lambda r: natural_key(r.Name))
+    return rows + broken
+
+
+async def _cheap_state(host: Host) -> str:
+    try:
+        return str(await asyncio.wait_for(driver_for(host).state(), 10))
+    except (MachineError, asyncio.TimeoutError):
+        return "Error"
+
+
+def quiet_names(store: Store, filters: dict | None = None) -> list[str]:
+    """ls -q: names only; with no state filter no host is contacted."""
+    filters = filters or {}
+    if "state" in filters:
+        rows = asyncio.run(list_machines(store, 10.0, filters))
+        return [r.Name for r in rows if not r.broken]
+    hosts, _ = load_all(store)
+    masters = {h.name.lower(): h.swarm.get("Discovery") for h in hosts if h.swarm.get("Master")}
+    return [h.name for h in hosts if _matches_static(h, filters, masters)]
+
+
+DEFAULT_LS_FORMAT = (
+    "table {{ .Name }}\t{{ .Active }}\t{{ .DriverName}}\t{{ .State }}\t{{ .URL }}\t{{ .Swarm }}\t"
+    "{{ .DockerVersion }}\t{{ .Error}}"
+)
+
+HEADER = {
+    "Name": "NAME", "Active": "ACTIVE", "ActiveHost": "ACTIVE_HOST", "ActiveSwarm": "ACTIVE_SWARM",
+    "DriverName": "DRIVER", "State": "STATE", "URL": "URL", "SwarmOptions": "SWARM_OPTIONS", "Swarm": "SWARM",
+    "EngineOptions": "ENGINE_OPTIONS", "Error": "ERRORS", "DockerVersion": "DOCKER", "ResponseTime": "RESPONSE",
+}
+
+
+def render(rows: list[Row], fmt: str = "") -> str:
+    """Format rows as docker-machine does: Go template, `table` prefix adds a header, tabwriter aligns."""
+    from .gotemplate import Template
+    from .tabwriter import tabwrite
+
+    fmt = (fmt or DEFAULT_LS_FORMAT).strip()
+    fmt = fmt.replace("\\t", "\t").replace("\\n", "\n")
+    table = fmt.startswith("table")
+    if table:
+        fmt = fmt[len("table"):].lstrip()
+    tpl = Template(fmt, funcs={})  # ls templates have no functions, as in docker-machine
+    lines = []
+    if table:
+        lines.append(tpl.execute(HEADER))
+    for row in rows:
+        lines.append(tpl.execute(row.template_data()))
+    text = "\n".join(lines) + "\n"
+    return tabwrite(text, minwidth=5, tabwidth=1, padding=3, padchar=" ")

@@ -1,0 +1,61 @@
+"""machine-tui's log: a file in the platform's log folder, keys and tokens redacted; --debug mirrors it
+to stderr."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+_PEM = re.compile(r"-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.S)
+_TOKEN = re.compile(r"(?i)((?:token|secret|password|passwd|api[-_]?key)[\"']?\s*[=:]\s*[\"']?)([^\s\"',]+)")
+
+_logger: logging.Logger | None = None
+
+
+def redact(text: str) -> str:
+    text = _PEM.sub("<REDACTED>", text)
+    return _TOKEN.sub(lambda m: m.group(1) + "<REDACTED>", text)
+
+
+class RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def log_dir() -> str:
+    override = os.environ.get("MACHINE_TUI_LOG_DIR")
+    if override:
+        return override
+    from platformdirs import user_log_dir
+
+    return user_log_dir("machine-tui", appauthor=False)
+
+
+def setup_logging(debug: bool = False, stream=None) -> logging.Logger:
+    global _logger
+    logger = logging.getLogger("machine-tui")
+    if _logger is not None:
+        return logger
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    try:
+        folder = log_dir()
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        path = os.path.join(folder, "machine-tui.log")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        handler = logging.StreamHandler(os.fdopen(fd, "a"))
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(process)d %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+    except OSError:
+        pass  # an unwritable log folder must never stop a command
+    if debug and stream is not None:
+        mirror = logging.StreamHandler(stream)
+        mirror.setFormatter(RedactingFormatter("%(message)s"))
+        logger.addHandler(mirror)
+    _logger = logger
+    return logger
+
+
+def get_logger() -> logging.Logger:
+    return _logger or setup_logging()

@@ -1,0 +1,126 @@
+"""Reading config.json of any version docker-machine ever wrote, with Go-like error texts."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from .hostconfig import CONFIG_VERSION, DEFAULT_INSTALL_URL, DEFAULT_SWARM_HOST, DEFAULT_SWARM_IMAGE
+
+
+class ConfigError(Exception):
+    pass
+
+
+def go_json_error(text: str, err: json.JSONDecodeError) -> str:
+    """Word a Python JSON error as Go's encoding/json would, since users compare with docker-machine."""
+    if err.pos >= len(text.rstrip()):
+        return "unexpected end of JSON input"
+    ch = text[err.pos]
+    quoted = repr(ch) if ch != "'" else "'\\''"
+    if err.msg.startswith("Expecting property name"):
+        where = "looking for beginning of object key string"
+    elif err.msg.startswith("Expecting ':'"):
+        where = "after object key"
+    elif err.msg.startswith("Expecting ',' delimiter"):
+        where = "after object key:value pair" if "{" in text[: err.pos] else "after array element"
+    elif err.msg.startswith("Extra data"):
+        where = "after top-level value"
+    else:
+        where = "looking for beginning of value"
+    return f"invalid character {quoted} {where}"
+
+
+def parse(text: str) -> dict:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(go_json_error(text, err)) from None
+    if not isinstance(doc, dict):
+        raise ConfigError("json: cannot unmarshal " + type(doc).__name__ + " into Go value of type host.Host")
+    return doc
+
+
+def migrate(doc: dict, name: str, store_path: str) -> tuple[dict, bool]:
+    """Bring a parsed config up to version 3. Returns (doc, migrated?)."""
+    version = doc.get("ConfigVersion", 0)
+    if not isinstance(version, int):
+        raise ConfigError("json: cannot unmarshal ConfigVersion")
+    if version > CONFIG_VERSION:
+        raise ConfigError("config version is from the future -- you should upgrade your Docker Machine client")
+    if version == CONFIG_VERSION:
+        return doc, False
+    if version == 0:
+        doc = _v0_to_v1(doc, name)
+    if doc.get("ConfigVersion", 0) <= 1:
+        doc = _v1_to_v2(doc, store_path)
+    doc = _v2_to_v3(doc, store_path)
+    return doc, True
+
+
+def _v0_to_v1(doc: dict, name: str) -> dict:
+    driver = doc.get("Driver") or {}
+    swarm_host = doc.get("SwarmHost") or DEFAULT_SWARM_HOST
+    auth = {
+        "StorePath": doc.get("StorePath", ""),
+        "CaCertPath": doc.get("CaCertPath", ""),
+        "CaCertRemotePath": "",
+        "ServerCertPath": doc.get("ServerCertPath", ""),
+        "ServerKeyPath": doc.get("ServerKeyPath", ""),
+        "ClientKeyPath": doc.get("ClientKeyPath", ""),
+        "ServerCertRemotePath": "",
+        "ServerKeyRemotePath": "",
+        "PrivateKeyPath": doc.get("PrivateKeyPath", ""),
+        "ClientCertPath": doc.get("ClientCertPath", ""),
+    }
+    return {
+        "ConfigVersion": 1,
+        "Driver": driver,
+        "DriverName": doc.get("DriverName", ""),
+        "HostOptions": {
+            "Driver": "",
+            "Memory": 0,
+            "Disk": 0,
+            "EngineOptions": {"TlsVerify": True, "InstallURL": DEFAULT_INSTALL_URL},
+            "SwarmOptions": {
+                "IsSwarm": bool(doc.get("SwarmMaster")) or bool(doc.get("SwarmDiscovery")),
+                "Address": "",
+                "Discovery": doc.get("SwarmDiscovery", ""),
+                "Master": bool(doc.get("SwarmMaster")),
+                "Host": swarm_host,
+                "Image": DEFAULT_SWARM_IMAGE,
+                "Strategy": "spread",
+            },
+            "AuthOptions": auth,
+        },
+        "Name": doc.get("Name") or name,
+    }
+
+
+def _v1_to_v2(doc: dict, store_path: str) -> dict:
+    auth = doc.setdefault("HostOptions", {}).setdefault("AuthOptions", {})
+    if "PrivateKeyPath" in auth:
+        auth["CaPrivateKeyPath"] = auth.pop("PrivateKeyPath")
+    global_store = _global_store(auth, store_path)
+    auth["CertDir"] = os.path.join(global_store, "certs")
+    auth["StorePath"] = global_store
+    doc["ConfigVersion"] = 2
+    return doc
+
+
+def _v2_to_v3(doc: dict, store_path: str) -> dict:
+    driver = doc.get("Driver")
+    if not isinstance(driver, dict):
+        driver = {}
+    auth = (doc.get("HostOptions") or {}).get("AuthOptions") or {}
+    driver["StorePath"] = _global_store(auth, store_path)
+    doc["Driver"] = driver
+    doc["ConfigVersion"] = CONFIG_VERSION
+    return doc
+
+
+def _global_store(auth: dict, store_path: str) -> str:
+    sp = auth.get("StorePath") or ""
+    if sp.rstrip("/").endswith("/machines/" + os.path.basename(sp.rstrip("/"))) and "/machines/" in sp:
+        return os.path.dirname(os.path.dirname(sp.rstrip("/")))
+    return sp or store_path

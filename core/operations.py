@@ -1,0 +1,245 @@
+"""What a user can do to machines, as async operations over the store and the drivers.
+
+Every operation reports through a Reporter; the CLI prints the events, the TUI draws them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from dataclasses import dataclass
+
+from . import hostconfig
+from .drivers import Driver, State, driver_class, driver_for
+from .errors import HostNotRunning, MachineError, MachineExists, PreCreateError
+from .events import Reporter
+from .hostconfig import Host
+from .store import Store
+
+CREATE_ERROR_FILE = ".machine-tui-create-error"
+WAIT_TRIES, WAIT_SECONDS = 60, 3.0
+
+@dataclass
+class TLSFiles:
+    ca_cert: str = ""
+    ca_key: str = ""
+    client_cert: str = ""
+    client_key: str = ""
+
+
+def create_error(store: Store, name: str) -> str:
+    try:
+        with open(os.path.join(store.machine_dir(name), CREATE_ERROR_FILE)) as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+def _record_create_error(store: Store, name: str, message: str) -> None:
+    try:
+        from .store import write_atomic
+
+        write_atomic(os.path.join(store.machine_dir(name), CREATE_ERROR_FILE), message.encode())
+    except OSError:
+        pass
+
+
+def _clear_create_error(store: Store, name: str) -> None:
+    try:
+        os.unlink(os.path.join(store.machine_dir(name), CREATE_ERROR_FILE))
+    except FileNotFoundError:
+        pass
+
+
+def build_host(store: Store, name: str, driver_name: str, opts: dict, tls: TLSFiles) -> tuple[Host, Driver]:
+    """Validate everything a create needs before anything is written (bad input writes nothing)."""
+    if not hostconfig.is_valid_name(name):
+        raise MachineError("Error creating machine: " + hostconfig.INVALID_NAME_MESSAGE)
+    if store.exists(name):
+        raise MachineExists(name)
+    cls = driver_class(driver_name)
+    config = cls.new_config(name, store.path)
+    driver = cls(config)
+    try:
+        driver.set_config_from_flags(opts)
+    except MachineError as err:
+        raise MachineError(f"Error setting machine configuration from flags provided: {err}") from None
+    discovery = opts.get("swarm-discovery", "")
+    if discovery and not re.match(r"^[^:]*://.*", discovery):
+        raise MachineError(
+            f"Error parsing swarm discovery: Swarm Discovery URL was in the wrong format: {discovery}"
+        )
+    engine = hostconfig.engine_options(
+        arbitrary_flags=opts.get("engine-opt"),
+        env=opts.get("engine-env"),
+        insecure_registry=opts.get("engine-insecure-registry"),
+        labels=opts.get("engine-label"),
+        storage_driver=opts.get("engine-storage-driver", ""),
+        registry_mirror=opts.get("engine-registry-mirror"),
+        install_url=opts.get("engine-install-url", hostconfig.DEFAULT_INSTALL_URL),
+    )
+    swarm = hostconfig.swarm_options(
+        agent=opts.get("swarm", False),
+        master=opts.get("swarm-master", False),
+        address=opts.get("swarm-addr", ""),
+        discovery=discovery,
+        host=opts.get("swarm-host", hostconfig.DEFAULT_SWARM_HOST),
+        image=opts.get("swarm-image", hostconfig.DEFAULT_SWARM_IMAGE),
+        strategy=opts.get("swarm-strategy", "spread"),
+        arbitrary_flags=opts.get("swarm-opt"),
+        arbitrary_join_flags=opts.get("swarm-join-opt"),
+        experimental=opts.get("swarm-experimental", False),
+    )
+    auth = hostconfig.auth_options(
+        store.path, name, ca_cert=tls.ca_cert, ca_key=tls.ca_key, client_cert=tls.client_cert,
+        client_key=tls.client_key, sans=opts.get("tls-san"),
+    )
+    doc = hostconfig.new_host(name, driver_name, config, engine, swarm, auth)
+    return Host(name, doc, store.machine_dir(name)), driver
+
+
+async def create(store: Store, name: str, driver_name: str, opts: dict, report: Reporter,
+                 tls: TLSFiles | None = None, context: bool = True) -> Host:
+    host, driver = build_host(store, name, driver_name, opts, tls or TLSFiles())
+    auth = host.auth
+    from . import certs  # cryptography is heavy: only commands that make certificates import it
+
+    certs.bootstrap(auth["CaCertPath"], auth["CaPrivateKeyPath"], auth["ClientCertPath"], auth["ClientKeyPath"],
+                    report.info)
+    report.step("precreate", "Running pre-create checks...")
+    try:
+        await driver.pre_create_check()
+    except PreCreateError:
+        raise
+    except MachineError as err:
+        raise PreCreateError(f'Error with pre-create check: "{err}"') from None
+    report.done("precreate")
+    if store.exists(name):  # a concurrent create won the race
+        raise MachineExists(name)
+    store.create_machine_dir(name)
+    store.save(host)
+    report.step("create", "Creating machine...")
+    try:
+        await driver.create(report)
+        store.save(host)
+        report.done("create")
+        if driver.provisions:
+            from .provisioning import provision_new_machine
+
+            await provision_new_machine(store, host, driver, report, context=context)
+            store.save(host)
+    except MachineError as err:
+        msg = f"Error creating machine: {err}"
+        _record_create_error(store, name, msg)
+        store.save(host)
+        raise MachineError(msg) from None
+    except asyncio.CancelledError:
+        _record_create_error(store, name, "Error creating machine: cancelled")
+        store.save(host)
+        raise
+    _clear_create_error(store, name)
+    return host
+
+
+async def remove(store: Store, name: str, force: bool, report: Reporter) -> None:
+    """Remove the machine's resources through its driver, then its folder (with force: whatever happens)."""
+    try:
+        host = store.load(name)
+        driver = driver_for(host)
+        await driver.remove()
+        from .dockercontext import remove_context
+
+        await remove_context(name, report)
+    except MachineError as err:
+        if not force:
+            raise MachineError(f'Error removing host "{name}": {err}') from None
+        report.error(f'Error removing host "{name}": {err}')
+        if not store.exists(name):
+            raise MachineError(f'Can\'t remove "{name}"') from None
+    store.remove(name)
+    report.info(f"Successfully removed {name}")
+
+
+async def wait_for_state(driver: Driver, wanted: State, tries: int = WAIT_TRIES, delay: float = WAIT_SECONDS) -> None:
+    for _ in range(tries):
+        if await driver.state() == wanted:
+            return
+        await asyncio.sleep(delay)
+    raise MachineError(f"Maximum number of retries ({tries}) exceeded")
+
+
+async def start(store: Store, host: Host, report: Reporter) -> None:
+    driver = driver_for(host)
+    report.info(f'Starting "{host.name}"...')
+    if await driver.state() == State.RUNNING:
+        raise MachineError(f'Machine "{host.name}" is already running.')
+    await driver.start()
+    await wait_for_state(driver, State.RUNNING)
+    report.info(f'Machine "{host.name}" was started.')
+    if driver.provisions:
+        from .provisioning import wait_for_docker
+
+        await wait_for_docker(host, driver, report)
+
+
+async def stop(store: Store, host: Host, report: Reporter) -> None:
+    driver = driver_for(host)
+    report.info(f'Stopping "{host.name}"...')
+    if driver.name != "none" and await driver.state() == State.STOPPED:
+        raise MachineError(f'Machine "{host.name}" is already stopped.')
+    await driver.stop()
+    await wait_for_state(driver, State.STOPPED)
+    report.info(f'Machine "{host.name}" was stopped.')
+
+
+async def kill(store: Store, host: Host, report: Reporter) -> None:
+    driver = driver_for(host)
+    report.info(f'Killing "{host.name}"...')
+    if driver.name != "none" and await driver.state() == State.STOPPED:
+        raise MachineError(f'Machine "{host.name}" is already stopped.')
+    await driver.kill()
+    await wait_for_state(driver, State.STOPPED)
+    report.info(f'Machine "{host.name}" was killed.')
+
+
+async def restart(store: Store, host: Host, report: Reporter) -> None:
+    driver = driver_for(host)
+    report.info(f'Restarting "{host.name}"...')
+    if driver.name != "none" and await driver.state() == State.STOPPED:
+        await driver.start()
+    else:
+        await driver.restart()
+    await wait_for_state(driver, State.RUNNING)
+    if driver.provisions:
+        from .provisioning import wait_for_docker
+
+        await wait_for_docker(host, driver, report)
+
+
+async def machine_url(host: Host, swarm: bool = False) -> str:
+    """URL the docker client should use; raises `Host is not running` like docker-machine."""
+    driver = driver_for(host)
+    url = await driver.get_url()
+    if not url:
+        raise HostNotRunning()
+    if swarm:
+        if not host.swarm.get("Master"):
+            raise MachineError(
+                f'"{host.name}" is not a swarm master. The --swarm flag is intended for use with swarm masters'
+            )
+        from urllib.parse import urlparse
+
+        swarm_port = urlparse(host.swarm.get("Host") or hostconfig.DEFAULT_SWARM_HOST).port or 3376
+        url = f"tcp://{urlparse(url).hostname}:{swarm_port}"
+    return url
+
+
+async def checked_url(host: Host, swarm: bool = False, prog: str = "docker-machine") -> str:
+    """The connection check env and config run first: URL, then a TLS handshake with the client certs."""
+    from .engine import check_tls
+
+    url = await machine_url(host, swarm)
+    auth = host.auth
+    await check_tls(url, auth.get("CaCertPath", ""), auth.get("ClientCertPath", ""),
+                    auth.get("ClientKeyPath", ""), prog=prog)
+    return url
