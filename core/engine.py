@@ -136,7 +136,7 @@ async def docker_version(url: str, ca: str, cert: str, key: str, timeout: float 
         writer.close()
     head, _, body = raw.partition(b"\r\n\r\n")
     status = head.split(b"\r\n", 1)[0].decode("latin-1")
-    if b" 200 " not in status + " ":
+    if status.split(" ")[1:2] != ["200"]:
         raise MachineError(f"Error response from daemon: {status}")
     if b"transfer-encoding: chunked" in head.lower():
         body = _dechunk(body)

@@ -13,7 +13,7 @@ class MachineError(Exception):
 
 
 class MachineNotFound(MachineError):
-    def __init__(self, name: str, prog: str = "docker-machine"):
+    def __init__(self, name: str, prog: str = "machine-tui"):
         super().__init__(
             f'Docker machine "{name}" does not exist. Use "{prog} ls" to list machines. '
             f'Use "{prog} create" to add a new one.'

@@ -617,7 +617,7 @@ def dispatch(argv: list[str], out=None, err=None, stdin=None) -> int:
         return handler(ctx, opts, positional)
     except MachineError as e:
         text = str(e)
-        err.write(text if text.endswith("\n") else text + "\n")
+        err.write(text + "\n")
         return e.exit_code
     except KeyboardInterrupt:
         err.write("Interrupted\n")

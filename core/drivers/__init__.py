@@ -171,9 +171,8 @@ DRIVERS: dict[str, str] = {
 
 class DriverNotFound(MachineError):
     def __init__(self, name: str):
-        super().__init__(
-            f'Driver "{name}" not found. Do you have the plugin binary "docker-machine-driver-{name}" accessible in your PATH?'
-        )
+        # docker-machine asks for a plugin binary; machine-tui's drivers are built in, so name them instead.
+        super().__init__(f'Driver "{name}" not found. Available drivers: {", ".join(sorted(DRIVERS))}.')
 
 
 def driver_class(name: str) -> type[Driver]:
@@ -196,9 +195,7 @@ class UnknownDriver(Driver):
         self.name = name
 
     async def state(self) -> State:
-        raise MachineError(
-            f'Driver "{self.name}" not found. Do you have the plugin binary accessible in your PATH?'
-        )
+        raise MachineError(f'Driver "{self.name}" not found. Do you have the plugin binary accessible in your PATH?')
 
     async def get_url(self) -> str:
         return await self.state()

@@ -1,0 +1,60 @@
+"""A loopback Docker Engine API stand-in with mutual TLS: server cert signed by the store's CA, client
+certificates required, answers GET /version (and /_ping). Used where the real engine is not needed."""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from machine_tui.core import certs
+
+VERSION = {"Version": "19.03.5", "ApiVersion": "1.40", "Os": "linux", "Arch": "amd64"}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 (http.server API)
+        path = self.path.split("?")[0]
+        if path.endswith("/version"):
+            body = json.dumps(VERSION).encode()
+        elif path.endswith("/_ping"):
+            body = b"OK"
+        else:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class FakeEngine:
+    def __init__(self, store_path: str, host: str, port: int, sans: list[str] | None = None):
+        self.host, self.port = host, port
+        folder = os.path.join(store_path, "fake-engine")
+        os.makedirs(folder, exist_ok=True)
+        cert, key = os.path.join(folder, "server.pem"), os.path.join(folder, "server-key.pem")
+        ca, ca_key = os.path.join(store_path, "certs", "ca.pem"), os.path.join(store_path, "certs", "ca-key.pem")
+        certs.make_signed(cert, key, ca, ca_key, "test.fake", sans or [host, "localhost"], server=True)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        ctx.load_verify_locations(ca)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        self.server = ThreadingHTTPServer((host, port), _Handler)
+        self.server.daemon_threads = True
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
