@@ -8,7 +8,7 @@ import os
 import re
 
 _PEM = re.compile(r"-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.S)
-_TOKEN = re.compile(r"(?i)((?:token|secret|password|passwd|api[-_]?key)[\"']?\s*[=:]\s*[\"']?)([^\s\"',]+)")
+_TOKEN = re.compile(r"(?i)((?:token|secret|password|passwd|api[-_]?key)\w*[\"']?\s*[=:]\s*[\"']?)([^\s\"',]+)")
 
 _logger: logging.Logger | None = None
 

@@ -51,8 +51,12 @@ def _clear_create_error(store: Store, name: str) -> None:
         pass
 
 
-def build_host(store: Store, name: str, driver_name: str, opts: dict, tls: TLSFiles) -> tuple[Host, Driver]:
-    """Validate everything a create needs before anything is written (bad input writes nothing)."""
+def build_host(store: Store, name: str, driver_name: str, opts: dict, tls: TLSFiles,
+               explicit: set | None = None) -> tuple[Host, Driver]:
+    """Validate everything a create needs before anything is written (bad input writes nothing).
+
+    Like docker-machine, a driver sees its own flags' values but shared flags only when given
+    explicitly (so a generic machine keeps SwarmHost "" unless --swarm-host was passed)."""
     if not hostconfig.is_valid_name(name):
         raise MachineError("Error creating machine: " + hostconfig.INVALID_NAME_MESSAGE)
     if store.exists(name):
@@ -60,8 +64,10 @@ def build_host(store: Store, name: str, driver_name: str, opts: dict, tls: TLSFi
     cls = driver_class(driver_name)
     config = cls.new_config(name, store.path)
     driver = cls(config)
+    own = {f.name for f in cls.flags}
+    driver_opts = {k: v for k, v in opts.items() if k in own or explicit is None or k in explicit}
     try:
-        driver.set_config_from_flags(opts)
+        driver.set_config_from_flags(driver_opts)
     except MachineError as err:
         raise MachineError(f"Error setting machine configuration from flags provided: {err}") from None
     discovery = opts.get("swarm-discovery", "")
@@ -99,8 +105,8 @@ def build_host(store: Store, name: str, driver_name: str, opts: dict, tls: TLSFi
 
 
 async def create(store: Store, name: str, driver_name: str, opts: dict, report: Reporter,
-                 tls: TLSFiles | None = None, context: bool = True) -> Host:
-    host, driver = build_host(store, name, driver_name, opts, tls or TLSFiles())
+                 tls: TLSFiles | None = None, context: bool = True, explicit: set | None = None) -> Host:
+    host, driver = build_host(store, name, driver_name, opts, tls or TLSFiles(), explicit)
     auth = host.auth
     from . import certs  # cryptography is heavy: only commands that make certificates import it
 

@@ -36,7 +36,16 @@ class LoadError(MachineError):
 
 
 def makedirs_private(path: str) -> None:
-    os.makedirs(path, mode=0o700, exist_ok=True)
+    """mkdir -p where every folder created is 0700 (os.makedirs applies the mode to the leaf only)."""
+    missing = []
+    while path and not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            pass
 
 
 def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:

@@ -14,7 +14,7 @@ def clean_env(store: str | None = None, **extra) -> dict:
     env.pop("NO_PROXY", None)
     env.pop("no_proxy", None)
     env["SHELL"] = "/bin/bash"
-    env["MACHINE_TUI_LOG_DIR"] = os.path.join(store or "/tmp", ".logs") if store else env.get("MACHINE_TUI_LOG_DIR", "/tmp/machine-tui-test-logs")
+    env["MACHINE_TUI_LOG_DIR"] = (store.rstrip("/") + "-logs") if store else "/tmp/machine-tui-test-logs"
     if store:
         env["MACHINE_STORAGE_PATH"] = store
     env.update(extra)

@@ -492,7 +492,7 @@ def cmd_create(ctx, opts_unused, args):
     driver_class(driver_name)  # unknown driver: same error as docker-machine, before anything is written
     report = ctx.reporter()
     name = positional[0]
-    run(_create_with_progress(ctx, name, driver_name, values, report))
+    run(_create_with_progress(ctx, name, driver_name, values, report, explicit))
     ctx.say(
         "To see how to connect your Docker Client to the Docker Engine running on this virtual machine, run: "
         f"{PROG} env {name}"
@@ -500,11 +500,11 @@ def cmd_create(ctx, opts_unused, args):
     return 0
 
 
-async def _create_with_progress(ctx, name, driver_name, values, report):
+async def _create_with_progress(ctx, name, driver_name, values, report, explicit):
     from ..core import operations
 
     await operations.create(ctx.store, name, driver_name, values, report, ctx.tls_files(),
-                            context=not values.get("no-docker-context"))
+                            context=not values.get("no-docker-context"), explicit=explicit)
 
 
 def _driver_from_argv(args: list[str]) -> str:

@@ -95,8 +95,8 @@ class Driver:
     # ----- configuration
     def set_config_from_flags(self, opts: dict) -> None:
         self.config["SwarmMaster"] = bool(opts.get("swarm-master", False))
-        self.config["SwarmHost"] = opts.get("swarm-host", "")
-        self.config["SwarmDiscovery"] = opts.get("swarm-discovery", "")
+        self.config["SwarmHost"] = opts.get("swarm-host", "") or ""
+        self.config["SwarmDiscovery"] = opts.get("swarm-discovery", "") or ""
 
     @property
     def machine_name(self) -> str:
