@@ -6,12 +6,8 @@ TUI and the CLI working on one store at once never lose an update or leave a hal
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import shutil
-import tempfile
 
-from . import gojson, migrate
 from .errors import MachineError, MachineNotFound
 from .hostconfig import Host
 
@@ -50,6 +46,8 @@ def makedirs_private(path: str) -> None:
 
 def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
     """Replace path with data so that readers see either the old or the new file, never a torn one."""
+    import tempfile
+
     folder = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".tmp", dir=folder)
     try:
@@ -119,6 +117,8 @@ class Store:
             raise LoadError(name, f"open {path}: no such file or directory") from None
         except OSError as err:
             raise LoadError(name, f"open {path}: {err.strerror.lower()}") from None
+        from . import migrate
+
         text = raw.decode("utf-8", errors="replace")
         try:
             doc = migrate.parse(text)
@@ -164,6 +164,8 @@ class Store:
     @contextlib.contextmanager
     def lock(self, name: str):
         """Exclusive lock on one machine's config for a read-modify-write cycle (flock: released on crash)."""
+        import fcntl
+
         mdir = self.machine_dir(name)
         if not os.path.isdir(mdir):
             raise MachineNotFound(name)
@@ -177,6 +179,8 @@ class Store:
 
     def _write(self, host: Host) -> None:
         makedirs_private(host.dir)
+        from . import gojson
+
         write_atomic(self.config_path(host.name), gojson.marshal_indent(host.doc).encode())
 
     def save(self, host: Host) -> None:
@@ -199,4 +203,6 @@ class Store:
         return path
 
     def remove(self, name: str) -> None:
+        import shutil
+
         shutil.rmtree(self.machine_dir(name))

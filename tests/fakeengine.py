@@ -34,6 +34,23 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # socketserver's default of 5 drops concurrent SYNs (1 s client retries)
+
+    def __init__(self, addr, ctx):
+        self.ctx = ctx
+        super().__init__(addr, _Handler)
+
+    def finish_request(self, request, client_address):
+        # TLS handshake in the worker thread, not in the accept loop, so clients are served concurrently
+        try:
+            tls = self.ctx.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        super().finish_request(tls, client_address)
+
+
 class FakeEngine:
     def __init__(self, store_path: str, host: str, port: int, sans: list[str] | None = None):
         self.host, self.port = host, port
@@ -46,9 +63,7 @@ class FakeEngine:
         ctx.load_cert_chain(cert, key)
         ctx.load_verify_locations(ca)
         ctx.verify_mode = ssl.CERT_REQUIRED
-        self.server = ThreadingHTTPServer((host, port), _Handler)
-        self.server.daemon_threads = True
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.server = _Server((host, port), ctx)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self):

@@ -5,7 +5,6 @@ stderr). Each command imports only what it needs, so `--version`, `ls -q` and `e
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 
@@ -186,6 +185,8 @@ def load_hosts(ctx: Context, names: list[str]):
 
 
 def run(coro):
+    import asyncio
+
     return asyncio.run(coro)
 
 
@@ -328,6 +329,8 @@ def cmd_ip(ctx, opts, args):
             except MachineError as err:
                 errors.append(f"Error getting IP address: {err}")
 
+        import asyncio
+
         await asyncio.gather(*(one(h) for h in hosts))
         if errors:
             raise MachineError("\n".join(errors))
@@ -357,6 +360,8 @@ def _host_action(action_name):
                         ctx.store.update(h.name, lambda fresh: fresh.doc.update(Driver=h.doc["Driver"]))
                     except MachineError:
                         pass
+
+            import asyncio
 
             await asyncio.gather(*(one(h) for h in hosts))
             if errors:

@@ -3,19 +3,18 @@ habits and help pages carry over. Kept free of heavy imports: `--version` must s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..core.drivers import Flag, parse_flag_value
 from ..core.errors import MachineError
 from ..core.tabwriter import tabwrite
 
 
-@dataclass
 class Opt:
     """A command-line option: a Flag plus its one-letter alias."""
 
-    flag: Flag
-    short: str = ""
+    __slots__ = ("flag", "short")
+
+    def __init__(self, flag: Flag, short: str = ""):
+        self.flag, self.short = flag, short
 
     @property
     def name(self) -> str:
@@ -34,13 +33,14 @@ class Opt:
         return f"{text}\t{usage}"
 
 
-@dataclass
 class Command:
-    name: str
-    usage: str
-    description: str = ""
-    opts: list[Opt] = field(default_factory=list)
-    skip_flag_parsing: bool = False
+    __slots__ = ("name", "usage", "description", "opts", "skip_flag_parsing")
+
+    def __init__(self, name: str, usage: str, description: str = "", opts: list | None = None,
+                 skip_flag_parsing: bool = False):
+        self.name, self.usage, self.description = name, usage, description
+        self.opts = opts or []
+        self.skip_flag_parsing = skip_flag_parsing
 
 
 class UsageError(MachineError):
