@@ -1,0 +1,220 @@
+"""SSH to machines, on asyncssh: one pooled connection per machine reused for every command (docker-machine
+starts a new `ssh` process, ~0.3 s, per command), commands with timeouts and exit status, sudo, uploads,
+interactive sessions, keepalive and one reconnect.
+
+Host keys are pinned at first contact in the machine's folder (`known_hosts`) and checked on every later
+connection: a changed key is refused. To trust a rebuilt host again, delete that file
+(`rm <store>/machines/NAME/known_hosts`) and connect once more."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+from dataclasses import dataclass
+
+import asyncssh
+
+from .errors import MachineError
+
+KNOWN_HOSTS = "known_hosts"
+CONNECT_TIMEOUT = 15.0
+
+
+class HostKeyChanged(MachineError):
+    pass
+
+
+@dataclass(frozen=True)
+class Target:
+    host: str
+    port: int
+    user: str
+    key_path: str
+    known_hosts: str  # the machine's pin file
+
+    @property
+    def label(self) -> str:
+        return f"{self.user}@{self.host}:{self.port}"
+
+
+@dataclass
+class Result:
+    exit_status: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+class CommandFailed(MachineError):
+    def __init__(self, command: str, result: Result):
+        self.result = result
+        detail = result.output.strip().splitlines()
+        tail = detail[-1] if detail else ""
+        super().__init__(f"command `{_short(command)}` exited with status {result.exit_status}: {tail}".rstrip(": "))
+
+
+def _short(command: str, limit: int = 80) -> str:
+    one = " ".join(command.split())
+    return one if len(one) <= limit else one[: limit - 1] + "…"
+
+
+def _pin_line(host: str, port: int, key: asyncssh.SSHKey) -> str:
+    name = host if port == 22 else f"[{host}]:{port}"
+    return f"{name} {key.export_public_key().decode().strip()}\n"
+
+
+class Connection:
+    """One machine's pooled connection. Safe to share between concurrent tasks."""
+
+    def __init__(self, target: Target):
+        self.target = target
+        self._conn: asyncssh.SSHClientConnection | None = None
+        self._lock = asyncio.Lock()
+
+    async def _open(self, timeout: float) -> asyncssh.SSHClientConnection:
+        t = self.target
+        if not t.key_path or not os.path.exists(t.key_path):
+            raise MachineError(f"SSH key {t.key_path or '(none)'} does not exist")
+        pinned = os.path.exists(t.known_hosts)
+        try:
+            conn = await asyncio.wait_for(
+                asyncssh.connect(
+                    t.host, t.port, username=t.user, client_keys=[t.key_path],
+                    known_hosts=t.known_hosts if pinned else None, agent_path=None, config=[],
+                    keepalive_interval=30, keepalive_count_max=3, connect_timeout=timeout,
+                ),
+                timeout + 5,
+            )
+        except asyncssh.HostKeyNotVerifiable:
+            raise HostKeyChanged(
+                f"The host key of {t.label} is not the one pinned at first contact: refusing to connect "
+                f"(possible man-in-the-middle). If the machine was rebuilt, trust it again with: rm {t.known_hosts}"
+            ) from None
+        except asyncssh.PermissionDenied:
+            raise MachineError(f"SSH authentication to {t.label} refused for key {t.key_path}") from None
+        except (OSError, asyncssh.Error, asyncio.TimeoutError) as err:
+            raise MachineError(f"SSH connection to {t.label} failed: {_describe(err)}") from None
+        if not pinned:
+            key = conn.get_server_host_key()
+            if key is not None:
+                from .store import write_atomic
+
+                write_atomic(t.known_hosts, _pin_line(t.host, t.port, key).encode(), 0o600)
+        return conn
+
+    async def connection(self, timeout: float = CONNECT_TIMEOUT) -> asyncssh.SSHClientConnection:
+        async with self._lock:
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await self._open(timeout)
+            return self._conn
+
+    async def run(self, command: str, timeout: float | None = 600, check: bool = True,
+                  input: str | None = None) -> Result:
+        for attempt in (1, 2):
+            conn = await self.connection()
+            try:
+                proc = await asyncio.wait_for(conn.run(command, input=input, check=False), timeout)
+                break
+            except (asyncssh.ConnectionLost, asyncssh.ChannelOpenError, BrokenPipeError, ConnectionResetError):
+                self._conn = None  # reconnect once: keepalive may have noticed a dead link
+                if attempt == 2:
+                    raise MachineError(f"SSH connection to {self.target.label} lost running `{_short(command)}`")
+            except asyncio.TimeoutError:
+                raise MachineError(f"`{_short(command)}` did not finish within {timeout:.0f} s on "
+                                   f"{self.target.label}") from None
+        status = proc.exit_status if proc.exit_status is not None else 255
+        result = Result(status, _text(proc.stdout), _text(proc.stderr))
+        if check and status != 0:
+            raise CommandFailed(command, result)
+        return result
+
+    async def sudo(self, command: str, **kw) -> Result:
+        """Run as root; `sudo -n` so a sudo that wants a password fails at once instead of hanging."""
+        if self.target.user == "root":
+            return await self.run(command, **kw)
+        return await self.run(f"sudo -n sh -c {shlex.quote(command)}", **kw)
+
+    async def write_file(self, path: str, data: str, mode: str = "0644", root: bool = True) -> None:
+        folder = os.path.dirname(path)
+        cmd = f"mkdir -p {shlex.quote(folder)} && cat > {shlex.quote(path)} && chmod {mode} {shlex.quote(path)}"
+        await (self.sudo(cmd, input=data) if root else self.run(cmd, input=data))
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            try:
+                await self._conn.wait_closed()
+            except Exception:
+                pass
+            self._conn = None
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _describe(err: BaseException) -> str:
+    if isinstance(err, asyncio.TimeoutError):
+        return "timed out"
+    if isinstance(err, ConnectionRefusedError):
+        return "connection refused"
+    return str(err) or type(err).__name__
+
+
+_pool: dict[tuple, Connection] = {}
+
+
+def connection_for(target: Target) -> Connection:
+    """The pooled connection of a target within the running event loop."""
+    loop = asyncio.get_running_loop()
+    key = (id(loop), target)
+    conn = _pool.get(key)
+    if conn is None:
+        for k in [k for k in _pool if k[0] != id(loop)]:
+            _pool.pop(k)  # connections of a finished loop are dead
+        conn = _pool[key] = Connection(target)
+    return conn
+
+
+async def target_of(driver) -> Target:
+    host = await driver.ssh_hostname()
+    return Target(host, driver.ssh_port(), driver.ssh_user(), driver.ssh_key_path(),
+                  os.path.join(driver.resolve_store_path(), KNOWN_HOSTS))
+
+
+async def connect_driver(driver) -> Connection:
+    return connection_for(await target_of(driver))
+
+
+async def run_on_machine_driver(driver, command: str, expect_disconnect: bool = False) -> Result | None:
+    conn = await connect_driver(driver)
+    try:
+        return await conn.sudo(command, timeout=30)
+    except MachineError:
+        if expect_disconnect:
+            await conn.close()
+            return None
+        raise
+
+
+async def wait_for_ssh(driver, report, tries: int = 60, delay: float = 3.0) -> Connection:
+    """`exit 0` until it works, every retry shown, the last error named."""
+    last = ""
+    for attempt in range(1, tries + 1):
+        try:
+            conn = await connect_driver(driver)
+            await conn.run("exit 0", timeout=30)
+            return conn
+        except HostKeyChanged:
+            raise
+        except MachineError as err:
+            last = str(err)
+            report.progress("ssh", attempt / tries, f"Waiting for SSH ({attempt}/{tries}): {last}")
+            await asyncio.sleep(delay)
+    raise MachineError(f"Too many retries waiting for SSH to be available.  Last error: {last}")

@@ -1,0 +1,145 @@
+"""End to end on a real Debian 12 VM under QEMU running Docker's real daemon: `create -d generic` provisions
+it over SSH with TLS, and the real docker CLI then works against it (and only with our certificates)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+import vmrig
+from conftest import clean_env, run_cli
+
+
+@pytest.fixture(scope="module")
+def image():
+    return vmrig.build_image()
+
+
+@pytest.fixture(scope="module")
+def vm(image, tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("vm"))
+    key = vmrig.make_key(folder)
+    machine = vmrig.VM(image, os.path.join(folder, "vm"), key + ".pub").start()
+    machine.key = key
+    try:
+        machine.wait_for_ssh_banner()
+        yield machine
+    finally:
+        machine.stop()
+
+
+def docker(env_lines: str, *args, check=True, timeout=180):
+    env = dict(os.environ)
+    for line in env_lines.splitlines():
+        if line.startswith("export "):
+            k, v = line[len("export "):].split("=", 1)
+            env[k] = v.strip('"')
+    env["DOCKER_CONFIG"] = env.get("DOCKER_CONFIG_FOR_TEST", "/tmp/mt-docker-config")
+    r = subprocess.run(["docker", *args], env=env, capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+def busybox_rootfs(folder: str) -> str:
+    """A root fs holding Debian's static busybox, made here, so a container runs with no registry."""
+    busybox = shutil.which("busybox") or "/bin/busybox"
+    assert os.path.exists(busybox), "the container test needs busybox-static: apt-get install busybox-static"
+    root = os.path.join(folder, "rootfs")
+    os.makedirs(os.path.join(root, "bin"), exist_ok=True)
+    shutil.copy(busybox, os.path.join(root, "bin", "busybox"))
+    tar = os.path.join(folder, "rootfs.tar")
+    subprocess.run(["tar", "-C", root, "-cf", tar, "."], check=True)
+    return tar
+
+
+def test_generic_create_env_docker_certs_ssh_and_rm(vm, store, tmp_path):
+    env = clean_env(store, DOCKER_CONFIG=str(tmp_path / "docker-config"))
+    os.environ["DOCKER_CONFIG_FOR_TEST"] = env["DOCKER_CONFIG"]
+    r = run_cli(["create", "-d", "generic", "--generic-ip-address", "127.0.0.1",
+                 "--generic-ssh-port", str(vm.ssh_port), "--generic-ssh-key", vm.key,
+                 "--generic-engine-port", str(vm.engine_port),
+                 "--engine-label", "spam=eggs", "--engine-env", "TEST=VALUE", "--engine-opt", "log-driver=none",
+                 "--engine-insecure-registry", "registry.example:5000", "gen1"], env, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr + vm.console[-2000:]
+    assert "Docker is up and running!" in r.stdout
+    mdir = os.path.join(store, "machines", "gen1")
+    assert {"ca.pem", "cert.pem", "key.pem", "server.pem", "server-key.pem", "id_test", "known_hosts"} <= set(os.listdir(mdir))
+    for f in ("key.pem", "server-key.pem", "id_test", "known_hosts", "config.json"):
+        assert oct(os.stat(os.path.join(mdir, f)).st_mode & 0o777) == "0o600", f
+
+    ls = run_cli(["ls"], env).stdout.splitlines()[1]
+    assert ls.split()[:4] == ["gen1", "-", "generic", "Running"]
+    assert "v20.10" in ls
+
+    lines = run_cli(["env", "gen1"], env).stdout
+    assert f'export DOCKER_HOST="tcp://127.0.0.1:{vm.engine_port}"' in lines
+    version = docker(lines, "version", "--format", "{{.Server.Version}}")
+    assert version.stdout.startswith("20.10")
+    info = json.loads(docker(lines, "info", "--format", "{{json .}}").stdout)
+    assert "spam=eggs" in info["Labels"] and "provider=generic" in info["Labels"]
+    assert info["LoggingDriver"] == "none"
+    assert "registry.example:5000" in json.dumps(info["RegistryConfig"])
+    assert info["Driver"] == "overlay2"
+
+    # a client without our certificates is refused
+    plain = subprocess.run(["docker", "-H", f"tcp://127.0.0.1:{vm.engine_port}", "version"],
+                           capture_output=True, text=True, timeout=60, env={**os.environ, "DOCKER_CONFIG": env["DOCKER_CONFIG"]})
+    assert plain.returncode != 0
+
+    # the docker context named after the machine works without eval
+    ctx = subprocess.run(["docker", "--context", "gen1", "version", "--format", "{{.Server.Version}}"],
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "DOCKER_CONFIG": env["DOCKER_CONFIG"]})
+    assert ctx.returncode == 0, ctx.stderr
+
+    # a container from an image made here (the guest cannot pull)
+    tar = busybox_rootfs(str(tmp_path))
+    docker(lines, "import", tar, "local/busybox:1")
+    out = docker(lines, "run", "--rm", "local/busybox:1", "/bin/busybox", "echo", "hello from the vm")
+    assert out.stdout.strip() == "hello from the vm"
+
+    # dockerd got the engine env
+    envline = run_cli(["ssh", "gen1", "--", "cat /proc/$(pidof dockerd)/environ | tr '\\0' '\\n' | grep TEST="], env)
+    assert envline.stdout.strip() == "TEST=VALUE"
+
+    # ssh passes the remote exit code back, native and external
+    assert run_cli(["ssh", "gen1", "--", "uname", "-s"], env).stdout.strip() == "Linux"
+    assert run_cli(["ssh", "gen1", "--", "exit", "7"], env).returncode == 7
+    assert run_cli(["--native-ssh", "ssh", "gen1", "--", "exit", "5"], env).returncode == 5
+    assert run_cli(["--native-ssh", "ssh", "gen1", "echo", "foo"], env).stdout == "foo\n"
+
+    # scp both ways
+    local = tmp_path / "hello.txt"
+    local.write_text("hi there\n")
+    assert run_cli(["scp", str(local), "gen1:/tmp/hello.txt"], env).returncode == 0
+    back = tmp_path / "back.txt"
+    assert run_cli(["scp", "gen1:/tmp/hello.txt", str(back)], env).returncode == 0
+    assert back.read_text() == "hi there\n"
+    assert run_cli(["scp", "-d", "-q", str(local), "gen1:/tmp/delta.txt"], env).returncode == 0
+
+    # regenerate-certs: new server cert, the docker CLI still works
+    old = open(os.path.join(mdir, "server.pem")).read()
+    r = run_cli(["regenerate-certs", "-f", "gen1"], env, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert open(os.path.join(mdir, "server.pem")).read() != old
+    docker(lines, "version")
+
+    # a swapped host key is refused
+    pinned = open(os.path.join(mdir, "known_hosts")).read()
+    with open(os.path.join(mdir, "known_hosts"), "w") as fh:
+        fh.write(pinned.split(" ")[0] + " ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBX2hWxL4eNV4KK3wsH1G5Wq9aAdmB8tyYNrrtBm2rU1\n")
+    r = run_cli(["--native-ssh", "ssh", "gen1", "--", "true"], env)
+    assert r.returncode != 0 and "not the one pinned" in r.stderr
+    with open(os.path.join(mdir, "known_hosts"), "w") as fh:
+        fh.write(pinned)
+
+    # rm: machine, docker context and files gone
+    assert run_cli(["rm", "-y", "gen1"], env).returncode == 0
+    assert not os.path.exists(mdir)
+    ctxs = subprocess.run(["docker", "context", "ls", "--format", "{{.Name}}"], capture_output=True, text=True,
+                          env={**os.environ, "DOCKER_CONFIG": env["DOCKER_CONFIG"]}).stdout.split()
+    assert "gen1" not in ctxs

@@ -1,0 +1,123 @@
+"""Real test hosts: Debian 12 VMs under QEMU (TCG), booted from the image scripts/build-test-image.sh makes.
+
+Each VM is a qcow2 overlay on the shared cached base, its SSH and engine ports forwarded on 127.0.0.1 only
+(user-mode networking with restrict=on: the guest reaches nothing), the test's key handed in by fw_cfg."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NEEDS = ("qemu-system-x86_64", "qemu-img", "debootstrap", "mke2fs", "ssh-keygen")
+
+
+def missing_tools() -> list[str]:
+    return [t for t in NEEDS if not shutil.which(t)]
+
+
+def build_image() -> str:
+    gone = missing_tools()
+    if gone:
+        raise RuntimeError(
+            f"the VM tests need {', '.join(gone)}: apt-get install qemu-system-x86 qemu-utils debootstrap "
+            "e2fsprogs openssh-client (scripts/install-test-deps does it)"
+        )
+    out = subprocess.run(["bash", os.path.join(ROOT, "scripts", "build-test-image.sh")], capture_output=True,
+                         text=True, timeout=1200)
+    if out.returncode != 0:
+        raise RuntimeError(f"building the test image failed:\n{out.stderr[-3000:]}")
+    return out.stdout.strip().splitlines()[-1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class VM:
+    def __init__(self, image_dir: str, workdir: str, pubkey: str, smp: int = 2):
+        self.image_dir, self.dir, self.pubkey, self.smp = image_dir, workdir, pubkey, smp
+        os.makedirs(workdir, exist_ok=True)
+        self.ssh_port = free_port()
+        self.engine_port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def console(self) -> str:
+        path = os.path.join(self.dir, "console.log")
+        return open(path, errors="replace").read() if os.path.exists(path) else ""
+
+    def start(self) -> "VM":
+        disk = os.path.join(self.dir, "disk.qcow2")
+        if not os.path.exists(disk):
+            subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b",
+                            os.path.join(self.image_dir, "docker.qcow2"), "-F", "qcow2", disk], check=True)
+        fwd = (f"hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22,"
+               f"hostfwd=tcp:127.0.0.1:{self.engine_port}-:{self.engine_port}")
+        cmd = [
+            "qemu-system-x86_64", "-accel", "tcg", "-m", "1024", "-smp", str(self.smp), "-display", "none",
+            "-serial", f"file:{self.dir}/console.log", "-monitor", "none",
+            "-qmp", f"unix:{self.dir}/qmp.sock,server=on,wait=off", "-pidfile", f"{self.dir}/qemu.pid",
+            "-netdev", f"user,id=n0,restrict=on,{fwd}", "-device", "virtio-net-pci,netdev=n0",
+            "-device", "virtio-rng-pci",
+            "-drive", f"file={disk},if=none,id=d0,format=qcow2,discard=unmap", "-device", "nvme,drive=d0,serial=rig0",
+            "-kernel", os.path.join(self.image_dir, "vmlinuz"),
+            "-fw_cfg", f"name=opt/rig/ssh_key,file={self.pubkey}",
+            "-append", "root=/dev/nvme0n1 rw console=ttyS0 quiet apparmor=0",
+        ]
+        self.proc = subprocess.Popen(cmd, stdout=open(os.path.join(self.dir, "qemu.out"), "w"),
+                                     stderr=subprocess.STDOUT)
+        return self
+
+    def wait_for_ssh_banner(self, timeout: float = 180) -> float:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"QEMU exited: {open(os.path.join(self.dir, 'qemu.out')).read()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.ssh_port), timeout=1) as s:
+                    s.settimeout(1)
+                    if s.recv(16).startswith(b"SSH-"):
+                        return time.monotonic() - started
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"no SSH banner within {timeout} s; console:\n{self.console[-2000:]}")
+
+    def qmp(self, command: str) -> None:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5)
+            s.connect(os.path.join(self.dir, "qmp.sock"))
+            f = s.makefile("rw")
+            f.readline()
+            for cmd in ("qmp_capabilities", command):
+                f.write(json.dumps({"execute": cmd}) + "\n")
+                f.flush()
+                f.readline()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            try:
+                self.qmp("quit")
+                self.proc.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+
+
+def make_key(folder: str) -> str:
+    key = os.path.join(folder, "id_test")
+    if not os.path.exists(key):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+    return key
+
+
+def tempdir() -> str:
+    return tempfile.mkdtemp(prefix="mt-vm-")

@@ -1,0 +1,279 @@
+"""CLI commands that reach into machines over SSH: ssh, scp, mount, provision, regenerate-certs, upgrade.
+Imported only when one of them runs (asyncssh is not cheap to import)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+
+from ..core.drivers import State, driver_for
+from ..core.errors import MachineError
+from .cli import PROG, COMMANDS_BY_NAME, command_help, load_hosts, run, target_name, target_names
+
+SSH_OPTS = ["-F", "/dev/null", "-o", "ConnectionAttempts=3", "-o", "ConnectTimeout=10", "-o", "ControlMaster=no",
+            "-o", "ControlPath=none", "-o", "LogLevel=quiet", "-o", "PasswordAuthentication=no",
+            "-o", "ServerAliveInterval=60"]
+
+
+async def _running_target(host, pin: bool = True):
+    """The machine's SSH target; the host key is pinned (first contact) before any external client runs."""
+    from ..core import ssh
+
+    driver = driver_for(host)
+    if await driver.state() != State.RUNNING:
+        raise MachineError(f'Error: Cannot run SSH command: Host "{host.name}" is not running')
+    target = await ssh.target_of(driver)
+    if pin and not os.path.exists(target.known_hosts):
+        await ssh.connection_for(target).run("exit 0", timeout=60)
+    return target
+
+
+def _pinned_opts(target) -> list[str]:
+    # docker-machine turns host key checking off; machine-tui checks against the key pinned at first contact
+    return ["-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={target.known_hosts}"]
+
+
+def cmd_ssh(ctx, opts, args):
+    name = target_name(ctx, args[:1])
+    rest = args[1:]
+    if rest and rest[0] == "--":
+        rest = rest[1:]
+    host = ctx.store.load(name)
+    native = ctx.gopts.get("native-ssh") or not shutil.which("ssh")
+    if native:
+        return run(_native_ssh(host, rest))
+    target = run(_running_target(host))
+    argv = ["ssh", *SSH_OPTS, *_pinned_opts(target), f"{target.user}@{target.host}", "-o", "IdentitiesOnly=yes",
+            "-i", target.key_path, "-p", str(target.port), *rest]
+    if ctx.debug:
+        ctx.warn("Using SSH client type: external")
+        ctx.warn(" ".join(shlex.quote(a) for a in argv))
+    return subprocess.call(argv)
+
+
+async def _native_ssh(host, command: list[str]) -> int:
+    from ..core import ssh
+
+    target = await _running_target(host, pin=False)
+    conn = await ssh.connection_for(target).connection()
+    if command:
+        proc = await conn.run(" ".join(command), stdin=sys.stdin.buffer if not sys.stdin.isatty() else None,
+                              stdout=sys.stdout.buffer, stderr=sys.stderr.buffer, check=False, encoding=None)
+        return proc.exit_status if proc.exit_status is not None else 255
+    return await interactive_shell(conn)
+
+
+async def interactive_shell(conn) -> int:
+    """A login shell on the local terminal: PTY of the terminal's size, raw mode, resize forwarded."""
+    import signal
+    import termios
+    import tty
+
+    fd = sys.stdin.fileno()
+    size = os.get_terminal_size() if sys.stdin.isatty() else os.terminal_size((80, 24))
+    proc = await conn.create_process(term_type=os.environ.get("TERM", "xterm"),
+                                     term_size=(size.columns, size.lines), encoding=None)
+    saved = termios.tcgetattr(fd) if sys.stdin.isatty() else None
+    loop = asyncio.get_running_loop()
+    if saved:
+        tty.setraw(fd)
+        loop.add_signal_handler(signal.SIGWINCH, lambda: proc.change_terminal_size(*os.get_terminal_size()))
+    reader_done = asyncio.Event()
+
+    def on_input():
+        data = os.read(fd, 4096)
+        if not data:
+            loop.remove_reader(fd)
+            proc.stdin.write_eof()
+            return
+        proc.stdin.write(data)
+
+    loop.add_reader(fd, on_input)
+
+    async def pump():
+        while True:
+            data = await proc.stdout.read(65536)
+            if not data:
+                break
+            os.write(sys.stdout.fileno(), data)
+        reader_done.set()
+
+    try:
+        await asyncio.gather(pump(), proc.wait())
+    finally:
+        loop.remove_reader(fd)
+        if saved:
+            loop.remove_signal_handler(signal.SIGWINCH)
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+    return proc.exit_status if proc.exit_status is not None else 255
+
+
+def _split_location(ctx, arg: str):
+    """`[user@]machine:path` -> (target or None, user, path); `localhost:path` is local."""
+    if ":" not in arg:
+        return None, "", arg
+    machine, path = arg.split(":", 1)
+    user = ""
+    if "@" in machine:
+        user, machine = machine.split("@", 1)
+    if machine == "localhost":
+        return None, "", path
+    host = ctx.store.load(machine)
+    target = run(_running_target(host))
+    return target, user or target.user, path
+
+
+def cmd_scp(ctx, opts, args):
+    if len(args) != 2:
+        ctx.out.write(command_help(PROG, COMMANDS_BY_NAME["scp"]))
+        raise MachineError("Improper number of arguments.")
+    ends = [_split_location(ctx, a) for a in args]
+    ssh_opts = []
+    locs = []
+    for target, user, path in ends:
+        if target is None:
+            locs.append(path)
+            continue
+        ssh_opts += ["-o", f"Port={target.port}", "-o", f"IdentityFile={target.key_path}", *_pinned_opts(target)]
+        locs.append(f"{user}@{target.host}:{path}")
+    if opts["delta"]:
+        if not shutil.which("rsync"):
+            raise MachineError("You must have a copy of the rsync binary locally to use the --delta option.")
+        remote = [t for t, _, _ in ends if t is not None]
+        if len(remote) != 1:
+            raise MachineError("--delta copies between this computer and one machine")
+        t = remote[0]
+        rsh = " ".join(["ssh", *SSH_OPTS, *_pinned_opts(t), "-o", "IdentitiesOnly=yes", "-i", t.key_path,
+                        "-p", str(t.port)])
+        argv = ["rsync", *([] if opts["quiet"] else ["--progress"]), "-e", rsh, *(["-r"] if opts["recursive"] else []),
+                *locs]
+    else:
+        if not shutil.which("scp"):
+            raise MachineError("You must have a copy of the scp binary locally to use the scp feature")
+        argv = ["scp", "-o", "LogLevel=quiet", "-3", *(["-r"] if opts["recursive"] else []),
+                *(["-q"] if opts["quiet"] else []), "-o", "IdentitiesOnly=yes", *ssh_opts, *locs]
+    if ctx.debug:
+        ctx.warn(" ".join(shlex.quote(a) for a in argv))
+    rc = subprocess.call(argv)
+    if rc != 0:
+        raise MachineError(f"exit status {rc}")
+    return 0
+
+
+def cmd_mount(ctx, opts, args):
+    if not 1 <= len(args) <= 2:
+        ctx.out.write(command_help(PROG, COMMANDS_BY_NAME["mount"]))
+        raise MachineError("Improper number of arguments.")
+    src = args[0] if ":" in args[0] else f"default:{args[0]}"
+    machine, path = src.split(":", 1)
+    mountpoint = args[1] if len(args) == 2 else path
+    if opts["unmount"]:
+        tool = shutil.which("fusermount3") or shutil.which("fusermount")
+        if not tool:
+            raise MachineError("You must have a copy of the fusermount binary locally to use the unmount option.")
+        return _call([tool, "-u", mountpoint])
+    if not shutil.which("sshfs"):
+        raise MachineError("You must have a copy of the sshfs binary locally to use the mount feature.")
+    target = run(_running_target(ctx.store.load(machine)))
+    argv = ["sshfs", *_pinned_opts(target), "-o", "LogLevel=quiet", "-o", "IdentitiesOnly=yes",
+            "-o", f"Port={target.port}", "-o", f"IdentityFile={target.key_path}",
+            f"{target.user}@{target.host}:{path}", mountpoint]
+    return _call(argv)
+
+
+def _call(argv) -> int:
+    rc = subprocess.call(argv)
+    if rc != 0:
+        raise MachineError(f"{argv[0]} failed: exit status {rc}")
+    return 0
+
+
+def _each(ctx, args, action):
+    hosts = load_hosts(ctx, target_names(ctx, args))
+    report = ctx.reporter()
+
+    async def all_hosts():
+        errors = []
+
+        async def one(h):
+            try:
+                await action(h, report.for_machine(h.name))
+            except MachineError as err:
+                errors.append(str(err))
+            finally:
+                try:
+                    ctx.store.update(h.name, lambda fresh: fresh.doc.update(Driver=h.doc["Driver"]))
+                except MachineError:
+                    pass
+
+        await asyncio.gather(*(one(h) for h in hosts))
+        if errors:
+            raise MachineError("\n".join(errors))
+
+    run(all_hosts())
+    return 0
+
+
+def cmd_provision(ctx, opts, args):
+    from ..core.provisioning import provision
+
+    async def action(host, report):
+        await provision(ctx.store, host, driver_for(host), report)
+        from ..core.operations import _clear_create_error
+
+        _clear_create_error(ctx.store, host.name)
+
+    return _each(ctx, args, action)
+
+
+def cmd_regenerate_certs(ctx, opts, args):
+    from ..core.provisioning import provision
+
+    if not opts["force"]:
+        ctx.out.write("Regenerate TLS machine certs?  Warning: this is irreversible. (y/n): ")
+        ctx.out.flush()
+        line = ctx.stdin.readline()
+        if not line:
+            raise MachineError("Error reading answer: EOF")
+        if not line.strip().lower().startswith("y"):
+            return 0
+    ctx.say("Regenerating TLS certificates")
+
+    async def action(host, report):
+        if opts["client-certs"]:
+            from ..core import certs
+
+            report.info("Regenerating local certificates")
+            a = host.auth
+            for path in (a["ClientCertPath"], a["ClientKeyPath"]):
+                if os.path.exists(path):
+                    os.remove(path)
+            certs.bootstrap(a["CaCertPath"], a["CaPrivateKeyPath"], a["ClientCertPath"], a["ClientKeyPath"],
+                            report.info)
+        await provision(ctx.store, host, driver_for(host), report)
+
+    return _each(ctx, args, action)
+
+
+def cmd_upgrade(ctx, opts, args):
+    async def action(host, report):
+        from ..core import ssh
+        from ..core.provisioning import detect
+
+        driver = driver_for(host)
+        if await driver.state() != State.RUNNING:
+            report.info("Starting machine so machine can be upgraded...")
+            await driver.start()
+        conn = await ssh.wait_for_ssh(driver, report)
+        prov = await detect(conn, report)
+        report.info("Upgrading docker...")
+        pkg = (await conn.run("dpkg -S \"$(command -v dockerd)\" 2>/dev/null | cut -d: -f1", check=False)).stdout
+        await conn.sudo(prov.package_upgrade(pkg.strip() or "docker-ce"), timeout=1800)
+        report.info("Restarting docker...")
+        await prov.service("restart")
+
+    return _each(ctx, args, action)
