@@ -17,7 +17,8 @@ from .hostconfig import Host
 from .store import Store
 
 CREATE_ERROR_FILE = ".machine-tui-create-error"
-WAIT_TRIES, WAIT_SECONDS = 60, 3.0
+# docker-machine waits 60 x 3 s; MACHINE_WAIT_RETRIES shortens (or lengthens) every such wait
+WAIT_TRIES, WAIT_SECONDS = int(os.environ.get("MACHINE_WAIT_RETRIES") or 60), 3.0
 
 @dataclass
 class TLSFiles:
@@ -166,12 +167,18 @@ async def remove(store: Store, name: str, force: bool, report: Reporter) -> None
     report.info(f"Successfully removed {name}")
 
 
-async def wait_for_state(driver: Driver, wanted: State, tries: int = WAIT_TRIES, delay: float = WAIT_SECONDS) -> None:
-    for _ in range(tries):
-        if await driver.state() == wanted:
+async def wait_for_state(driver: Driver, wanted: State, tries: int = WAIT_TRIES, delay: float = WAIT_SECONDS,
+                         report: Reporter | None = None) -> None:
+    state = State.NONE
+    for attempt in range(1, tries + 1):
+        state = await driver.state()
+        if state == wanted:
             return
+        if report is not None:
+            report.progress("state", attempt / tries, f"Waiting for {wanted} ({attempt}/{tries}): {state}")
         await asyncio.sleep(delay)
-    raise MachineError(f"Maximum number of retries ({tries}) exceeded")
+    raise MachineError(f"Error waiting for the machine to be {wanted} (last state {state}): "
+                       f"Maximum number of retries ({tries}) exceeded")
 
 
 async def start(store: Store, host: Host, report: Reporter) -> None:

@@ -172,7 +172,6 @@ def choose_provisioner(os_info: dict) -> type[Provisioner]:
 
 
 async def detect(conn, report) -> Provisioner:
-    report.info("Detecting the provisioner...")
     text = (await conn.run("cat /etc/os-release", timeout=30)).stdout
     info = parse_os_release(text)
     cls = choose_provisioner(info)
@@ -284,7 +283,6 @@ async def provision(store, host: Host, driver, report, context: bool = True) -> 
     await wait_for_port(conn, port, report)
 
     report.step("tlscheck", "Checking connection to Docker...")
-    report.info("Checking connection to Docker...")
     try:
         await checked_url(host)
     except MachineError as err:
@@ -342,8 +340,9 @@ async def provision_new_machine(store, host: Host, driver, report, context: bool
     from .drivers import State
     from .operations import wait_for_state
 
-    report.info("Waiting for machine to be running, this may take a few minutes...")
-    await wait_for_state(driver, State.RUNNING)
+    report.step("state", "Waiting for machine to be running, this may take a few minutes...")
+    await wait_for_state(driver, State.RUNNING, report=report)
+    report.done("state")
     report.info("Detecting operating system of created instance...")
     try:
         await provision(store, host, driver, report, context)

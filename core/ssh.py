@@ -94,6 +94,8 @@ class Connection:
                 f"The host key of {t.label} is not the one pinned at first contact: refusing to connect "
                 f"(possible man-in-the-middle). If the machine was rebuilt, trust it again with: rm {t.known_hosts}"
             ) from None
+        except asyncssh.KeyImportError as err:
+            raise MachineError(f"SSH key {t.key_path} cannot be used: {err}") from None
         except asyncssh.PermissionDenied:
             raise MachineError(f"SSH authentication to {t.label} refused for key {t.key_path}") from None
         except (OSError, asyncssh.Error, asyncio.TimeoutError) as err:
@@ -203,8 +205,13 @@ async def run_on_machine_driver(driver, command: str, expect_disconnect: bool = 
         raise
 
 
-async def wait_for_ssh(driver, report, tries: int = 60, delay: float = 3.0) -> Connection:
+async def wait_for_ssh(driver, report, tries: int | None = None, delay: float = 3.0) -> Connection:
     """`exit 0` until it works, every retry shown, the last error named."""
+    if tries is None:
+        from .operations import WAIT_TRIES
+
+        tries = WAIT_TRIES
+    await driver.ssh_hostname()  # a driver without SSH says so now, not after the retries
     last = ""
     for attempt in range(1, tries + 1):
         try:
@@ -215,6 +222,8 @@ async def wait_for_ssh(driver, report, tries: int = 60, delay: float = 3.0) -> C
             raise
         except MachineError as err:
             last = str(err)
+            if "SSH key" in last or "authentication" in last:
+                raise  # retrying cannot fix a bad or refused key
             report.progress("ssh", attempt / tries, f"Waiting for SSH ({attempt}/{tries}): {last}")
             await asyncio.sleep(delay)
     raise MachineError(f"Too many retries waiting for SSH to be available.  Last error: {last}")

@@ -40,3 +40,48 @@ def cli(store):
         return run_cli(list(args), clean_env(store, **env_extra), stdin)
 
     return _run
+
+
+@pytest.fixture
+def sshd(tmp_path):
+    """A real OpenSSH sshd on 127.0.0.1 with its own host key, accepting one test key for the current user."""
+    import getpass
+    import shutil as _sh
+    import socket
+    import time
+
+    binary = _sh.which("sshd") or "/usr/sbin/sshd"
+    assert os.path.exists(binary), "the SSH tests need sshd: apt-get install openssh-server"
+    folder = tmp_path / "sshd"
+    folder.mkdir()
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "host_key")], check=True)
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "user_key")], check=True)
+    (folder / "authorized_keys").write_text((folder / "user_key.pub").read_text())
+    os.makedirs("/run/sshd", exist_ok=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (folder / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder}/host_key\nPidFile {folder}/sshd.pid\n"
+        f"AuthorizedKeysFile {folder}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n"
+        "PermitRootLogin prohibit-password\nKbdInteractiveAuthentication no\nLogLevel VERBOSE\n"
+    )
+    proc = subprocess.Popen([binary, "-D", "-e", "-f", str(folder / "sshd_config")],
+                            stderr=open(folder / "sshd.log", "w"))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+
+    class Server:
+        pass
+
+    srv = Server()
+    srv.port, srv.key, srv.user, srv.folder, srv.proc = port, str(folder / "user_key"), getpass.getuser(), folder, proc
+    srv.host_key = str(folder / "host_key")
+    yield srv
+    proc.terminate()
+    proc.wait(5)

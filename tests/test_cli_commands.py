@@ -176,3 +176,33 @@ def test_version_does_not_import_heavy_modules():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=clean_env("/tmp/none-store-x"))
     assert r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
+def test_none_machines_have_no_ssh_and_say_so_at_once(cli):
+    make(cli, "n1")
+    for args in (["ssh", "n1"], ["provision", "n1"], ["regenerate-certs", "-f", "n1"], ["upgrade", "n1"],
+                 ["scp", "/etc/hostname", "n1:/tmp/x"]):
+        started = time.monotonic()
+        r = cli(*args)
+        assert r.returncode == 1, args
+        assert '"n1" uses the none driver, which has no SSH access' in r.stderr, (args, r.stderr)
+        assert time.monotonic() - started < 10
+
+
+def test_failed_generic_create_leaves_an_error_machine_that_rm_f_removes(cli, store, tmp_path):
+    import subprocess
+
+    key = tmp_path / "k"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    r = cli("create", "-d", "generic", "--generic-ip-address", "127.0.0.1", "--generic-ssh-port", "1",
+            "--generic-ssh-key", str(key), "down", MACHINE_WAIT_RETRIES="2")
+    assert r.returncode == 1
+    assert r.stderr.startswith("Error creating machine: ")
+    assert "Waiting for Running (1/2): Stopped" in r.stdout
+    assert "Maximum number of retries (2) exceeded" in r.stderr
+    row = cli("ls").stdout.splitlines()[1]
+    assert row.split()[:4] == ["down", "-", "generic", "Error"]
+    assert "Error creating machine" in row
+    assert cli("status", "down").stdout == "Error\n"
+    r = cli("rm", "-f", "down")
+    assert r.returncode == 0 and not os.path.exists(os.path.join(store, "machines", "down"))

@@ -124,11 +124,28 @@ class Context:
         self.err.write(text + "\n")
         self.err.flush()
 
+    def live_reporter(self):
+        """A Reporter with Rich progress bars on a terminal, plain docker-machine lines otherwise.
+        Use as a context manager: the bars are drawn while it is open."""
+        import contextlib
+
+        if hasattr(self.out, "isatty") and self.out.isatty() and not os.environ.get("NO_COLOR"):
+            from ..core.events import Reporter
+            from .progress import RichProgressSink
+
+            @contextlib.contextmanager
+            def rich_reporter():
+                with RichProgressSink(self.out, self.err, self.debug) as sink:
+                    yield Reporter(sink)
+
+            return rich_reporter()
+        return contextlib.nullcontext(self.reporter())
+
     def reporter(self):
         from ..core.events import Reporter
 
         def sink(event):
-            if event.kind in ("info", "warn", "step"):
+            if event.kind in ("info", "warn", "step") or (event.kind == "progress" and event.message):
                 self.say(event.message)
             elif event.kind in ("error", "failed"):
                 self.warn(event.message)
@@ -495,9 +512,9 @@ def cmd_create(ctx, opts_unused, args):
     from ..core import operations
 
     driver_class(driver_name)  # unknown driver: same error as docker-machine, before anything is written
-    report = ctx.reporter()
     name = positional[0]
-    run(_create_with_progress(ctx, name, driver_name, values, report, explicit))
+    with ctx.live_reporter() as report:
+        run(_create_with_progress(ctx, name, driver_name, values, report, explicit))
     ctx.say(
         "To see how to connect your Docker Client to the Docker Engine running on this virtual machine, run: "
         f"{PROG} env {name}"

@@ -194,9 +194,8 @@ def _call(argv) -> int:
 
 def _each(ctx, args, action):
     hosts = load_hosts(ctx, target_names(ctx, args))
-    report = ctx.reporter()
 
-    async def all_hosts():
+    async def all_hosts(report):
         errors = []
 
         async def one(h):
@@ -214,7 +213,8 @@ def _each(ctx, args, action):
         if errors:
             raise MachineError("\n".join(errors))
 
-    run(all_hosts())
+    with ctx.live_reporter() as report:
+        run(all_hosts(report))
     return 0
 
 

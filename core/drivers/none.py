@@ -35,6 +35,10 @@ class NoneDriver(Driver):
     async def start(self) -> None:
         return None
 
+    async def ssh_hostname(self) -> str:
+        # docker-machine retries SSH for 3 minutes here; there is nothing to reach, so say so at once
+        raise MachineError(f'"{self.machine_name}" uses the none driver, which has no SSH access')
+
     async def stop(self) -> None:
         raise MachineError("hosts without a driver cannot be stopped")
 

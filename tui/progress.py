@@ -1,0 +1,55 @@
+"""Rich progress bars for long CLI operations (create, provision, regenerate-certs), drawn from the core's
+events: one bar per step, retries shown on the bar, messages printed above it."""
+
+from __future__ import annotations
+
+
+class RichProgressSink:
+    def __init__(self, out, err, debug: bool = False):
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.console = Console(file=out)
+        self.err = Console(file=err, stderr=True)
+        self.debug = debug
+        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                 TimeElapsedColumn(), console=self.console)
+        self.tasks: dict[tuple[str, str], int] = {}
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+    def _task(self, event):
+        key = (event.machine, event.step)
+        if key not in self.tasks:
+            label = f"[bold]{event.machine}[/] " if event.machine else ""
+            self.tasks[key] = self.progress.add_task(label + (event.message or event.step), total=1.0)
+        return self.tasks[key]
+
+    def __call__(self, event) -> None:
+        from .cli import log_event
+
+        if event.message:
+            log_event(event)
+        kind = event.kind
+        if kind == "step":
+            self._task(event)
+        elif kind == "progress":
+            task = self._task(event)
+            self.progress.update(task, completed=event.fraction or 0.0)
+            if event.message:
+                self.progress.console.print(f"  [yellow]{event.message}[/]")
+        elif kind == "done":
+            self.progress.update(self._task(event), completed=1.0)
+        elif kind == "failed":
+            self.progress.update(self._task(event), description=f"[red]{event.message}[/]")
+        elif kind in ("info", "warn"):
+            self.progress.console.print(event.message, markup=False, highlight=False)
+        elif kind == "error":
+            self.err.print(event.message, markup=False, highlight=False)
+        elif kind == "debug" and self.debug:
+            self.err.print(event.message, markup=False, highlight=False)
