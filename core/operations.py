@@ -222,7 +222,8 @@ async def restart(store: Store, host: Host, report: Reporter) -> None:
         await driver.start()
     else:
         await driver.restart()
-    await wait_for_state(driver, State.RUNNING)
+        await asyncio.sleep(2)  # a rebooting host keeps answering for a moment
+    await wait_for_state(driver, State.RUNNING, report=report)
     if driver.provisions:
         from .provisioning import wait_for_docker
 

@@ -128,6 +128,14 @@ def test_generic_create_env_docker_certs_ssh_and_rm(vm, store, tmp_path):
     assert open(os.path.join(mdir, "server.pem")).read() != old
     docker(lines, "version")
 
+    # generic hosts: stop/kill are not ours to do (as in docker-machine), restart reboots over SSH
+    r = run_cli(["stop", "gen1"], env)
+    assert (r.returncode, r.stderr) == (1, "generic driver does not support stop\n")
+    r = run_cli(["restart", "gen1"], env, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr + vm.console[-1500:]
+    assert "Restarted machines may have new IP addresses" in r.stdout
+    docker(lines, "version")
+
     # a swapped host key is refused
     pinned = open(os.path.join(mdir, "known_hosts")).read()
     with open(os.path.join(mdir, "known_hosts"), "w") as fh:
@@ -136,6 +144,16 @@ def test_generic_create_env_docker_certs_ssh_and_rm(vm, store, tmp_path):
     assert r.returncode != 0 and "not the one pinned" in r.stderr
     with open(os.path.join(mdir, "known_hosts"), "w") as fh:
         fh.write(pinned)
+
+    # the host goes down: docker-machine's answers
+    vm.stop()
+    assert run_cli(["status", "gen1"], env).stdout == "Stopped\n"
+    r = run_cli(["url", "gen1"], env)
+    assert (r.returncode, r.stderr) == (1, "Host is not running\n")
+    r = run_cli(["ssh", "gen1", "true"], env)
+    assert r.stderr == 'Error: Cannot run SSH command: Host "gen1" is not running\n'
+    assert run_cli(["ip", "gen1"], env).stdout == "127.0.0.1\n"
+    assert run_cli(["ls"], env).stdout.splitlines()[1].split()[:4] == ["gen1", "-", "generic", "Stopped"]
 
     # rm: machine, docker context and files gone
     assert run_cli(["rm", "-y", "gen1"], env).returncode == 0

@@ -51,37 +51,42 @@ class GenericDriver(Driver):
         self.config["SSHKeyPath"] = adopt_or_make_key(key, self.resolve_store_path())
 
     async def get_url(self) -> str:
+        if await self.state() != State.RUNNING:
+            raise MachineError("Host is not running")
         ip = await self.get_ip()
         return f"tcp://{_bracket(ip)}:{self.config.get('EnginePort', 2376)}"
 
     async def state(self) -> State:
-        # docker-machine dials the SSH port: reachable means Running, anything else Stopped.
+        """Running when an SSH server answers. docker-machine only dials the port, which a NAT port forward
+        (QEMU, VirtualBox) accepts even while the host is down, so the banner is read too."""
         try:
-            _, writer = await asyncio.wait_for(
+            reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(self.config.get("IPAddress"), self.ssh_port()), 15
             )
         except (OSError, asyncio.TimeoutError):
             return State.STOPPED
-        writer.close()
-        return State.RUNNING
+        try:
+            banner = await asyncio.wait_for(reader.read(4), 10)
+        except (OSError, asyncio.TimeoutError):
+            banner = b""
+        finally:
+            writer.close()
+        return State.RUNNING if banner == b"SSH-" else State.STOPPED
 
     async def start(self) -> None:
+        # the host's power is not ours: a stopped generic host must be switched on by its owner
         raise MachineError("generic driver does not support start")
 
     async def stop(self) -> None:
-        from ..ssh import run_on_machine_driver
+        raise MachineError("generic driver does not support stop")
 
-        await run_on_machine_driver(self, "sudo shutdown -h now", expect_disconnect=True)
+    async def kill(self) -> None:
+        raise MachineError("generic driver does not support kill")
 
     async def restart(self) -> None:
         from ..ssh import run_on_machine_driver
 
-        await run_on_machine_driver(self, "sudo shutdown -r now", expect_disconnect=True)
-
-    async def kill(self) -> None:
-        from ..ssh import run_on_machine_driver
-
-        await run_on_machine_driver(self, "sudo poweroff -f", expect_disconnect=True)
+        await run_on_machine_driver(self, "shutdown -r now", expect_disconnect=True)
 
 
 def _bracket(ip: str) -> str:
