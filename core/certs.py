@@ -126,28 +126,24 @@ def bootstrap(ca_cert: str, ca_key: str, client_cert: str, client_key: str, say)
     """Make the store's CA and client certificate when missing or expired (BootstrapCertificates)."""
     makedirs_private(os.path.dirname(ca_cert))
     user = cert_org_user()
-    if os.path.exists(ca_cert) and is_expired(ca_cert):
-        say("CA certificate is outdated and needs to be regenerated")
-        os.remove(ca_key)
-        os.remove(ca_cert)
-    if not os.path.exists(ca_cert):
-        if os.path.exists(ca_key):
+    _renew(ca_cert, ca_key, "CA certificate", "certificate authority key", "Creating CA", say,
+           lambda: make_ca(ca_cert, ca_key, user))
+    _renew(client_cert, client_key, "Client certificate", "client key", "Creating client certificate", say,
+           lambda: make_signed(client_cert, client_key, ca_cert, ca_key, f"{user}.<bootstrap>", [""], server=False))
+
+
+def _renew(cert: str, key: str, what: str, key_what: str, creating: str, say, make) -> None:
+    if os.path.exists(cert) and is_expired(cert):
+        say(f"{what} is outdated and needs to be regenerated")
+        os.remove(key)
+        os.remove(cert)
+    if not os.path.exists(cert):
+        if os.path.exists(key):
             from .errors import MachineError
 
-            raise MachineError("certificate authority key already exists")
-        say(f"Creating CA: {ca_cert}")
-        make_ca(ca_cert, ca_key, user)
-    if os.path.exists(client_cert) and is_expired(client_cert):
-        say("Client certificate is outdated and needs to be regenerated")
-        os.remove(client_key)
-        os.remove(client_cert)
-    if not os.path.exists(client_cert):
-        if os.path.exists(client_key):
-            from .errors import MachineError
-
-            raise MachineError("client key already exists")
-        say(f"Creating client certificate: {client_cert}")
-        make_signed(client_cert, client_key, ca_cert, ca_key, f"{user}.<bootstrap>", [""], server=False)
+            raise MachineError(f"{key_what} already exists")
+        say(f"{creating}: {cert}")
+        make()
 
 
 def server_cert_sans(cert_path: str) -> list[str]:

@@ -24,6 +24,7 @@ class Reporter:
         self._sink = sink
         self.machine = machine
         self.events: list[Event] = []
+        self.current_step = ""  # the step under way, so a failure can name it
 
     def emit(self, event: Event) -> None:
         if not event.machine:
@@ -45,12 +46,14 @@ class Reporter:
         self.emit(Event("debug", message))
 
     def step(self, step: str, message: str) -> None:
+        self.current_step = step
         self.emit(Event("step", message, step=step, fraction=0.0))
 
     def progress(self, step: str, fraction: float, message: str = "") -> None:
         self.emit(Event("progress", message, step=step, fraction=fraction))
 
     def done(self, step: str, message: str = "") -> None:
+        self.current_step = ""
         self.emit(Event("done", message, step=step, fraction=1.0))
 
     def failed(self, step: str, message: str) -> None:

@@ -195,24 +195,22 @@ async def start(store: Store, host: Host, report: Reporter) -> None:
         await wait_for_docker(host, driver, report)
 
 
-async def stop(store: Store, host: Host, report: Reporter) -> None:
+async def _power_off(host: Host, report: Reporter, doing: str, done: str, driver_call) -> None:
     driver = driver_for(host)
-    report.info(f'Stopping "{host.name}"...')
+    report.info(f'{doing} "{host.name}"...')
     if driver.name != "none" and await driver.state() == State.STOPPED:
         raise MachineError(f'Machine "{host.name}" is already stopped.')
-    await driver.stop()
-    await wait_for_state(driver, State.STOPPED)
-    report.info(f'Machine "{host.name}" was stopped.')
+    await driver_call(driver)
+    await wait_for_state(driver, State.STOPPED, report=report)
+    report.info(f'Machine "{host.name}" was {done}.')
+
+
+async def stop(store: Store, host: Host, report: Reporter) -> None:
+    await _power_off(host, report, "Stopping", "stopped", lambda d: d.stop())
 
 
 async def kill(store: Store, host: Host, report: Reporter) -> None:
-    driver = driver_for(host)
-    report.info(f'Killing "{host.name}"...')
-    if driver.name != "none" and await driver.state() == State.STOPPED:
-        raise MachineError(f'Machine "{host.name}" is already stopped.')
-    await driver.kill()
-    await wait_for_state(driver, State.STOPPED)
-    report.info(f'Machine "{host.name}" was killed.')
+    await _power_off(host, report, "Killing", "killed", lambda d: d.kill())
 
 
 async def restart(store: Store, host: Host, report: Reporter) -> None:

@@ -58,7 +58,14 @@ class Provisioner:
     async def service(self, action: str) -> None:
         if action in ("start", "restart"):
             await self.conn.sudo("systemctl daemon-reload", timeout=120)
-        await self.conn.sudo(f"systemctl -f {action} docker", timeout=180)
+        try:
+            await self.conn.sudo(f"systemctl -f {action} docker", timeout=180)
+        except MachineError as err:
+            # systemctl only says "see journalctl": fetch what dockerd itself said
+            log = await self.conn.sudo("journalctl -u docker.service -n 20 --no-pager -o cat 2>/dev/null "
+                                       "| grep -v '^docker.service' | tail -2", check=False)
+            said = " / ".join(line.strip() for line in log.stdout.splitlines() if line.strip())
+            raise MachineError(f"systemctl {action} docker failed" + (f": {said}" if said else f": {err}")) from None
 
     async def set_hostname(self, name: str) -> None:
         q = shlex.quote(name)
@@ -220,7 +227,25 @@ def unit_extras_from(execstart: str) -> list[str]:
 # ---------------------------------------------------------------- the whole provisioning
 
 
+STEP_NAMES = {"detect": "detecting the OS", "hostname": "setting the hostname", "install": "installing Docker",
+              "certs": "installing the TLS certificates and engine options", "restart": "starting Docker",
+              "listen": "waiting for Docker to listen"}
+
+
 async def provision(store, host: Host, driver, report, context: bool = True) -> None:
+    """Provision, and on failure say which step failed (and mark that step failed for the progress view)."""
+    try:
+        await _provision(store, host, driver, report, context)
+    except MachineError as err:
+        step = report.current_step
+        if step:
+            report.failed(step, str(err))
+        if step in STEP_NAMES:
+            raise MachineError(f"{STEP_NAMES[step]}: {err}") from None
+        raise
+
+
+async def _provision(store, host: Host, driver, report, context: bool) -> None:
     from . import certs, ssh
     from .operations import checked_url, machine_url
 

@@ -57,6 +57,42 @@ def busybox_rootfs(folder: str) -> str:
     return tar
 
 
+def generic_args(vm, name, *extra):
+    return ["create", "-d", "generic", "--generic-ip-address", "127.0.0.1", "--generic-ssh-port", str(vm.ssh_port),
+            "--generic-ssh-key", vm.key, "--generic-engine-port", str(vm.engine_port), *extra, name]
+
+
+def test_provisioning_faults_name_the_step_and_leave_a_removable_machine(vm, store, tmp_path):
+    env = clean_env(store, DOCKER_CONFIG=str(tmp_path / "docker-config"), MACHINE_WAIT_RETRIES="3")
+    # an engine option dockerd refuses: the daemon never comes up
+    r = run_cli(generic_args(vm, "badopt", "--engine-opt", "no-such-daemon-flag=1"), env, timeout=600)
+    assert r.returncode == 1
+    assert r.stderr.startswith("Error creating machine: Error running provisioning: starting Docker: "), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    row = run_cli(["ls"], env).stdout.splitlines()[1]
+    assert row.split()[:4] == ["badopt", "-", "generic", "Error"]
+    assert run_cli(["rm", "-f", "badopt"], env).returncode == 0
+
+    # an unsupported OS is named, with the supported ones
+    ssh_root = ["ssh", "-F", "/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "LogLevel=quiet", "-i", vm.key, "-p", str(vm.ssh_port), "root@127.0.0.1"]
+    subprocess.run(ssh_root + ["cp /etc/os-release /root/os-release.bak && "
+                               "sed -i 's/^ID=debian/ID=plan9/' /usr/lib/os-release"], check=True)
+    r = run_cli(generic_args(vm, "plan9"), env, timeout=600)
+    subprocess.run(ssh_root + ["cp /root/os-release.bak /usr/lib/os-release"], check=True)
+    assert r.returncode == 1
+    assert 'detecting the OS: Error detecting OS: OS type not recognized: ID="plan9"; supported: ' in r.stderr
+    assert run_cli(["rm", "-f", "plan9"], env).returncode == 0
+
+    # a user whose sudo wants a password: refused at once, not a hang
+    subprocess.run(ssh_root + ["useradd -m bob && mkdir -p ~bob/.ssh && cp /root/.ssh/authorized_keys ~bob/.ssh/ && "
+                               "chown -R bob ~bob/.ssh && echo 'bob ALL=(ALL) ALL' > /etc/sudoers.d/bob"], check=True)
+    r = run_cli(generic_args(vm, "bob", "--generic-ssh-user", "bob"), env, timeout=600)
+    assert r.returncode == 1
+    assert "setting the hostname" in r.stderr and "password is required" in r.stderr, r.stderr
+    assert run_cli(["rm", "-f", "bob"], env).returncode == 0
+
+
 def test_generic_create_env_docker_certs_ssh_and_rm(vm, store, tmp_path):
     env = clean_env(store, DOCKER_CONFIG=str(tmp_path / "docker-config"))
     os.environ["DOCKER_CONFIG_FOR_TEST"] = env["DOCKER_CONFIG"]
@@ -120,6 +156,19 @@ def test_generic_create_env_docker_certs_ssh_and_rm(vm, store, tmp_path):
     assert run_cli(["scp", "gen1:/tmp/hello.txt", str(back)], env).returncode == 0
     assert back.read_text() == "hi there\n"
     assert run_cli(["scp", "-d", "-q", str(local), "gen1:/tmp/delta.txt"], env).returncode == 0
+    assert run_cli(["scp", "gen1:/tmp/delta.txt", "gen1:/tmp/m2m.txt"], env).returncode == 0  # machine to machine
+    assert run_cli(["ssh", "gen1", "--", "cat", "/tmp/m2m.txt"], env).stdout == "hi there\n"
+
+    # mount over sshfs, and unmount
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    r = run_cli(["mount", "gen1:/etc", str(mnt)], env)
+    assert r.returncode == 0, r.stderr
+    try:
+        assert (mnt / "hostname").read_text().strip() == "gen1"
+    finally:
+        assert run_cli(["mount", "-u", f"gen1:/etc", str(mnt)], env).returncode == 0
+    assert not (mnt / "hostname").exists()
 
     # regenerate-certs: new server cert, the docker CLI still works
     old = open(os.path.join(mdir, "server.pem")).read()

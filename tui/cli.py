@@ -147,7 +147,7 @@ class Context:
         def sink(event):
             if event.kind in ("info", "warn", "step") or (event.kind == "progress" and event.message):
                 self.say(event.message)
-            elif event.kind in ("error", "failed"):
+            elif event.kind == "error":
                 self.warn(event.message)
             elif event.kind == "debug" and self.debug:
                 self.warn(event.message)
@@ -356,35 +356,41 @@ def cmd_ip(ctx, opts, args):
     return 0
 
 
+def run_on_hosts(ctx, args, action) -> None:
+    """docker-machine's runAction: every named machine concurrently, errors joined, each config saved after
+    (a driver may have learned a new IP or port), progress drawn live."""
+    hosts = load_hosts(ctx, target_names(ctx, args))
+
+    async def all_hosts(report):
+        import asyncio
+
+        errors = []
+
+        async def one(h):
+            try:
+                await action(h, report.for_machine(h.name))
+            except MachineError as err:
+                errors.append(str(err))
+            finally:
+                try:
+                    ctx.store.update(h.name, lambda fresh: fresh.doc.update(Driver=h.doc["Driver"]))
+                except MachineError:
+                    pass
+
+        await asyncio.gather(*(one(h) for h in hosts))
+        if errors:
+            raise MachineError("\n".join(errors))
+
+    with ctx.live_reporter() as report:
+        run(all_hosts(report))
+
+
 def _host_action(action_name):
     def cmd(ctx, opts, args):
         from ..core import operations
 
         action = getattr(operations, action_name)
-        hosts = load_hosts(ctx, target_names(ctx, args))
-        report = ctx.reporter()
-
-        async def all_actions():
-            errors = []
-
-            async def one(h):
-                try:
-                    await action(ctx.store, h, report.for_machine(h.name))
-                except MachineError as err:
-                    errors.append(str(err))
-                finally:
-                    try:
-                        ctx.store.update(h.name, lambda fresh: fresh.doc.update(Driver=h.doc["Driver"]))
-                    except MachineError:
-                        pass
-
-            import asyncio
-
-            await asyncio.gather(*(one(h) for h in hosts))
-            if errors:
-                raise MachineError("\n".join(errors))
-
-        run(all_actions())
+        run_on_hosts(ctx, args, lambda h, report: action(ctx.store, h, report))
         if action_name in ("start", "restart"):
             verb = "Started" if action_name == "start" else "Restarted"
             ctx.say(f"{verb} machines may have new IP addresses. You may need to re-run the `{PROG} env` command.")

@@ -12,7 +12,7 @@ import sys
 
 from ..core.drivers import State, driver_for
 from ..core.errors import MachineError
-from .cli import PROG, COMMANDS_BY_NAME, command_help, load_hosts, run, target_name, target_names
+from .cli import PROG, COMMANDS_BY_NAME, command_help, run, run_on_hosts, target_name
 
 SSH_OPTS = ["-F", "/dev/null", "-o", "ConnectionAttempts=3", "-o", "ConnectTimeout=10", "-o", "ControlMaster=no",
             "-o", "ControlPath=none", "-o", "LogLevel=quiet", "-o", "PasswordAuthentication=no",
@@ -193,28 +193,7 @@ def _call(argv) -> int:
 
 
 def _each(ctx, args, action):
-    hosts = load_hosts(ctx, target_names(ctx, args))
-
-    async def all_hosts(report):
-        errors = []
-
-        async def one(h):
-            try:
-                await action(h, report.for_machine(h.name))
-            except MachineError as err:
-                errors.append(str(err))
-            finally:
-                try:
-                    ctx.store.update(h.name, lambda fresh: fresh.doc.update(Driver=h.doc["Driver"]))
-                except MachineError:
-                    pass
-
-        await asyncio.gather(*(one(h) for h in hosts))
-        if errors:
-            raise MachineError("\n".join(errors))
-
-    with ctx.live_reporter() as report:
-        run(all_hosts(report))
+    run_on_hosts(ctx, args, action)
     return 0
 
 
