@@ -84,6 +84,16 @@ def test_provisioning_faults_name_the_step_and_leave_a_removable_machine(vm, sto
     assert 'detecting the OS: Error detecting OS: OS type not recognized: ID="plan9"; supported: ' in r.stderr
     assert run_cli(["rm", "-f", "plan9"], env).returncode == 0
 
+    # a host without Docker, and no install script allowed (offline): the install step says so
+    subprocess.run(ssh_root + ["mv /usr/sbin/dockerd /usr/sbin/dockerd.away && mv /usr/bin/docker /usr/bin/docker.away"],
+                   check=True)
+    r = run_cli(generic_args(vm, "nodocker", "--engine-install-url", "none"), env, timeout=600)
+    subprocess.run(ssh_root + ["mv /usr/sbin/dockerd.away /usr/sbin/dockerd && mv /usr/bin/docker.away /usr/bin/docker"],
+                   check=True)
+    assert r.returncode == 1
+    assert "installing Docker: Docker is not installed on the host and --engine-install-url is none" in r.stderr
+    assert run_cli(["rm", "-f", "nodocker"], env).returncode == 0
+
     # a user whose sudo wants a password: refused at once, not a hang
     subprocess.run(ssh_root + ["useradd -m bob && mkdir -p ~bob/.ssh && cp /root/.ssh/authorized_keys ~bob/.ssh/ && "
                                "chown -R bob ~bob/.ssh && echo 'bob ALL=(ALL) ALL' > /etc/sudoers.d/bob"], check=True)
