@@ -28,9 +28,16 @@ async def shoot(store):
     from machine_tui.tui.app import MachineTuiApp
 
     app = MachineTuiApp(Store(store), poll_interval=60, timeout=3)
-    async with app.run_test(size=(130, 24)) as pilot:
+    async with app.run_test(size=(130, 30)) as pilot:
         await pilot.pause(2.0)
-        app.save_screenshot("main-screen.svg", path=os.path.join(ROOT, "screenshots"))
+        shots = os.path.join(ROOT, "screenshots")
+        app.save_screenshot("main-screen.svg", path=shots)
+        await pilot.press("e")
+        await pilot.pause(1.5)
+        app.save_screenshot("env.svg", path=shots)
+        await pilot.press("escape", "question_mark")
+        await pilot.pause(0.5)
+        app.save_screenshot("help.svg", path=shots)
 
 
 def main():

@@ -29,3 +29,101 @@ async def test_main_screen_lists_machines_and_follows_the_store(store):
         assert run_cli(["rm", "-f", "beta"], env).returncode == 0
         await pilot.pause(1.0)
         assert [k.value for k in table.rows] == ["alpha"]
+
+
+def make_none(store, name, url="tcp://127.0.0.1:1"):
+    assert run_cli(["create", "-d", "none", "--url", url, name], clean_env(store)).returncode == 0
+
+
+async def wait_until(pilot, predicate, seconds=5.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await pilot.pause(0.1)
+    return predicate()
+
+
+async def test_remove_needs_the_typed_name(store):
+    make_none(store, "keep")
+    make_none(store, "gone")
+    app = MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.query_one(MachineTable)
+        await wait_until(pilot, lambda: table.row_count == 2)
+        table.move_cursor(row=[k.value for k in table.rows].index("gone"))
+        await pilot.press("d")
+        await pilot.press(*"wrong", "enter")
+        await pilot.pause(0.5)
+        assert os.path.isdir(os.path.join(store, "machines", "gone"))
+        await pilot.press("d")
+        await pilot.press(*"gone", "enter")
+        assert await wait_until(pilot, lambda: not os.path.exists(os.path.join(store, "machines", "gone")))
+        assert await wait_until(pilot, lambda: [k.value for k in table.rows] == ["keep"])
+
+
+async def test_actions_report_what_the_driver_says_and_marks_apply_to_all(store):
+    make_none(store, "a1")
+    make_none(store, "a2")
+    app = MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
+    notes = []
+    app.notify = lambda message, **kw: notes.append(message)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.query_one(MachineTable)
+        await wait_until(pilot, lambda: table.row_count == 2)
+        await pilot.press("space", "space")
+        assert app.marked == {"a1", "a2"}
+        await pilot.press("x")
+        assert await wait_until(pilot, lambda: len(notes) == 2)
+        assert notes == ["hosts without a driver cannot be stopped"] * 2
+
+
+async def test_env_inspect_help_and_filter(store):
+    import socket
+
+    from fakeengine import FakeEngine
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    make_none(store, "web", f"tcp://127.0.0.1:{port}")
+    make_none(store, "db")
+    app = MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
+    with FakeEngine(store, "127.0.0.1", port):
+        async with app.run_test(size=(120, 30)) as pilot:
+            table = app.query_one(MachineTable)
+            await wait_until(pilot, lambda: table.row_count == 2)
+            table.move_cursor(row=[k.value for k in table.rows].index("web"))
+            await pilot.press("e")
+            assert await wait_until(pilot, lambda: type(app.screen).__name__ == "TextScreen")
+            body = str(app.screen.query_one("#text-body").render())
+            assert f'export DOCKER_HOST="tcp://127.0.0.1:{port}"' in body
+            assert "# eval $(machine-tui env web)" in body
+            await pilot.press("escape")
+            await pilot.press("i")
+            await pilot.pause(0.2)
+            assert '"DriverName": "none"' in str(app.screen.query_one("#text-body").render())
+            await pilot.press("escape")
+            await pilot.press("question_mark")
+            await pilot.pause(0.2)
+            help_body = str(app.screen.query_one("#text-body").render())
+            assert "machine-remove" in help_body and "Remove" in help_body
+            await pilot.press("escape")
+            await pilot.press("slash", *"we", "enter")
+            assert await wait_until(pilot, lambda: [k.value for k in table.rows] == ["web"])
+
+
+async def test_keys_can_be_remapped_by_id(store, tmp_path, monkeypatch):
+    make_none(store, "only")
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "keys.toml").write_text('[keys]\nmachine-remove = "delete"\n')
+    monkeypatch.setenv("MACHINE_TUI_CONFIG_DIR", str(tmp_path / "cfg"))
+    app = MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.query_one(MachineTable)
+        await wait_until(pilot, lambda: table.row_count == 1)
+        await pilot.press("delete")
+        await pilot.pause(0.2)
+        assert type(app.screen).__name__ == "ConfirmRemove"

@@ -5,11 +5,13 @@ arrive as messages, so the UI never waits on a slow host."""
 
 from __future__ import annotations
 
+import os
+
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from ..core.listing import Row, list_machines
 from ..core.store import Store
@@ -17,6 +19,14 @@ from ..core.store import Store
 COLUMNS = ("NAME", "ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS")
 STATE_STYLE = {"Running": "green", "Stopped": "red", "Error": "bold red", "Timeout": "yellow",
                "Paused": "yellow", "Saved": "yellow", "Starting": "cyan", "Stopping": "cyan"}
+
+
+class OperationReport(Message):
+    """A line from a running operation (start, stop, provision...), for the status bar and the log."""
+
+    def __init__(self, machine: str, text: str, failed: bool = False) -> None:
+        super().__init__()
+        self.machine, self.text, self.failed = machine, text, failed
 
 
 class MachinesUpdated(Message):
@@ -27,7 +37,7 @@ class MachinesUpdated(Message):
 
 
 class MachineTable(DataTable):
-    def show(self, rows: list[Row]) -> None:
+    def show(self, rows: list[Row], marked: set[str] = frozenset()) -> None:
         """Update in place by row key so the cursor stays on the same machine."""
         from rich.text import Text
 
@@ -36,7 +46,7 @@ class MachineTable(DataTable):
             if key.value not in wanted:
                 self.remove_row(key)
         for r in rows:
-            cells = (r.Name, r.Active, r.DriverName, Text(r.State, style=STATE_STYLE.get(r.State, "")), r.URL,
+            cells = ("●" if r.Name in marked else " ", r.Name, r.Active, r.DriverName, Text(r.State, style=STATE_STYLE.get(r.State, "")), r.URL,
                      r.DockerVersion, r.Error)
             if r.Name in {k.value for k in self.rows}:
                 for col, value in zip(self.columns, cells):
@@ -45,11 +55,34 @@ class MachineTable(DataTable):
                 self.add_row(*cells, key=r.Name)
 
 
+ACTIONS = {
+    # binding id: (core operation, what the status bar says)
+    "start": ("start", "Starting"),
+    "stop": ("stop", "Stopping"),
+    "kill": ("kill", "Killing"),
+    "restart": ("restart", "Restarting"),
+}
+
+
 class MachineTuiApp(App):
     TITLE = "machine-tui"
     CSS_PATH = "app.tcss"
     BINDINGS = [
+        Binding("s", "operate('start')", "Start", id="machine-start"),
+        Binding("x", "operate('stop')", "Stop", id="machine-stop"),
+        Binding("K", "operate('kill')", "Kill", id="machine-kill"),
+        Binding("R", "operate('restart')", "Restart", id="machine-restart"),
+        Binding("P", "remote('provision')", "Provision", id="machine-provision"),
+        Binding("C", "remote('regenerate-certs')", "Regenerate certs", id="machine-regenerate-certs", show=False),
+        Binding("U", "remote('upgrade')", "Upgrade", id="machine-upgrade", show=False),
+        Binding("d", "remove", "Remove", id="machine-remove"),
+        Binding("enter", "ssh", "SSH", id="machine-ssh"),
+        Binding("e", "env", "Env", id="machine-env"),
+        Binding("i", "inspect", "Inspect", id="machine-inspect"),
+        Binding("space", "mark", "Mark", id="machine-mark"),
+        Binding("slash", "filter", "Filter", id="filter"),
         Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
@@ -58,22 +91,50 @@ class MachineTuiApp(App):
         self.store = store or Store()
         self.poll_interval = poll_interval
         self.timeout = timeout
+        self.rows: dict[str, Row] = {}
+        self.marked: set[str] = set()
+        self.name_filter = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="summary")
         table = MachineTable(id="machines", cursor_type="row", zebra_stripes=True)
-        for col in COLUMNS:
-            table.add_column(col, key=col)
+        for col in ("MARK",) + COLUMNS:
+            table.add_column(" " if col == "MARK" else col, key=col)
         yield table
+        yield Input(placeholder="filter machines by name (Enter to apply, empty to clear)", id="filter")
+        yield Static(id="status")
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = self.store.path
         self.query_one("#summary", Static).update(f"Store {self.store.path}: loading…")
+        self.query_one("#filter", Input).display = False
+        self.apply_user_keymap()
         self.action_refresh()
         self.set_interval(self.poll_interval, self.action_refresh)
 
+    def apply_user_keymap(self) -> None:
+        """[keys] binding-id = "key" in keys.toml in the platform's config folder (MACHINE_TUI_CONFIG_DIR)."""
+        import tomllib
+
+        folder = os.environ.get("MACHINE_TUI_CONFIG_DIR")
+        if not folder:
+            from platformdirs import user_config_dir
+
+            folder = user_config_dir("machine-tui", appauthor=False)
+        path = os.path.join(folder, "keys.toml")
+        try:
+            with open(path, "rb") as fh:
+                keys = tomllib.load(fh).get("keys", {})
+        except FileNotFoundError:
+            return
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            self.notify(f"{path}: {err}", severity="error")
+            return
+        self.set_keymap({str(k): str(v) for k, v in keys.items()})
+
+    # ----- polling
     def action_refresh(self) -> None:
         self.poll()
 
@@ -87,13 +148,196 @@ class MachineTuiApp(App):
         self.post_message(MachinesUpdated(rows))
 
     def on_machines_updated(self, message: MachinesUpdated) -> None:
-        table = self.query_one(MachineTable)
-        table.show(message.rows)
+        self.rows = {r.Name: r for r in message.rows}
+        self.marked &= set(self.rows)
+        self.redraw()
         running = sum(1 for r in message.rows if r.State == "Running")
         text = f"Store {self.store.path}: {len(message.rows)} machines, {running} running"
+        if self.marked:
+            text += f", {len(self.marked)} marked"
+        if self.name_filter:
+            text += f" — filter: {self.name_filter}"
         if message.error:
             text += f" — {message.error}"
         self.query_one("#summary", Static).update(text)
+
+    def redraw(self) -> None:
+        rows = [r for r in self.rows.values() if self.name_filter.lower() in r.Name.lower()]
+        self.query_one(MachineTable).show(rows, self.marked)
+
+    # ----- selection
+    def selected(self) -> list[str]:
+        """The marked machines, else the one under the cursor."""
+        if self.marked:
+            return sorted(self.marked)
+        table = self.query_one(MachineTable)
+        if table.row_count == 0:
+            return []
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return [key] if key else []
+
+    def action_mark(self) -> None:
+        table = self.query_one(MachineTable)
+        if table.row_count == 0:
+            return
+        name = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        self.marked ^= {name}
+        self.redraw()
+        table.action_cursor_down()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.value = self.name_filter
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self.name_filter = event.value.strip()
+            event.input.display = False
+            self.query_one(MachineTable).focus()
+            self.redraw()
+
+    # ----- operations: the same core operations the CLI runs, in workers; progress comes back as messages
+    def _reporter(self, name: str):
+        from ..core.events import Reporter
+
+        def sink(event):
+            if event.message and event.kind in ("info", "warn", "step", "progress", "error", "failed"):
+                self.post_message(OperationReport(event.machine or name, event.message,
+                                                  event.kind in ("error", "failed")))
+
+        return Reporter(sink, name)
+
+    def action_operate(self, op: str) -> None:
+        for name in self.selected():
+            self.run_operation(name, op)
+
+    @work(group="operations")
+    async def run_operation(self, name: str, op: str) -> None:
+        from ..core import operations
+        from ..core.errors import MachineError
+
+        report = self._reporter(name)
+        try:
+            host = self.store.load(name)
+            await getattr(operations, op)(self.store, host, report)
+            self.store.update(name, lambda fresh: fresh.doc.update(Driver=host.doc["Driver"]))
+        except MachineError as err:
+            self.post_message(OperationReport(name, str(err), failed=True))
+        self.poll()
+
+    def action_remote(self, op: str) -> None:
+        for name in self.selected():
+            self.run_remote(name, op)
+
+    @work(group="operations")
+    async def run_remote(self, name: str, op: str) -> None:
+        from ..core.errors import MachineError
+
+        report = self._reporter(name)
+        try:
+            host = self.store.load(name)
+            if op == "upgrade":
+                from .cli_remote import upgrade_machine
+
+                await upgrade_machine(host, report)
+            else:
+                from ..core.drivers import driver_for
+                from ..core.provisioning import provision
+
+                await provision(self.store, host, driver_for(host), report)
+            self.post_message(OperationReport(name, f"{op} done"))
+        except MachineError as err:
+            self.post_message(OperationReport(name, str(err), failed=True))
+        self.poll()
+
+    def on_operation_report(self, message: OperationReport) -> None:
+        text = f"{message.machine}: {message.text.splitlines()[0] if message.text else ''}"
+        self.query_one("#status", Static).update(text)
+        if message.failed:
+            self.notify(message.text, title=message.machine, severity="error", timeout=10)
+
+    def action_remove(self) -> None:
+        names = self.selected()
+        if not names:
+            return
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                for name in names:
+                    self.run_remove(name)
+                self.marked -= set(names)
+            else:
+                self.notify("Nothing removed")
+
+        from .screens import ConfirmRemove
+
+        self.push_screen(ConfirmRemove(names), confirmed)
+
+    @work(group="operations")
+    async def run_remove(self, name: str) -> None:
+        from ..core import operations
+        from ..core.errors import MachineError
+
+        try:
+            await operations.remove(self.store, name, False, self._reporter(name))
+        except MachineError as err:
+            self.post_message(OperationReport(name, str(err), failed=True))
+        self.poll()
+
+    # ----- views
+    def action_inspect(self) -> None:
+        from ..core import gojson
+        from ..core.errors import MachineError
+        from .screens import TextScreen
+
+        for name in self.selected()[:1]:
+            try:
+                text = gojson.marshal_indent(self.store.load(name).doc)
+            except MachineError as err:
+                text = str(err)
+            self.push_screen(TextScreen(f"inspect {name}", text))
+
+    def action_env(self) -> None:
+        for name in self.selected()[:1]:
+            self.show_env(name)
+
+    @work(group="views")
+    async def show_env(self, name: str) -> None:
+        from ..core import shellenv
+        from ..core.errors import MachineError
+        from ..core.operations import checked_url
+        from .screens import TextScreen
+
+        try:
+            host = self.store.load(name)
+            url = await checked_url(host, prog="machine-tui")
+            values = shellenv.docker_env(url, host.auth.get("StorePath") or host.dir, name, None, False)
+            text = shellenv.render_set("bash", values, ["machine-tui", "env", name])
+        except MachineError as err:
+            text = str(err)
+        self.push_screen(TextScreen(f"env {name}", text))
+
+    def action_help(self) -> None:
+        from .screens import TextScreen, help_text
+
+        self.push_screen(TextScreen("keys", help_text(self.BINDINGS)))
+
+    def action_ssh(self) -> None:
+        """The real SSH session in this terminal: the app steps aside and comes back after."""
+        import subprocess
+        import sys
+
+        names = self.selected()[:1]
+        if not names:
+            return
+        try:
+            with self.suspend():
+                subprocess.call([sys.executable, "-m", "machine_tui.tui.cli", "-s", self.store.path, "ssh", names[0]])
+        except Exception as err:  # no real terminal (headless, web): say so
+            self.notify(f"ssh needs a terminal to suspend into: {err}", severity="warning")
+        self.poll()
 
 
 def run_app() -> int:
