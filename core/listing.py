@@ -128,8 +128,6 @@ async def query_host(host: Host, timeout: float, docker_host: str, masters_by_di
     row = Row(Name=host.name, DriverName=host.driver_name, SwarmOptions=host.swarm, EngineOptions=host.engine)
 
     async def fill():
-        from .operations import create_error
-
         driver = driver_for(host)
         url, err = "", None
         try:

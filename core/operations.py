@@ -28,15 +28,7 @@ class TLSFiles:
     client_key: str = ""
 
 
-def create_error(store: Store, name: str) -> str:
-    try:
-        with open(os.path.join(store.machine_dir(name), CREATE_ERROR_FILE)) as fh:
-            return fh.read().strip()
-    except OSError:
-        return ""
-
-
-def _record_create_error(store: Store, name: str, message: str) -> None:
+def record_create_error(store: Store, name: str, message: str) -> None:
     try:
         from .store import write_atomic
 
@@ -45,7 +37,7 @@ def _record_create_error(store: Store, name: str, message: str) -> None:
         pass
 
 
-def _clear_create_error(store: Store, name: str) -> None:
+def clear_create_error(store: Store, name: str) -> None:
     try:
         os.unlink(os.path.join(store.machine_dir(name), CREATE_ERROR_FILE))
     except FileNotFoundError:
@@ -137,14 +129,14 @@ async def create(store: Store, name: str, driver_name: str, opts: dict, report: 
             store.save(host)
     except MachineError as err:
         msg = f"Error creating machine: {err}"
-        _record_create_error(store, name, msg)
+        record_create_error(store, name, msg)
         store.save(host)
         raise MachineError(msg) from None
     except asyncio.CancelledError:
-        _record_create_error(store, name, "Error creating machine: cancelled")
+        record_create_error(store, name, "Error creating machine: cancelled")
         store.save(host)
         raise
-    _clear_create_error(store, name)
+    clear_create_error(store, name)
     return host
 
 

@@ -251,6 +251,7 @@ async def _provision(store, host: Host, driver, report, context: bool) -> None:
 
     report.step("ssh", "Waiting for SSH to be available...")
     conn = await ssh.wait_for_ssh(driver, report)
+    await driver.prepare_host(conn, report)
     report.done("ssh")
     report.step("detect", "Detecting the provisioner...")
     prov = await detect(conn, report)

@@ -202,9 +202,9 @@ def cmd_provision(ctx, opts, args):
 
     async def action(host, report):
         await provision(ctx.store, host, driver_for(host), report)
-        from ..core.operations import _clear_create_error
+        from ..core.operations import clear_create_error
 
-        _clear_create_error(ctx.store, host.name)
+        clear_create_error(ctx.store, host.name)
 
     return _each(ctx, args, action)
 

@@ -161,10 +161,15 @@ class Driver:
         """A console or serial log the driver keeps, if any (the TUI shows it)."""
         return ""
 
+    async def prepare_host(self, conn, report) -> None:
+        """Driver work inside the guest once SSH answers, before provisioning (e.g. growing the disk)."""
+        return None
+
 
 # name -> "module:Class"; imported only when a machine of that driver is touched.
 DRIVERS: dict[str, str] = {
     "none": "none:NoneDriver",
+    "qemu": "qemu:QemuDriver",
     "generic": "generic:GenericDriver",
     "virtualbox": "virtualbox:VirtualBoxDriver",
 }
