@@ -28,7 +28,7 @@ async def shoot(store):
     from machine_tui.tui.app import MachineTuiApp
 
     app = MachineTuiApp(Store(store), poll_interval=60, timeout=3)
-    async with app.run_test(size=(130, 30)) as pilot:
+    async with app.run_test(size=(130, 40)) as pilot:
         await pilot.pause(2.0)
         shots = os.path.join(ROOT, "screenshots")
         app.save_screenshot("main-screen.svg", path=shots)
@@ -38,6 +38,15 @@ async def shoot(store):
         await pilot.press("escape", "question_mark")
         await pilot.pause(0.5)
         app.save_screenshot("help.svg", path=shots)
+        await pilot.press("escape", "c")
+        await pilot.pause(0.5)
+        app.screen.query_one("#name").value = "new-host"
+        app.screen.query_one("#flag-url").value = "tcp://127.0.0.1:2376"
+        await pilot.pause(0.3)
+        app.save_screenshot("create-wizard.svg", path=shots)
+        await pilot.press("enter")
+        await pilot.pause(2.0)
+        app.save_screenshot("create-progress.svg", path=shots)
 
 
 def main():

@@ -127,3 +127,69 @@ async def test_keys_can_be_remapped_by_id(store, tmp_path, monkeypatch):
         await pilot.press("delete")
         await pilot.pause(0.2)
         assert type(app.screen).__name__ == "ConfirmRemove"
+
+
+async def test_wizard_creates_a_machine_with_progress(store):
+    app = MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
+    async with app.run_test(size=(140, 45)) as pilot:
+        table = app.query_one(MachineTable)
+        await pilot.press("c")
+        await pilot.pause(0.3)
+        assert type(app.screen).__name__ == "CreateWizard"
+        await pilot.press(*"bad_name", "enter")
+        await pilot.pause(0.2)
+        assert "Invalid hostname" in str(app.screen.query_one("#problem").render())
+        app.screen.query_one("#name").value = "wiz"
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert "--url is required" in str(app.screen.query_one("#problem").render())
+        app.screen.query_one("#flag-url").value = "tcp://127.0.0.1:1"
+        app.screen.query_one("#flag-engine-label").value = "made=by-wizard"
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: "wiz" in [k.value for k in table.rows], 10)
+        assert str(table.get_cell("wiz", "STATE")) == "Running"
+        assert await wait_until(pilot, lambda: "created" in str(app.query_one("#op-label-wiz").render()))
+        assert app.query_one("#op-bar-wiz").percentage == 1.0
+    host = Store(store).load("wiz")
+    assert host.engine["Labels"] == ["made=by-wizard"]
+    assert host.driver_config["SwarmHost"] == ""  # shared flags not given reach the driver as docker-machine's do
+
+
+async def test_wizard_form_follows_the_driver_schema(store):
+    app = MachineTuiApp(Store(store), poll_interval=5, timeout=2)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("c")
+        await pilot.pause(0.3)
+        wizard = app.screen
+        wizard.query_one("#driver").value = "generic"
+        await pilot.pause(0.5)
+        ids = [w.id for w in wizard.query("#form Input")]
+        assert ids[0] == "flag-generic-ip-address"  # required first
+        assert "flag-generic-ssh-user" in ids and "flag-engine-opt" in ids
+        assert wizard.query_one("#flag-generic-ssh-user").value == "root"
+
+
+async def test_cancelled_create_leaves_nothing(store, tmp_path):
+    import subprocess
+
+    key = tmp_path / "k"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    app = MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("c")
+        await pilot.pause(0.3)
+        w = app.screen
+        w.query_one("#driver").value = "generic"
+        await pilot.pause(0.5)
+        w.query_one("#name").value = "never"
+        w.query_one("#flag-generic-ip-address").value = "127.0.0.1"
+        w.query_one("#flag-generic-ssh-port").value = "1"  # nothing answers: the create waits
+        w.query_one("#flag-generic-ssh-key").value = str(key)
+        w.query_one("#flag-no-docker-context").value = True
+        await pilot.press("enter")
+        mdir = os.path.join(store, "machines", "never")
+        assert await wait_until(pilot, lambda: os.path.isdir(mdir), 10)
+        await pilot.pause(0.5)
+        await pilot.press("z")
+        assert await wait_until(pilot, lambda: not os.path.exists(mdir), 10)
+        assert await wait_until(pilot, lambda: "cancelled" in str(app.query_one("#op-label-never").render()))

@@ -11,7 +11,8 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Static
 
 from ..core.listing import Row, list_machines
 from ..core.store import Store
@@ -27,6 +28,12 @@ class OperationReport(Message):
     def __init__(self, machine: str, text: str, failed: bool = False) -> None:
         super().__init__()
         self.machine, self.text, self.failed = machine, text, failed
+
+
+class CreateProgress(Message):
+    def __init__(self, machine: str, step: str, text: str, finished: bool = False, failed: bool = False) -> None:
+        super().__init__()
+        self.machine, self.step, self.text, self.finished, self.failed = machine, step, text, finished, failed
 
 
 class MachinesUpdated(Message):
@@ -75,6 +82,8 @@ class MachineTuiApp(App):
         Binding("P", "remote('provision')", "Provision", id="machine-provision"),
         Binding("C", "remote('regenerate-certs')", "Regenerate certs", id="machine-regenerate-certs", show=False),
         Binding("U", "remote('upgrade')", "Upgrade", id="machine-upgrade", show=False),
+        Binding("c", "create", "Create", id="machine-create"),
+        Binding("z", "cancel_create", "Cancel create", id="create-cancel", show=False),
         Binding("d", "remove", "Remove", id="machine-remove"),
         Binding("enter", "ssh", "SSH", id="machine-ssh"),
         Binding("e", "env", "Env", id="machine-env"),
@@ -102,6 +111,7 @@ class MachineTuiApp(App):
         for col in ("MARK",) + COLUMNS:
             table.add_column(" " if col == "MARK" else col, key=col)
         yield table
+        yield Vertical(id="operations")
         yield Input(placeholder="filter machines by name (Enter to apply, empty to clear)", id="filter")
         yield Static(id="status")
         yield Footer()
@@ -285,6 +295,94 @@ class MachineTuiApp(App):
         except MachineError as err:
             self.post_message(OperationReport(name, str(err), failed=True))
         self.poll()
+
+    # ----- create: the wizard, then the core's create in a worker with a progress bar per machine
+    STEPS = {"none": ["precreate", "create"]}
+    PROVISION_STEPS = ["precreate", "create", "state", "ssh", "detect", "hostname", "install", "certs", "restart",
+                       "listen", "tlscheck"]
+
+    def action_create(self) -> None:
+        from .wizard import CreateWizard
+
+        def chosen(request) -> None:
+            if request is not None:
+                self.start_create(request)
+
+        self.push_screen(CreateWizard(existing=set(self.rows)), chosen)
+
+    def start_create(self, request) -> None:
+        steps = self.STEPS.get(request.driver, self.PROVISION_STEPS)
+        row = Horizontal(Label(f"{request.name}: starting", id=f"op-label-{request.name}", classes="op-label"),
+                         ProgressBar(total=len(steps), show_eta=False, id=f"op-bar-{request.name}"),
+                         id=f"op-{request.name}", classes="op")
+        self.query_one("#operations", Vertical).mount(row)
+        self.creates = getattr(self, "creates", {})
+        self.creates[request.name] = (self.run_create(request), steps, set())
+
+    @work(group="creates")
+    async def run_create(self, request) -> None:
+        import asyncio
+
+        from ..core import operations
+        from ..core.errors import MachineError
+        from ..core.events import Reporter
+
+        def sink(event):
+            if event.kind in ("step", "done", "progress", "info") and (event.message or event.kind == "done"):
+                self.post_message(CreateProgress(request.name, event.step if event.kind != "info" else "",
+                                                 event.message, finished=event.kind == "done"))
+
+        try:
+            await operations.create(self.store, request.name, request.driver, request.values,
+                                    Reporter(sink, request.name), explicit=request.explicit,
+                                    context=not request.values.get("no-docker-context"))
+            self.post_message(CreateProgress(request.name, "", "created", finished=True))
+        except MachineError as err:
+            self.post_message(CreateProgress(request.name, "", str(err), failed=True))
+        except asyncio.CancelledError:
+            # a cancelled create leaves nothing half-made: the machine goes, whatever state it reached
+            await asyncio.shield(self._discard(request.name))
+            raise
+        finally:
+            self.poll()
+
+    async def _discard(self, name: str) -> None:
+        from ..core import operations
+        from ..core.errors import MachineError
+        from ..core.events import Reporter
+
+        if self.store.exists(name):
+            try:
+                await operations.remove(self.store, name, True, Reporter())
+            except MachineError:
+                pass
+        self.post_message(CreateProgress(name, "", "cancelled: removed", failed=True))
+
+    def action_cancel_create(self) -> None:
+        running = [(n, w) for n, (w, _, _) in getattr(self, "creates", {}).items() if w.is_running]
+        if running:
+            name, worker = running[-1]
+            worker.cancel()
+            self.notify(f"Cancelling the create of {name}")
+
+    def on_create_progress(self, message: CreateProgress) -> None:
+        try:
+            label = self.query_one(f"#op-label-{message.machine}", Label)
+            bar = self.query_one(f"#op-bar-{message.machine}", ProgressBar)
+        except Exception:
+            return
+        worker, steps, done = self.creates[message.machine]
+        if message.finished and message.step in steps:
+            done.add(message.step)
+            bar.update(progress=len(done))
+        if message.text:
+            label.update(f"{message.machine}: {message.text.splitlines()[0]}")
+        if message.failed:
+            label.add_class("failed")
+            self.notify(message.text, title=f"create {message.machine}", severity="error", timeout=15)
+        elif message.text == "created":
+            bar.update(progress=len(steps))
+            label.update(f"{message.machine}: created")
 
     # ----- views
     def action_inspect(self) -> None:

@@ -1,0 +1,133 @@
+"""The create wizard: pick a driver, fill a form generated from that driver's flag schema (the same schema the
+CLI's options come from), create in the background."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.validation import Function, Integer
+from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Select
+
+from ..core.createflags import create_flags
+from ..core.drivers import driver_class, driver_names
+from ..core.hostconfig import INVALID_NAME_MESSAGE, is_valid_name
+
+
+@dataclass
+class CreateRequest:
+    name: str
+    driver: str
+    values: dict
+    explicit: set
+
+
+def _widget_id(flag_name: str) -> str:
+    return "flag-" + flag_name
+
+
+class CreateWizard(ModalScreen[CreateRequest | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="wizard-cancel")]
+
+    def __init__(self, driver: str = "none", existing: set[str] | None = None):
+        super().__init__()
+        self.driver = driver
+        self.existing = existing or set()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("[b]Create a machine[/]  (Escape to cancel)")
+            yield Select([(d, d) for d in driver_names()], value=self.driver, allow_blank=False, id="driver")
+            yield Input(placeholder="machine name", id="name",
+                        validators=[Function(is_valid_name, INVALID_NAME_MESSAGE),
+                                    Function(lambda v: v not in self.existing, "a machine of that name exists")])
+            yield VerticalScroll(id="form")
+            yield Label("", id="problem")
+            with Horizontal(id="buttons"):
+                yield Button("Create", variant="primary", id="create")
+                yield Button("Cancel", id="cancel")
+
+    async def on_mount(self) -> None:
+        await self.build_form()
+        self.query_one("#name", Input).focus()
+
+    def flags(self):
+        driver_flags = driver_class(self.driver).flags
+        own = [f for f in driver_flags]
+        common = [f for f in create_flags([]) if f.name != "driver"]
+        # required first, then the driver's own options, then the advanced engine/swarm/TLS ones
+        own.sort(key=lambda f: (not f.required, f.advanced, f.name))
+        return own, common
+
+    async def build_form(self) -> None:
+        form = self.query_one("#form", VerticalScroll)
+        await form.remove_children()
+        own, common = self.flags()
+        await form.mount_all([w for f in own for w in self._field(f)])
+        advanced = Collapsible(title="Advanced: engine, swarm and TLS options", collapsed=True)
+        await form.mount(advanced)
+        await advanced.query_one(Collapsible.Contents).mount_all([w for f in common for w in self._field(f)])
+
+    def _field(self, flag):
+        label = f"--{flag.name}" + (" (required)" if flag.required else "") + f": {flag.usage}"
+        if flag.env:
+            label += f" [${flag.env}]"
+        initial = flag.initial()
+        if flag.kind == "bool":
+            return [Checkbox(label, value=bool(initial), id=_widget_id(flag.name))]
+        validators = [Integer()] if flag.kind == "int" else []
+        value = ",".join(initial) if flag.kind == "list" else str(initial if initial is not None else "")
+        hint = "comma-separated" if flag.kind == "list" else str(flag.default or "")
+        return [Label(label, classes="flag-label", markup=False),
+                Input(value=value, placeholder=hint, validators=validators, id=_widget_id(flag.name))]
+
+    @on(Select.Changed, "#driver")
+    async def driver_changed(self, event: Select.Changed) -> None:
+        if event.value != self.driver:
+            self.driver = str(event.value)
+            await self.build_form()
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#create")
+    def submit(self) -> None:
+        problem = self.collect()
+        if isinstance(problem, str):
+            self.query_one("#problem", Label).update(f"[red]{problem}[/]")
+            return
+        self.dismiss(problem)
+
+    def collect(self) -> CreateRequest | str:
+        name = self.query_one("#name", Input).value.strip()
+        if not is_valid_name(name):
+            return INVALID_NAME_MESSAGE
+        if name in self.existing:
+            return f'Docker machine "{name}" already exists'
+        own, common = self.flags()
+        values, explicit = {}, set()
+        for flag in own + common:
+            widget = self.query_one(f"#{_widget_id(flag.name)}")
+            if flag.kind == "bool":
+                value = widget.value
+            elif flag.kind == "list":
+                value = [v.strip() for v in widget.value.split(",") if v.strip()]
+            elif flag.kind == "int":
+                try:
+                    value = int(widget.value or 0)
+                except ValueError:
+                    return f"--{flag.name} must be a whole number"
+            else:
+                value = widget.value.strip()
+            if flag.required and not value:
+                return f"--{flag.name} is required"
+            values[flag.name] = value
+            if value != flag.initial():
+                explicit.add(flag.name)
+        return CreateRequest(name, self.driver, values, explicit)
