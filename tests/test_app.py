@@ -193,3 +193,28 @@ async def test_cancelled_create_leaves_nothing(store, tmp_path):
         await pilot.press("z")
         assert await wait_until(pilot, lambda: not os.path.exists(mdir), 10)
         assert await wait_until(pilot, lambda: "cancelled" in str(app.query_one("#op-label-never").render()))
+
+
+async def test_sort_keeps_the_cursor_on_its_machine_and_log_shows_operations(store):
+    make_none(store, "b-up", "tcp://127.0.0.1:1")
+    make_none(store, "a-broken")
+    open(os.path.join(store, "machines", "a-broken", "config.json"), "w").write("{")
+    make_none(store, "c-up")
+    app = MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.query_one(MachineTable)
+        await wait_until(pilot, lambda: table.row_count == 3)
+        assert [k.value for k in table.rows] == ["a-broken", "b-up", "c-up"]
+        table.move_cursor(row=2)  # c-up
+        await pilot.press("o")  # by state: Error before Running
+        await pilot.pause(0.5)
+        assert [k.value for k in table.rows] == ["a-broken", "b-up", "c-up"]
+        await pilot.press("o", "o")  # by URL: the broken one has none
+        await pilot.pause(0.5)
+        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == "c-up"
+        await pilot.press("x")
+        await pilot.pause(0.5)
+        await pilot.press("l")
+        await pilot.pause(0.3)
+        body = str(app.screen.query_one("#text-body").render())
+        assert "hosts without a driver cannot be stopped" in body

@@ -88,6 +88,8 @@ class MachineTuiApp(App):
         Binding("enter", "ssh", "SSH", id="machine-ssh"),
         Binding("e", "env", "Env", id="machine-env"),
         Binding("i", "inspect", "Inspect", id="machine-inspect"),
+        Binding("l", "log", "Log", id="machine-log"),
+        Binding("o", "sort", "Sort", id="sort"),
         Binding("space", "mark", "Mark", id="machine-mark"),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("r", "refresh", "Refresh", id="refresh"),
@@ -103,6 +105,8 @@ class MachineTuiApp(App):
         self.rows: dict[str, Row] = {}
         self.marked: set[str] = set()
         self.name_filter = ""
+        self.sort_key = "Name"
+        self.history: dict[str, list[str]] = {}  # what operations said, per machine (the log view)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -172,8 +176,45 @@ class MachineTuiApp(App):
         self.query_one("#summary", Static).update(text)
 
     def redraw(self) -> None:
+        from ..core.listing import natural_key
+
         rows = [r for r in self.rows.values() if self.name_filter.lower() in r.Name.lower()]
-        self.query_one(MachineTable).show(rows, self.marked)
+        rows.sort(key=lambda r: (str(getattr(r, self.sort_key)).lower(), natural_key(r.Name)))
+        table = self.query_one(MachineTable)
+        order = [r.Name for r in rows]
+        current = ""
+        if table.row_count:
+            current = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        shown = [k.value for k in table.rows]
+        if shown and [n for n in shown if n in order] != [n for n in order if n in shown]:
+            table.clear()  # a new order: rebuild, then put the cursor back on its machine
+        table.show(rows, self.marked)
+        if current in order and table.cursor_row != order.index(current):
+            table.move_cursor(row=order.index(current))
+
+    SORT_KEYS = ["Name", "State", "DriverName", "URL"]
+
+    def action_sort(self) -> None:
+        self.sort_key = self.SORT_KEYS[(self.SORT_KEYS.index(self.sort_key) + 1) % len(self.SORT_KEYS)]
+        self.notify(f"Sorted by {self.sort_key}")
+        self.redraw()
+
+    def action_log(self) -> None:
+        from .screens import TextScreen
+
+        for name in self.selected()[:1]:
+            lines = list(self.history.get(name, [])) or ["(no operation run from this app yet)"]
+            try:
+                from ..core.drivers import driver_for
+
+                console = driver_for(self.store.load(name)).log_path()
+            except Exception:
+                console = ""
+            if console and os.path.exists(console):
+                with open(console, errors="replace") as fh:
+                    tail = fh.read()[-8000:]
+                lines += ["", f"--- serial console ({console}) ---", tail]
+            self.push_screen(TextScreen(f"log {name}", "\n".join(lines)))
 
     # ----- selection
     def selected(self) -> list[str]:
@@ -263,6 +304,7 @@ class MachineTuiApp(App):
         self.poll()
 
     def on_operation_report(self, message: OperationReport) -> None:
+        self.history.setdefault(message.machine, []).append(message.text)
         text = f"{message.machine}: {message.text.splitlines()[0] if message.text else ''}"
         self.query_one("#status", Static).update(text)
         if message.failed:
@@ -366,6 +408,8 @@ class MachineTuiApp(App):
             self.notify(f"Cancelling the create of {name}")
 
     def on_create_progress(self, message: CreateProgress) -> None:
+        if message.text:
+            self.history.setdefault(message.machine, []).append(message.text)
         try:
             label = self.query_one(f"#op-label-{message.machine}", Label)
             bar = self.query_one(f"#op-bar-{message.machine}", ProgressBar)
