@@ -384,3 +384,20 @@ async def wait_for_docker(host: Host, driver, report) -> None:
 
     conn = await ssh.wait_for_ssh(driver, report)
     await wait_for_port(conn, engine_port(await driver.get_url()), report)
+
+
+async def upgrade(host: Host, driver, report) -> None:
+    """Upgrade the package that holds dockerd, then restart Docker (starting the machine first if need be)."""
+    from . import ssh
+    from .drivers import State
+
+    if await driver.state() != State.RUNNING:
+        report.info("Starting machine so machine can be upgraded...")
+        await driver.start()
+    conn = await ssh.wait_for_ssh(driver, report)
+    prov = await detect(conn, report)
+    report.info("Upgrading docker...")
+    pkg = (await conn.run('dpkg -S "$(command -v dockerd)" 2>/dev/null | cut -d: -f1', check=False)).stdout
+    await conn.sudo(prov.package_upgrade(pkg.strip() or "docker-ce"), timeout=1800)
+    report.info("Restarting docker...")
+    await prov.service("restart")

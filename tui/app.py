@@ -120,10 +120,16 @@ class MachineTuiApp(App):
         yield Static(id="status")
         yield Footer()
 
+    def on_main_screen(self, selector, kind=None):
+        """A widget of the main screen, found even while a modal screen is on top (App.query_one would
+        search the modal)."""
+        screen = self.screen_stack[0]
+        return screen.query_one(selector, kind) if kind else screen.query_one(selector)
+
     def on_mount(self) -> None:
         self.sub_title = self.store.path
-        self.query_one("#summary", Static).update(f"Store {self.store.path}: loading…")
-        self.query_one("#filter", Input).display = False
+        self.on_main_screen("#summary", Static).update(f"Store {self.store.path}: loading…")
+        self.on_main_screen("#filter", Input).display = False
         self.apply_user_keymap()
         self.action_refresh()
         self.set_interval(self.poll_interval, self.action_refresh)
@@ -173,14 +179,14 @@ class MachineTuiApp(App):
             text += f" — filter: {self.name_filter}"
         if message.error:
             text += f" — {message.error}"
-        self.query_one("#summary", Static).update(text)
+        self.on_main_screen("#summary", Static).update(text)
 
     def redraw(self) -> None:
         from ..core.listing import natural_key
 
         rows = [r for r in self.rows.values() if self.name_filter.lower() in r.Name.lower()]
         rows.sort(key=lambda r: (str(getattr(r, self.sort_key)).lower(), natural_key(r.Name)))
-        table = self.query_one(MachineTable)
+        table = self.on_main_screen(MachineTable)
         order = [r.Name for r in rows]
         current = ""
         if table.row_count:
@@ -221,14 +227,14 @@ class MachineTuiApp(App):
         """The marked machines, else the one under the cursor."""
         if self.marked:
             return sorted(self.marked)
-        table = self.query_one(MachineTable)
+        table = self.on_main_screen(MachineTable)
         if table.row_count == 0:
             return []
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return [key] if key else []
 
     def action_mark(self) -> None:
-        table = self.query_one(MachineTable)
+        table = self.on_main_screen(MachineTable)
         if table.row_count == 0:
             return
         name = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
@@ -237,7 +243,7 @@ class MachineTuiApp(App):
         table.action_cursor_down()
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.on_main_screen("#filter", Input)
         box.display = True
         box.value = self.name_filter
         box.focus()
@@ -246,7 +252,7 @@ class MachineTuiApp(App):
         if event.input.id == "filter":
             self.name_filter = event.value.strip()
             event.input.display = False
-            self.query_one(MachineTable).focus()
+            self.on_main_screen(MachineTable).focus()
             self.redraw()
 
     # ----- operations: the same core operations the CLI runs, in workers; progress comes back as messages
@@ -262,43 +268,27 @@ class MachineTuiApp(App):
 
     def action_operate(self, op: str) -> None:
         for name in self.selected():
-            self.run_operation(name, op)
+            self.run_machine_op(name, op)
+
+    action_remote = action_operate
 
     @work(group="operations")
-    async def run_operation(self, name: str, op: str) -> None:
-        from ..core import operations
+    async def run_machine_op(self, name: str, op: str) -> None:
+        from ..core import operations, provisioning
+        from ..core.drivers import driver_for
         from ..core.errors import MachineError
 
         report = self._reporter(name)
         try:
             host = self.store.load(name)
-            await getattr(operations, op)(self.store, host, report)
-            self.store.update(name, lambda fresh: fresh.doc.update(Driver=host.doc["Driver"]))
-        except MachineError as err:
-            self.post_message(OperationReport(name, str(err), failed=True))
-        self.poll()
-
-    def action_remote(self, op: str) -> None:
-        for name in self.selected():
-            self.run_remote(name, op)
-
-    @work(group="operations")
-    async def run_remote(self, name: str, op: str) -> None:
-        from ..core.errors import MachineError
-
-        report = self._reporter(name)
-        try:
-            host = self.store.load(name)
-            if op == "upgrade":
-                from .cli_remote import upgrade_machine
-
-                await upgrade_machine(host, report)
+            if op in ("provision", "regenerate-certs"):  # provisioning always makes a new server certificate
+                await provisioning.provision(self.store, host, driver_for(host), report)
+            elif op == "upgrade":
+                await provisioning.upgrade(host, driver_for(host), report)
             else:
-                from ..core.drivers import driver_for
-                from ..core.provisioning import provision
-
-                await provision(self.store, host, driver_for(host), report)
-            self.post_message(OperationReport(name, f"{op} done"))
+                await getattr(operations, op)(self.store, host, report)
+            self.store.update(name, lambda fresh: fresh.doc.update(Driver=host.doc["Driver"]))
+            self.post_message(OperationReport(name, f"{op}: done"))
         except MachineError as err:
             self.post_message(OperationReport(name, str(err), failed=True))
         self.poll()
@@ -306,7 +296,7 @@ class MachineTuiApp(App):
     def on_operation_report(self, message: OperationReport) -> None:
         self.history.setdefault(message.machine, []).append(message.text)
         text = f"{message.machine}: {message.text.splitlines()[0] if message.text else ''}"
-        self.query_one("#status", Static).update(text)
+        self.on_main_screen("#status", Static).update(text)
         if message.failed:
             self.notify(message.text, title=message.machine, severity="error", timeout=10)
 
@@ -357,7 +347,7 @@ class MachineTuiApp(App):
         row = Horizontal(Label(f"{request.name}: starting", id=f"op-label-{request.name}", classes="op-label"),
                          ProgressBar(total=len(steps), show_eta=False, id=f"op-bar-{request.name}"),
                          id=f"op-{request.name}", classes="op")
-        self.query_one("#operations", Vertical).mount(row)
+        self.on_main_screen("#operations", Vertical).mount(row)
         self.creates = getattr(self, "creates", {})
         self.creates[request.name] = (self.run_create(request), steps, set())
 
@@ -411,8 +401,8 @@ class MachineTuiApp(App):
         if message.text:
             self.history.setdefault(message.machine, []).append(message.text)
         try:
-            label = self.query_one(f"#op-label-{message.machine}", Label)
-            bar = self.query_one(f"#op-bar-{message.machine}", ProgressBar)
+            label = self.on_main_screen(f"#op-label-{message.machine}", Label)
+            bar = self.on_main_screen(f"#op-bar-{message.machine}", ProgressBar)
         except Exception:
             return
         worker, steps, done = self.creates[message.machine]

@@ -238,23 +238,7 @@ def cmd_regenerate_certs(ctx, opts, args):
     return _each(ctx, args, action)
 
 
-async def upgrade_machine(host, report) -> None:
-    """Upgrade the package that holds dockerd, then restart Docker (start the machine first if need be)."""
-    from ..core import ssh
-    from ..core.provisioning import detect
-
-    driver = driver_for(host)
-    if await driver.state() != State.RUNNING:
-        report.info("Starting machine so machine can be upgraded...")
-        await driver.start()
-    conn = await ssh.wait_for_ssh(driver, report)
-    prov = await detect(conn, report)
-    report.info("Upgrading docker...")
-    pkg = (await conn.run("dpkg -S \"$(command -v dockerd)\" 2>/dev/null | cut -d: -f1", check=False)).stdout
-    await conn.sudo(prov.package_upgrade(pkg.strip() or "docker-ce"), timeout=1800)
-    report.info("Restarting docker...")
-    await prov.service("restart")
-
-
 def cmd_upgrade(ctx, opts, args):
-    return _each(ctx, args, upgrade_machine)
+    from ..core.provisioning import upgrade
+
+    return _each(ctx, args, lambda host, report: upgrade(host, driver_for(host), report))
