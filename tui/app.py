@@ -120,7 +120,7 @@ class MachineTuiApp(App):
         yield Static(id="status")
         yield Footer()
 
-    def on_main_screen(self, selector, kind=None):
+    def main_widget(self, selector, kind=None):
         """A widget of the main screen, found even while a modal screen is on top (App.query_one would
         search the modal)."""
         screen = self.screen_stack[0]
@@ -128,8 +128,8 @@ class MachineTuiApp(App):
 
     def on_mount(self) -> None:
         self.sub_title = self.store.path
-        self.on_main_screen("#summary", Static).update(f"Store {self.store.path}: loading…")
-        self.on_main_screen("#filter", Input).display = False
+        self.main_widget("#summary", Static).update(f"Store {self.store.path}: loading…")
+        self.main_widget("#filter", Input).display = False
         self.apply_user_keymap()
         self.action_refresh()
         self.set_interval(self.poll_interval, self.action_refresh)
@@ -179,14 +179,14 @@ class MachineTuiApp(App):
             text += f" — filter: {self.name_filter}"
         if message.error:
             text += f" — {message.error}"
-        self.on_main_screen("#summary", Static).update(text)
+        self.main_widget("#summary", Static).update(text)
 
     def redraw(self) -> None:
         from ..core.listing import natural_key
 
         rows = [r for r in self.rows.values() if self.name_filter.lower() in r.Name.lower()]
         rows.sort(key=lambda r: (str(getattr(r, self.sort_key)).lower(), natural_key(r.Name)))
-        table = self.on_main_screen(MachineTable)
+        table = self.main_widget(MachineTable)
         order = [r.Name for r in rows]
         current = ""
         if table.row_count:
@@ -227,14 +227,14 @@ class MachineTuiApp(App):
         """The marked machines, else the one under the cursor."""
         if self.marked:
             return sorted(self.marked)
-        table = self.on_main_screen(MachineTable)
+        table = self.main_widget(MachineTable)
         if table.row_count == 0:
             return []
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return [key] if key else []
 
     def action_mark(self) -> None:
-        table = self.on_main_screen(MachineTable)
+        table = self.main_widget(MachineTable)
         if table.row_count == 0:
             return
         name = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
@@ -243,7 +243,7 @@ class MachineTuiApp(App):
         table.action_cursor_down()
 
     def action_filter(self) -> None:
-        box = self.on_main_screen("#filter", Input)
+        box = self.main_widget("#filter", Input)
         box.display = True
         box.value = self.name_filter
         box.focus()
@@ -252,7 +252,7 @@ class MachineTuiApp(App):
         if event.input.id == "filter":
             self.name_filter = event.value.strip()
             event.input.display = False
-            self.on_main_screen(MachineTable).focus()
+            self.main_widget(MachineTable).focus()
             self.redraw()
 
     # ----- operations: the same core operations the CLI runs, in workers; progress comes back as messages
@@ -296,7 +296,7 @@ class MachineTuiApp(App):
     def on_operation_report(self, message: OperationReport) -> None:
         self.history.setdefault(message.machine, []).append(message.text)
         text = f"{message.machine}: {message.text.splitlines()[0] if message.text else ''}"
-        self.on_main_screen("#status", Static).update(text)
+        self.main_widget("#status", Static).update(text)
         if message.failed:
             self.notify(message.text, title=message.machine, severity="error", timeout=10)
 
@@ -347,7 +347,7 @@ class MachineTuiApp(App):
         row = Horizontal(Label(f"{request.name}: starting", id=f"op-label-{request.name}", classes="op-label"),
                          ProgressBar(total=len(steps), show_eta=False, id=f"op-bar-{request.name}"),
                          id=f"op-{request.name}", classes="op")
-        self.on_main_screen("#operations", Vertical).mount(row)
+        self.main_widget("#operations", Vertical).mount(row)
         self.creates = getattr(self, "creates", {})
         self.creates[request.name] = (self.run_create(request), steps, set())
 
@@ -401,8 +401,8 @@ class MachineTuiApp(App):
         if message.text:
             self.history.setdefault(message.machine, []).append(message.text)
         try:
-            label = self.on_main_screen(f"#op-label-{message.machine}", Label)
-            bar = self.on_main_screen(f"#op-bar-{message.machine}", ProgressBar)
+            label = self.main_widget(f"#op-label-{message.machine}", Label)
+            bar = self.main_widget(f"#op-bar-{message.machine}", ProgressBar)
         except Exception:
             return
         worker, steps, done = self.creates[message.machine]
