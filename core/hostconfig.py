@@ -153,9 +153,5 @@ class Host:
     def auth(self) -> dict:
         return self.host_options.get("AuthOptions") or {}
 
-    def cert_path(self, key: str, fallback: str) -> str:
-        value = self.auth.get(key)
-        return value or fallback
-
     def __repr__(self) -> str:
         return f"Host({self.name!r}, driver={self.driver_name!r})"

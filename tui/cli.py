@@ -554,10 +554,6 @@ def cmd_completion(ctx, opts, args):
     return 0
 
 
-def _not_here_yet(ctx, opts, args):
-    raise MachineError("This command needs the SSH layer, which this build of machine-tui does not have yet")
-
-
 HANDLERS = {
     "version": cmd_version,
     "ls": cmd_ls,
@@ -622,10 +618,8 @@ def dispatch(argv: list[str], out=None, err=None, stdin=None) -> int:
     from ..core.logfile import setup_logging
 
     setup_logging(ctx.debug, err)
-    handler = HANDLERS.get(name)
-    if handler is None:
-        handler = _late_handler(name)
     try:
+        handler = HANDLERS.get(name) or _late_handler(name)
         if name == "create":
             return handler(ctx, None, args)
         if cmd.skip_flag_parsing:
@@ -653,12 +647,12 @@ def dispatch(argv: list[str], out=None, err=None, stdin=None) -> int:
 
 
 def _late_handler(name: str):
-    """Commands that live in their own module (SSH-based ones), imported only when used."""
+    """Commands that work over SSH live in their own module, imported (with asyncssh) only when used."""
     try:
         from . import cli_remote
-    except ImportError:
-        return _not_here_yet
-    return getattr(cli_remote, "cmd_" + name.replace("-", "_"), _not_here_yet)
+    except ImportError as err:
+        raise MachineError(f"{name} needs the SSH layer: {err} (pip install asyncssh)") from None
+    return getattr(cli_remote, "cmd_" + name.replace("-", "_"))
 
 
 def main(argv: list[str] | None = None) -> None:
