@@ -212,14 +212,15 @@ class QemuDriver(Driver):
 
     async def stop(self) -> None:
         """ACPI power button (the guest shuts down cleanly), then quit after 60 s."""
-        if self._pid() is None:
+        pid = self._pid()
+        if pid is None:
             return
         try:
             await self._qmp("system_powerdown")
         except (OSError, asyncio.TimeoutError, ValueError):
             pass
         for _ in range(120):
-            if self._pid() is None:
+            if not _alive(pid):  # the process, not the pidfile: QEMU drops that before it has let go of its ports
                 return
             await asyncio.sleep(0.5)
         await self.kill()
@@ -261,6 +262,8 @@ def _alive(pid: int) -> bool:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        # as QEMU binds its forwards: connections of the last run lingering in TIME_WAIT do not count
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
