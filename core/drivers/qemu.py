@@ -210,35 +210,32 @@ class QemuDriver(Driver):
         if self._pid() is None:
             raise MachineError(f"QEMU did not start: {out.strip() or 'no output'}")
 
-    async def stop(self) -> None:
-        """ACPI power button (the guest shuts down cleanly), then quit after 60 s."""
+    async def _ask_to_exit(self, command: str, seconds: float) -> bool:
+        """Send a QMP command that makes QEMU exit and wait for the process itself (QEMU drops its pidfile
+        before it has let go of its ports). False if it is still alive after `seconds`."""
         pid = self._pid()
         if pid is None:
-            return
+            return True
         try:
-            await self._qmp("system_powerdown")
+            await self._qmp(command)
         except (OSError, asyncio.TimeoutError, ValueError):
-            pass
-        for _ in range(120):
-            if not _alive(pid):  # the process, not the pidfile: QEMU drops that before it has let go of its ports
-                return
-            await asyncio.sleep(0.5)
-        await self.kill()
+            if command == "quit":
+                os.kill(pid, signal.SIGKILL)
+        for _ in range(int(seconds * 4)):
+            if not _alive(pid):
+                return True
+            await asyncio.sleep(0.25)
+        return False
+
+    async def stop(self) -> None:
+        """ACPI power button (the guest shuts down cleanly), then quit after 60 s."""
+        if not await self._ask_to_exit("system_powerdown", 60):
+            await self.kill()
 
     async def kill(self) -> None:
         pid = self._pid()
-        if pid is None:
-            return
-        try:
-            await self._qmp("quit")
-        except (OSError, asyncio.TimeoutError, ValueError):
+        if not await self._ask_to_exit("quit", 10) and pid is not None and _alive(pid):
             os.kill(pid, signal.SIGKILL)
-        # QEMU drops its pidfile before it has exited: wait for the process itself
-        for _ in range(40):
-            if not _alive(pid):
-                return
-            await asyncio.sleep(0.25)
-        os.kill(pid, signal.SIGKILL)
 
     async def restart(self) -> None:
         await self.stop()
