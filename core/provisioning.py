@@ -18,6 +18,10 @@ from urllib.parse import urlparse
 from .errors import MachineError
 from .hostconfig import Host
 
+# a login user other than root has no sbin folders on its PATH, where dockerd lives
+SBIN = 'PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; '
+
+
 DOCKER_DIR = "/etc/docker"
 DROP_IN = "/etc/systemd/system/docker.service.d/10-machine.conf"
 
@@ -260,7 +264,7 @@ async def _provision(store, host: Host, driver, report, context: bool) -> None:
 
     report.step("hostname", "Setting the hostname...")
     probe = conn.run(
-        "command -v dockerd || true; echo ---; command -v docker || true; echo ---; "
+        SBIN + "command -v dockerd || true; echo ---; command -v docker || true; echo ---; "
         "systemctl cat docker.service 2>/dev/null | grep '^ExecStart=.' | tail -1 || true", timeout=60, check=False)
     _, found = await asyncio.gather(prov.set_hostname(host.name), probe)
     report.done("hostname")
@@ -271,7 +275,7 @@ async def _provision(store, host: Host, driver, report, context: bool) -> None:
         report.info("Docker is already installed: skipping the install")
     else:
         await install_docker(conn, prov, host, report)
-        found = await conn.run("command -v dockerd || true; echo ---; systemctl cat docker.service 2>/dev/null "
+        found = await conn.run(SBIN + "command -v dockerd || true; echo ---; systemctl cat docker.service 2>/dev/null "
                                "| grep '^ExecStart=.' | tail -1 || true", check=False)
         dockerd, execstart = (part.strip() for part in (found.stdout.split("---") + [""])[:2])
     if not dockerd:
@@ -397,7 +401,7 @@ async def upgrade(host: Host, driver, report) -> None:
     conn = await ssh.wait_for_ssh(driver, report)
     prov = await detect(conn, report)
     report.info("Upgrading docker...")
-    pkg = (await conn.run('dpkg -S "$(command -v dockerd)" 2>/dev/null | cut -d: -f1', check=False)).stdout
+    pkg = (await conn.run(SBIN + 'dpkg -S "$(command -v dockerd)" 2>/dev/null | cut -d: -f1', check=False)).stdout
     await conn.sudo(prov.package_upgrade(pkg.strip() or "docker-ce"), timeout=1800)
     report.info("Restarting docker...")
     await prov.service("restart")

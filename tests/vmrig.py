@@ -1,4 +1,5 @@
-"""Real test hosts: Debian 12 VMs under QEMU (TCG), booted from the image scripts/build-test-image.sh makes.
+"""Real test hosts: Debian 12 VMs under QEMU (TCG), booted from the image core/build-image.sh makes
+(what `machine-tui build-image` runs).
 
 Each VM is a qcow2 overlay on the shared cached base, its SSH and engine ports forwarded on 127.0.0.1 only
 (user-mode networking with restrict=on: the guest reaches nothing), the test's key handed in by fw_cfg."""
@@ -21,15 +22,17 @@ def missing_tools() -> list[str]:
     return [t for t in NEEDS if not shutil.which(t)]
 
 
-def build_image() -> str:
+def build_image(cloud_init: bool = True) -> str:
+    """The cached image folder: vmlinuz, docker.qcow2 and (by default) cloud.qcow2, the cloud-init variant."""
     gone = missing_tools()
     if gone:
         raise RuntimeError(
             f"the VM tests need {', '.join(gone)}: apt-get install qemu-system-x86 qemu-utils debootstrap "
             "e2fsprogs openssh-client (scripts/install-test-deps does it)"
         )
-    out = subprocess.run(["bash", os.path.join(ROOT, "scripts", "build-test-image.sh")], capture_output=True,
-                         text=True, timeout=1200)
+    cache = os.environ.get("MACHINE_TUI_IMAGE_CACHE", "/var/cache/machine-tui-test-image")
+    out = subprocess.run(["bash", os.path.join(ROOT, "core", "build-image.sh"), cache]
+                         + (["cloud-init"] if cloud_init else []), capture_output=True, text=True, timeout=1200)
     if out.returncode != 0:
         raise RuntimeError(f"building the test image failed:\n{out.stderr[-3000:]}")
     return out.stdout.strip().splitlines()[-1]

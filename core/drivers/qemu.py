@@ -1,9 +1,15 @@
 """The QEMU driver: local VMs on Linux without VirtualBox.
 
-This first version boots images made by machine-tui's own builder (`scripts/build-test-image.sh`: a Debian 12 root
-disk plus the kernel to boot it directly, the SSH key handed in through QEMU's fw_cfg). Each machine is a qcow2
-overlay on the shared base in its own folder, with its SSH and engine ports forwarded on 127.0.0.1 only; a QMP socket
-gives the state and clean stops; the pidfile and the serial console log live in the machine folder."""
+Two kinds of image:
+- a cloud image (default: Debian 12's generic cloud qcow2), downloaded once into the store's cache/ and verified
+  against its published checksum; the machine's user, SSH key and hostname reach it through a cloud-init NoCloud
+  seed ISO, as cloud images expect;
+- machine-tui's own fast image (`machine-tui build-image`, `--qemu-local-image DIR`): Debian with Docker
+  preinstalled, its kernel booted directly and the key handed in through QEMU's fw_cfg (about 10 s faster to SSH
+  under software emulation than cloud-init).
+Each machine is a qcow2 overlay on the shared base in its own folder, its SSH and engine ports forwarded on
+127.0.0.1 only; a QMP socket gives the state and clean stops; the pidfile and the serial console log live in the
+machine folder."""
 
 from __future__ import annotations
 
@@ -14,11 +20,14 @@ import shlex
 import shutil
 import signal
 import socket
+import sys
+import uuid
 
 from ..errors import MachineError, PreCreateError
 from . import Driver, Flag, State
 
-KEY_NAME = "opt/machine-tui/ssh_key"
+KEY_NAME = "opt/rig/ssh_key"  # the fw_cfg entry the image's key unit reads
+ACCELS = ("auto", "kvm", "hvf", "tcg")
 
 
 def free_port() -> int:
@@ -30,8 +39,8 @@ def free_port() -> int:
 class QemuDriver(Driver):
     name = "qemu"
     flags = [
-        Flag("qemu-accel", "Accelerator: auto, kvm or tcg (auto proves that KVM runs a guest before using it)",
-             default="auto", env="QEMU_ACCEL", choices=("auto", "kvm", "tcg")),
+        Flag("qemu-accel", "Accelerator: auto, kvm, hvf or tcg (auto proves that acceleration runs a guest "
+             "before using it)", default="auto", env="QEMU_ACCEL", choices=ACCELS),
         Flag("qemu-binary", "QEMU system emulator to run", default="qemu-system-x86_64", env="QEMU_BINARY",
              advanced=True),
         Flag("qemu-cpus", "Number of virtual CPUs", "int", 1, "QEMU_CPUS"),
@@ -39,36 +48,58 @@ class QemuDriver(Driver):
         Flag("qemu-engine-port", "Port on 127.0.0.1 for the Docker engine (0: a free one)", "int", 0,
              "QEMU_ENGINE_PORT", advanced=True),
         Flag("qemu-extra-args", "Extra arguments for QEMU (shell words)", env="QEMU_EXTRA_ARGS", advanced=True),
-        Flag("qemu-local-image", "Folder holding docker.qcow2 and vmlinuz made by machine-tui's image builder",
-             env="QEMU_LOCAL_IMAGE", required=True),
+        Flag("qemu-image-checksum", "Checksum of the image as ALGO:HEX (default: the SHA512SUMS or SHA256SUMS "
+             "file published next to it)", env="QEMU_IMAGE_CHECKSUM", advanced=True),
+        Flag("qemu-image-url", "Cloud image to boot (http, https or file URL), downloaded once into the store's "
+             "cache", default="", env="QEMU_IMAGE_URL"),
+        Flag("qemu-kernel", "Boot this kernel directly instead of the image's boot loader (root file system on "
+             "/dev/nvme0n1)", env="QEMU_KERNEL", advanced=True),
+        Flag("qemu-local-image", "Folder made by `machine-tui build-image` (docker.qcow2 and vmlinuz): boots "
+             "faster, nothing to download", env="QEMU_LOCAL_IMAGE"),
         Flag("qemu-memory", "Memory of the machine in MB", "int", 1024, "QEMU_MEMORY"),
+        Flag("qemu-no-internet", "The guest reaches nothing but its forwarded ports (user-mode network with "
+             "restrict=on)", "bool", False, "QEMU_NO_INTERNET"),
         Flag("qemu-ssh-port", "Port on 127.0.0.1 for SSH (0: a free one)", "int", 0, "QEMU_SSH_PORT", advanced=True),
+        Flag("qemu-ssh-user", "User cloud-init creates for SSH on a cloud image", default="docker",
+             env="QEMU_SSH_USER", advanced=True),
     ]
 
     @classmethod
     def new_config(cls, machine_name: str, store_path: str) -> dict:
         cfg = super().new_config(machine_name, store_path)
-        cfg.update({"IPAddress": "127.0.0.1", "SSHPort": 0, "EnginePort": 0, "ImageDir": "", "Memory": 1024,
-                    "CPUs": 1, "DiskSize": 20000, "Accel": "auto", "Binary": "qemu-system-x86_64",
-                    "ExtraArgs": ""})
+        cfg.update({"IPAddress": "127.0.0.1", "SSHPort": 0, "EnginePort": 0, "ImageDir": "", "ImageURL": "",
+                    "ImageChecksum": "", "BaseImage": "", "Kernel": "", "Memory": 1024, "CPUs": 1,
+                    "DiskSize": 20000, "Accel": "auto", "Binary": "qemu-system-x86_64", "ExtraArgs": "",
+                    "NoInternet": False})
         return cfg
 
     def set_config_from_flags(self, opts: dict) -> None:
+        from ..imagecache import DEBIAN_12_CLOUD, parse_checksum
+
         super().set_config_from_flags(opts)
         c = self.config
         image = opts.get("qemu-local-image") or ""
-        if not image:
-            raise MachineError("qemu driver requires the --qemu-local-image option")
-        c["ImageDir"] = os.path.abspath(os.path.expanduser(image))
+        c["ImageDir"] = os.path.abspath(os.path.expanduser(image)) if image else ""
+        c["ImageURL"] = "" if image else (opts.get("qemu-image-url") or DEBIAN_12_CLOUD)
+        if c["ImageURL"] and "://" not in c["ImageURL"]:  # a plain path means a local file
+            c["ImageURL"] = "file://" + os.path.abspath(os.path.expanduser(c["ImageURL"]))
+        c["ImageChecksum"] = opts.get("qemu-image-checksum") or ""
+        if c["ImageChecksum"]:
+            parse_checksum(c["ImageChecksum"])
+        kernel = opts.get("qemu-kernel") or ""
+        c["Kernel"] = os.path.abspath(os.path.expanduser(kernel)) if kernel else ""
         c["Memory"], c["CPUs"], c["DiskSize"] = (int(opts.get("qemu-memory", 1024)), int(opts.get("qemu-cpus", 1)),
                                                  int(opts.get("qemu-disk-size", 20000)))
         c["Accel"] = opts.get("qemu-accel") or "auto"
-        if c["Accel"] not in ("auto", "kvm", "tcg"):
-            raise MachineError(f"--qemu-accel must be auto, kvm or tcg, not {c['Accel']!r}")
+        if c["Accel"] not in ACCELS:
+            raise MachineError(f"--qemu-accel must be one of {', '.join(ACCELS)}, not {c['Accel']!r}")
         c["Binary"] = opts.get("qemu-binary") or "qemu-system-x86_64"
         c["ExtraArgs"] = opts.get("qemu-extra-args") or ""
+        shlex.split(c["ExtraArgs"])
+        c["NoInternet"] = bool(opts.get("qemu-no-internet", False))
         c["SSHPort"] = int(opts.get("qemu-ssh-port") or 0)
         c["EnginePort"] = int(opts.get("qemu-engine-port") or 0)
+        c["SSHUser"] = "root" if image else (opts.get("qemu-ssh-user") or "docker")
 
     # ----- files
     def _path(self, name: str) -> str:
@@ -77,6 +108,16 @@ class QemuDriver(Driver):
     def log_path(self) -> str:
         return self._path("console.log")
 
+    @property
+    def _fw_cfg(self) -> bool:
+        """machine-tui's own image: key through fw_cfg, its kernel booted directly."""
+        return bool(self.config.get("ImageDir"))
+
+    @property
+    def _kernel(self) -> str:
+        c = self.config
+        return os.path.join(c["ImageDir"], "vmlinuz") if c.get("ImageDir") else c.get("Kernel", "")
+
     async def pre_create_check(self) -> None:
         c = self.config
         if not shutil.which(c["Binary"]):
@@ -84,10 +125,16 @@ class QemuDriver(Driver):
                                  '(apt-get install qemu-system-x86 qemu-utils)"')
         if not shutil.which("qemu-img"):
             raise PreCreateError('Error with pre-create check: "qemu-img not found: apt-get install qemu-utils"')
-        for f in ("docker.qcow2", "vmlinuz"):
-            if not os.path.exists(os.path.join(c["ImageDir"], f)):
-                raise PreCreateError(f'Error with pre-create check: "{os.path.join(c["ImageDir"], f)} does not '
-                                     'exist: build the image with scripts/build-test-image.sh"')
+        if c["Accel"] == "hvf" and sys.platform != "darwin":
+            raise PreCreateError('Error with pre-create check: "the hvf accelerator exists only on macOS: '
+                                 'use --qemu-accel auto, kvm or tcg"')
+        needed = [os.path.join(c["ImageDir"], f) for f in ("docker.qcow2", "vmlinuz")] if c["ImageDir"] else []
+        if c["Kernel"]:
+            needed.append(c["Kernel"])
+        for path in needed:
+            if not os.path.exists(path):
+                hint = "build the image with `machine-tui build-image`" if c["ImageDir"] else "check --qemu-kernel"
+                raise PreCreateError(f'Error with pre-create check: "{path} does not exist: {hint}"')
         for key in ("SSHPort", "EnginePort"):
             port = c[key]
             if port and not _port_free(port):
@@ -98,31 +145,91 @@ class QemuDriver(Driver):
 
         c = self.config
         c["SSHKeyPath"] = make_key_pair(self._path("id_rsa"))
+        chosen_ports = not c["SSHPort"] and not c["EnginePort"]
         c["SSHPort"] = c["SSHPort"] or free_port()
         c["EnginePort"] = c["EnginePort"] or free_port()
+        if c["ImageDir"]:
+            c["BaseImage"] = os.path.join(c["ImageDir"], "docker.qcow2")
+        else:
+            from ..imagecache import fetch_image
+
+            try:
+                c["BaseImage"] = await fetch_image(c["ImageURL"], os.path.join(self.store_path, "cache"), report,
+                                                   c["ImageChecksum"])
+            except MachineError as err:
+                raise MachineError(f"downloading the image: {err}") from None
         report.info("Creating the disk (a qcow2 overlay on the base image)...")
-        await _run("qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(c["ImageDir"], "docker.qcow2"),
-                   "-F", "qcow2", self._path("disk.qcow2"), f"{c['DiskSize']}M")
+        await self._make_disk(report)
+        if not self._fw_cfg:
+            self._write_seed()
         if c["Accel"] == "auto":
             c["Accel"] = await self._probe_accel(report)
         report.info(f"Starting the VM ({c['Accel']})...")
-        await self.start()
+        for attempt in range(3):
+            try:
+                await self.start()
+                return
+            except MachineError as err:
+                # another program took a port between our choice and QEMU's bind: choose again
+                if not chosen_ports or "forwarding" not in str(err) or attempt == 2:
+                    raise MachineError(f"starting the VM: {err}") from None
+                c["SSHPort"], c["EnginePort"] = free_port(), free_port()
+
+    async def _make_disk(self, report) -> None:
+        c = self.config
+        try:
+            info = json.loads(await _run("qemu-img", "info", "--output=json", c["BaseImage"]))
+        except (MachineError, ValueError) as err:
+            raise MachineError(f"{c['BaseImage']} is not a disk image QEMU can read: {err}") from None
+        fmt, vsize = info.get("format", "raw"), int(info.get("virtual-size") or 0)
+        if fmt == "raw" and not self._kernel:
+            with open(c["BaseImage"], "rb") as fh:
+                if fh.read(512)[510:] != b"\x55\xaa":
+                    raise MachineError(f"{c['BaseImage']} is not a bootable disk image (no qcow2 header, no boot "
+                                       "sector)")
+        size = c["DiskSize"] * 1024 * 1024
+        if size < vsize:
+            report.warn(f"--qemu-disk-size {c['DiskSize']} MB is smaller than the image ({vsize // 2**20} MB): "
+                        "the disk keeps the image's size")
+            size = vsize
+        try:
+            await _run("qemu-img", "create", "-q", "-f", "qcow2", "-b", c["BaseImage"], "-F", fmt,
+                       self._path("disk.qcow2"), str(size))
+            os.chmod(self._path("disk.qcow2"), 0o600)
+        except MachineError as err:
+            raise MachineError(f"making the disk: {err}") from None
+
+    def _write_seed(self) -> None:
+        from ..seediso import cloud_config, make_seed_iso, meta_data
+
+        name = self.machine_name
+        key = open(self.config["SSHKeyPath"] + ".pub").read()
+        iso = make_seed_iso({"user-data": cloud_config(name, self.config["SSHUser"], key),
+                             "meta-data": meta_data(f"machine-tui-{name}-{uuid.uuid4().hex[:8]}", name)})
+        fd = os.open(self._path("seed.iso"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(iso)
 
     async def _probe_accel(self, report) -> str:
-        """KVM only when a guest really runs on it: /dev/kvm can exist and still hang guests."""
+        """Acceleration only when a guest really runs on it: /dev/kvm can exist and still hang guests."""
+        if sys.platform == "darwin":
+            return "hvf"
         if not os.access("/dev/kvm", os.R_OK | os.W_OK):
             report.info("No usable /dev/kvm: using software emulation (tcg)")
             return "tcg"
         log = self._path("kvm-probe.log")
+        if self._kernel:
+            boot = ["-kernel", self._kernel, "-append", "console=ttyS0 panic=-1"]
+        else:  # the image's own boot loader, on a throw-away snapshot; a working guest prints on the serial port
+            boot = ["-drive", f"file={self._path('disk.qcow2')},if=virtio,format=qcow2,snapshot=on"]
         proc = await asyncio.create_subprocess_exec(
             self.config["Binary"], "-accel", "kvm", "-m", "256", "-display", "none", "-monitor", "none",
-            "-serial", f"file:{log}", "-kernel", os.path.join(self.config["ImageDir"], "vmlinuz"),
-            "-append", "console=ttyS0 panic=-1", "-no-reboot",
+            "-serial", f"file:{log}", *boot, "-no-reboot",
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         try:
             for _ in range(40):
                 await asyncio.sleep(0.25)
-                if os.path.exists(log) and b"Linux version" in open(log, "rb").read():
+                if os.path.exists(log) and os.path.getsize(log) > 0:
                     report.info("KVM runs a guest here: using kvm")
                     return "kvm"
                 if proc.returncode is not None:
@@ -140,20 +247,27 @@ class QemuDriver(Driver):
         c = self.config
         fwd = (f"hostfwd=tcp:127.0.0.1:{c['SSHPort']}-:22,"
                f"hostfwd=tcp:127.0.0.1:{c['EnginePort']}-:{c['EnginePort']}")
-        return [
+        restrict = "restrict=on," if c.get("NoInternet") else ""
+        argv = [
             c["Binary"], "-accel", c["Accel"], "-m", str(c["Memory"]), "-smp", str(c["CPUs"]),
             "-display", "none", "-monitor", "none", "-daemonize",
             "-serial", f"file:{self._path('console.log')}",
             "-qmp", f"unix:{self._path('qmp.sock')},server=on,wait=off", "-pidfile", self._path("qemu.pid"),
-            "-netdev", f"user,id=n0,restrict=on,{fwd}", "-device", "virtio-net-pci,netdev=n0",
+            "-netdev", f"user,id=n0,{restrict}{fwd}", "-device", "virtio-net-pci,netdev=n0",
             "-device", "virtio-rng-pci",
-            "-drive", f"file={self._path('disk.qcow2')},if=none,id=d0,format=qcow2,discard=unmap",
-            "-device", "nvme,drive=d0,serial=machine0",
-            "-kernel", os.path.join(c["ImageDir"], "vmlinuz"),
-            "-fw_cfg", f"name=opt/rig/ssh_key,file={c['SSHKeyPath']}.pub",
-            "-append", "root=/dev/nvme0n1 rw console=ttyS0 quiet apparmor=0",
-            *shlex.split(c.get("ExtraArgs") or ""),
         ]
+        disk = f"file={self._path('disk.qcow2')},format=qcow2,discard=unmap"
+        if self._kernel:
+            # NVMe is built into Debian's cloud kernel, so the root disk needs no initrd
+            argv += ["-drive", f"{disk},if=none,id=d0", "-device", "nvme,drive=d0,serial=machine0",
+                     "-kernel", self._kernel, "-append", "root=/dev/nvme0n1 rw console=ttyS0 quiet apparmor=0"]
+        else:
+            argv += ["-drive", f"{disk},if=virtio"]
+        if self._fw_cfg:
+            argv += ["-fw_cfg", f"name={KEY_NAME},file={c['SSHKeyPath']}.pub"]
+        else:
+            argv += ["-drive", f"file={self._path('seed.iso')},format=raw,if=virtio,readonly=on"]
+        return argv + shlex.split(c.get("ExtraArgs") or "")
 
     # ----- state
     def _pid(self) -> int | None:
@@ -245,8 +359,13 @@ class QemuDriver(Driver):
         await self.kill()
 
     async def prepare_host(self, conn, report) -> None:
-        # the overlay is as large as --qemu-disk-size; the root file system grows into it online
-        await conn.sudo("resize2fs /dev/nvme0n1 >/dev/null 2>&1 || true", timeout=300, check=False)
+        if self._fw_cfg:
+            # the overlay is as large as --qemu-disk-size; the root file system grows into it online
+            await conn.sudo("resize2fs /dev/nvme0n1 >/dev/null 2>&1 || true", timeout=300, check=False)
+        else:
+            # cloud-init grows the disk and may still be installing packages: provisioning waits for it
+            report.info("Waiting for cloud-init to finish...")
+            await conn.sudo("cloud-init status --wait >/dev/null 2>&1 || true", timeout=600, check=False)
 
 
 def _alive(pid: int) -> bool:

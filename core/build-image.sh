@@ -1,32 +1,38 @@
 #!/usr/bin/env bash
-# Builds the small Debian 12 VM image the end-to-end tests boot under QEMU: systemd, openssh-server, sudo,
-# acpid, rsync and docker.io preinstalled (docker not started: provisioning starts it), the cloud kernel booted
-# directly with the root disk on NVMe (no initrd), the SSH key handed in through QEMU's fw_cfg.
+# Builds machine-tui's fast local Docker host image (what `machine-tui build-image` runs; the end-to-end tests boot
+# it too): Debian 12 with systemd, openssh-server, sudo, acpid, rsync and docker.io preinstalled (docker not
+# started: provisioning starts it), the cloud kernel booted directly with the root disk on NVMe (no initrd), the
+# SSH key handed in through QEMU's fw_cfg.
 #
-#   scripts/build-test-image.sh [CACHE_ROOT]      prints the folder holding vmlinuz and docker.qcow2
+#   build-image.sh [CACHE_ROOT] [cloud-init]   prints the folder holding vmlinuz and docker.qcow2
 #
-# The result is cached outside the clone, keyed by a hash of this recipe; a missing or damaged cache is
-# rebuilt (about 75 s). Packages come from the Debian mirror this machine's apt is configured with.
+# With `cloud-init`, the folder also holds cloud.qcow2: the same system with cloud-init instead of the fw_cfg key
+# units, which takes its user, key and hostname from a NoCloud seed as real cloud images do.
+# The result is cached, keyed by a hash of this recipe; a missing or damaged cache is rebuilt (about 75 s).
+# Packages come from the Debian mirror this machine's apt is configured with (or DEBIAN_MIRROR).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache_root=${1:-${MACHINE_TUI_IMAGE_CACHE:-/var/cache/machine-tui-test-image}}
-key=$(sha256sum "$here/build-test-image.sh" | cut -c1-16)
+variant=${2:-}
+key=$(sha256sum "$here/build-image.sh" | cut -c1-16)
 out="$cache_root/$key"
+want="docker.qcow2"; [ "$variant" = cloud-init ] && want="cloud.qcow2"
 
-if [ -f "$out/SHA256SUMS" ] && (cd "$out" && sha256sum -c --quiet SHA256SUMS 2>/dev/null); then
+if [ -f "$out/SHA256SUMS" ] && grep -q " $want\$" "$out/SHA256SUMS" \
+        && (cd "$out" && sha256sum -c --quiet SHA256SUMS 2>/dev/null); then
     echo "$out"
     exit 0
 fi
 
 for tool in debootstrap mke2fs qemu-img; do
-    command -v "$tool" >/dev/null || { echo "build-test-image: $tool is missing (apt-get install debootstrap e2fsprogs qemu-utils)" >&2; exit 1; }
+    command -v "$tool" >/dev/null || { echo "build-image: $tool is missing (apt-get install debootstrap e2fsprogs qemu-utils)" >&2; exit 1; }
 done
-[ "$(id -u)" = 0 ] || { echo "build-test-image: must run as root (debootstrap)" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "build-image: must run as root (debootstrap)" >&2; exit 1; }
 
 mirror=$( (grep -rhoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true) | head -1 | tr -d ' ')
 mirror=${DEBIAN_MIRROR:-${mirror:-}}
-[ -n "$mirror" ] || { echo "build-test-image: no Debian mirror found in /etc/apt sources; set DEBIAN_MIRROR" >&2; exit 1; }
+[ -n "$mirror" ] || { echo "build-image: no Debian mirror found in /etc/apt sources; set DEBIAN_MIRROR" >&2; exit 1; }
 
 work=$(mktemp -d /var/tmp/mt-image.XXXXXX)
 rootfs="$work/root"
@@ -38,7 +44,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "build-test-image: debootstrap from $mirror" >&2
+echo "build-image: debootstrap from $mirror" >&2
 debootstrap --variant=minbase --cache-dir="$debs" \
     --include=systemd-sysv,openssh-server,ca-certificates,sudo,iproute2,netbase,kmod,udev \
     bookworm "$rootfs" "$mirror" >&2
@@ -123,6 +129,30 @@ for m in dev/pts dev proc sys; do umount "$rootfs/$m"; done
 cp "$rootfs"/boot/vmlinuz-* "$work/vmlinuz"
 mke2fs -q -t ext4 -L rootfs -d "$rootfs" "$work/docker.raw" 3G
 qemu-img convert -f raw -O qcow2 "$work/docker.raw" "$work/docker.qcow2"
-mv "$work/vmlinuz" "$work/docker.qcow2" "$out/"
-(cd "$out" && sha256sum vmlinuz docker.qcow2 > SHA256SUMS)
+rm -f "$work/docker.raw"
+files="vmlinuz docker.qcow2"
+
+if [ "$variant" = cloud-init ]; then
+    # the cloud variant: like a cloud provider's image, everything about the machine comes from the seed
+    mount --bind /dev "$rootfs/dev"; mount --bind /dev/pts "$rootfs/dev/pts"
+    mount -t proc proc "$rootfs/proc"; mount -t sysfs sys "$rootfs/sys"
+    printf '#!/bin/sh\nexit 101\n' > "$rootfs/usr/sbin/policy-rc.d"; chmod +x "$rootfs/usr/sbin/policy-rc.d"
+    mount --bind "$debs" "$rootfs/var/cache/apt/archives"
+    chroot_run apt-get update -qq >&2
+    chroot_run apt-get install -y -qq --no-install-recommends cloud-init >&2
+    umount "$rootfs/var/cache/apt/archives"
+    rm -f "$rootfs/usr/sbin/policy-rc.d"
+    rm -rf "$rootfs/var/lib/apt/lists/"*
+    printf 'datasource_list: [NoCloud, None]\nnetwork: {config: disabled}\nssh_genkeytypes: [ed25519]\n' \
+        > "$rootfs/etc/cloud/cloud.cfg.d/90-machine-tui.cfg"
+    chroot_run systemctl disable rig-hostkeys.service rig-sshkey.service >&2
+    rm -f "$rootfs/etc/systemd/system/ssh.service"
+    chroot_run systemctl enable ssh.service >&2
+    for m in dev/pts dev proc sys; do umount "$rootfs/$m"; done
+    mke2fs -q -t ext4 -L rootfs -d "$rootfs" "$work/cloud.raw" 3G
+    qemu-img convert -f raw -O qcow2 "$work/cloud.raw" "$work/cloud.qcow2"
+    files="$files cloud.qcow2"
+fi
+for f in $files; do mv "$work/$f" "$out/"; done
+(cd "$out" && sha256sum $files > SHA256SUMS)
 echo "$out"
