@@ -129,6 +129,9 @@ async def create(store: Store, name: str, driver_name: str, opts: dict, report: 
             store.save(host)
     except MachineError as err:
         msg = f"Error creating machine: {err}"
+        gone = await driver.why_down()
+        if gone and gone not in msg:
+            msg += f" ({gone})"
         record_create_error(store, name, msg)
         store.save(host)
         raise MachineError(msg) from None

@@ -224,6 +224,9 @@ async def wait_for_ssh(driver, report, tries: int | None = None, delay: float = 
             last = str(err)
             if "SSH key" in last or "authentication" in last:
                 raise  # retrying cannot fix a bad or refused key
+            gone = await driver.why_down()
+            if gone:
+                raise MachineError(f"waiting for SSH: {gone}") from None
             report.progress("ssh", attempt / tries, f"Waiting for SSH ({attempt}/{tries}): {last}")
             await asyncio.sleep(delay)
     raise MachineError(f"Too many retries waiting for SSH to be available.  Last error: {last}")

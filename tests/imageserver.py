@@ -12,7 +12,7 @@ class ImageServer:
     def __init__(self, folder: str):
         self.folder = folder
         self.requests: list[tuple[str, str]] = []  # (path, Range header or "")
-        self.cut_after: int | None = None  # close the next full-body answer after this many bytes
+        self.cut_after: int | None = None  # cut the next answer longer than this
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,7 +36,11 @@ class ImageServer:
                     self.send_response(200)
                 self.send_header("Content-Length", str(size - start))
                 self.end_headers()
-                limit, server.cut_after = server.cut_after, None
+                limit = server.cut_after
+                if limit is not None and size - start > limit:
+                    server.cut_after = None
+                else:
+                    limit = None
                 with open(path, "rb") as fh:
                     fh.seek(start)
                     sent = 0

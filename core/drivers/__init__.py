@@ -161,6 +161,10 @@ class Driver:
         """A console or serial log the driver keeps, if any (the TUI shows it)."""
         return ""
 
+    async def why_down(self) -> str:
+        """Why the machine vanished under an operation (e.g. its VM process died), or "" if it did not."""
+        return ""
+
     async def prepare_host(self, conn, report) -> None:
         """Driver work inside the guest once SSH answers, before provisioning (e.g. growing the disk)."""
         return None

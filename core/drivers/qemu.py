@@ -28,6 +28,10 @@ from . import Driver, Flag, State
 
 KEY_NAME = "opt/rig/ssh_key"  # the fw_cfg entry the image's key unit reads
 ACCELS = ("auto", "kvm", "hvf", "tcg")
+# QMP query-status -> machine state; "prelaunch" is a VM started with -S whose CPUs never ran
+QMP_STATES = {"running": State.RUNNING, "paused": State.PAUSED, "prelaunch": State.PAUSED,
+              "suspended": State.PAUSED, "debug": State.PAUSED, "shutdown": State.STOPPING,
+              "inmigrate": State.STARTING, "restore-vm": State.STARTING}
 
 
 def free_port() -> int:
@@ -305,12 +309,23 @@ class QemuDriver(Driver):
         except (OSError, asyncio.TimeoutError, ValueError):
             return State.ERROR
         status = (reply.get("return") or {}).get("status", "")
-        return {"running": State.RUNNING, "paused": State.PAUSED}.get(status, State.ERROR)
+        return QMP_STATES.get(status, State.ERROR)
 
     async def get_url(self) -> str:
         if await self.state() != State.RUNNING:
             raise MachineError("Host is not running")
         return f"tcp://127.0.0.1:{self.config['EnginePort']}"
+
+    async def why_down(self) -> str:
+        if not getattr(self, "_started", False) or self._pid() is not None:
+            return ""  # only a VM this process started can have died under it
+        try:
+            with open(self._path("console.log"), errors="replace") as fh:
+                tail = [line.strip() for line in fh.read().splitlines()[-200:] if line.strip()]
+        except OSError:
+            tail = []
+        last = f"; last console line: {tail[-1][:200]}" if tail else ""
+        return f"the VM is no longer running: its QEMU process exited{last}"
 
     # ----- lifecycle
     async def start(self) -> None:
@@ -321,6 +336,7 @@ class QemuDriver(Driver):
                 raise MachineError(f"port {self.config[key]} on 127.0.0.1 is taken by another program: "
                                    "free it, then start the machine again")
         out = await _run(*self._command(), check=False)
+        self._started = True
         if self._pid() is None:
             raise MachineError(f"QEMU did not start: {out.strip() or 'no output'}")
 
