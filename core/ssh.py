@@ -205,6 +205,25 @@ async def run_on_machine_driver(driver, command: str, expect_disconnect: bool = 
         raise
 
 
+async def _banner_within(host: str, port: int, seconds: float) -> bool:
+    """True as soon as an SSH server greets on host:port; polled cheaply for up to `seconds`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 1.0)
+            try:
+                if (await asyncio.wait_for(reader.read(4), 1.0)).startswith(b"SSH-"):
+                    return True
+            finally:
+                writer.close()
+        except (OSError, asyncio.TimeoutError):
+            pass
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(0.25)
+
+
 async def wait_for_ssh(driver, report, tries: int | None = None, delay: float = 3.0) -> Connection:
     """`exit 0` until it works, every retry shown, the last error named."""
     if tries is None:
@@ -215,7 +234,11 @@ async def wait_for_ssh(driver, report, tries: int | None = None, delay: float = 
     last = ""
     for attempt in range(1, tries + 1):
         try:
-            conn = await connect_driver(driver)
+            target = await target_of(driver)
+            if not await _banner_within(target.host, target.port, delay):
+                # a NAT port forward accepts TCP before the guest listens: a login would wait out its timeout
+                raise MachineError(f"no SSH server answers on {target.host}:{target.port} yet")
+            conn = connection_for(target)
             await conn.run("exit 0", timeout=30)
             return conn
         except HostKeyChanged:
@@ -228,5 +251,6 @@ async def wait_for_ssh(driver, report, tries: int | None = None, delay: float = 
             if gone:
                 raise MachineError(f"waiting for SSH: {gone}") from None
             report.progress("ssh", attempt / tries, f"Waiting for SSH ({attempt}/{tries}): {last}")
-            await asyncio.sleep(delay)
+            if not last.startswith("no SSH server answers"):
+                await asyncio.sleep(delay)
     raise MachineError(f"Too many retries waiting for SSH to be available.  Last error: {last}")

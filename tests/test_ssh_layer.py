@@ -101,6 +101,9 @@ async def test_wait_for_ssh_shows_every_retry(tmp_path):
         def resolve_store_path(self, *p):
             return str(tmp_path)
 
+        async def why_down(self):
+            return ""
+
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")], check=True)
     seen = []
     rep = Reporter(seen.append)

@@ -168,6 +168,8 @@ class MachineTuiApp(App):
         self.post_message(MachinesUpdated(rows))
 
     def on_machines_updated(self, message: MachinesUpdated) -> None:
+        if not self.screen_stack:  # a poll that finished while the app was closing
+            return
         self.rows = {r.Name: r for r in message.rows}
         self.marked &= set(self.rows)
         self.redraw()

@@ -221,6 +221,7 @@ class QemuDriver(Driver):
         if not os.access("/dev/kvm", os.R_OK | os.W_OK):
             report.info("No usable /dev/kvm: using software emulation (tcg)")
             return "tcg"
+        report.info("Checking that KVM really runs a guest here...")
         log = self._path("kvm-probe.log")
         if self._kernel:
             boot = ["-kernel", self._kernel, "-append", "console=ttyS0 panic=-1"]
