@@ -12,7 +12,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Static
+from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Static, TabbedContent, TabPane
 
 from ..core.listing import Row, list_machines
 from ..core.store import Store
@@ -86,6 +86,7 @@ class MachineTuiApp(App):
         Binding("z", "cancel_create", "Cancel create", id="create-cancel", show=False),
         Binding("d", "remove", "Remove", id="machine-remove"),
         Binding("enter", "ssh", "SSH", id="machine-ssh"),
+        Binding("t", "console", "Console", id="machine-console"),
         Binding("e", "env", "Env", id="machine-env"),
         Binding("i", "inspect", "Inspect", id="machine-inspect"),
         Binding("l", "log", "Log", id="machine-log"),
@@ -115,6 +116,7 @@ class MachineTuiApp(App):
         for col in ("MARK",) + COLUMNS:
             table.add_column(" " if col == "MARK" else col, key=col)
         yield table
+        yield TabbedContent(id="consoles")
         yield Vertical(id="operations")
         yield Input(placeholder="filter machines by name (Enter to apply, empty to clear)", id="filter")
         yield Static(id="status")
@@ -130,6 +132,7 @@ class MachineTuiApp(App):
         self.sub_title = self.store.path
         self.main_widget("#summary", Static).update(f"Store {self.store.path}: loading…")
         self.main_widget("#filter", Input).display = False
+        self.main_widget("#consoles", TabbedContent).display = False
         self.apply_user_keymap()
         self.action_refresh()
         self.set_interval(self.poll_interval, self.action_refresh)
@@ -457,6 +460,45 @@ class MachineTuiApp(App):
         from .screens import TextScreen, help_text
 
         self.push_screen(TextScreen("keys", help_text(self.BINDINGS)))
+
+    # ----- embedded consoles, one tab per machine
+    async def action_console(self) -> None:
+        from .console import SshConsole
+
+        names = self.selected()[:1]
+        if not names:
+            return
+        name = names[0]
+        tabs = self.main_widget("#consoles", TabbedContent)
+        pane_id = "console-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+        tabs.display = True
+        if not tabs.query(f"#{pane_id}"):
+            store = self.store
+
+            async def opener(columns: int, lines: int):
+                from ..core.terminal import ShellSession
+
+                return await ShellSession.open(store.load(name), columns, lines)
+
+            await tabs.add_pane(TabPane(name, SshConsole(name, opener), id=pane_id))
+        tabs.active = pane_id
+        tabs.get_pane(pane_id).query_one(SshConsole).focus()
+
+    def on_ssh_console_detached(self, message) -> None:
+        self.main_widget(MachineTable).focus()
+
+    async def on_ssh_console_close_requested(self, message) -> None:
+        tabs = self.main_widget("#consoles", TabbedContent)
+        pane = message.console.parent
+        if pane is not None and pane.id:
+            await tabs.remove_pane(pane.id)
+        if not tabs.query(TabPane):
+            tabs.display = False
+        self.main_widget(MachineTable).focus()
+
+    def on_ssh_console_ended(self, message) -> None:
+        self.history.setdefault(message.console.machine, []).append(
+            f"console session ended (exit {message.status if message.status is not None else '?'})")
 
     def action_ssh(self) -> None:
         """The real SSH session in this terminal: the app steps aside and comes back after."""

@@ -1,0 +1,268 @@
+"""The terminal behind the TUI's SSH console: a pyte screen with the alternate screen and a scrollback, the keys a
+terminal sends, and the remote shell session it talks to. No Textual or Rich here: the widget only draws this.
+
+pyte lacks the alternate screen (vim, htop and less would leave their frame over the shell) and keeps no
+scrollback of its own that is cheap to use; both are added here. pyte parses about 0.5 MB/s in pure Python, so a
+flood of plain text (`cat` of a big log) takes a fast path: the lines that scroll out of sight go to the scrollback
+as plain text runs without passing through pyte, with the same result on screen."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import deque
+
+import pyte
+from pyte import modes as pyte_modes
+from pyte.screens import Char
+
+ALT_SCREEN_MODES = {47 << 5, 1047 << 5, 1049 << 5}
+DECCKM = 1 << 5
+BRACKETED_PASTE = 2004 << 5
+SCROLLBACK = 10_000
+_PLAIN = re.compile(rb"[\x20-\x7e\r\n]*\Z")
+
+
+class TerminalModel(pyte.Screen):
+    """pyte.Screen plus alternate screen and scrollback; rows changed since the last draw are in `dirty`.
+
+    Scrollback entries are either a row dict (column -> Char) copied off the screen, or a (text, Char) pair of
+    plain text in one style from the fast path."""
+
+    def __init__(self, columns: int, lines: int, scrollback: int = SCROLLBACK):
+        super().__init__(columns, lines)
+        self.scrollback: deque = deque(maxlen=scrollback)
+        self.scrolled_out = 0  # lines ever pushed to the scrollback (a stable key for caches)
+        self._saved_main = None
+        self.replies: list[bytes] = []  # answers to the remote's queries (cursor position, attributes)
+        self.stream = pyte.ByteStream(self)
+
+    # ----- feeding
+    def feed(self, data: bytes) -> None:
+        if len(data) > 4096 and self._can_take_fast_path(data):
+            self._feed_plain(data)
+        else:
+            self.stream.feed(data)
+
+    def _can_take_fast_path(self, data: bytes) -> bool:
+        return (
+            _PLAIN.match(data) is not None
+            and data.count(b"\n") == data.count(b"\r\n") == data.count(b"\r")
+            and self._saved_main is None
+            and self.margins is None
+            and pyte_modes.DECAWM in self.mode
+            and pyte_modes.IRM not in self.mode
+            and pyte_modes.LNM not in self.mode
+            and self.charset == 0
+            and self.g0_charset is pyte.charsets.LAT1_MAP
+            and getattr(self.stream, "_taking_plain_text", True) is not False
+        )
+
+    def _feed_plain(self, data: bytes) -> None:
+        """CR LF separated printable ASCII: lines that only pass through go straight to the scrollback."""
+        lines = data.split(b"\r\n")
+        head, middle, tail = lines[0], lines[1:-1], lines[-1]
+        self.stream.feed(head + b"\r\n")
+        # through pyte until the cursor rests at the start of an empty bottom row
+        while middle and (self.cursor.y < self.lines - 1 or self._bottom_row_used()):
+            self.stream.feed(middle.pop(0) + b"\r\n")
+        if len(middle) > self.lines:
+            cols, attrs = self.columns, self.cursor.attrs
+            pieces = []
+            for raw in middle:
+                text = raw.decode("ascii")
+                if len(text) <= cols:
+                    pieces.append(text)
+                else:  # autowrap: one screen row per `cols` characters
+                    pieces.extend(text[i:i + cols] for i in range(0, len(text), cols))
+            keep = self.lines - 1
+            screen_rows = [dict(self.buffer[y]) for y in range(keep)]
+            virtual = screen_rows + pieces
+            out, stay = virtual[:-keep], virtual[-keep:]
+            for row in out:
+                self.scrollback.append(row if isinstance(row, dict) else (row, attrs))
+            self.scrolled_out += len(out)
+            self.buffer.clear()
+            for y, row in enumerate(stay):
+                if isinstance(row, dict):
+                    self.buffer[y].update(row)
+                else:
+                    line = self.buffer[y]
+                    for x, ch in enumerate(row):
+                        line[x] = attrs._replace(data=ch)
+            self.cursor.x, self.cursor.y = 0, self.lines - 1
+            self.dirty.update(range(self.lines))
+            middle = []
+        for raw in middle:
+            self.stream.feed(raw + b"\r\n")
+        if tail:
+            self.stream.feed(tail)
+
+    def _bottom_row_used(self) -> bool:
+        return any(c.data not in (" ", "") for c in self.buffer[self.lines - 1].values())
+
+    # ----- scrollback and alternate screen
+    def index(self) -> None:
+        top, bottom = self.margins or pyte.screens.Margins(0, self.lines - 1)
+        if self.cursor.y == bottom and top == 0 and self._saved_main is None:
+            self.scrollback.append(dict(self.buffer[top]))
+            self.scrolled_out += 1
+        super().index()
+
+    def set_mode(self, *modes, **kwargs) -> None:
+        private = kwargs.get("private", False)
+        if private and any((m << 5) in ALT_SCREEN_MODES for m in modes) and self._saved_main is None:
+            self._saved_main = ({y: dict(self.buffer[y]) for y in range(self.lines)},
+                                (self.cursor.x, self.cursor.y, self.cursor.attrs))
+            self.buffer.clear()
+            self.dirty.update(range(self.lines))
+        super().set_mode(*modes, **kwargs)
+
+    def reset_mode(self, *modes, **kwargs) -> None:
+        private = kwargs.get("private", False)
+        if private and any((m << 5) in ALT_SCREEN_MODES for m in modes) and self._saved_main is not None:
+            rows, (x, y, attrs) = self._saved_main
+            self._saved_main = None
+            self.buffer.clear()
+            for row, cells in rows.items():
+                if row < self.lines:
+                    self.buffer[row].update({c: v for c, v in cells.items() if c < self.columns})
+            self.cursor.x, self.cursor.y = min(x, self.columns - 1), min(y, self.lines - 1)
+            self.cursor.attrs = attrs
+            self.dirty.update(range(self.lines))
+        super().reset_mode(*modes, **kwargs)
+
+    @property
+    def in_alternate_screen(self) -> bool:
+        return self._saved_main is not None
+
+    def resize(self, lines: int | None = None, columns: int | None = None) -> None:
+        lines, columns = max(1, lines or self.lines), max(1, columns or self.columns)
+        if lines < self.lines and self._saved_main is None:
+            # rows cut off the top on shrinking are kept, as terminals do
+            drop = max(0, self.cursor.y - (lines - 1))
+            for y in range(drop):
+                self.scrollback.append(dict(self.buffer[y]))
+            self.scrolled_out += drop
+        super().resize(lines, columns)
+        self.dirty.update(range(self.lines))
+
+    def write_process_input(self, data: str) -> None:
+        self.replies.append(data.encode())
+
+    # ----- reading
+    def take_dirty(self) -> set[int]:
+        rows = set(self.dirty)
+        self.dirty.clear()
+        return rows
+
+    @property
+    def total_lines(self) -> int:
+        return len(self.scrollback) + self.lines
+
+    def line(self, index: int):
+        """Row `index` counted from the oldest scrollback line: a dict of Chars or a (text, Char) run."""
+        if index < len(self.scrollback):
+            return self.scrollback[index]
+        return self.buffer[index - len(self.scrollback)]
+
+    def text_lines(self) -> list[str]:
+        """What a user sees, scrollback included, as plain text (tests and copy)."""
+        out = []
+        for i in range(self.total_lines):
+            row = self.line(i)
+            if isinstance(row, tuple):
+                out.append(row[0].rstrip())
+            else:
+                out.append("".join(row[x].data if x in row else " " for x in range(self.columns)).rstrip())
+        return out
+
+
+# ----- keys
+_CSI_LETTER = {"up": "A", "down": "B", "right": "C", "left": "D", "home": "H", "end": "F"}
+_TILDE = {"insert": 2, "delete": 3, "pageup": 5, "pagedown": 6, "f5": 15, "f6": 17, "f7": 18, "f8": 19,
+          "f9": 20, "f10": 21, "f11": 23, "f12": 24}
+_SS3_F = {"f1": "P", "f2": "Q", "f3": "R", "f4": "S"}
+_SIMPLE = {"enter": b"\r", "tab": b"\t", "shift+tab": b"\x1b[Z", "backspace": b"\x7f", "ctrl+h": b"\x08",
+           "escape": b"\x1b", "ctrl+at": b"\x00", "ctrl+space": b"\x00", "ctrl+backslash": b"\x1c",
+           "ctrl+right_square_bracket": b"\x1d", "ctrl+circumflex_accent": b"\x1e", "ctrl+underscore": b"\x1f",
+           "space": b" "}
+
+
+def encode_key(key: str, character: str | None, screen_mode: set | frozenset = frozenset()) -> bytes:
+    """The bytes an xterm sends for a Textual key name (modifiers as xterm's 1 + shift + 2·alt + 4·ctrl)."""
+    if key in _SIMPLE:
+        return _SIMPLE[key]
+    parts = key.split("+")
+    base, mods = parts[-1], set(parts[:-1])
+    if "alt" in mods and base not in _CSI_LETTER and base not in _TILDE and base not in _SS3_F:
+        rest = "+".join([m for m in parts[:-1] if m != "alt"] + [base])
+        inner = encode_key(rest, character if character and character != "\x1b" else None, screen_mode)
+        return b"\x1b" + inner if inner else b""
+    m = 1 + ("shift" in mods) + 2 * ("alt" in mods) + 4 * ("ctrl" in mods)
+    if base in _CSI_LETTER:
+        if m > 1:
+            return f"\x1b[1;{m}{_CSI_LETTER[base]}".encode()
+        return (b"\x1bO" if DECCKM in screen_mode else b"\x1b[") + _CSI_LETTER[base].encode()
+    if base in _TILDE:
+        return (f"\x1b[{_TILDE[base]};{m}~" if m > 1 else f"\x1b[{_TILDE[base]}~").encode()
+    if base in _SS3_F:
+        return (f"\x1b[1;{m}{_SS3_F[base]}" if m > 1 else f"\x1bO{_SS3_F[base]}").encode()
+    if mods == {"ctrl"} and len(base) == 1 and base.isalpha():
+        return bytes([ord(base.lower()) & 0x1F])
+    if character:
+        return character.encode()
+    return b""
+
+
+def encode_paste(text: str, screen_mode) -> bytes:
+    data = text.replace("\r\n", "\r").replace("\n", "\r").encode()
+    return b"\x1b[200~" + data + b"\x1b[201~" if BRACKETED_PASTE in screen_mode else data
+
+
+# ----- the remote side
+class ShellSession:
+    """A login shell on a machine in a PTY: what the console widget reads from and writes to."""
+
+    def __init__(self, process):
+        self._proc = process
+
+    @classmethod
+    async def open(cls, host, columns: int, lines: int) -> "ShellSession":
+        from . import ssh
+        from .drivers import driver_for
+
+        driver = driver_for(host)
+        conn = await ssh.connection_for(await ssh.target_of(driver)).connection()
+        proc = await conn.create_process(term_type="xterm-256color", term_size=(max(1, columns), max(1, lines)),
+                                         encoding=None)
+        return cls(proc)
+
+    async def read(self) -> bytes:
+        try:
+            return await self._proc.stdout.read(65536)
+        except Exception:  # a dropped connection reads as the end of the session
+            return b""
+
+    def write(self, data: bytes) -> None:
+        if data and not self._proc.stdin.is_closing():
+            self._proc.stdin.write(data)
+
+    def resize(self, columns: int, lines: int) -> None:
+        try:
+            self._proc.change_terminal_size(max(1, columns), max(1, lines))
+        except Exception:
+            pass
+
+    @property
+    def exit_status(self):
+        return self._proc.exit_status
+
+    def close(self) -> None:
+        self._proc.close()
+
+    async def wait_closed(self) -> None:
+        try:
+            await asyncio.wait_for(self._proc.wait_closed(), 5)
+        except (asyncio.TimeoutError, Exception):
+            pass

@@ -1,0 +1,199 @@
+"""The embedded SSH console: the terminal model (pyte + alternate screen + scrollback + the fast path for floods),
+the keys it sends, the widget with an in-memory session, and the app's console against a real sshd."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.app import App
+
+from machine_tui.core.operations import TLSFiles, build_host
+from machine_tui.core.store import Store
+from machine_tui.core.terminal import DECCKM, TerminalModel, encode_key, encode_paste
+from machine_tui.tui.app import MachineTable, MachineTuiApp
+from machine_tui.tui.console import SshConsole
+from test_app import wait_until
+
+
+# ----- the model
+def test_scrollback_keeps_what_scrolled_off():
+    m = TerminalModel(20, 3)
+    m.feed(b"".join(b"line %d\r\n" % i for i in range(10)))
+    text = m.text_lines()
+    assert text[:8] == [f"line {i}" for i in range(8)] and text[8:] == ["line 8", "line 9", ""]
+    assert m.cursor.y == 2 and len(m.scrollback) == 8
+
+
+def test_alternate_screen_restores_the_shell_screen():
+    m = TerminalModel(20, 4)
+    m.feed(b"$ ls\r\nfile1\r\n$ vim")
+    m.feed(b"\x1b[?1049h\x1b[H\x1b[2J~\r\n~\r\n~ VIM")
+    assert m.in_alternate_screen and m.display[2].startswith("~ VIM")
+    m.feed(b"\x1b[?1049l")
+    assert not m.in_alternate_screen
+    assert [line.rstrip() for line in m.display] == ["$ ls", "file1", "$ vim", ""]
+    assert (m.cursor.x, m.cursor.y) == (5, 2)
+    assert len(m.scrollback) == 0  # full-screen programs leave nothing in the scrollback
+
+
+def test_the_flood_fast_path_gives_what_pyte_gives():
+    data = b"".join(b"row %d %s\r\n" % (i, b"x" * (i % 97)) for i in range(3000)) + b"prompt$ "
+    fast, slow = TerminalModel(40, 10), TerminalModel(40, 10)
+    fast.feed(b"\x1b[1mbold head\x1b[0m\r\n")
+    slow.feed(b"\x1b[1mbold head\x1b[0m\r\n")
+    for i in range(0, len(data), 65536):
+        fast.feed(data[i:i + 65536])
+    for i in range(0, len(data), 1000):  # small pieces always go through pyte
+        slow.feed(data[i:i + 1000])
+    assert fast.text_lines() == slow.text_lines()
+    assert (fast.cursor.x, fast.cursor.y) == (slow.cursor.x, slow.cursor.y)
+    assert fast.scrollback[0][0].bold  # the styled head line kept its style
+
+
+@pytest.mark.parametrize("key,char,modes,sent", [
+    ("a", "a", set(), b"a"), ("enter", "\r", set(), b"\r"), ("up", None, set(), b"\x1b[A"),
+    ("up", None, {DECCKM}, b"\x1bOA"), ("home", None, set(), b"\x1b[H"), ("f5", None, set(), b"\x1b[15~"),
+    ("f1", None, set(), b"\x1bOP"), ("ctrl+c", None, set(), b"\x03"), ("backspace", None, set(), b"\x7f"),
+    ("ctrl+left", None, set(), b"\x1b[1;5D"), ("shift+up", None, set(), b"\x1b[1;2A"),
+    ("ctrl+pageup", None, set(), b"\x1b[5;5~"), ("alt+x", "x", set(), b"\x1bx"), ("shift+tab", None, set(), b"\x1b[Z"),
+    ("escape", "\x1b", set(), b"\x1b"), ("delete", None, set(), b"\x1b[3~"), ("shift+f1", None, set(), b"\x1b[1;2P"),
+    ("é", "é", set(), "é".encode()),
+])
+def test_keys_are_sent_as_xterm_sends_them(key, char, modes, sent):
+    assert encode_key(key, char, modes) == sent
+
+
+def test_paste_is_bracketed_when_the_program_asks():
+    assert encode_paste("a\nb", set()) == b"a\rb"
+    assert encode_paste("a\nb", {2004 << 5}) == b"\x1b[200~a\rb\x1b[201~"
+
+
+# ----- the widget, with a session in memory
+class MemorySession:
+    def __init__(self, columns, lines):
+        self.sizes = [(columns, lines)]
+        self.written = b""
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.exit_status = None
+        self.closed = False
+
+    async def read(self):
+        return await self.queue.get()
+
+    def write(self, data):
+        self.written += data
+
+    def resize(self, columns, lines):
+        self.sizes.append((columns, lines))
+
+    def close(self):
+        self.closed = True
+
+
+class ConsoleApp(App):
+    def __init__(self):
+        super().__init__()
+        self.sessions = []
+
+    async def opener(self, columns, lines):
+        self.sessions.append(MemorySession(columns, lines))
+        return self.sessions[-1]
+
+    def compose(self):
+        yield SshConsole("box", self.opener)
+
+
+async def test_console_widget_keys_output_resize_and_end():
+    app = ConsoleApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        con = app.query_one(SshConsole)
+        con.focus()
+        assert await wait_until(pilot, lambda: app.sessions)
+        s = app.sessions[0]
+        assert s.sizes[0] == (57, 10)  # the pane inside its border and scrollbar
+        await pilot.press("l", "s", "enter", "up", "ctrl+c", "tab", "f5")
+        assert s.written == b"ls\r\x1b[A\x03\t\x1b[15~"
+        s.queue.put_nowait(b"\x1b[31;1mred\x1b[0m plain")
+        assert await wait_until(pilot, lambda: "red plain" in con.render_line(0).text)
+        first = con.render_line(0)._segments[0]
+        assert first.text == "red" and first.style.bold and first.style.color.name == "red"
+        # a query from the remote side is answered (programs that probe the terminal do not stall)
+        s.queue.put_nowait(b"\x1b[6n")
+        assert await wait_until(pilot, lambda: s.written.endswith(b"\x1b[1;10R"))
+        await pilot.resize_terminal(80, 20)
+        assert await wait_until(pilot, lambda: s.sizes[-1] == (77, 18))
+        s.exit_status = 0
+        s.queue.put_nowait(b"")
+        assert await wait_until(pilot, lambda: con.ended)
+        assert any("session ended (exit 0)" in line for line in con.model.text_lines())
+        await pilot.press("r")  # reconnect
+        assert await wait_until(pilot, lambda: len(app.sessions) == 2 and not con.ended)
+
+
+async def test_console_survives_a_flood_and_stays_responsive():
+    app = ConsoleApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        con = app.query_one(SshConsole)
+        con.focus()
+        assert await wait_until(pilot, lambda: app.sessions)
+        s = app.sessions[0]
+        block = b"".join(b"log line %06d: something happened\r\n" % i for i in range(20000))
+        for i in range(0, len(block), 65536):
+            s.queue.put_nowait(block[i:i + 65536])
+        await pilot.press("q")  # typed while the flood is drawn
+        assert await wait_until(pilot, lambda: "log line 019999" in "\n".join(con.model.text_lines()[-5:]), 20)
+        assert s.written == b"q"
+        assert len(con.model.scrollback) == 10_000  # bounded
+        await pilot.pause(0.2)
+        assert "log line 019999" in "".join(con.render_line(y).text for y in range(con.size.height))
+
+
+# ----- the app's console on a real sshd
+def add_ssh_machine(store_path, name, sshd):
+    store = Store(store_path)
+    opts = {"generic-ip-address": "127.0.0.1", "generic-ssh-port": sshd.port, "generic-ssh-key": sshd.key,
+            "generic-ssh-user": sshd.user}
+    host, driver = build_host(store, name, "generic", opts, TLSFiles())
+    driver.config["SSHKeyPath"] = sshd.key  # what `create` would have copied in
+    store.create_machine_dir(name)
+    store.save(host)
+
+
+async def test_console_pane_runs_a_real_shell_over_ssh(store, sshd):
+    add_ssh_machine(store, "box", sshd)
+    add_ssh_machine(store, "box2", sshd)
+    app = MachineTuiApp(Store(store), poll_interval=60, timeout=5)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one(MachineTable)
+        assert await wait_until(pilot, lambda: table.row_count == 2)
+        await pilot.press("t")
+        con = app.query_one(SshConsole)
+        assert await wait_until(pilot, lambda: con.session is not None, 15)
+        await pilot.press(*"echo hello-$((6*7)); stty size", "enter")
+        assert await wait_until(pilot, lambda: "hello-42" in "\n".join(con.model.text_lines()), 15)
+        rows, cols = con.model.lines, con.model.columns
+        assert await wait_until(pilot, lambda: f"{rows} {cols}" in con.model.text_lines(), 5)
+        # a full-screen program: the shell's screen is back after it exits
+        await pilot.press(*"printf '\\033[?1049h\\106ULLSCREEN'; sleep 0.3; printf '\\033[?1049l'; echo after", "enter")
+        assert await wait_until(pilot, lambda: "after" in con.model.text_lines(), 10)
+        assert not any("FULLSCREEN" in line for line in con.model.text_lines())
+        # the pane shrinks with the window and the remote side is told
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause(0.3)
+        await pilot.press(*"stty size", "enter")
+        assert await wait_until(pilot, lambda: f"{con.model.lines} {con.model.columns}" in con.model.text_lines()
+                                and con.model.columns < cols, 10)
+        # ctrl+] gives the keyboard back to the table; a second console opens beside the first
+        await pilot.press("ctrl+right_square_bracket")
+        assert table.has_focus
+        await pilot.press("down", "t")
+        assert await wait_until(pilot, lambda: len(app.query(SshConsole)) == 2)
+        second = app.query(SshConsole).last()
+        assert second.machine == "box2" and second.has_focus
+        assert await wait_until(pilot, lambda: second.session is not None, 15)
+        await pilot.press(*"exit", "enter")
+        assert await wait_until(pilot, lambda: second.ended, 10)
+        await pilot.press("x")
+        assert await wait_until(pilot, lambda: len(app.query(SshConsole)) == 1)
+

@@ -1,0 +1,268 @@
+"""The embedded SSH console: a line-API widget drawing core.terminal's model of a remote shell.
+
+Output is parsed as it arrives but drawn at most 30 times a second, and only rows that changed are rebuilt (rows
+are cached as Strips; scrollback rows never change). Keys go to the remote side as an xterm would send them,
+except ctrl+] which hands the keyboard back to the machine table (the telnet/virsh console convention)."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import lru_cache
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events, work
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ..core.terminal import TerminalModel, encode_key, encode_paste
+
+DETACH_KEY = "ctrl+right_square_bracket"
+_NAMES = {"brown": "yellow", "default": None}
+
+
+def _color(name: str):
+    if name in _NAMES:
+        return _NAMES[name]
+    if len(name) == 6 and all(c in "0123456789abcdefABCDEF" for c in name):
+        return "#" + name
+    if name.startswith("bright"):
+        base = name[6:]
+        return "bright_" + _NAMES.get(base, base) if base != "brown" else "bright_yellow"
+    return name
+
+
+@lru_cache(maxsize=4096)
+def style_for(fg: str, bg: str, bold: bool, italics: bool, underscore: bool, strike: bool, reverse: bool) -> Style:
+    try:
+        return Style(color=_color(fg), bgcolor=_color(bg), bold=bold or None, italic=italics or None,
+                     underline=underscore or None, strike=strike or None, reverse=reverse or None)
+    except Exception:  # a colour Rich does not know: draw the text plain rather than fail
+        return Style(bold=bold or None, reverse=reverse or None)
+
+
+def _attrs(ch) -> tuple:
+    return ch.fg, ch.bg, ch.bold, ch.italics, ch.underscore, ch.strikethrough, ch.reverse
+
+
+class SshConsole(ScrollView, can_focus=True):
+    DEFAULT_CSS = """
+    SshConsole {
+        background: black; color: #d0d0d0; border: round $primary 50%;
+        overflow-y: scroll; scrollbar-size-vertical: 1;  /* a scrollbar coming and going would resize the pty */
+    }
+    SshConsole:focus { border: round $accent; }
+    SshConsole.-ended { color: #808080; }
+    """
+    BINDINGS = [Binding(DETACH_KEY, "detach", "Back to the table", priority=True, id="console-detach")]
+
+    class Detached(Message):
+        def __init__(self, console: "SshConsole"):
+            super().__init__()
+            self.console = console
+
+    class CloseRequested(Message):
+        def __init__(self, console: "SshConsole"):
+            super().__init__()
+            self.console = console
+
+    class Ended(Message):
+        def __init__(self, console: "SshConsole", status):
+            super().__init__()
+            self.console = console
+            self.status = status
+
+    def __init__(self, machine: str, opener, scrollback: int = 10_000, **kwargs):
+        """`opener(columns, lines)` is a coroutine giving a session: read() / write(bytes) / resize(c, l) /
+        close() / exit_status (core.terminal.ShellSession, or a stand-in in tests)."""
+        super().__init__(**kwargs)
+        self.machine = machine
+        self.opener = opener
+        self.model = TerminalModel(80, 24, scrollback)
+        self.session = None
+        self.ended = False
+        self._anchored = True
+        self._rows: dict[int, Strip] = {}  # screen row -> strip, dropped when the row changes
+        self._old: dict[int, Strip] = {}  # scrollback serial -> strip
+        self._changed = False
+        self._cursor_row = -1
+        self._resize_timer = None
+        self.border_title = machine
+
+    # ----- life cycle
+    def on_mount(self) -> None:
+        self.set_interval(1 / 30, self._flush)
+        self._opened = False
+
+    def _term_size(self) -> tuple[int, int]:
+        return max(1, self.scrollable_content_region.width or 80), max(1, self.scrollable_content_region.height or 24)
+
+    @work(exit_on_error=False, group="console")
+    async def connect(self) -> None:
+        self.ended = False
+        self.remove_class("-ended")
+        cols, lines = self._term_size()
+        self.model.resize(lines, cols)
+        try:
+            self.session = await self.opener(cols, lines)
+        except Exception as err:  # the machine is down, SSH refused...: say it in the pane
+            self._end(f"cannot open a console on {self.machine}: {err}")
+            return
+        while True:
+            data = await self.session.read()
+            if not data:
+                break
+            await self._take(data)
+        status = getattr(self.session, "exit_status", None)
+        self._end(f"session ended (exit {status if status is not None else '?'})", status)
+
+    async def _take(self, data: bytes) -> None:
+        model = self.model
+        if len(data) > 4096 and not model._can_take_fast_path(data):
+            # pyte parses ~0.5 MB/s: small slices keep keys and repaints flowing during a flood
+            for i in range(0, len(data), 4096):
+                model.feed(data[i:i + 4096])
+                await asyncio.sleep(0)
+        else:
+            model.feed(data)
+        if model.replies:
+            for reply in model.replies:
+                self.session.write(reply)
+            model.replies.clear()
+        self._changed = True
+
+    def _end(self, text: str, status=None) -> None:
+        self.ended = True
+        self.add_class("-ended")
+        self.model.feed(f"\r\n\x1b[7m[{text}: r reconnects, x closes, ctrl+] back to the table]\x1b[0m".encode())
+        self._changed = True
+        self.post_message(self.Ended(self, status))
+
+    def on_unmount(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+    # ----- drawing
+    def _flush(self) -> None:
+        dirty = self.model.take_dirty()
+        cursor = self.model.cursor.y
+        if not dirty and not self._changed and cursor == self._cursor_row:
+            return
+        self._changed = False
+        for row in dirty | {cursor, self._cursor_row}:
+            self._rows.pop(row, None)
+        self._cursor_row = cursor
+        total = self.model.total_lines
+        if self.virtual_size.height != total or self.virtual_size.width != self.model.columns:
+            self.virtual_size = Size(self.model.columns, total)
+        if self._anchored:
+            self.scroll_to(y=max(0, total - self.scrollable_content_region.height), animate=False, immediate=True)
+        self.refresh()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._anchored = new >= self.max_scroll_y
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = int(self.scroll_offset.y) + y
+        model = self.model
+        if index >= model.total_lines:
+            return Strip.blank(width)
+        behind = len(model.scrollback)
+        if index < behind:
+            serial = model.scrolled_out - behind + index
+            strip = self._old.get(serial)
+            if strip is None:
+                strip = self._build(model.scrollback[index], -1)
+                if len(self._old) > 4 * max(1, self.size.height):
+                    self._old.clear()
+                self._old[serial] = strip
+        else:
+            row = index - behind
+            show_cursor = row == model.cursor.y and self.has_focus and not model.cursor.hidden and not self.ended
+            strip = None if show_cursor else self._rows.get(row)
+            if strip is None:
+                strip = self._build(model.buffer[row], model.cursor.x if show_cursor else -1)
+                if not show_cursor:
+                    self._rows[row] = strip
+        return strip.adjust_cell_length(width)
+
+    def _build(self, row, cursor_x: int) -> Strip:
+        if isinstance(row, tuple):  # a plain run from the fast path
+            text, ch = row
+            return Strip([Segment(text, style_for(*_attrs(ch)))])
+        segments: list[Segment] = []
+        run, run_attrs = [], None
+        default = self.model.default_char
+        for x in range(self.model.columns):
+            ch = row.get(x, default) if isinstance(row, dict) else row[x]
+            if ch.data == "":  # the second half of a wide character
+                continue
+            attrs = _attrs(ch)
+            if x == cursor_x:
+                attrs = attrs[:6] + (not attrs[6],)
+            if attrs != run_attrs:
+                if run:
+                    segments.append(Segment("".join(run), style_for(*run_attrs)))
+                run, run_attrs = [], attrs
+            run.append(ch.data)
+        if run:
+            segments.append(Segment("".join(run), style_for(*run_attrs)))
+        return Strip(segments)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if not self._opened:  # the first layout gives the size the remote pty starts with
+            self._opened = True
+            self.connect()
+            return
+        if self._resize_timer is not None:
+            self._resize_timer.stop()
+        self._resize_timer = self.set_timer(0.075, self._apply_size)
+
+    def _apply_size(self) -> None:
+        cols, lines = self._term_size()
+        if (cols, lines) == (self.model.columns, self.model.lines):
+            return
+        self.model.resize(lines, cols)
+        self._rows.clear()
+        self._old.clear()
+        if self.session is not None and not self.ended:
+            self.session.resize(cols, lines)
+        self._changed = True
+
+    def on_focus(self) -> None:
+        self.border_subtitle = "ctrl+] back to the table"
+        self._changed = True
+
+    def on_blur(self) -> None:
+        self.border_subtitle = ""
+        self._changed = True
+
+    # ----- input
+    def action_detach(self) -> None:
+        self.post_message(self.Detached(self))
+
+    def on_key(self, event: events.Key) -> None:
+        event.stop()
+        event.prevent_default()
+        if self.ended:
+            if event.key == "r":
+                self.connect()
+            elif event.key == "x":
+                self.post_message(self.CloseRequested(self))
+            return
+        if self.session is None:
+            return
+        data = encode_key(event.key, event.character, self.model.mode)
+        if data:
+            self.session.write(data)
+            self._anchored = True
+
+    def on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        if self.session is not None and not self.ended:
+            self.session.write(encode_paste(event.text, self.model.mode))
