@@ -197,3 +197,22 @@ async def test_console_pane_runs_a_real_shell_over_ssh(store, sshd):
         await pilot.press("x")
         assert await wait_until(pilot, lambda: len(app.query(SshConsole)) == 1)
 
+
+
+async def test_command_palette_acts_on_a_machine_by_name(store, sshd):
+    add_ssh_machine(store, "alpha", sshd)
+    add_ssh_machine(store, "beta", sshd)
+    app = MachineTuiApp(Store(store), poll_interval=60, timeout=5)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one(MachineTable)
+        assert await wait_until(pilot, lambda: table.row_count == 2)
+        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == "alpha"
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"console beta")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: len(app.query(SshConsole)) == 1, 10)
+        con = app.query_one(SshConsole)
+        assert con.machine == "beta"  # the named machine, not the one under the cursor
+        assert await wait_until(pilot, lambda: con.session is not None, 15)

@@ -10,6 +10,7 @@ import os
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Static, TabbedContent, TabPane
@@ -53,8 +54,11 @@ class MachineTable(DataTable):
             if key.value not in wanted:
                 self.remove_row(key)
         for r in rows:
-            cells = ("●" if r.Name in marked else " ", r.Name, r.Active, r.DriverName, Text(r.State, style=STATE_STYLE.get(r.State, "")), r.URL,
-                     r.DockerVersion, r.Error)
+            error = r.Error
+            if r.State == "Timeout" and not error:  # the others stay live; this one is named as slow
+                error = f"no answer within {r.ResponseTime:g} s"
+            cells = ("●" if r.Name in marked else " ", r.Name, r.Active, r.DriverName,
+                     Text(r.State, style=STATE_STYLE.get(r.State, "")), r.URL, r.DockerVersion, error)
             if r.Name in {k.value for k in self.rows}:
                 for col, value in zip(self.columns, cells):
                     self.update_cell(r.Name, col, value)
@@ -71,8 +75,44 @@ ACTIONS = {
 }
 
 
+class MachineCommands(Provider):
+    """The command palette (ctrl+p): every action on every machine by name, and the app-wide ones."""
+
+    PER_MACHINE = [("Start", "operate('start')"), ("Stop", "operate('stop')"), ("Restart", "operate('restart')"),
+                   ("Kill", "operate('kill')"), ("Console on", "console"), ("SSH to", "ssh"), ("Env of", "env"),
+                   ("Inspect", "inspect"), ("Log of", "log"), ("Provision", "remote('provision')"),
+                   ("Regenerate certs of", "remote('regenerate-certs')"), ("Upgrade Docker on", "remote('upgrade')"),
+                   ("Remove", "remove")]
+
+    def _commands(self):
+        app = self.app
+        yield "Create a machine", "create", "open the create wizard"
+        yield "Refresh the machine list", "refresh", "poll every machine now"
+        for name in sorted(getattr(app, "rows", {})):
+            for verb, action in self.PER_MACHINE:
+                yield f"{verb} {name}", (name, action), f"{verb.split()[0].lower()} the machine {name}"
+
+    def _callback(self, target):
+        app = self.app
+        if isinstance(target, tuple):
+            return lambda: app.call_later(app.act_on, *target)
+        return lambda: app.call_later(app.run_action, target)
+
+    async def discover(self) -> Hits:
+        for text, target, help in self._commands():
+            yield DiscoveryHit(text, self._callback(target), help=help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, target, help in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), self._callback(target), help=help)
+
+
 class MachineTuiApp(App):
     TITLE = "machine-tui"
+    COMMANDS = App.COMMANDS | {MachineCommands}
     CSS_PATH = "app.tcss"
     BINDINGS = [
         Binding("s", "operate('start')", "Start", id="machine-start"),
@@ -185,6 +225,7 @@ class MachineTuiApp(App):
         if message.error:
             text += f" — {message.error}"
         self.main_widget("#summary", Static).update(text)
+        self.refresh_bindings()
 
     def redraw(self) -> None:
         from ..core.listing import natural_key
@@ -228,8 +269,37 @@ class MachineTuiApp(App):
             self.push_screen(TextScreen(f"log {name}", "\n".join(lines)))
 
     # ----- selection
+    # the footer shows an action dimmed when no selected machine is in a state where it makes sense
+    NEEDS_STATE = {"start": lambda st: st != "Running", "stop": lambda st: st != "Stopped",
+                   "kill": lambda st: st != "Stopped", "console": lambda st: st == "Running",
+                   "ssh": lambda st: st == "Running", "env": lambda st: st == "Running"}
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        key = parameters[0] if action == "operate" and parameters else action
+        fits = self.NEEDS_STATE.get(key)
+        if fits is None or len(self.screen_stack) != 1:
+            return True
+        try:
+            states = [self.rows[n].State for n in self.selected() if n in self.rows]
+        except Exception:
+            return True
+        return True if not states or any(fits(st) for st in states) else None
+
+    def on_data_table_row_highlighted(self, event) -> None:
+        self.refresh_bindings()
+
+    async def act_on(self, name: str, action: str) -> None:
+        """Run an action on one named machine (the command palette), whatever is marked or under the cursor."""
+        self._target = name
+        try:
+            await self.run_action(action)
+        finally:
+            self._target = None
+
     def selected(self) -> list[str]:
-        """The marked machines, else the one under the cursor."""
+        """The machine named by the command palette, else the marked machines, else the one under the cursor."""
+        if getattr(self, "_target", None):
+            return [self._target]
         if self.marked:
             return sorted(self.marked)
         table = self.main_widget(MachineTable)
