@@ -171,7 +171,7 @@ class SshConsole(ScrollView, can_focus=True):
         index = int(self.scroll_offset.y) + y
         model = self.model
         if index >= model.total_lines:
-            return Strip.blank(width)
+            return Strip.blank(width, self.rich_style)
         behind = len(model.scrollback)
         if index < behind:
             serial = model.scrolled_out - behind + index
@@ -189,12 +189,18 @@ class SshConsole(ScrollView, can_focus=True):
                 strip = self._build(model.buffer[row], model.cursor.x if show_cursor else -1)
                 if not show_cursor:
                     self._rows[row] = strip
-        return strip.adjust_cell_length(width)
+        return strip.adjust_cell_length(width, self.rich_style)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._rows.clear()
+        self._old.clear()
 
     def _build(self, row, cursor_x: int) -> Strip:
+        base = self.rich_style  # the pane's own colours under the terminal's "default"
         if isinstance(row, tuple):  # a plain run from the fast path
             text, ch = row
-            return Strip([Segment(text, style_for(*_attrs(ch)))])
+            return Strip([Segment(text, base + style_for(*_attrs(ch)))])
         segments: list[Segment] = []
         run, run_attrs = [], None
         default = self.model.default_char
@@ -207,11 +213,11 @@ class SshConsole(ScrollView, can_focus=True):
                 attrs = attrs[:6] + (not attrs[6],)
             if attrs != run_attrs:
                 if run:
-                    segments.append(Segment("".join(run), style_for(*run_attrs)))
+                    segments.append(Segment("".join(run), base + style_for(*run_attrs)))
                 run, run_attrs = [], attrs
             run.append(ch.data)
         if run:
-            segments.append(Segment("".join(run), style_for(*run_attrs)))
+            segments.append(Segment("".join(run), base + style_for(*run_attrs)))
         return Strip(segments)
 
     def on_resize(self, event: events.Resize) -> None:
