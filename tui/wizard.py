@@ -79,6 +79,10 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
         initial = flag.initial()
         if flag.kind == "bool":
             return [Checkbox(label, value=bool(initial), id=_widget_id(flag.name))]
+        if flag.choices:
+            return [Label(label, classes="flag-label", markup=False),
+                    Select([(c, c) for c in flag.choices], value=initial if initial in flag.choices else flag.choices[0],
+                           allow_blank=False, id=_widget_id(flag.name))]
         validators = [Integer()] if flag.kind == "int" else []
         value = ",".join(initial) if flag.kind == "list" else str(initial if initial is not None else "")
         hint = "comma-separated" if flag.kind == "list" else str(flag.default or "")
@@ -124,7 +128,7 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
                 except ValueError:
                     return f"--{flag.name} must be a whole number"
             else:
-                value = widget.value.strip()
+                value = str(widget.value).strip()
             if flag.required and not value:
                 return f"--{flag.name} is required"
             values[flag.name] = value

@@ -24,6 +24,7 @@ import sys
 import uuid
 
 from ..errors import MachineError, PreCreateError
+from ..imagecache import DEBIAN_12_CLOUD
 from . import Driver, Flag, State
 
 KEY_NAME = "opt/rig/ssh_key"  # the fw_cfg entry the image's key unit reads
@@ -55,7 +56,7 @@ class QemuDriver(Driver):
         Flag("qemu-image-checksum", "Checksum of the image as ALGO:HEX (default: the SHA512SUMS or SHA256SUMS "
              "file published next to it)", env="QEMU_IMAGE_CHECKSUM", advanced=True),
         Flag("qemu-image-url", "Cloud image to boot (http, https or file URL), downloaded once into the store's "
-             "cache", default="", env="QEMU_IMAGE_URL"),
+             "cache", default=DEBIAN_12_CLOUD, env="QEMU_IMAGE_URL"),
         Flag("qemu-kernel", "Boot this kernel directly instead of the image's boot loader (root file system on "
              "/dev/nvme0n1)", env="QEMU_KERNEL", advanced=True),
         Flag("qemu-local-image", "Folder made by `machine-tui build-image` (docker.qcow2 and vmlinuz): boots "
@@ -78,7 +79,7 @@ class QemuDriver(Driver):
         return cfg
 
     def set_config_from_flags(self, opts: dict) -> None:
-        from ..imagecache import DEBIAN_12_CLOUD, parse_checksum
+        from ..imagecache import parse_checksum
 
         super().set_config_from_flags(opts)
         c = self.config

@@ -1,0 +1,71 @@
+"""From the TUI alone, on a real VM: the create wizard makes a qemu machine, its progress shows, the table says
+Running, the console runs `docker ps` in it, then single keys stop, start and remove it."""
+
+from __future__ import annotations
+
+import os
+
+import vmrig
+from machine_tui.core.store import Store
+from machine_tui.tui.app import MachineTable, MachineTuiApp
+from machine_tui.tui.console import SshConsole
+from test_app import wait_until
+
+
+def state(app, name):
+    row = app.rows.get(name)
+    return row.State if row else None
+
+
+async def test_wizard_create_console_stop_start_remove_on_a_vm(store, tmp_path, monkeypatch):
+    image = vmrig.build_image()
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
+    app = MachineTuiApp(Store(store), poll_interval=1.0, timeout=5)
+    notes = []
+    app.notify = lambda message, **kw: notes.append(message)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("c")
+        await pilot.pause(0.3)
+        w = app.screen
+        w.query_one("#driver").value = "qemu"
+        await pilot.pause(0.5)
+        w.query_one("#name").value = "tuivm"
+        w.query_one("#flag-qemu-local-image").value = image
+        w.query_one("#flag-qemu-cpus").value = "2"
+        w.query_one("#flag-qemu-accel").value = "tcg"
+        w.query_one("#flag-qemu-no-internet").value = True
+        await pilot.click("#create")
+        # the create runs in the background with its progress bar, the table already lists the machine
+        assert await wait_until(pilot, lambda: app.query("#op-label-tuivm"), 10)
+        seen = set()
+
+        def running():
+            if app.query("#op-label-tuivm"):
+                seen.add(str(app.query_one("#op-label-tuivm").render()))
+            return state(app, "tuivm") == "Running" and any("Docker is up" in s or "done" in s for s in seen)
+
+        ok = await wait_until(pilot, running, 600)
+        console_log = os.path.join(store, "machines", "tuivm", "console.log")
+        assert ok, f"{seen} {notes} {open(console_log, errors='replace').read()[-2000:] if os.path.exists(console_log) else ''}"
+        assert len(seen) > 3  # the bar's label followed the steps
+
+        table = app.query_one(MachineTable)
+        table.move_cursor(row=[k.value for k in table.rows].index("tuivm"))
+        await pilot.press("t")
+        con = app.query_one(SshConsole)
+        assert await wait_until(pilot, lambda: con.session is not None, 60)
+        await pilot.press(*"docker ps", "enter")
+        assert await wait_until(pilot, lambda: any("CONTAINER ID" in line for line in con.model.text_lines()), 60)
+        await pilot.press("ctrl+right_square_bracket")
+        assert table.has_focus
+
+        await pilot.press("x")  # stop
+        assert await wait_until(pilot, lambda: state(app, "tuivm") == "Stopped", 180), notes
+        assert await wait_until(pilot, lambda: con.ended, 30)  # the console says the session is gone
+        await pilot.press("s")  # start
+        assert await wait_until(pilot, lambda: state(app, "tuivm") == "Running", 300), notes
+        await pilot.press("d")
+        await pilot.pause(0.3)
+        await pilot.press(*"tuivm", "enter")
+        assert await wait_until(pilot, lambda: not os.path.exists(os.path.join(store, "machines", "tuivm")), 120)
+        assert await wait_until(pilot, lambda: table.row_count == 0, 10)
