@@ -20,29 +20,54 @@ ALT_SCREEN_MODES = {47 << 5, 1047 << 5, 1049 << 5}
 DECCKM = 1 << 5
 BRACKETED_PASTE = 2004 << 5
 SCROLLBACK = 10_000
-_PLAIN = re.compile(rb"[\x20-\x7e\r\n]*\Z")
+# printable ASCII, CR LF and colour/attribute changes (SGR): what logs and build output are made of
+_PLAIN = re.compile(rb"(?:[\x20-\x7e\r\n]++|\x1b\[[0-9;]*+m)*+\Z")  # possessive: no backtracking
+_SGR = re.compile(r"\x1b\[([0-9;]*)m")
 
 
 class TerminalModel(pyte.Screen):
     """pyte.Screen plus alternate screen and scrollback; rows changed since the last draw are in `dirty`.
 
-    Scrollback entries are either a row dict (column -> Char) copied off the screen, or a (text, Char) pair of
-    plain text in one style from the fast path."""
+    Scrollback entries are either a row dict (column -> Char) copied off the screen, or a list of (text, Char)
+    runs from the fast path."""
 
     def __init__(self, columns: int, lines: int, scrollback: int = SCROLLBACK):
         super().__init__(columns, lines)
         self.scrollback: deque = deque(maxlen=scrollback)
         self.scrolled_out = 0  # lines ever pushed to the scrollback (a stable key for caches)
         self._saved_main = None
+        self._sgr_cache: dict = {}
         self.replies: list[bytes] = []  # answers to the remote's queries (cursor position, attributes)
         self.stream = pyte.ByteStream(self)
 
     # ----- feeding
     def feed(self, data: bytes) -> None:
-        if len(data) > 4096 and self._can_take_fast_path(data):
-            self._feed_plain(data)
-        else:
+        split = self._fast_split(data)
+        if split is None:
             self.stream.feed(data)
+            return
+        head, body, tail = split
+        if head:
+            self.stream.feed(head)
+        self._feed_plain(body)
+        if tail:
+            self.stream.feed(tail)
+
+    def takes_fast_path(self, data: bytes) -> bool:
+        return self._fast_split(data) is not None
+
+    def _fast_split(self, data: bytes):
+        """(head, body, tail) when `body` can take the fast path; a CR LF or an escape sequence cut in two by the
+        reads stays out of it (head/tail go through pyte)."""
+        if len(data) <= 4096:
+            return None
+        head = b"\n" if data.startswith(b"\n") else b""
+        tail = b"\r" if data.endswith(b"\r") else b""
+        esc = data.rfind(b"\x1b", max(0, len(data) - 32))
+        if esc >= 0 and b"m" not in data[esc:]:
+            tail = data[esc:]
+        body = data[len(head):len(data) - len(tail)]
+        return (head, body, tail) if self._can_take_fast_path(body) else None
 
     def _can_take_fast_path(self, data: bytes) -> bool:
         return (
@@ -67,29 +92,25 @@ class TerminalModel(pyte.Screen):
         while middle and (self.cursor.y < self.lines - 1 or self._bottom_row_used()):
             self.stream.feed(middle.pop(0) + b"\r\n")
         if len(middle) > self.lines:
-            cols, attrs = self.columns, self.cursor.attrs
-            pieces = []
+            rows = []
             for raw in middle:
-                text = raw.decode("ascii")
-                if len(text) <= cols:
-                    pieces.append(text)
-                else:  # autowrap: one screen row per `cols` characters
-                    pieces.extend(text[i:i + cols] for i in range(0, len(text), cols))
+                rows.extend(self._wrapped_runs(raw.decode("ascii")))
             keep = self.lines - 1
-            screen_rows = [dict(self.buffer[y]) for y in range(keep)]
-            virtual = screen_rows + pieces
+            virtual = [dict(self.buffer[y]) for y in range(keep)] + rows
             out, stay = virtual[:-keep], virtual[-keep:]
-            for row in out:
-                self.scrollback.append(row if isinstance(row, dict) else (row, attrs))
+            self.scrollback.extend(out)
             self.scrolled_out += len(out)
             self.buffer.clear()
             for y, row in enumerate(stay):
+                line = self.buffer[y]
                 if isinstance(row, dict):
-                    self.buffer[y].update(row)
-                else:
-                    line = self.buffer[y]
-                    for x, ch in enumerate(row):
+                    line.update(row)
+                    continue
+                x = 0
+                for text, attrs in row:
+                    for ch in text:
                         line[x] = attrs._replace(data=ch)
+                        x += 1
             self.cursor.x, self.cursor.y = 0, self.lines - 1
             self.dirty.update(range(self.lines))
             middle = []
@@ -97,6 +118,39 @@ class TerminalModel(pyte.Screen):
             self.stream.feed(raw + b"\r\n")
         if tail:
             self.stream.feed(tail)
+
+    def _wrapped_runs(self, text: str) -> list[list]:
+        """One line of output as screen rows of (text, style) runs, SGR applied by pyte's own code (remembered
+        per style and sequence: logs repeat a few) and wrapped at the right margin as autowrap does."""
+        runs, width, cache = [], 0, self._sgr_cache
+        for i, part in enumerate(_SGR.split(text)):
+            if i % 2:
+                key = (self.cursor.attrs, part)
+                after = cache.get(key)
+                if after is None:
+                    self.select_graphic_rendition(*[int(p) for p in part.split(";") if p])
+                    if len(cache) > 4096:
+                        cache.clear()
+                    cache[key] = self.cursor.attrs
+                else:
+                    self.cursor.attrs = after
+            elif part:
+                runs.append((part, self.cursor.attrs))
+                width += len(part)
+        cols = self.columns
+        if width <= cols:
+            return [runs]
+        rows, row, used = [], [], 0
+        for part, attrs in runs:
+            while part:
+                if used == cols:
+                    rows.append(row)
+                    row, used = [], 0
+                piece, part = part[:cols - used], part[cols - used:]
+                row.append((piece, attrs))
+                used += len(piece)
+        rows.append(row)
+        return rows
 
     def _bottom_row_used(self) -> bool:
         return any(c.data not in (" ", "") for c in self.buffer[self.lines - 1].values())
@@ -161,7 +215,7 @@ class TerminalModel(pyte.Screen):
         return len(self.scrollback) + self.lines
 
     def line(self, index: int):
-        """Row `index` counted from the oldest scrollback line: a dict of Chars or a (text, Char) run."""
+        """Row `index` counted from the oldest scrollback line: a dict of Chars or a list of (text, Char) runs."""
         if index < len(self.scrollback):
             return self.scrollback[index]
         return self.buffer[index - len(self.scrollback)]
@@ -171,8 +225,8 @@ class TerminalModel(pyte.Screen):
         out = []
         for i in range(self.total_lines):
             row = self.line(i)
-            if isinstance(row, tuple):
-                out.append(row[0].rstrip())
+            if isinstance(row, list):
+                out.append("".join(text for text, _ in row).rstrip())
             else:
                 out.append("".join(row[x].data if x in row else " " for x in range(self.columns)).rstrip())
         return out

@@ -51,6 +51,28 @@ def test_the_flood_fast_path_gives_what_pyte_gives():
     assert fast.scrollback[0][0].bold  # the styled head line kept its style
 
 
+def test_the_fast_path_keeps_colours_and_cut_line_ends():
+    data = b"".join(b"\x1b[32m%05d\x1b[0m \x1b[1;31mERR\x1b[0m %s\r\n" % (i, b"y" * (i % 61)) for i in range(4000))
+    fast, slow = TerminalModel(50, 12), TerminalModel(50, 12)
+    for i in range(0, len(data), 65535):  # odd sizes: CR LF pairs get cut between reads
+        fast.feed(data[i:i + 65535])
+    for i in range(0, len(data), 999):
+        slow.feed(data[i:i + 999])
+    assert fast.text_lines() == slow.text_lines()
+
+    def styles(model):
+        out = []
+        for i in range(model.total_lines):
+            row = model.line(i)
+            cells = [(t, c.fg, c.bold) for t, c in row for t in t] if isinstance(row, list) else \
+                [(row[x].data, row[x].fg, row[x].bold) for x in sorted(row) if row[x].data != " "]
+            out.append([c for c in cells if c[0] != " "])
+        return out
+
+    assert styles(fast) == styles(slow)
+    assert ("E", "red", True) in styles(fast)[5]
+
+
 @pytest.mark.parametrize("key,char,modes,sent", [
     ("a", "a", set(), b"a"), ("enter", "\r", set(), b"\r"), ("up", None, set(), b"\x1b[A"),
     ("up", None, {DECCKM}, b"\x1bOA"), ("home", None, set(), b"\x1b[H"), ("f5", None, set(), b"\x1b[15~"),

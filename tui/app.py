@@ -53,17 +53,22 @@ class MachineTable(DataTable):
         for key in list(self.rows):
             if key.value not in wanted:
                 self.remove_row(key)
+        shown = getattr(self, "_shown", {})
         for r in rows:
             error = r.Error
             if r.State == "Timeout" and not error:  # the others stay live; this one is named as slow
                 error = f"no answer within {r.ResponseTime:g} s"
             cells = ("●" if r.Name in marked else " ", r.Name, r.Active, r.DriverName,
                      Text(r.State, style=STATE_STYLE.get(r.State, "")), r.URL, r.DockerVersion, error)
-            if r.Name in {k.value for k in self.rows}:
-                for col, value in zip(self.columns, cells):
-                    self.update_cell(r.Name, col, value)
+            plain = tuple(str(c) for c in cells)
+            if r.Name in self.rows:
+                if shown.get(r.Name) != plain:  # only rows that changed cost a redraw
+                    for col, value in zip(self.columns, cells):
+                        self.update_cell(r.Name, col, value)
             else:
                 self.add_row(*cells, key=r.Name)
+            shown[r.Name] = plain
+        self._shown = {k: v for k, v in shown.items() if k in wanted}
 
 
 ACTIONS = {
@@ -175,7 +180,7 @@ class MachineTuiApp(App):
         self.main_widget("#consoles", TabbedContent).display = False
         self.apply_user_keymap()
         self.action_refresh()
-        self.set_interval(self.poll_interval, self.action_refresh)
+        self._next_poll = self.set_timer(self.poll_interval, self._scheduled_poll)
 
     def apply_user_keymap(self) -> None:
         """[keys] binding-id = "key" in keys.toml in the platform's config folder (MACHINE_TUI_CONFIG_DIR)."""
@@ -201,14 +206,24 @@ class MachineTuiApp(App):
     def action_refresh(self) -> None:
         self.poll()
 
+    def _scheduled_poll(self) -> None:
+        self.poll()
+
     @work(exclusive=True, group="poll")
     async def poll(self) -> None:
+        import time
+
+        started = time.process_time()
         try:
             rows = await list_machines(self.store, self.timeout)
+            self.post_message(MachinesUpdated(rows))
         except Exception as err:  # the store itself unreadable: say so, keep running
             self.post_message(MachinesUpdated([], str(err)))
-            return
-        self.post_message(MachinesUpdated(rows))
+        finally:
+            # polling may take at most ~2 % of a core: hundreds of machines stretch the interval
+            spent = time.process_time() - started
+            self._next_poll.stop()
+            self._next_poll = self.set_timer(max(self.poll_interval, 50 * spent), self._scheduled_poll)
 
     def on_machines_updated(self, message: MachinesUpdated) -> None:
         if not self.screen_stack:  # a poll that finished while the app was closing
@@ -225,7 +240,7 @@ class MachineTuiApp(App):
         if message.error:
             text += f" — {message.error}"
         self.main_widget("#summary", Static).update(text)
-        self.refresh_bindings()
+        self.refresh_footer()
 
     def redraw(self) -> None:
         from ..core.listing import natural_key
@@ -286,7 +301,15 @@ class MachineTuiApp(App):
         return True if not states or any(fits(st) for st in states) else None
 
     def on_data_table_row_highlighted(self, event) -> None:
-        self.refresh_bindings()
+        self.refresh_footer()
+
+    def refresh_footer(self) -> None:
+        """Rebuild the footer only when which actions fit has changed (rebuilding it costs a frame)."""
+        fits = tuple(self.check_action(k if k in ("console", "ssh", "env") else "operate", (k,))
+                     for k in self.NEEDS_STATE)
+        if fits != getattr(self, "_footer_fits", None):
+            self._footer_fits = fits
+            self.refresh_bindings()
 
     async def act_on(self, name: str, action: str) -> None:
         """Run an action on one named machine (the command palette), whatever is marked or under the cursor."""

@@ -116,12 +116,13 @@ class SshConsole(ScrollView, can_focus=True):
             if not data:
                 break
             await self._take(data)
+            await asyncio.sleep(0)  # a read satisfied from the buffer does not yield: let keys and frames in
         status = getattr(self.session, "exit_status", None)
         self._end(f"session ended (exit {status if status is not None else '?'})", status)
 
     async def _take(self, data: bytes) -> None:
         model = self.model
-        if len(data) > 4096 and not model._can_take_fast_path(data):
+        if len(data) > 4096 and not model.takes_fast_path(data):
             # pyte parses ~0.5 MB/s: small slices keep keys and repaints flowing during a flood
             for i in range(0, len(data), 4096):
                 model.feed(data[i:i + 4096])
@@ -198,9 +199,8 @@ class SshConsole(ScrollView, can_focus=True):
 
     def _build(self, row, cursor_x: int) -> Strip:
         base = self.rich_style  # the pane's own colours under the terminal's "default"
-        if isinstance(row, tuple):  # a plain run from the fast path
-            text, ch = row
-            return Strip([Segment(text, base + style_for(*_attrs(ch)))])
+        if isinstance(row, list):  # runs from the fast path
+            return Strip([Segment(text, base + style_for(*_attrs(ch))) for text, ch in row])
         segments: list[Segment] = []
         run, run_attrs = [], None
         default = self.model.default_char
