@@ -1,5 +1,6 @@
 """Makes the README's pictures of the TUI from a real run: a throwaway store with real machines
-(none driver; one answering loopback engine, one closed, one broken), the app driven headless.
+(none driver; one answering loopback engine, one closed, one broken; a generic one that is a real OpenSSH sshd on
+127.0.0.1, for the console), the app driven headless.
 
     python scripts/make-screenshots.py   # writes screenshots/*.svg
 """
@@ -47,6 +48,60 @@ async def shoot(store):
         await pilot.press("enter")
         await pilot.pause(2.0)
         app.save_screenshot("create-progress.svg", path=shots)
+        from machine_tui.tui.app import MachineTable
+        from machine_tui.tui.console import SshConsole
+
+        table = app.query_one(MachineTable)
+        table.move_cursor(row=[k.value for k in table.rows].index("shell-box"))
+        await pilot.press("t")
+        for _ in range(100):  # until the shell's prompt is there (typed-ahead text would mix with it)
+            cons = app.query(SshConsole)
+            if cons and any(line.rstrip().endswith(("#", "$")) for line in cons.first().model.text_lines()):
+                break
+            await pilot.pause(0.1)
+        await pilot.press(*"uname -sr; ls --color=always -F /usr; printf '\\033[1;32mready\\033[0m\\n'", "enter")
+        await pilot.pause(2.0)
+        app.save_screenshot("console.svg", path=shots)
+
+
+def start_sshd(folder):
+    """A real OpenSSH server on 127.0.0.1 with its own host key, accepting one key for this user."""
+    import getpass
+
+    os.makedirs(folder)
+    for key in ("host_key", "user_key"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(folder, key)], check=True)
+    shutil.copy(os.path.join(folder, "user_key.pub"), os.path.join(folder, "authorized_keys"))
+    os.makedirs("/run/sshd", exist_ok=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with open(os.path.join(folder, "sshd_config"), "w") as fh:
+        fh.write(f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder}/host_key\nPidFile {folder}/sshd.pid\n"
+                 f"AuthorizedKeysFile {folder}/authorized_keys\nStrictModes no\nUsePAM no\n"
+                 "PasswordAuthentication no\nKbdInteractiveAuthentication no\n")
+    proc = subprocess.Popen([shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-f", os.path.join(folder, "sshd_config")])
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            import time
+
+            time.sleep(0.05)
+    return proc, port, os.path.join(folder, "user_key"), getpass.getuser()
+
+
+def add_shell_machine(store, name, port, key, user):
+    from machine_tui.core.operations import TLSFiles, build_host
+    from machine_tui.core.store import Store
+
+    st = Store(store)
+    host, driver = build_host(st, name, "generic", {"generic-ip-address": "127.0.0.1", "generic-ssh-port": port,
+                                                     "generic-ssh-key": key, "generic-ssh-user": user}, TLSFiles())
+    driver.config["SSHKeyPath"] = key
+    st.create_machine_dir(name)
+    st.save(host)
 
 
 def main():
@@ -63,8 +118,13 @@ def main():
     os.makedirs(os.path.join(store, "machines", "broken"), 0o700)
     with open(os.path.join(store, "machines", "broken", "config.json"), "w") as fh:
         fh.write('{"ConfigVersion": 3, "Driver": ')
-    with FakeEngine(store, "127.0.0.1", port):
-        asyncio.run(shoot(store))
+    sshd, ssh_port, key, user = start_sshd(os.path.join(work, "sshd"))
+    add_shell_machine(store, "shell-box", ssh_port, key, user)
+    try:
+        with FakeEngine(store, "127.0.0.1", port):
+            asyncio.run(shoot(store))
+    finally:
+        sshd.terminate()
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -183,3 +183,11 @@ def test_qemu_bad_input(image, store, tmp_path):
                                                'taken"\n')
     assert not os.path.exists(os.path.join(store, "machines", "q2"))
     assert run_cli(["ls", "-q"], env).stdout == ""
+
+
+def test_build_image_command_reuses_the_cached_image(image, store):
+    env = clean_env(store)
+    r = run_cli(["build-image", "--cloud-init", "--output", os.path.dirname(image)], env, timeout=900)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == image + "\n"
+    assert f"Use it with: machine-tui create -d qemu --qemu-local-image {image} NAME" in r.stderr
