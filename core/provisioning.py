@@ -49,9 +49,21 @@ class Provisioner:
     ids: tuple[str, ...] = ()
     install_from_packages = ""  # install docker from the distro instead of the install script
 
+    docker_dir = DOCKER_DIR  # where the engine's TLS files go
+
     def __init__(self, conn, os_info: dict):
         self.conn = conn
         self.os = os_info
+
+    @property
+    def config_path(self) -> str:
+        return DROP_IN
+
+    def engine_config(self, host, driver_name: str, dockerd: str, port: int, extras: list[str]) -> str:
+        return drop_in(host, driver_name, dockerd, port, extras, self.docker_dir)
+
+    async def enable(self) -> None:
+        await self.conn.sudo("systemctl -f enable docker", timeout=120, check=False)
 
     def package_install(self, pkg: str) -> str:
         raise NotImplementedError
@@ -148,9 +160,32 @@ class Arch(Provisioner):
 
 
 class Boot2Docker(Provisioner):
-    """boot2docker: no package manager; Docker is in the ISO, configured by its profile file."""
+    """boot2docker: no package manager; Docker is in the ISO, configured by its profile file, certificates in
+    /var/lib/boot2docker (the persistent disk), started by its init script."""
 
     name, ids = "boot2docker", ("boot2docker",)
+    docker_dir = "/var/lib/boot2docker"
+
+    @property
+    def config_path(self) -> str:
+        return "/var/lib/boot2docker/profile"
+
+    def engine_config(self, host, driver_name: str, dockerd: str, port: int, extras: list[str]) -> str:
+        e = host.engine
+        args = [f"--label provider={driver_name}"]
+        args += [f"--label {shlex.quote(label)}" for label in e.get("Labels") or []]
+        args += [f"--insecure-registry {shlex.quote(r)}" for r in e.get("InsecureRegistry") or []]
+        args += [f"--registry-mirror {shlex.quote(m)}" for m in e.get("RegistryMirror") or []]
+        args += [shlex.quote(f"--{opt}") for opt in e.get("ArbitraryFlags") or []]
+        env = "".join(f"export {shlex.quote(v)}\n" for v in e.get("Env") or [])
+        d = self.docker_dir
+        return (f"EXTRA_ARGS='\n" + "\n".join(args) + "\n\n'\n"
+                f"CACERT={d}/ca.pem\nDOCKER_HOST='-H tcp://0.0.0.0:{port}'\n"
+                f"DOCKER_STORAGE={e.get('StorageDriver') or 'overlay2'}\nDOCKER_TLS=auto\n"
+                f"SERVERKEY={d}/server-key.pem\nSERVERCERT={d}/server.pem\n\n{env}")
+
+    async def enable(self) -> None:
+        return None  # its init script always starts Docker
 
     def package_install(self, pkg: str) -> str:
         raise MachineError("boot2docker has no package manager: upgrade by replacing its ISO")
@@ -196,12 +231,13 @@ def engine_port(url: str) -> int:
     return urlparse(url).port or 2376
 
 
-def daemon_flags(host: Host, driver_name: str, dockerd: str, port: int, unit_extras: list[str]) -> str:
+def daemon_flags(host: Host, driver_name: str, dockerd: str, port: int, unit_extras: list[str],
+                 docker_dir: str = DOCKER_DIR) -> str:
     e = host.engine
     storage = e.get("StorageDriver") or "overlay2"
     parts = [dockerd, f"-H tcp://0.0.0.0:{port}", "-H unix:///var/run/docker.sock", f"--storage-driver {storage}",
-             f"--tlsverify --tlscacert {DOCKER_DIR}/ca.pem --tlscert {DOCKER_DIR}/server.pem "
-             f"--tlskey {DOCKER_DIR}/server-key.pem", f"--label provider={driver_name}"]
+             f"--tlsverify --tlscacert {docker_dir}/ca.pem --tlscert {docker_dir}/server.pem "
+             f"--tlskey {docker_dir}/server-key.pem", f"--label provider={driver_name}"]
     parts += [f"--label {shlex.quote(label)}" for label in e.get("Labels") or []]
     parts += [f"--insecure-registry {shlex.quote(r)}" for r in e.get("InsecureRegistry") or []]
     parts += [f"--registry-mirror {shlex.quote(m)}" for m in e.get("RegistryMirror") or []]
@@ -210,11 +246,12 @@ def daemon_flags(host: Host, driver_name: str, dockerd: str, port: int, unit_ext
     return " ".join(parts)
 
 
-def drop_in(host: Host, driver_name: str, dockerd: str, port: int, unit_extras: list[str]) -> str:
+def drop_in(host: Host, driver_name: str, dockerd: str, port: int, unit_extras: list[str],
+            docker_dir: str = DOCKER_DIR) -> str:
     env = " ".join(_systemd_quote(v) for v in host.engine.get("Env") or [])
     return (
         "[Service]\nExecStart=\n"
-        f"ExecStart={daemon_flags(host, driver_name, dockerd, port, unit_extras)}\n"
+        f"ExecStart={daemon_flags(host, driver_name, dockerd, port, unit_extras, docker_dir)}\n"
         f"Environment={env}\n"
     )
 
@@ -297,18 +334,19 @@ async def _provision(store, host: Host, driver, report, context: bool) -> None:
                             a["CaPrivateKeyPath"], org, sans, True, bool(host.swarm.get("Master")))
     report.info("Copying certs to the remote machine...")
     report.info("Setting Docker configuration on the remote daemon...")
-    conf = drop_in(host, host.driver_name, dockerd, port, unit_extras_from(execstart))
+    conf = prov.engine_config(host, host.driver_name, dockerd, port, unit_extras_from(execstart))
+    d = prov.docker_dir
     await asyncio.gather(
-        conn.write_file(f"{DOCKER_DIR}/ca.pem", _read(a["CaCertPath"])),
-        conn.write_file(f"{DOCKER_DIR}/server.pem", _read(a["ServerCertPath"])),
-        conn.write_file(f"{DOCKER_DIR}/server-key.pem", _read(a["ServerKeyPath"]), mode="0600"),
-        conn.write_file(DROP_IN, conf),
+        conn.write_file(f"{d}/ca.pem", _read(a["CaCertPath"])),
+        conn.write_file(f"{d}/server.pem", _read(a["ServerCertPath"])),
+        conn.write_file(f"{d}/server-key.pem", _read(a["ServerKeyPath"]), mode="0600"),
+        conn.write_file(prov.config_path, conf),
     )
     report.done("certs")
 
     report.step("restart", "Starting Docker...")
     await prov.service("restart")
-    await conn.sudo("systemctl -f enable docker", timeout=120, check=False)
+    await prov.enable()
     report.done("restart")
     await wait_for_port(conn, port, report)
 

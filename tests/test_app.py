@@ -21,14 +21,11 @@ async def test_main_screen_lists_machines_and_follows_the_store(store):
         assert "1 machines, 1 running" in str(app.query_one("#summary").render())
         # created by the CLI in another terminal: appears by itself
         assert run_cli(["create", "-d", "none", "--url", "tcp://127.0.0.1:1", "beta"], env).returncode == 0
-        await pilot.pause(1.0)
-        assert sorted(k.value for k in table.rows) == ["alpha", "beta"]
+        assert await wait_until(pilot, lambda: sorted(k.value for k in table.rows) == ["alpha", "beta"])
         open(os.path.join(store, "machines", "beta", "config.json"), "w").write("{")
-        await pilot.pause(1.0)
-        assert str(table.get_cell("beta", "STATE")) == "Error"
+        assert await wait_until(pilot, lambda: str(table.get_cell("beta", "STATE")) == "Error")
         assert run_cli(["rm", "-f", "beta"], env).returncode == 0
-        await pilot.pause(1.0)
-        assert [k.value for k in table.rows] == ["alpha"]
+        assert await wait_until(pilot, lambda: [k.value for k in table.rows] == ["alpha"])
 
 
 def make_none(store, name, url="tcp://127.0.0.1:1"):

@@ -63,3 +63,14 @@ def test_drop_in_uses_the_hosts_dockerd_and_every_engine_option():
 
 def test_default_storage_driver_is_overlay2():
     assert "--storage-driver overlay2" in provisioning.daemon_flags(host_with(), "generic", "/usr/bin/dockerd", 2376, [])
+
+
+def test_boot2docker_gets_its_profile_and_certificates_in_var_lib_boot2docker():
+    h = host_with(labels=["tier=web"], insecure_registry=["r:5000"], env=["TEST=VALUE"])
+    prov = provisioning.Boot2Docker(None, {"ID": "boot2docker"})
+    assert prov.docker_dir == "/var/lib/boot2docker" and prov.config_path == "/var/lib/boot2docker/profile"
+    assert prov.engine_config(h, "virtualbox", "/usr/local/bin/dockerd", 2376, []) == (
+        "EXTRA_ARGS='\n--label provider=virtualbox\n--label tier=web\n--insecure-registry r:5000\n\n'\n"
+        "CACERT=/var/lib/boot2docker/ca.pem\nDOCKER_HOST='-H tcp://0.0.0.0:2376'\nDOCKER_STORAGE=overlay2\n"
+        "DOCKER_TLS=auto\nSERVERKEY=/var/lib/boot2docker/server-key.pem\nSERVERCERT=/var/lib/boot2docker/server.pem\n"
+        "\nexport TEST=VALUE\n")

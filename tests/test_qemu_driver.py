@@ -131,6 +131,13 @@ def test_a_guest_that_never_answers_ssh_fails_cleanly(image, store):
     env = clean_env(store, MACHINE_WAIT_RETRIES="2")
     r = run_cli(["create", "-d", "qemu", "--qemu-local-image", image, "--qemu-accel", "tcg", "--qemu-no-internet",
                  "--qemu-extra-args", "-S", "q5"], env, timeout=300)  # -S: the CPU never starts
+    try:
+        check_never_running(r, env, store)
+    finally:  # never leave a VM behind, even when an assertion failed
+        run_cli(["rm", "-f", "-y", "q5"], env, timeout=120)
+
+
+def check_never_running(r, env, store):
     assert r.returncode == 1
     assert r.stderr.startswith("Error creating machine: Error waiting for the machine to be Running (last state "
                                "Paused)"), r.stderr

@@ -221,9 +221,11 @@ class MachineTuiApp(App):
             self.post_message(MachinesUpdated([], str(err)))
         finally:
             # polling may take at most ~2 % of a core: hundreds of machines stretch the interval
-            spent = time.process_time() - started
+            # (the first poll pays for imports: it does not count)
+            spent = time.process_time() - started if getattr(self, "_polled_once", False) else 0.0
+            self._polled_once = True
             self._next_poll.stop()
-            self._next_poll = self.set_timer(max(self.poll_interval, 50 * spent), self._scheduled_poll)
+            self._next_poll = self.set_timer(max(self.poll_interval, min(50 * spent, 120)), self._scheduled_poll)
 
     def on_machines_updated(self, message: MachinesUpdated) -> None:
         if not self.screen_stack:  # a poll that finished while the app was closing

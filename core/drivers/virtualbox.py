@@ -1,13 +1,34 @@
-"""The VirtualBox driver. Its flags are declared here (docker-machine's defaults and env vars);
-the VM operations land with the VirtualBox issue. Until then create stops at the pre-create check
-with VirtualBox's own requirement spelled out."""
+"""The VirtualBox driver, as docker-machine's: a boot2docker VM with a NAT adapter (SSH forwarded on 127.0.0.1)
+and a host-only adapter (the engine's address), driven through VBoxManage with docker-machine's sequence of calls.
+
+Beyond docker-machine: VirtualBox 6.1.28 and later only accept host-only addresses in 192.168.56.0/21 (unless
+/etc/vbox/networks.conf says otherwise), so the default 192.168.99.1/24 becomes 192.168.56.1/24 there, and a range
+VirtualBox refuses is explained with its fix; a VM name VirtualBox already has is refused before anything is made."""
 
 from __future__ import annotations
 
-import shutil
+import asyncio
+import io
+import ipaddress
+import os
+import random
+import re
+import socket
+import sys
+import tarfile
 
-from ..errors import PreCreateError
+from ..errors import MachineError, PreCreateError
 from . import Driver, Flag, State
+from .vboxmanage import VBoxError, VBoxManage
+
+DEFAULT_CIDR = "192.168.99.1/24"
+NEW_DEFAULT_CIDR = "192.168.56.1/24"  # inside what VirtualBox >= 6.1.28 allows without networks.conf
+MAGIC = "boot2docker, please format-me"
+STATES = {"running": State.RUNNING, "paused": State.PAUSED, "saved": State.SAVED, "poweroff": State.STOPPED,
+          "aborted": State.STOPPED, "stopping": State.STOPPING, "starting": State.STARTING}
+VTX_LOG_SIGNS = ("VT-x is disabled", "the host CPU does NOT support HW virtualization", "VERR_VMX_UNABLE_TO_START_VM",
+                 "VERR_VMX_NO_VMX", "VERR_SVM_NO_SVM")
+VTX_ERROR = "This computer doesn't have VT-X/AMD-v enabled. Enabling it in the BIOS is mandatory"
 
 _B = "bool"
 FLAGS = [
@@ -46,18 +67,412 @@ class VirtualBoxDriver(Driver):
     name = "virtualbox"
     flags = FLAGS
 
-    async def pre_create_check(self) -> None:
-        if not shutil.which("VBoxManage"):
-            raise PreCreateError(
-                'Error with pre-create check: "VBoxManage not found. Make sure VirtualBox is installed and '
-                'VBoxManage is in the path"'
-            )
-        raise PreCreateError(
-            'Error with pre-create check: "machine-tui cannot drive VirtualBox yet: use -d generic or -d none"'
-        )
+    @classmethod
+    def new_config(cls, machine_name: str, store_path: str) -> dict:
+        cfg = super().new_config(machine_name, store_path)
+        cfg.update({"SSHUser": "docker", "SSHPort": 0, "SwarmHost": "tcp://0.0.0.0:3376", "VBoxManager": {},
+                    "HostInterfaces": {}, "CPU": 1, "Memory": 1024, "DiskSize": 20000, "NatNicType": "82540EM",
+                    "Boot2DockerURL": "", "Boot2DockerImportVM": "", "HostDNSResolver": False,
+                    "HostOnlyCIDR": DEFAULT_CIDR, "HostOnlyNicType": "82540EM", "HostOnlyPromiscMode": "deny",
+                    "UIType": "headless", "HostOnlyNoDHCP": False, "NoShare": False, "DNSProxy": True,
+                    "NoVTXCheck": False, "ShareFolder": ""})
+        return cfg
 
+    def set_config_from_flags(self, opts: dict) -> None:
+        super().set_config_from_flags(opts)
+        c = self.config
+        # docker-machine's virtualbox driver reads --swarm-host with its default even when it is not given
+        c["SwarmHost"] = opts.get("swarm-host") or "tcp://0.0.0.0:3376"
+        cpus = int(opts.get("virtualbox-cpu-count", 1))
+        c["CPU"] = min(os.cpu_count() or 1, 32) if cpus < 1 else min(cpus, 32)
+        c["Memory"] = int(opts.get("virtualbox-memory", 1024))
+        c["DiskSize"] = int(opts.get("virtualbox-disk-size", 20000))
+        c["NatNicType"] = opts.get("virtualbox-nat-nictype") or "82540EM"
+        c["Boot2DockerURL"] = opts.get("virtualbox-boot2docker-url") or ""
+        c["Boot2DockerImportVM"] = opts.get("virtualbox-import-boot2docker-vm") or ""
+        c["HostDNSResolver"] = bool(opts.get("virtualbox-host-dns-resolver", False))
+        c["HostOnlyCIDR"] = opts.get("virtualbox-hostonly-cidr") or DEFAULT_CIDR
+        c["HostOnlyNicType"] = opts.get("virtualbox-hostonly-nictype") or "82540EM"
+        c["HostOnlyPromiscMode"] = opts.get("virtualbox-hostonly-nicpromisc") or "deny"
+        c["UIType"] = opts.get("virtualbox-ui-type") or "headless"
+        c["HostOnlyNoDHCP"] = bool(opts.get("virtualbox-hostonly-no-dhcp", False))
+        c["NoShare"] = bool(opts.get("virtualbox-no-share", False))
+        c["DNSProxy"] = not bool(opts.get("virtualbox-no-dns-proxy", False))
+        c["NoVTXCheck"] = bool(opts.get("virtualbox-no-vtx-check", False))
+        c["ShareFolder"] = opts.get("virtualbox-share-folder") or ""
+        if c["UIType"] not in ("gui", "sdl", "headless", "separate"):
+            raise MachineError(f"--virtualbox-ui-type must be gui, sdl, headless or separate, not {c['UIType']!r}")
+        _parse_cidr(c["HostOnlyCIDR"])
+
+    # ----- helpers
+    def _vbox(self) -> VBoxManage:
+        if getattr(self, "_vbm", None) is None:
+            import logging
+
+            self._vbm = VBoxManage(log=logging.getLogger("machine_tui.virtualbox").debug)
+            logging.getLogger("machine_tui.virtualbox").debug("virtualbox: using VBoxManage (%s)", self._vbm.binary)
+        return self._vbm
+
+    async def _run(self, *args: str, **kw) -> str:
+        return await self._vbox().run(*args, **kw)
+
+    def _path(self, *parts: str) -> str:
+        return self.resolve_store_path(*parts)
+
+    def log_path(self) -> str:
+        return self._path(self.machine_name, "Logs", "VBox.log")
+
+    # ----- create
+    async def pre_create_check(self) -> None:
+        try:
+            vbm = self._vbox()
+            raw, version = await vbm.version()
+        except MachineError as err:
+            raise PreCreateError(f'Error with pre-create check: "{err}"') from None
+        if version < (5,):
+            raise PreCreateError('Error with pre-create check: "We support Virtualbox starting with version 5. Your '
+                                 f'VirtualBox install is \"{raw}\". Please upgrade at https://www.virtualbox.org"')
+        if not self.config["NoVTXCheck"] and not _cpu_has_vtx():
+            raise PreCreateError(f'Error with pre-create check: "{VTX_ERROR}"')
+        try:
+            await vbm.vm_info(self.machine_name)
+        except VBoxError:
+            pass
+        else:
+            raise PreCreateError(f'Error with pre-create check: "VirtualBox already has a VM named '
+                                 f'{self.machine_name}: remove it (VBoxManage unregistervm --delete '
+                                 f'{self.machine_name}) or choose another name"')
+        seen_names, seen_ips = set(), set()
+        for nic in await vbm.hostonly_ifs():
+            name, ip = nic.get("Name", ""), nic.get("IPAddress", "")
+            if name in seen_names:
+                raise PreCreateError('Error with pre-create check: "VirtualBox is configured with multiple host-only '
+                                     f'adapters with the same name \"{name}\". Please remove one."')
+            if ip and ip in seen_ips:
+                raise PreCreateError('Error with pre-create check: "VirtualBox is configured with multiple host-only '
+                                     f'adapters with the same IP \"{ip}\". Please remove one."')
+            seen_names.add(name)
+            seen_ips.add(ip)
+        self._version = version
+
+    async def create(self, report) -> None:
+        from ..b2d import iso_for_machine
+        from ..sshkeys import make_key_pair
+
+        c = self.config
+        iso = self._path("boot2docker.iso")
+        await iso_for_machine(c["Boot2DockerURL"], os.path.join(self.store_path, "cache"), iso, report,
+                              os.environ.get("MACHINE_GITHUB_API_TOKEN", ""))
+        report.info("Creating VirtualBox VM...")
+        report.info("Creating SSH key...")
+        c["SSHKeyPath"] = make_key_pair(self._path("id_rsa"))
+        report.info("Creating disk image...")
+        size = c["DiskSize"] * 1024 * 1024
+        await self._run("convertfromraw", "stdin", self._path("disk.vmdk"), str(size), "--format", "VMDK",
+                        stdin=_disk_stream(_userdata_tar(open(c["SSHKeyPath"] + ".pub", "rb").read()), size))
+        name = self.machine_name
+        await self._run("createvm", "--basefolder", self._path(), "--name", name, "--register")
+        await self._run("modifyvm", name, "--firmware", "bios", "--bioslogofadein", "off", "--bioslogofadeout", "off",
+                        "--bioslogodisplaytime", "0", "--biosbootmenu", "disabled", "--ostype", "Linux26_64",
+                        "--cpus", str(c["CPU"]), "--memory", str(c["Memory"]), "--acpi", "on", "--ioapic", "on",
+                        "--rtcuseutc", "on", "--natdnshostresolver1", "on" if c["HostDNSResolver"] else "off",
+                        "--natdnsproxy1", "on" if c["DNSProxy"] else "off", "--cpuhotplug", "off", "--pae", "on",
+                        "--hpet", "on", "--hwvirtex", "on", "--nestedpaging", "on", "--largepages", "on",
+                        "--vtxvpid", "on", "--accelerate3d", "off", "--boot1", "dvd")
+        await self._run("modifyvm", name, "--nic1", "nat", "--nictype1", c["NatNicType"], "--cableconnected1", "on")
+        await self._run("storagectl", name, "--name", "SATA", "--add", "sata", "--hostiocache", "on")
+        await self._run("storageattach", name, "--storagectl", "SATA", "--port", "0", "--device", "0", "--type",
+                        "dvddrive", "--medium", iso)
+        await self._run("storageattach", name, "--storagectl", "SATA", "--port", "1", "--device", "0", "--type",
+                        "hdd", "--medium", self._path("disk.vmdk"))
+        await self._run("guestproperty", "set", name, "/VirtualBox/GuestAdd/SharedFolders/MountPrefix", "/")
+        await self._run("guestproperty", "set", name, "/VirtualBox/GuestAdd/SharedFolders/MountDir", "/")
+        share = _share(c)
+        if share:
+            folder, share_name = share
+            await self._run("sharedfolder", "add", name, "--name", share_name, "--hostpath", folder, "--automount")
+            await self._run("setextradata", name, f"VBoxInternal2/SharedFoldersEnableSymlinksCreate/{share_name}", "1")
+        report.info("Starting the VM...")
+        await self.start(report)
+
+    # ----- state
     async def state(self) -> State:
-        return State.ERROR
+        try:
+            info = await self._vbox().vm_info(self.machine_name)
+        except VBoxError as err:
+            if "Could not find a registered machine" in err.stderr:
+                raise MachineError("machine does not exist") from None
+            raise
+        return STATES.get(info.get("VMState", ""), State.NONE)
+
+    async def get_ip(self) -> str:
+        if await self.state() != State.RUNNING:
+            raise MachineError("Host is not running")
+        if not self.config.get("IPAddress"):
+            await self._discover_ip()
+        return self.config["IPAddress"]
 
     async def get_url(self) -> str:
-        return ""
+        ip = await self.get_ip()
+        return f"tcp://{ip}:2376" if ip else ""
+
+    async def ssh_hostname(self) -> str:
+        return "127.0.0.1"
+
+    async def _discover_ip(self, conn=None) -> None:
+        """The host-only adapter's address, read in the guest by the adapter's MAC (docker-machine's way)."""
+        from .. import ssh
+
+        info = await self._vbox().vm_info(self.machine_name)
+        nic = next((k[len("hostonlyadapter"):] for k in info if re.fullmatch(r"hostonlyadapter\d+", k)), "2")
+        mac = info.get(f"macaddress{nic}", "").lower()
+        if conn is None:
+            conn = await ssh.connect_driver(self)
+        out = (await conn.run("ip addr show", timeout=30)).stdout
+        for block in re.split(r"\n(?=\d+:)", out):
+            ether = re.search(r"link/ether ([0-9a-f:]+)", block)
+            if ether and ether.group(1).replace(":", "") == mac:
+                inet = re.search(r"inet (\d+\.\d+\.\d+\.\d+)/", block)
+                if inet:
+                    self.config["IPAddress"] = inet.group(1)
+                    return
+        raise MachineError(f"Could not find matching IP for MAC address {mac}")
+
+    async def prepare_host(self, conn, report) -> None:
+        report.info("Waiting for an IP...")
+        await self._discover_ip(conn)
+
+    # ----- lifecycle
+    async def start(self, report=None) -> None:
+        name, c = self.machine_name, self.config
+        st = await self.state()
+        if st in (State.STOPPED, State.NONE):
+            await self._setup_hostonly(report)
+        if st in (State.STOPPED, State.SAVED, State.NONE):
+            port = c.get("SSHPort") or 0
+            if not port:
+                port = _free_port()
+            elif not _port_free(port):
+                raise MachineError(f"listen tcp 127.0.0.1:{port}: bind: address already in use")
+            c["SSHPort"] = port
+            try:
+                await self._run("modifyvm", name, "--natpf1", "delete", "ssh")
+            except VBoxError:
+                pass
+            await self._run("modifyvm", name, "--natpf1", f"ssh,tcp,127.0.0.1,{port},,22")
+            try:
+                await self._run("startvm", name, "--type", c["UIType"])
+            except VBoxError as err:
+                self._check_vtx()
+                raise MachineError(f"Unable to start the VM: {err}\nDetails: {_last_log_line(self.log_path())}") \
+                    from None
+        elif st == State.PAUSED:
+            await self._run("controlvm", name, "resume", "--type", c["UIType"])
+        else:
+            raise MachineError("VM not in restartable state")
+        self._check_vtx()
+        c["IPAddress"] = ""  # a restarted VM may get another address from DHCP
+
+    def _check_vtx(self) -> None:
+        if self.config.get("NoVTXCheck"):
+            return
+        try:
+            with open(self.log_path(), errors="replace") as fh:
+                log = fh.read()
+        except OSError:
+            return
+        if any(sign in log for sign in VTX_LOG_SIGNS):
+            raise MachineError(VTX_ERROR)
+
+    async def stop(self) -> None:
+        name = self.machine_name
+        if await self.state() == State.PAUSED:
+            await self._run("controlvm", name, "resume", "--type", self.config["UIType"])
+        await self._run("controlvm", name, "acpipowerbutton")
+        for _ in range(120):
+            if await self.state() != State.RUNNING:
+                break
+            await asyncio.sleep(1)
+        self.config["IPAddress"] = ""
+
+    async def kill(self) -> None:
+        await self._run("controlvm", self.machine_name, "poweroff")
+        self.config["IPAddress"] = ""
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    async def remove(self) -> None:
+        try:
+            st = await self.state()
+        except MachineError as err:
+            if "does not exist" in str(err):  # deleted behind our back: nothing left in VirtualBox
+                return
+            raise
+        if st not in (State.STOPPED, State.SAVED):
+            await self._run("controlvm", self.machine_name, "poweroff")
+        await self._run("unregistervm", "--delete", self.machine_name)
+
+    # ----- host-only network
+    async def _setup_hostonly(self, report) -> None:
+        c, vbm = self.config, self._vbox()
+        version = getattr(self, "_version", None) or (await vbm.version())[1]
+        if c["HostOnlyCIDR"] == DEFAULT_CIDR and version >= (6, 1, 28):
+            c["HostOnlyCIDR"] = NEW_DEFAULT_CIDR
+            if report is not None:
+                report.info(f"VirtualBox {'.'.join(map(str, version))} only allows host-only networks in "
+                            f"192.168.56.0/21: using {NEW_DEFAULT_CIDR}")
+        host_ip, net = _parse_cidr(c["HostOnlyCIDR"])
+        mask = str(net.netmask)
+        nics = await vbm.hostonly_ifs()
+        found = next((n["Name"] for n in nics if n.get("IPAddress") == str(host_ip)
+                      and n.get("NetworkMask") in (mask, "0f000000")), None)
+        if found is None:
+            before = {n.get("Name") for n in nics}
+            try:
+                out = await self._run("hostonlyif", "create")
+                m = re.search(r"Interface '(.+?)' was successfully created", out)
+                found = m.group(1) if m else None
+            except VBoxError:
+                if report is not None:
+                    report.warn("This is a known VirtualBox bug. Let's try to recover anyway...")
+            for _ in range(10):
+                if found:
+                    break
+                new = [n.get("Name") for n in await vbm.hostonly_ifs() if n.get("Name") not in before]
+                if new:
+                    found = new[0]
+                    break
+                await asyncio.sleep(1)
+            if not found:
+                raise MachineError("Error setting up host only network on machine start: The host-only adapter we "
+                                   "just created is not visible. This is a well known VirtualBox bug. You might want "
+                                   "to uninstall it and reinstall at least version 5.0.12 that is is supposed to fix "
+                                   "this issue")
+            if report is not None:
+                report.info(f'Found a new host-only adapter: "{found}"')
+            try:
+                await self._run("hostonlyif", "ipconfig", found, "--ip", str(host_ip), "--netmask", mask)
+            except VBoxError as err:
+                if "E_ACCESSDENIED" in err.stderr:
+                    raise MachineError(
+                        f"VirtualBox refused the host-only network {c['HostOnlyCIDR']}: since 6.1.28 it only allows "
+                        "192.168.56.0/21 unless /etc/vbox/networks.conf lists the range. Add the line "
+                        f"'* {net}' to /etc/vbox/networks.conf, or use --virtualbox-hostonly-cidr "
+                        f"{NEW_DEFAULT_CIDR}") from None
+                raise
+        if not c["HostOnlyNoDHCP"]:
+            await self._setup_dhcp(found, host_ip, net)
+        await self._run("modifyvm", self.machine_name, "--nic2", "hostonly", "--nictype2", c["HostOnlyNicType"],
+                        "--nicpromisc2", c["HostOnlyPromiscMode"], "--hostonlyadapter2", found,
+                        "--cableconnected2", "on")
+
+    async def _setup_dhcp(self, nic: str, host_ip, net) -> None:
+        vbm = self._vbox()
+        names = {n.get("Name") for n in await vbm.hostonly_ifs()}
+        servers = await vbm.dhcp_servers()
+        for server in servers:  # servers whose adapter is gone
+            netname = server.get("NetworkName", "")
+            if netname.startswith("HostInterfaceNetworking-") and netname[24:] not in names:
+                await self._run("dhcpserver", "remove", "--netname", netname)
+        netname = f"HostInterfaceNetworking-{nic}"
+        base = int(net.network_address)
+        choices = [i for i in range(1, 25) if base + i != int(host_ip)]
+        dhcp_ip = ipaddress.ip_address(base + random.choice(choices))
+        if net.prefixlen <= 24:
+            lower, upper = ipaddress.ip_address(base + 100), ipaddress.ip_address(base + 254)
+        else:
+            lower, upper = ipaddress.ip_address(int(dhcp_ip) + 1), ipaddress.ip_address(int(net.broadcast_address) - 1)
+        existing = next((s for s in servers if s.get("NetworkName") == netname), None)
+        if existing and existing.get("lowerIPAddress") == str(lower) and existing.get("upperIPAddress") == str(upper) \
+                and existing.get("NetworkMask") == str(net.netmask) and existing.get("Enabled") == "Yes":
+            return
+        await self._run("dhcpserver", "modify" if existing else "add", "--netname", netname, "--ip", str(dhcp_ip),
+                        "--netmask", str(net.netmask), "--lowerip", str(lower), "--upperip", str(upper), "--enable")
+
+
+def _parse_cidr(text: str):
+    try:
+        iface = ipaddress.ip_interface(text)
+    except ValueError:
+        raise MachineError(f"invalid CIDR address: {text}") from None
+    if iface.ip == iface.network.network_address:
+        raise MachineError("host-only cidr must be specified with a host address, not a network address")
+    return iface.ip, iface.network
+
+
+def _cpu_has_vtx() -> bool:
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return True  # not Linux: VirtualBox itself will say
+    return bool(re.search(r"\b(vmx|svm)\b", flags))
+
+
+def _share(c: dict):
+    if c["NoShare"]:
+        return None
+    if c["ShareFolder"]:
+        folder, _, name = c["ShareFolder"].rpartition(":")
+        return (folder, name) if folder and name else None
+    folder, name = {"darwin": ("/Users", "Users"), "win32": ("C:\\Users", "c/Users")}.get(sys.platform,
+                                                                                        ("/home", "hosthome"))
+    return (folder, name) if os.path.isdir(folder) else None
+
+
+def _userdata_tar(public_key: bytes) -> bytes:
+    """What boot2docker's automount looks for at the start of the raw disk: the magic file, then the SSH key."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        def add(name: str, data: bytes | None, mode: int) -> None:
+            info = tarfile.TarInfo(name)
+            info.mode = mode
+            if data is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+
+        add(MAGIC, MAGIC.encode(), 0o644)
+        add(".ssh", None, 0o700)
+        add(".ssh/authorized_keys", public_key, 0o644)
+        add(".ssh/authorized_keys2", public_key, 0o644)
+    return buf.getvalue()
+
+
+async def _disk_stream(head: bytes, size: int):
+    """The raw disk VBoxManage converts: the tar, then zeros up to the disk's size."""
+    yield head
+    left, zeros = size - len(head), bytes(1 << 20)
+    while left > 0:
+        n = min(left, len(zeros))
+        yield zeros[:n]
+        left -= n
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _last_log_line(path: str) -> str:
+    try:
+        lines = [line for line in open(path, errors="replace").read().splitlines() if line.strip()]
+    except OSError:
+        return "(no VBox.log)"
+    return lines[-1] if lines else "(empty VBox.log)"
+
+

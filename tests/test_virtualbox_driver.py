@@ -1,0 +1,278 @@
+"""The virtualbox driver against tests/vbox/VBoxManage, an emulator of the VBoxManage calls it makes (VirtualBox
+cannot run here): docker-machine's call sequences for create/start/stop/kill/rm in each state, the config.json it
+writes, the host-only network rules of VirtualBox 6.1.28+, the boot2docker ISO lookup and download (GitHub stand-in
+on 127.0.0.1) and the faults."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import tarfile
+
+import pytest
+
+from conftest import ROOT, clean_env, run_cli
+from imageserver import ImageServer
+from machine_tui.core import operations
+from machine_tui.core.drivers import State
+from machine_tui.core.events import Reporter
+from machine_tui.core.seediso import make_seed_iso
+from machine_tui.core.store import Store
+
+EMULATOR = os.path.join(ROOT, "tests", "vbox")
+DM_DRIVER_KEYS = ["IPAddress", "MachineName", "SSHUser", "SSHPort", "SSHKeyPath", "StorePath", "SwarmMaster",
+                  "SwarmHost", "SwarmDiscovery", "VBoxManager", "HostInterfaces", "CPU", "Memory", "DiskSize",
+                  "NatNicType", "Boot2DockerURL", "Boot2DockerImportVM", "HostDNSResolver", "HostOnlyCIDR",
+                  "HostOnlyNicType", "HostOnlyPromiscMode", "UIType", "HostOnlyNoDHCP", "NoShare", "DNSProxy",
+                  "NoVTXCheck", "ShareFolder"]
+
+
+class VBox:
+    def __init__(self, folder):
+        self.state_file, self.log_file = str(folder / "vbox-state.json"), str(folder / "vbox-calls.log")
+        self.env = {"PATH": EMULATOR + os.pathsep + os.environ["PATH"], "VBOX_EMULATOR_STATE": self.state_file,
+                    "VBOX_EMULATOR_LOG": self.log_file}
+
+    def calls(self) -> list[list[str]]:
+        if not os.path.exists(self.log_file):
+            return []
+        with open(self.log_file) as fh:
+            return [json.loads(line) for line in fh]
+
+    def reset_calls(self):
+        if os.path.exists(self.log_file):
+            os.unlink(self.log_file)
+
+    def state(self) -> dict:
+        with open(self.state_file) as fh:
+            return json.load(fh)
+
+
+@pytest.fixture
+def vbox(tmp_path, monkeypatch):
+    v = VBox(tmp_path)
+    for k, val in v.env.items():
+        monkeypatch.setenv(k, val)
+    return v
+
+
+@pytest.fixture
+def github(tmp_path, monkeypatch):
+    """A GitHub API stand-in publishing boot2docker v19.03.12 and its ISO."""
+    site = tmp_path / "github"
+    (site / "repos/boot2docker/boot2docker/releases").mkdir(parents=True)
+    with ImageServer(str(site)) as srv:
+        srv.publish = lambda tag: publish(site, srv, tag)
+        srv.publish("v19.03.12")
+        monkeypatch.setenv("MACHINE_TUI_GITHUB_API", f"http://127.0.0.1:{srv.port}")
+        yield srv
+
+
+def publish(site, srv, tag):
+    (site / "boot2docker.iso").write_bytes(make_seed_iso({"version": tag.encode()}, label=f"Boot2Docker-{tag}"))
+    (site / "repos/boot2docker/boot2docker/releases/latest").write_text(json.dumps(
+        {"tag_name": tag, "assets": [{"name": "boot2docker.iso", "browser_download_url": srv.url("boot2docker.iso")}]}))
+
+
+def new_machine(store_path, name="default", **flags):
+    store = Store(store_path)
+    opts = {"virtualbox-no-vtx-check": True, "virtualbox-disk-size": 8, **flags}
+    host, driver = operations.build_host(store, name, "virtualbox", opts, operations.TLSFiles())
+    store.create_machine_dir(name)
+    return store, host, driver
+
+
+def normalise(calls, store):
+    out = []
+    for c in calls:
+        line = " ".join(c).replace(store, "S")
+        line = re.sub(r"127\.0\.0\.1,\d+,,22", "127.0.0.1,PORT,,22", line)
+        line = re.sub(r"--ip 192\.168\.56\.\d+ --netmask 255.255.255.0 --lowerip", "--ip DHCP --netmask "
+                      "255.255.255.0 --lowerip", line)
+        out.append(line)
+    return out
+
+
+async def test_create_makes_docker_machines_calls_in_order_and_its_config(vbox, github, store):
+    st, host, driver = new_machine(store)
+    rep = Reporter()
+    await driver.pre_create_check()
+    await driver.create(rep)
+    st.save(host)
+    calls = normalise(vbox.calls(), store)
+    share = ["sharedfolder add default --name hosthome --hostpath /home --automount",
+             "setextradata default VBoxInternal2/SharedFoldersEnableSymlinksCreate/hosthome 1"] \
+        if os.path.isdir("/home") else []
+    assert calls == [
+        "--version", "showvminfo default --machinereadable", "list hostonlyifs",
+        "convertfromraw stdin S/machines/default/disk.vmdk 8388608 --format VMDK",
+        "createvm --basefolder S/machines/default --name default --register",
+        "modifyvm default --firmware bios --bioslogofadein off --bioslogofadeout off --bioslogodisplaytime 0 "
+        "--biosbootmenu disabled --ostype Linux26_64 --cpus 1 --memory 1024 --acpi on --ioapic on --rtcuseutc on "
+        "--natdnshostresolver1 off --natdnsproxy1 on --cpuhotplug off --pae on --hpet on --hwvirtex on "
+        "--nestedpaging on --largepages on --vtxvpid on --accelerate3d off --boot1 dvd",
+        "modifyvm default --nic1 nat --nictype1 82540EM --cableconnected1 on",
+        "storagectl default --name SATA --add sata --hostiocache on",
+        "storageattach default --storagectl SATA --port 0 --device 0 --type dvddrive --medium "
+        "S/machines/default/boot2docker.iso",
+        "storageattach default --storagectl SATA --port 1 --device 0 --type hdd --medium S/machines/default/disk.vmdk",
+        "guestproperty set default /VirtualBox/GuestAdd/SharedFolders/MountPrefix /",
+        "guestproperty set default /VirtualBox/GuestAdd/SharedFolders/MountDir /",
+        *share,
+        "showvminfo default --machinereadable",
+        # VirtualBox 7: the default 192.168.99.1/24 is outside what it allows, so 192.168.56.1/24 is used
+        "list hostonlyifs", "hostonlyif create",
+        "hostonlyif ipconfig vboxnet0 --ip 192.168.56.1 --netmask 255.255.255.0",
+        "list hostonlyifs", "list dhcpservers",
+        "dhcpserver add --netname HostInterfaceNetworking-vboxnet0 --ip DHCP --netmask 255.255.255.0 "
+        "--lowerip 192.168.56.100 --upperip 192.168.56.254 --enable",
+        "modifyvm default --nic2 hostonly --nictype2 82540EM --nicpromisc2 deny --hostonlyadapter2 vboxnet0 "
+        "--cableconnected2 on",
+        "modifyvm default --natpf1 delete ssh", "modifyvm default --natpf1 ssh,tcp,127.0.0.1,PORT,,22",
+        "startvm default --type headless",
+    ]
+    assert any("using 192.168.56.1/24" in e.message for e in rep.events)
+    # the config.json a docker-machine user would recognise, field by field
+    doc = json.load(open(os.path.join(store, "machines", "default", "config.json")))
+    assert doc["DriverName"] == "virtualbox"
+    assert list(doc["Driver"]) == DM_DRIVER_KEYS
+    d = doc["Driver"]
+    assert (d["SSHUser"], d["SwarmHost"], d["CPU"], d["Memory"], d["DiskSize"], d["UIType"], d["DNSProxy"]) == \
+        ("docker", "tcp://0.0.0.0:3376", 1, 1024, 8, "headless", True)
+    assert d["HostOnlyCIDR"] == "192.168.56.1/24" and d["SSHPort"] > 0
+    assert d["SSHKeyPath"] == os.path.join(store, "machines", "default", "id_rsa")
+    # the disk starts with the tar boot2docker's automount looks for
+    with tarfile.open(os.path.join(store, "machines", "default", "disk.vmdk")) as tar:
+        assert tar.getnames()[:4] == ["boot2docker, please format-me", ".ssh", ".ssh/authorized_keys",
+                                      ".ssh/authorized_keys2"]
+        key = tar.extractfile(".ssh/authorized_keys").read()
+    assert key == open(d["SSHKeyPath"] + ".pub", "rb").read()
+    # the ISO came through the release lookup and is cached for the next machine
+    assert any(e.message == "Latest release for github.com/boot2docker/boot2docker is v19.03.12" for e in rep.events)
+    assert os.path.exists(os.path.join(store, "cache", "boot2docker.iso"))
+    assert vbox.state()["vms"]["default"]["state"] == "running"
+
+
+async def test_lifecycle_in_each_state(vbox, github, store):
+    st, host, driver = new_machine(store)
+    await driver.pre_create_check()
+    await driver.create(Reporter())
+    assert await driver.state() == State.RUNNING
+    vbox.reset_calls()
+    await driver.stop()
+    assert [c[:3] for c in vbox.calls()][1] == ["controlvm", "default", "acpipowerbutton"]
+    assert await driver.state() == State.STOPPED
+    vbox.reset_calls()
+    await driver.start()  # the adapter and its DHCP server exist now: reused, nothing re-created
+    names = [" ".join(c[:2]) for c in vbox.calls()]
+    assert "hostonlyif create" not in names and "dhcpserver add" not in names and "startvm default" in names
+    os.system(f"VBoxManage controlvm default pause")
+    assert await driver.state() == State.PAUSED
+    vbox.reset_calls()
+    await driver.start()
+    assert ["controlvm", "default", "resume", "--type", "headless"] in vbox.calls()
+    os.system("VBoxManage controlvm default savestate")
+    assert await driver.state() == State.SAVED
+    vbox.reset_calls()
+    await driver.start()
+    calls = [" ".join(c[:2]) for c in vbox.calls()]
+    assert "startvm default" in calls and "list hostonlyifs" not in calls  # a saved VM keeps its network
+    vbox.reset_calls()
+    await driver.kill()
+    assert vbox.calls() == [["controlvm", "default", "poweroff"]]
+    await driver.start()
+    vbox.reset_calls()
+    await driver.remove()  # running: powered off first
+    assert [c[:2] for c in vbox.calls()] == [["showvminfo", "default"], ["controlvm", "default"],
+                                             ["unregistervm", "--delete"]]
+    assert vbox.state()["vms"] == {}
+    await driver.remove()  # already gone behind our back: nothing to do, no error
+    with pytest.raises(Exception, match="machine does not exist"):
+        await driver.state()
+
+
+async def test_host_only_ranges(vbox, github, store, monkeypatch):
+    st, host, driver = new_machine(store, "vb61")
+    monkeypatch.setenv("VBOX_EMULATOR_VERSION", "6.1.26r145957")  # before the 192.168.56.0/21 rule
+    await driver.pre_create_check()
+    await driver.create(Reporter())
+    assert driver.config["HostOnlyCIDR"] == "192.168.99.1/24"
+    assert ["hostonlyif", "ipconfig", "vboxnet0", "--ip", "192.168.99.1", "--netmask", "255.255.255.0"] in vbox.calls()
+
+    monkeypatch.setenv("VBOX_EMULATOR_VERSION", "7.0.20r163906")
+    st, host, driver = new_machine(store, "vb7", **{"virtualbox-hostonly-cidr": "10.10.10.1/24"})
+    await driver.pre_create_check()
+    with pytest.raises(Exception) as err:
+        await driver.create(Reporter())
+    assert str(err.value) == (
+        "VirtualBox refused the host-only network 10.10.10.1/24: since 6.1.28 it only allows 192.168.56.0/21 "
+        "unless /etc/vbox/networks.conf lists the range. Add the line '* 10.10.10.0/24' to /etc/vbox/networks.conf, "
+        "or use --virtualbox-hostonly-cidr 192.168.56.1/24")
+    with pytest.raises(Exception, match="host-only cidr must be specified with a host address"):
+        new_machine(store, "vbnet", **{"virtualbox-hostonly-cidr": "192.168.56.0/24"})
+
+
+def test_cli_create_downloads_boot2docker_and_fails_cleanly_without_a_guest(vbox, github, store):
+    """Everything up to a running VM is real VBoxManage traffic; no guest answers SSH in the emulator, so the create
+    stops there, names the step and leaves a machine `rm -f` removes from VirtualBox too."""
+    env = clean_env(store, MACHINE_WAIT_RETRIES="1", **vbox.env,
+                    MACHINE_TUI_GITHUB_API=os.environ["MACHINE_TUI_GITHUB_API"])
+    r = run_cli(["create", "-d", "virtualbox", "--virtualbox-no-vtx-check", "--virtualbox-disk-size", "8", "vb1"],
+                env, timeout=120)
+    assert r.returncode == 1
+    out = r.stdout
+    for line in ("Running pre-create checks...", "Creating machine...",
+                 "Latest release for github.com/boot2docker/boot2docker is v19.03.12",
+                 "No default Boot2Docker ISO found locally, downloading the latest release...",
+                 f"Copying {store}/cache/boot2docker.iso to {store}/machines/vb1/boot2docker.iso...",
+                 "Creating VirtualBox VM...", "Creating SSH key...", "Starting the VM...",
+                 "Waiting for machine to be running, this may take a few minutes..."):
+        assert line in out, out
+    assert re.fullmatch(r"Error creating machine: Too many retries waiting for SSH to be available\.  Last error: no SSH "
+                        r"server answers on 127\.0\.0\.1:\d+ yet\n", r.stderr), r.stderr
+    assert run_cli(["ls", "--format", "{{.Name}} {{.DriverName}} {{.State}}"], env).stdout == "vb1 virtualbox Error\n"
+    # a second machine uses the cached ISO; a newer release replaces it
+    github.publish("v19.03.13")
+    r = run_cli(["create", "-d", "virtualbox", "--virtualbox-no-vtx-check", "--virtualbox-disk-size", "8", "vb2"],
+                env, timeout=120)
+    assert "Default Boot2Docker ISO is out-of-date, downloading the latest release..." in r.stdout
+    assert run_cli(["rm", "-f", "-y", "vb1", "vb2"], env, timeout=60).returncode == 0
+    assert vbox.state()["vms"] == {}
+    assert not os.path.exists(os.path.join(store, "machines", "vb1"))
+
+
+def test_virtualbox_faults(vbox, github, store, tmp_path, monkeypatch):
+    env = clean_env(store, MACHINE_WAIT_RETRIES="1", **vbox.env,
+                    MACHINE_TUI_GITHUB_API=os.environ["MACHINE_TUI_GITHUB_API"])
+    base = ["create", "-d", "virtualbox", "--virtualbox-disk-size", "8"]
+    # VirtualBox not installed
+    r = run_cli(base + ["--virtualbox-no-vtx-check", "f1"], {**env, "PATH": "/usr/bin:/bin"})
+    assert (r.returncode, r.stderr) == (3, 'Error with pre-create check: "VBoxManage not found. Make sure VirtualBox '
+                                           'is installed and VBoxManage is in the path"\n')
+    # this machine's CPU flags, read for real: no vmx/svm means VirtualBox could not run a 64-bit guest
+    has_vtx = bool(re.search(r"\b(vmx|svm)\b", open("/proc/cpuinfo").read()))
+    r = run_cli(base + ["f1"], env, timeout=60)
+    if not has_vtx:
+        assert (r.returncode, r.stderr) == (3, 'Error with pre-create check: "This computer doesn\'t have VT-X/AMD-v '
+                                               'enabled. Enabling it in the BIOS is mandatory"\n')
+    # VT-x refused when the VM starts (VBox.log says so)
+    r = run_cli(base + ["--virtualbox-no-vtx-check", "f2"], {**env, "VBOX_EMULATOR_NO_VTX": "1"}, timeout=60)
+    assert r.returncode == 1 and "Unable to start the VM" in r.stderr and "VERR_VMX_NO_VMX" in r.stderr
+    # a name VirtualBox already has (made outside machine-tui)
+    os.system(f"VBoxManage createvm --basefolder {tmp_path} --name taken --register >/dev/null")
+    r = run_cli(base + ["--virtualbox-no-vtx-check", "taken"], env)
+    assert r.returncode == 3 and "VirtualBox already has a VM named taken" in r.stderr
+    assert not os.path.exists(os.path.join(store, "machines", "taken"))
+    # a corrupt ISO and an unreachable one
+    junk = tmp_path / "junk.iso"
+    junk.write_bytes(b"not an iso" * 5000)
+    r = run_cli(base + ["--virtualbox-no-vtx-check", "--virtualbox-boot2docker-url", str(junk), "f3"], env)
+    assert r.returncode == 1 and "is not an ISO image (no ISO 9660 volume descriptor)" in r.stderr
+    r = run_cli(base + ["--virtualbox-no-vtx-check", "--virtualbox-boot2docker-url", github.url("gone.iso"), "f4"],
+                env)
+    assert r.returncode == 1 and "HTTP 404" in r.stderr
+    # the VM deleted behind our back: ls says so, rm still cleans up
+    assert run_cli(["rm", "-f", "-y", "f2", "f3", "f4"], env, timeout=60).returncode == 0
+    assert run_cli(["ls", "-q"], env).stdout == ""
