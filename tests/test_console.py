@@ -238,3 +238,26 @@ async def test_command_palette_acts_on_a_machine_by_name(store, sshd):
         con = app.query_one(SshConsole)
         assert con.machine == "beta"  # the named machine, not the one under the cursor
         assert await wait_until(pilot, lambda: con.session is not None, 15)
+
+
+async def test_a_dropped_connection_and_a_tiny_terminal_keep_the_app_running(store, sshd):
+    import subprocess
+
+    add_ssh_machine(store, "box", sshd)
+    app = MachineTuiApp(Store(store), poll_interval=60, timeout=5)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one(MachineTable)
+        assert await wait_until(pilot, lambda: table.row_count == 1)
+        await pilot.press("t")
+        con = app.query_one(SshConsole)
+        assert await wait_until(pilot, lambda: con.session is not None, 15)
+        subprocess.run(["pkill", "-KILL", "-P", str(sshd.proc.pid)])  # the server side of the session dies
+        assert await wait_until(pilot, lambda: con.ended, 15)
+        assert any("session ended" in line for line in con.model.text_lines())
+        await pilot.resize_terminal(24, 6)  # far too small for anything: still running
+        await pilot.pause(0.5)
+        await pilot.resize_terminal(120, 40)
+        await pilot.press("r")  # the server accepts new connections: the console comes back
+        assert await wait_until(pilot, lambda: not con.ended and con.session is not None, 15)
+        await pilot.press(*"echo back-$((1+1))", "enter")
+        assert await wait_until(pilot, lambda: any("back-2" in line for line in con.model.text_lines()), 15)
