@@ -14,7 +14,6 @@ from collections import deque
 
 import pyte
 from pyte import modes as pyte_modes
-from pyte.screens import Char
 
 ALT_SCREEN_MODES = {47 << 5, 1047 << 5, 1049 << 5}
 DECCKM = 1 << 5

@@ -182,16 +182,23 @@ def add_ssh_machine(store_path, name, sshd):
     store.save(host)
 
 
+async def console_opened(pilot, app, machines: int) -> SshConsole:
+    """Wait for the table, press t on the first machine, wait for its shell session."""
+    table = app.query_one(MachineTable)
+    assert await wait_until(pilot, lambda: table.row_count == machines)
+    await pilot.press("t")
+    con = app.query_one(SshConsole)
+    assert await wait_until(pilot, lambda: con.session is not None, 15)
+    return con
+
+
 async def test_console_pane_runs_a_real_shell_over_ssh(store, sshd):
     add_ssh_machine(store, "box", sshd)
     add_ssh_machine(store, "box2", sshd)
     app = MachineTuiApp(Store(store), poll_interval=60, timeout=5)
     async with app.run_test(size=(120, 40)) as pilot:
+        con = await console_opened(pilot, app, 2)
         table = app.query_one(MachineTable)
-        assert await wait_until(pilot, lambda: table.row_count == 2)
-        await pilot.press("t")
-        con = app.query_one(SshConsole)
-        assert await wait_until(pilot, lambda: con.session is not None, 15)
         await pilot.press(*"echo hello-$((6*7)); stty size", "enter")
         assert await wait_until(pilot, lambda: "hello-42" in "\n".join(con.model.text_lines()), 15)
         rows, cols = con.model.lines, con.model.columns
@@ -246,11 +253,7 @@ async def test_a_dropped_connection_and_a_tiny_terminal_keep_the_app_running(sto
     add_ssh_machine(store, "box", sshd)
     app = MachineTuiApp(Store(store), poll_interval=60, timeout=5)
     async with app.run_test(size=(120, 40)) as pilot:
-        table = app.query_one(MachineTable)
-        assert await wait_until(pilot, lambda: table.row_count == 1)
-        await pilot.press("t")
-        con = app.query_one(SshConsole)
-        assert await wait_until(pilot, lambda: con.session is not None, 15)
+        con = await console_opened(pilot, app, 1)
         subprocess.run(["pkill", "-KILL", "-P", str(sshd.proc.pid)])  # the server side of the session dies
         assert await wait_until(pilot, lambda: con.ended, 15)
         assert any("session ended" in line for line in con.model.text_lines())

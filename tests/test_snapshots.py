@@ -8,6 +8,7 @@ import os
 import shutil
 
 import pytest
+from textual.widgets import Input
 
 from conftest import clean_env, run_cli
 from machine_tui.core.store import Store
@@ -61,6 +62,9 @@ def test_create_wizard(fixed_store, snap_compare):
         await pilot.pause(0.3)
         pilot.app.screen.query_one("#driver").value = "generic"
         await pilot.pause(0.3)
+        for field in pilot.app.screen.query(Input):  # a blinking cursor would make the picture random
+            field.cursor_blink = False
+        await pilot.pause(0.1)
 
     assert snap_compare(main_app(), terminal_size=(120, 36), run_before=run_before)
 

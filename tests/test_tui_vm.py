@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import vmrig
+from conftest import clean_env, run_cli
 from machine_tui.core.store import Store
 from machine_tui.tui.app import MachineTable, MachineTuiApp
 from machine_tui.tui.console import SshConsole
@@ -18,6 +19,13 @@ def state(app, name):
 
 
 async def test_wizard_create_console_stop_start_remove_on_a_vm(store, tmp_path, monkeypatch):
+    try:
+        await drive_the_app(store, tmp_path, monkeypatch)
+    finally:  # never leave a VM behind, even when an assertion failed
+        run_cli(["rm", "-f", "-y", "tuivm"], clean_env(store), timeout=120)
+
+
+async def drive_the_app(store, tmp_path, monkeypatch):
     image = vmrig.build_image()
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
     app = MachineTuiApp(Store(store), poll_interval=1.0, timeout=5)
@@ -42,7 +50,7 @@ async def test_wizard_create_console_stop_start_remove_on_a_vm(store, tmp_path, 
         def running():
             if app.query("#op-label-tuivm"):
                 seen.add(str(app.query_one("#op-label-tuivm").render()))
-            return state(app, "tuivm") == "Running" and any("Docker is up" in s or "done" in s for s in seen)
+            return state(app, "tuivm") == "Running" and "tuivm: created" in seen
 
         ok = await wait_until(pilot, running, 600)
         console_log = os.path.join(store, "machines", "tuivm", "console.log")

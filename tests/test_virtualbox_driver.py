@@ -5,7 +5,6 @@ on 127.0.0.1) and the faults."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -168,7 +167,7 @@ async def test_lifecycle_in_each_state(vbox, github, store):
     await driver.start()  # the adapter and its DHCP server exist now: reused, nothing re-created
     names = [" ".join(c[:2]) for c in vbox.calls()]
     assert "hostonlyif create" not in names and "dhcpserver add" not in names and "startvm default" in names
-    os.system(f"VBoxManage controlvm default pause")
+    os.system("VBoxManage controlvm default pause")
     assert await driver.state() == State.PAUSED
     vbox.reset_calls()
     await driver.start()

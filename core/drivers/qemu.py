@@ -19,12 +19,12 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import sys
 import uuid
 
 from ..errors import MachineError, PreCreateError
 from ..imagecache import DEBIAN_12_CLOUD
+from ..ports import free_port, port_free
 from . import Driver, Flag, State
 
 KEY_NAME = "opt/rig/ssh_key"  # the fw_cfg entry the image's key unit reads
@@ -34,11 +34,6 @@ QMP_STATES = {"running": State.RUNNING, "paused": State.PAUSED, "prelaunch": Sta
               "suspended": State.PAUSED, "debug": State.PAUSED, "shutdown": State.STOPPING,
               "inmigrate": State.STARTING, "restore-vm": State.STARTING}
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class QemuDriver(Driver):
@@ -142,7 +137,7 @@ class QemuDriver(Driver):
                 raise PreCreateError(f'Error with pre-create check: "{path} does not exist: {hint}"')
         for key in ("SSHPort", "EnginePort"):
             port = c[key]
-            if port and not _port_free(port):
+            if port and not port_free(port):
                 raise PreCreateError(f'Error with pre-create check: "port {port} on 127.0.0.1 is already taken"')
 
     async def create(self, report) -> None:
@@ -334,7 +329,7 @@ class QemuDriver(Driver):
         if self._pid() is not None:
             return
         for key in ("SSHPort", "EnginePort"):
-            if not _port_free(self.config[key]):
+            if not port_free(self.config[key]):
                 raise MachineError(f"port {self.config[key]} on 127.0.0.1 is taken by another program: "
                                    "free it, then start the machine again")
         out = await _run(*self._command(), check=False)
@@ -394,15 +389,6 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        # as QEMU binds its forwards: connections of the last run lingering in TIME_WAIT do not count
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 async def _run(*argv: str, check: bool = True) -> str:

@@ -13,11 +13,11 @@ import ipaddress
 import os
 import random
 import re
-import socket
 import sys
 import tarfile
 
 from ..errors import MachineError, PreCreateError
+from ..ports import free_port, port_free
 from . import Driver, Flag, State
 from .vboxmanage import VBoxError, VBoxManage
 
@@ -251,8 +251,8 @@ class VirtualBoxDriver(Driver):
         if st in (State.STOPPED, State.SAVED, State.NONE):
             port = c.get("SSHPort") or 0
             if not port:
-                port = _free_port()
-            elif not _port_free(port):
+                port = free_port()
+            elif not port_free(port):
                 raise MachineError(f"listen tcp 127.0.0.1:{port}: bind: address already in use")
             c["SSHPort"] = port
             try:
@@ -452,20 +452,7 @@ async def _disk_stream(head: bytes, size: int):
         left -= n
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _last_log_line(path: str) -> str:
