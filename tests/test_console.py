@@ -188,8 +188,15 @@ async def console_opened(pilot, app, machines: int) -> SshConsole:
     assert await wait_until(pilot, lambda: table.row_count == machines)
     await pilot.press("t")
     con = app.query_one(SshConsole)
-    assert await wait_until(pilot, lambda: con.session is not None, 15)
+    assert await wait_until(pilot, lambda: con.session is not None and at_prompt(con), 30)
     return con
+
+
+def at_prompt(con) -> bool:
+    """The shell has finished starting (its profile may run tools that must not be cut off half-way, e.g. pyenv's
+    rehash, which leaves a lock behind that stalls every later login on this machine)."""
+    lines = [line for line in con.model.text_lines() if line.strip()]
+    return bool(lines) and lines[-1].rstrip().endswith(("$", "#"))
 
 
 async def test_console_pane_runs_a_real_shell_over_ssh(store, sshd):
@@ -261,6 +268,6 @@ async def test_a_dropped_connection_and_a_tiny_terminal_keep_the_app_running(sto
         await pilot.pause(0.5)
         await pilot.resize_terminal(120, 40)
         await pilot.press("r")  # the server accepts new connections: the console comes back
-        assert await wait_until(pilot, lambda: not con.ended and con.session is not None, 15)
+        assert await wait_until(pilot, lambda: not con.ended and con.session is not None and at_prompt(con), 30)
         await pilot.press(*"echo back-$((1+1))", "enter")
         assert await wait_until(pilot, lambda: any("back-2" in line for line in con.model.text_lines()), 15)

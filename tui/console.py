@@ -90,6 +90,7 @@ class SshConsole(ScrollView, can_focus=True):
         self._changed = False
         self._cursor_row = -1
         self._resize_timer = None
+        self._pending = b""
         self.border_title = machine
 
     # ----- life cycle
@@ -103,6 +104,7 @@ class SshConsole(ScrollView, can_focus=True):
     @work(exit_on_error=False, group="console")
     async def connect(self) -> None:
         self.ended = False
+        self.session = None  # keys typed until the new session is open wait in _pending
         self.remove_class("-ended")
         cols, lines = self._term_size()
         self.model.resize(lines, cols)
@@ -111,6 +113,9 @@ class SshConsole(ScrollView, can_focus=True):
         except Exception as err:  # the machine is down, SSH refused...: say it in the pane
             self._end(f"cannot open a console on {self.machine}: {err}")
             return
+        if self._pending:
+            self.session.write(self._pending)
+            self._pending = b""
         while True:
             data = await self.session.read()
             if not data:
@@ -261,12 +266,14 @@ class SshConsole(ScrollView, can_focus=True):
             elif event.key == "x":
                 self.post_message(self.CloseRequested(self))
             return
-        if self.session is None:
-            return
         data = encode_key(event.key, event.character, self.model.mode)
-        if data:
-            self.session.write(data)
-            self._anchored = True
+        if not data:
+            return
+        if self.session is None:  # still connecting
+            self._pending += data
+            return
+        self.session.write(data)
+        self._anchored = True
 
     def on_paste(self, event: events.Paste) -> None:
         event.stop()
