@@ -13,7 +13,7 @@ import threading
 import urllib.parse
 
 from .errors import MachineError
-from .imagecache import DownloadError, _download
+from .imagecache import DownloadError, download_to
 from .store import makedirs_private
 
 REPO = "boot2docker/boot2docker"
@@ -80,7 +80,7 @@ async def download_iso(url: str, dest: str, report) -> None:
     report.step("iso", f"Downloading {dest} from {url}...")
     if "://" not in url:
         url = "file://" + os.path.abspath(url)
-    await asyncio.to_thread(_download, url, part, progress, threading.Event())
+    await asyncio.to_thread(download_to, url, part, progress, threading.Event())
     if not iso_volume_id(part):
         os.unlink(part)
         raise DownloadError(f"{url} is not an ISO image (no ISO 9660 volume descriptor): the download was removed")

@@ -92,7 +92,7 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.0f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
 
 
-def _download(url: str, part: str, progress, cancelled: threading.Event) -> None:
+def download_to(url: str, part: str, progress, cancelled: threading.Event) -> None:
     have = os.path.getsize(part) if os.path.exists(part) else 0
     resp = _open(url, have)
     with resp:
@@ -167,7 +167,7 @@ async def _fetch_locked(url: str, target: str, report, checksum: str) -> str:
 
     report.step("image", f"Downloading {url}...")
     try:
-        await asyncio.to_thread(_download, url, part, progress, cancelled)
+        await asyncio.to_thread(download_to, url, part, progress, cancelled)
     except asyncio.CancelledError:
         cancelled.set()
         raise

@@ -126,13 +126,18 @@ class ConsoleApp(App):
         yield SshConsole("box", self.opener)
 
 
+async def focused_session(pilot, app):
+    """The console focused and its in-memory session open."""
+    con = app.query_one(SshConsole)
+    con.focus()
+    assert await wait_until(pilot, lambda: app.sessions)
+    return con, app.sessions[0]
+
+
 async def test_console_widget_keys_output_resize_and_end():
     app = ConsoleApp()
     async with app.run_test(size=(60, 12)) as pilot:
-        con = app.query_one(SshConsole)
-        con.focus()
-        assert await wait_until(pilot, lambda: app.sessions)
-        s = app.sessions[0]
+        con, s = await focused_session(pilot, app)
         assert s.sizes[0] == (57, 10)  # the pane inside its border and scrollbar
         await pilot.press("l", "s", "enter", "up", "ctrl+c", "tab", "f5")
         assert s.written == b"ls\r\x1b[A\x03\t\x1b[15~"
@@ -156,10 +161,7 @@ async def test_console_widget_keys_output_resize_and_end():
 async def test_console_survives_a_flood_and_stays_responsive():
     app = ConsoleApp()
     async with app.run_test(size=(100, 30)) as pilot:
-        con = app.query_one(SshConsole)
-        con.focus()
-        assert await wait_until(pilot, lambda: app.sessions)
-        s = app.sessions[0]
+        con, s = await focused_session(pilot, app)
         block = b"".join(b"log line %06d: something happened\r\n" % i for i in range(20000))
         for i in range(0, len(block), 65536):
             s.queue.put_nowait(block[i:i + 65536])

@@ -6,6 +6,7 @@ arrive as messages, so the UI never waits on a slow host."""
 from __future__ import annotations
 
 import os
+import time
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -211,8 +212,6 @@ class MachineTuiApp(App):
 
     @work(exclusive=True, group="poll")
     async def poll(self) -> None:
-        import time
-
         started = time.process_time()
         try:
             rows = await list_machines(self.store, self.timeout)
