@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import os
 import ssl
 from urllib.parse import urlparse
 
@@ -20,7 +21,9 @@ _contexts: dict[tuple, ssl.SSLContext] = {}
 
 
 def client_context(ca: str, cert: str, key: str) -> ssl.SSLContext:
-    k = (ca, cert, key)
+    # keyed on the files' mtimes so regenerated certificates are picked up by a long-running TUI; the stat
+    # also fails fast for missing files (a new SSLContext costs ~0.1 ms, 500 machines poll every few seconds)
+    k = tuple((path, os.stat(path).st_mtime_ns) for path in (ca, cert, key))
     ctx = _contexts.get(k)
     if ctx is None:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)

@@ -215,3 +215,41 @@ async def test_sort_keeps_the_cursor_on_its_machine_and_log_shows_operations(sto
         await pilot.pause(0.3)
         body = str(app.screen.query_one("#text-body").render())
         assert "hosts without a driver cannot be stopped" in body
+
+
+async def test_scrolling_a_long_table_draws_the_cursor_row_where_it_is(store):
+    """The table keeps drawn rows between key presses; what it shows must equal a fresh drawing."""
+    from machine_tui.core import hostconfig
+    from machine_tui.core.drivers import driver_class
+    from machine_tui.core.hostconfig import Host
+
+    s = Store(store)
+    for i in range(60):
+        name = f"m{i:02d}"
+        cfg = driver_class("none").new_config(name, s.path)
+        cfg["URL"] = "tcp://127.0.0.1:1"
+        doc = hostconfig.new_host(name, "none", cfg, hostconfig.engine_options(), hostconfig.swarm_options(),
+                                  hostconfig.auth_options(s.path, name))
+        s.create_machine_dir(name)
+        s.save(Host(name, doc, s.machine_dir(name)))
+    app = MachineTuiApp(s, poll_interval=3600, timeout=2)
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = app.query_one(MachineTable)
+        assert await wait_until(pilot, lambda: table.row_count == 60)
+
+        def drawn():
+            return [[(seg.text, seg.style) for seg in table.render_line(y)] for y in range(table.size.height)]
+
+        for presses in (1, 5, 20, 13, 20):
+            for _ in range(presses):
+                await pilot.press("down")
+            await pilot.press("up", "down")
+            await pilot.pause()
+            kept = drawn()
+            table._line_cache.clear()
+            table._row_render_cache.clear()
+            assert kept == drawn()
+            lines = ["".join(text for text, _ in line) for line in kept]
+            cursor_name = f"m{table.cursor_row:02d}"
+            assert any(cursor_name in line for line in lines)  # the cursor's machine is in view
+        assert table.cursor_row == 59
