@@ -219,16 +219,27 @@ class TerminalModel(pyte.Screen):
             return self.scrollback[index]
         return self.buffer[index - len(self.scrollback)]
 
+    def line_text(self, index: int) -> str:
+        """Row `index` (counted as in line()) as plain text, trailing blanks dropped."""
+        row = self.line(index)
+        if isinstance(row, list):
+            return "".join(text for text, _ in row).rstrip()
+        return "".join(row[x].data if x in row else " " for x in range(self.columns)).rstrip()
+
     def text_lines(self) -> list[str]:
         """What a user sees, scrollback included, as plain text (tests and copy)."""
-        out = []
-        for i in range(self.total_lines):
-            row = self.line(i)
-            if isinstance(row, list):
-                out.append("".join(text for text, _ in row).rstrip())
-            else:
-                out.append("".join(row[x].data if x in row else " " for x in range(self.columns)).rstrip())
-        return out
+        return [self.line_text(i) for i in range(self.total_lines)]
+
+    def text_between(self, start: tuple[int, int], end: tuple[int, int]) -> str:
+        """The text from (line, column) to (line, column), both included, in either order: a selection."""
+        (l1, c1), (l2, c2) = sorted((start, end))
+        lines = []
+        for index in range(max(0, l1), min(l2, self.total_lines - 1) + 1):
+            text = self.line_text(index)
+            lo = c1 if index == l1 else 0
+            hi = c2 + 1 if index == l2 else len(text)
+            lines.append(text[lo:hi].rstrip())
+        return "\n".join(lines)
 
 
 # ----- keys
@@ -271,6 +282,47 @@ def encode_key(key: str, character: str | None, screen_mode: set | frozenset = f
 def encode_paste(text: str, screen_mode) -> bytes:
     data = text.replace("\r\n", "\r").replace("\n", "\r").encode()
     return b"\x1b[200~" + data + b"\x1b[201~" if BRACKETED_PASTE in screen_mode else data
+
+
+# ----- mouse
+MOUSE_X10, MOUSE_PRESS_RELEASE, MOUSE_DRAG, MOUSE_ANY = 9 << 5, 1000 << 5, 1002 << 5, 1003 << 5
+MOUSE_SGR = 1006 << 5
+_BUTTON_CODE = {1: 0, 2: 1, 3: 2}  # left, middle, right
+
+
+def mouse_tracking(screen_mode) -> int:
+    """Which mouse reports the remote program asked for: 0 none, 9 presses, 1000 +releases, 1002 +drags,
+    1003 +every move (DECSET numbers)."""
+    for level, mode in ((1003, MOUSE_ANY), (1002, MOUSE_DRAG), (1000, MOUSE_PRESS_RELEASE), (9, MOUSE_X10)):
+        if mode in screen_mode:
+            return level
+    return 0
+
+
+def encode_mouse(kind: str, button: int, x: int, y: int, screen_mode, shift: bool = False, meta: bool = False,
+                 ctrl: bool = False) -> bytes:
+    """What an xterm sends for a mouse event at cell (x, y) (0-based) when the program tracks the mouse.
+
+    kind: "down", "up", "move" or "wheel" (button 4 up, 5 down); button: 1 left, 2 middle, 3 right, 0 none.
+    Empty when the program's tracking level does not ask for this event."""
+    level = mouse_tracking(screen_mode)
+    if not level or (kind == "up" and level == 9) or (kind == "move" and (level < 1002 or (level == 1002 and not button))):
+        return b""
+    if kind == "wheel":
+        code = 64 + (button - 4)
+    elif kind == "move":
+        code = 32 + _BUTTON_CODE.get(button, 3)
+    elif kind == "up" and MOUSE_SGR not in screen_mode:
+        code = 3  # the legacy encoding cannot say which button went up
+    else:
+        code = _BUTTON_CODE.get(button, 0)
+    if level != 9:  # X10 compatibility mode reports no modifiers
+        code += 4 * shift + 8 * meta + 16 * ctrl
+    if MOUSE_SGR in screen_mode:
+        return f"\x1b[<{code};{x + 1};{y + 1}{'m' if kind == 'up' else 'M'}".encode()
+    if x > 222 or y > 222:  # beyond what one byte can carry: xterm sends nothing
+        return b""
+    return b"\x1b[M" + bytes([32 + code, 33 + x, 33 + y])
 
 
 # ----- the remote side

@@ -10,7 +10,7 @@ from textual.app import App
 
 from machine_tui.core.operations import TLSFiles, build_host
 from machine_tui.core.store import Store
-from machine_tui.core.terminal import DECCKM, TerminalModel, encode_key, encode_paste
+from machine_tui.core.terminal import DECCKM, TerminalModel, encode_key, encode_mouse, encode_paste, mouse_tracking
 from machine_tui.tui.app import MachineTable, MachineTuiApp
 from machine_tui.tui.console import SshConsole
 from test_app import wait_until
@@ -92,6 +92,33 @@ def test_paste_is_bracketed_when_the_program_asks():
 
 
 # ----- the widget, with a session in memory
+@pytest.mark.parametrize("asked, event, sent", [
+    (b"", ("down", 1, 4, 2), b""),  # the program did not ask: nothing goes out
+    (b"\x1b[?1000h\x1b[?1006h", ("down", 1, 4, 2), b"\x1b[<0;5;3M"),
+    (b"\x1b[?1000h\x1b[?1006h", ("up", 3, 4, 2), b"\x1b[<2;5;3m"),
+    (b"\x1b[?1000h\x1b[?1006h", ("wheel", 5, 0, 0), b"\x1b[<65;1;1M"),
+    (b"\x1b[?1000h\x1b[?1006h", ("move", 1, 1, 1), b""),  # 1000 reports no motion
+    (b"\x1b[?1002h\x1b[?1006h", ("move", 1, 1, 1), b"\x1b[<32;2;2M"),  # drags with 1002
+    (b"\x1b[?1002h", ("move", 0, 1, 1), b""),  # but not bare moves
+    (b"\x1b[?1003h", ("move", 0, 1, 1), b"\x1b[MC\"\""),  # which 1003 reports, legacy encoding
+    (b"\x1b[?1000h", ("up", 1, 4, 2), b"\x1b[M#%#"),  # legacy: a release does not name its button
+    (b"\x1b[?9h", ("up", 1, 4, 2), b""),  # X10 mode: presses only
+    (b"\x1b[?1000h", ("down", 1, 300, 2), b""),  # beyond one byte: xterm sends nothing
+])
+def test_mouse_reports_follow_what_the_program_asked_for(asked, event, sent):
+    m = TerminalModel(80, 24)
+    m.feed(asked)
+    assert encode_mouse(*event, m.mode) == sent
+
+
+def test_mouse_modifiers_and_the_end_of_tracking():
+    m = TerminalModel(80, 24)
+    m.feed(b"\x1b[?1000h\x1b[?1006h")
+    assert encode_mouse("down", 1, 0, 0, m.mode, shift=True, ctrl=True) == b"\x1b[<20;1;1M"
+    m.feed(b"\x1b[?1000l")  # vim quits
+    assert mouse_tracking(m.mode) == 0 and encode_mouse("down", 1, 0, 0, m.mode) == b""
+
+
 class MemorySession:
     def __init__(self, columns, lines):
         self.sizes = [(columns, lines)]
@@ -171,6 +198,34 @@ async def test_console_survives_a_flood_and_stays_responsive():
         assert len(con.model.scrollback) == 10_000  # bounded
         await pilot.pause(0.2)
         assert "log line 019999" in "".join(con.render_line(y).text for y in range(con.size.height))
+
+
+async def test_console_mouse_goes_to_programs_that_track_it_and_selects_and_copies_otherwise():
+    app = ConsoleApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        con, s = await focused_session(pilot, app)
+        s.queue.put_nowait(b"\x1b[?1000h\x1b[?1006h")  # as vim with mouse=a
+        assert await wait_until(pilot, lambda: mouse_tracking(con.model.mode) == 1000)
+        await pilot.click(SshConsole, offset=(5, 3))  # inside the border: cell (4, 2)
+        assert s.written == b"\x1b[<0;5;3M\x1b[<0;5;3m"
+        await pilot.click(SshConsole, offset=(5, 3), shift=True)  # shift keeps the mouse here, as in xterm
+        assert s.written == b"\x1b[<0;5;3M\x1b[<0;5;3m"
+        s.written = b""
+        s.queue.put_nowait(b"\x1b[?1000l\x1b[?1006lhello world\r\nsecond line")
+        assert await wait_until(pilot, lambda: "second line" in con.render_line(1).text)
+        # drag from "world" on the first line to "second" on the next
+        await pilot.mouse_down(SshConsole, offset=(7, 1))
+        await pilot.hover(SshConsole, offset=(6, 2))
+        await pilot.mouse_up(SshConsole, offset=(6, 2))
+        assert app.clipboard == "world\nsecond"
+        assert s.written == b""  # nothing went to the remote side
+        marked = [seg.text for seg in con.render_line(0)._segments if seg.style and seg.style.bgcolor
+                  and seg.style.bgcolor == SshConsole.SELECTION_STYLE.bgcolor]
+        assert "".join(marked) == "world" + " " * (con.model.columns - len("hello world"))
+        await pilot.press("x")  # typing drops the selection
+        assert s.written == b"x"
+        assert not any(seg.style and seg.style.bgcolor == SshConsole.SELECTION_STYLE.bgcolor
+                       for seg in con.render_line(0)._segments)
 
 
 # ----- the app's console on a real sshd

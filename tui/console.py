@@ -2,7 +2,11 @@
 
 Output is parsed as it arrives but drawn at most 30 times a second, and only rows that changed are rebuilt (rows
 are cached as Strips; scrollback rows never change). Keys go to the remote side as an xterm would send them,
-except ctrl+] which hands the keyboard back to the machine table (the telnet/virsh console convention)."""
+except ctrl+] which hands the keyboard back to the machine table (the telnet/virsh console convention).
+
+The mouse goes to the remote program when it asks for it (vim's `mouse=a`, htop, mc), as in xterm; otherwise,
+or with shift held, dragging selects text, which is copied to the clipboard when the button is released
+(OSC 52, through the terminal running the app)."""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..core.terminal import TerminalModel, encode_key, encode_paste
+from ..core.terminal import TerminalModel, encode_key, encode_mouse, encode_paste, mouse_tracking
 
 DETACH_KEY = "ctrl+right_square_bracket"
 _NAMES = {"brown": "yellow", "default": None}
@@ -91,6 +95,8 @@ class SshConsole(ScrollView, can_focus=True):
         self._cursor_row = -1
         self._resize_timer = None
         self._pending = b""
+        self._selection: tuple[tuple[int, int], tuple[int, int]] | None = None  # (line, column) both ends
+        self._selecting = False
         self.border_title = machine
 
     # ----- life cycle
@@ -158,6 +164,8 @@ class SshConsole(ScrollView, can_focus=True):
         if not dirty and not self._changed and cursor == self._cursor_row:
             return
         self._changed = False
+        if dirty and self._selection and not self._selecting:
+            self._selection = None  # the text under it changed: as xterm, forget it
         for row in dirty | {cursor, self._cursor_row}:
             self._rows.pop(row, None)
         self._cursor_row = cursor
@@ -195,7 +203,23 @@ class SshConsole(ScrollView, can_focus=True):
                 strip = self._build(model.buffer[row], model.cursor.x if show_cursor else -1)
                 if not show_cursor:
                     self._rows[row] = strip
-        return strip.adjust_cell_length(width, self.rich_style)
+        strip = strip.adjust_cell_length(width, self.rich_style)
+        return self._show_selection(strip, index) if self._selection else strip
+
+    SELECTION_STYLE = Style(color="black", bgcolor="#87afd7")
+
+    def _show_selection(self, strip: Strip, index: int) -> Strip:
+        (l1, c1), (l2, c2) = sorted(self._selection)
+        if not l1 <= index <= l2:
+            return strip
+        lo = c1 if index == l1 else 0
+        hi = c2 + 1 if index == l2 else strip.cell_length
+        if hi <= lo:
+            return strip
+        left, middle, right = strip.divide([lo, hi, strip.cell_length])
+        marked = Strip([Segment(text, (style or Style()) + self.SELECTION_STYLE, control)
+                        for text, style, control in middle])
+        return Strip.join([left, marked, right])
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -269,11 +293,84 @@ class SshConsole(ScrollView, can_focus=True):
         data = encode_key(event.key, event.character, self.model.mode)
         if not data:
             return
+        if self._selection:
+            self._selection = None
+            self.refresh()
         if self.session is None:  # still connecting
             self._pending += data
             return
         self.session.write(data)
         self._anchored = True
+
+    # ----- mouse: reported to the remote program when it tracks it, else selection and copy
+    def _cell(self, event) -> tuple[int, int] | None:
+        offset = event.get_content_offset(self)
+        return None if offset is None else (offset.x, offset.y)
+
+    def _report_mouse(self, kind: str, button: int, event) -> bool:
+        """Send the event to the remote program if it tracks the mouse (shift keeps it here, as in xterm)."""
+        if self.session is None or self.ended or event.shift or not mouse_tracking(self.model.mode):
+            return False
+        cell = self._cell(event)
+        if cell is None:
+            return False
+        data = encode_mouse(kind, button, cell[0], cell[1], self.model.mode, meta=event.meta, ctrl=event.ctrl)
+        if data:
+            self.session.write(data)
+        return True
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        if self._report_mouse("down", event.button, event):
+            event.stop()
+            return
+        cell = self._cell(event)
+        if event.button != 1 or cell is None:
+            return
+        event.stop()
+        self.focus()
+        at = (int(self.scroll_offset.y) + cell[1], cell[0])
+        self._selection, self._selecting = (at, at), True
+        self.capture_mouse()
+        self.refresh()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._selecting:
+            offset = event.get_content_offset_capture(self)
+            line = max(0, min(self.model.total_lines - 1, int(self.scroll_offset.y) + offset.y))
+            column = max(0, min(self.model.columns - 1, offset.x))
+            if self._selection[1] != (line, column):
+                self._selection = (self._selection[0], (line, column))
+                self.refresh()
+            event.stop()
+        elif event.button or mouse_tracking(self.model.mode) == 1003:
+            if self._report_mouse("move", event.button, event):
+                event.stop()
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self._selecting:
+            self._selecting = False
+            self.release_mouse()
+            event.stop()
+            start, end = self._selection
+            if start == end:  # a click, not a drag
+                self._selection = None
+                self.refresh()
+                return
+            text = self.model.text_between(start, end)
+            self.app.copy_to_clipboard(text)
+            self.notify(f"Copied {len(text)} characters from the console of {self.machine}", timeout=2)
+        elif self._report_mouse("up", event.button, event):
+            event.stop()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        if self._report_mouse("wheel", 4, event):
+            event.stop()
+            event.prevent_default()
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        if self._report_mouse("wheel", 5, event):
+            event.stop()
+            event.prevent_default()
 
     def on_paste(self, event: events.Paste) -> None:
         event.stop()

@@ -63,6 +63,7 @@ def help_text(bindings) -> str:
     for b in SshConsole.BINDINGS:  # the console's own key, from its bindings too
         lines.append(f"{b.key.replace('right_square_bracket', ']'):<12} {b.description + ' (in a console)':<28} ({b.id})")
     lines.append(f"{'ctrl+p':<12} {'Command palette':<28} (every action on every machine by name)")
+    lines.append(f"{'mouse drag':<12} {'Select and copy (console)':<28} (shift+drag when the program uses the mouse)")
     lines.append("")
     lines.append("Keys can be remapped in keys.toml in the machine-tui config folder: [keys] binding-id = \"key\"")
     return "\n".join(lines)
