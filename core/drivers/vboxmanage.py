@@ -7,6 +7,7 @@ import asyncio
 import os
 import re
 import shutil
+from dataclasses import dataclass
 
 from ..errors import MachineError
 
@@ -30,10 +31,30 @@ def find_vboxmanage() -> str:
     raise MachineError(NOT_FOUND)
 
 
+@dataclass
+class VMSpec:
+    """What the driver asks VirtualBox to make: docker-machine's VM, whichever path makes it."""
+    name: str
+    basefolder: str
+    cpus: int
+    memory: int
+    host_dns_resolver: bool
+    dns_proxy: bool
+    nat_nictype: str
+    iso: str
+    disk: str
+    share: tuple[str, str] | None = None  # (host folder, share name)
+
+
 class VBoxManage:
+    """The VBoxManage path: each operation is the command line docker-machine runs for it."""
+
     def __init__(self, binary: str | None = None, log=None):
         self.binary = binary or find_vboxmanage()
         self.log = log  # a callable receiving each command line (--debug)
+
+    def describe(self) -> str:
+        return f"VBoxManage ({self.binary})"
 
     async def run(self, *args: str, stdin=None) -> str:
         """stdout of `VBoxManage args`; `stdin` may be bytes or an async iterator of bytes (a streamed disk)."""
@@ -78,6 +99,87 @@ class VBoxManage:
 
     async def dhcp_servers(self) -> list[dict[str, str]]:
         return _blocks(await self.run("list", "dhcpservers"))
+
+
+    # ----- operations (the driver's vocabulary; vboxmain.VBoxMain answers the same through the Main API)
+    async def make_disk(self, path: str, size: int, head: bytes) -> None:
+        """A dynamic VMDK of `size` bytes starting with `head` (boot2docker's userdata tar)."""
+        await self.run("convertfromraw", "stdin", path, str(size), "--format", "VMDK", stdin=_disk_stream(head, size))
+
+    async def create_vm(self, spec: VMSpec) -> None:
+        name = spec.name
+        await self.run("createvm", "--basefolder", spec.basefolder, "--name", name, "--register")
+        await self.run("modifyvm", name, "--firmware", "bios", "--bioslogofadein", "off", "--bioslogofadeout", "off",
+                       "--bioslogodisplaytime", "0", "--biosbootmenu", "disabled", "--ostype", "Linux26_64",
+                       "--cpus", str(spec.cpus), "--memory", str(spec.memory), "--acpi", "on", "--ioapic", "on",
+                       "--rtcuseutc", "on", "--natdnshostresolver1", "on" if spec.host_dns_resolver else "off",
+                       "--natdnsproxy1", "on" if spec.dns_proxy else "off", "--cpuhotplug", "off", "--pae", "on",
+                       "--hpet", "on", "--hwvirtex", "on", "--nestedpaging", "on", "--largepages", "on",
+                       "--vtxvpid", "on", "--accelerate3d", "off", "--boot1", "dvd")
+        await self.run("modifyvm", name, "--nic1", "nat", "--nictype1", spec.nat_nictype, "--cableconnected1", "on")
+        await self.run("storagectl", name, "--name", "SATA", "--add", "sata", "--hostiocache", "on")
+        await self.run("storageattach", name, "--storagectl", "SATA", "--port", "0", "--device", "0", "--type",
+                       "dvddrive", "--medium", spec.iso)
+        await self.run("storageattach", name, "--storagectl", "SATA", "--port", "1", "--device", "0", "--type",
+                       "hdd", "--medium", spec.disk)
+        await self.run("guestproperty", "set", name, "/VirtualBox/GuestAdd/SharedFolders/MountPrefix", "/")
+        await self.run("guestproperty", "set", name, "/VirtualBox/GuestAdd/SharedFolders/MountDir", "/")
+        if spec.share:
+            folder, share_name = spec.share
+            await self.run("sharedfolder", "add", name, "--name", share_name, "--hostpath", folder, "--automount")
+            await self.run("setextradata", name, f"VBoxInternal2/SharedFoldersEnableSymlinksCreate/{share_name}", "1")
+
+    async def forward_ssh(self, name: str, port: int) -> None:
+        try:
+            await self.run("modifyvm", name, "--natpf1", "delete", "ssh")
+        except VBoxError:
+            pass  # no rule yet
+        await self.run("modifyvm", name, "--natpf1", f"ssh,tcp,127.0.0.1,{port},,22")
+
+    async def start_vm(self, name: str, ui_type: str) -> None:
+        await self.run("startvm", name, "--type", ui_type)
+
+    async def resume_vm(self, name: str, ui_type: str) -> None:
+        await self.run("controlvm", name, "resume", "--type", ui_type)
+
+    async def press_power_button(self, name: str) -> None:
+        await self.run("controlvm", name, "acpipowerbutton")
+
+    async def power_off(self, name: str) -> None:
+        await self.run("controlvm", name, "poweroff")
+
+    async def delete_vm(self, name: str) -> None:
+        await self.run("unregistervm", "--delete", name)
+
+    async def create_hostonly_if(self) -> str | None:
+        out = await self.run("hostonlyif", "create")
+        m = re.search(r"Interface '(.+?)' was successfully created", out)
+        return m.group(1) if m else None
+
+    async def configure_hostonly_if(self, nic: str, ip: str, mask: str) -> None:
+        await self.run("hostonlyif", "ipconfig", nic, "--ip", ip, "--netmask", mask)
+
+    async def remove_dhcp_server(self, netname: str) -> None:
+        await self.run("dhcpserver", "remove", "--netname", netname)
+
+    async def set_dhcp_server(self, netname: str, ip: str, mask: str, lower: str, upper: str, exists: bool) -> None:
+        await self.run("dhcpserver", "modify" if exists else "add", "--netname", netname, "--ip", ip,
+                       "--netmask", mask, "--lowerip", lower, "--upperip", upper, "--enable")
+
+    async def attach_hostonly(self, name: str, nic: str, nictype: str, promisc: str) -> None:
+        await self.run("modifyvm", name, "--nic2", "hostonly", "--nictype2", nictype, "--nicpromisc2", promisc,
+                       "--hostonlyadapter2", nic, "--cableconnected2", "on")
+
+
+async def _disk_stream(head: bytes, size: int):
+    """`head` then zeros up to `size` bytes, in chunks, so a 20 GB disk never sits in memory."""
+    yield head
+    left = size - len(head)
+    zeros = bytes(1 << 20)
+    while left > 0:
+        n = min(left, len(zeros))
+        yield zeros[:n]
+        left -= n
 
 
 async def _feed(proc, chunks) -> None:

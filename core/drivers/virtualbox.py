@@ -19,7 +19,7 @@ import tarfile
 from ..errors import MachineError, PreCreateError
 from ..ports import free_port, port_free
 from . import Driver, Flag, State
-from .vboxmanage import VBoxError, VBoxManage
+from .vboxmanage import VBoxError, VBoxManage, VMSpec
 
 DEFAULT_CIDR = "192.168.99.1/24"
 NEW_DEFAULT_CIDR = "192.168.56.1/24"  # inside what VirtualBox >= 6.1.28 allows without networks.conf
@@ -113,9 +113,6 @@ class VirtualBoxDriver(Driver):
             logging.getLogger("machine_tui.virtualbox").debug("virtualbox: using VBoxManage (%s)", self._vbm.binary)
         return self._vbm
 
-    async def _run(self, *args: str, **kw) -> str:
-        return await self._vbox().run(*args, **kw)
-
     def _path(self, *parts: str) -> str:
         return self.resolve_store_path(*parts)
 
@@ -167,31 +164,13 @@ class VirtualBoxDriver(Driver):
         report.info("Creating SSH key...")
         c["SSHKeyPath"] = make_key_pair(self._path("id_rsa"))
         report.info("Creating disk image...")
-        size = c["DiskSize"] * 1024 * 1024
-        await self._run("convertfromraw", "stdin", self._path("disk.vmdk"), str(size), "--format", "VMDK",
-                        stdin=_disk_stream(_userdata_tar(open(c["SSHKeyPath"] + ".pub", "rb").read()), size))
-        name = self.machine_name
-        await self._run("createvm", "--basefolder", self._path(), "--name", name, "--register")
-        await self._run("modifyvm", name, "--firmware", "bios", "--bioslogofadein", "off", "--bioslogofadeout", "off",
-                        "--bioslogodisplaytime", "0", "--biosbootmenu", "disabled", "--ostype", "Linux26_64",
-                        "--cpus", str(c["CPU"]), "--memory", str(c["Memory"]), "--acpi", "on", "--ioapic", "on",
-                        "--rtcuseutc", "on", "--natdnshostresolver1", "on" if c["HostDNSResolver"] else "off",
-                        "--natdnsproxy1", "on" if c["DNSProxy"] else "off", "--cpuhotplug", "off", "--pae", "on",
-                        "--hpet", "on", "--hwvirtex", "on", "--nestedpaging", "on", "--largepages", "on",
-                        "--vtxvpid", "on", "--accelerate3d", "off", "--boot1", "dvd")
-        await self._run("modifyvm", name, "--nic1", "nat", "--nictype1", c["NatNicType"], "--cableconnected1", "on")
-        await self._run("storagectl", name, "--name", "SATA", "--add", "sata", "--hostiocache", "on")
-        await self._run("storageattach", name, "--storagectl", "SATA", "--port", "0", "--device", "0", "--type",
-                        "dvddrive", "--medium", iso)
-        await self._run("storageattach", name, "--storagectl", "SATA", "--port", "1", "--device", "0", "--type",
-                        "hdd", "--medium", self._path("disk.vmdk"))
-        await self._run("guestproperty", "set", name, "/VirtualBox/GuestAdd/SharedFolders/MountPrefix", "/")
-        await self._run("guestproperty", "set", name, "/VirtualBox/GuestAdd/SharedFolders/MountDir", "/")
-        share = _share(c)
-        if share:
-            folder, share_name = share
-            await self._run("sharedfolder", "add", name, "--name", share_name, "--hostpath", folder, "--automount")
-            await self._run("setextradata", name, f"VBoxInternal2/SharedFoldersEnableSymlinksCreate/{share_name}", "1")
+        vbox = self._vbox()
+        await vbox.make_disk(self._path("disk.vmdk"), c["DiskSize"] * 1024 * 1024,
+                             _userdata_tar(open(c["SSHKeyPath"] + ".pub", "rb").read()))
+        await vbox.create_vm(VMSpec(
+            name=self.machine_name, basefolder=self._path(), cpus=c["CPU"], memory=c["Memory"],
+            host_dns_resolver=c["HostDNSResolver"], dns_proxy=c["DNSProxy"], nat_nictype=c["NatNicType"], iso=iso,
+            disk=self._path("disk.vmdk"), share=_share(c)))
         report.info("Starting the VM...")
         await self.start(report)
 
@@ -255,19 +234,15 @@ class VirtualBoxDriver(Driver):
             elif not port_free(port):
                 raise MachineError(f"listen tcp 127.0.0.1:{port}: bind: address already in use")
             c["SSHPort"] = port
+            await self._vbox().forward_ssh(name, port)
             try:
-                await self._run("modifyvm", name, "--natpf1", "delete", "ssh")
-            except VBoxError:
-                pass
-            await self._run("modifyvm", name, "--natpf1", f"ssh,tcp,127.0.0.1,{port},,22")
-            try:
-                await self._run("startvm", name, "--type", c["UIType"])
+                await self._vbox().start_vm(name, c["UIType"])
             except VBoxError as err:
                 self._check_vtx()
                 raise MachineError(f"Unable to start the VM: {err}\nDetails: {_last_log_line(self.log_path())}") \
                     from None
         elif st == State.PAUSED:
-            await self._run("controlvm", name, "resume", "--type", c["UIType"])
+            await self._vbox().resume_vm(name, c["UIType"])
         else:
             raise MachineError("VM not in restartable state")
         self._check_vtx()
@@ -287,8 +262,8 @@ class VirtualBoxDriver(Driver):
     async def stop(self) -> None:
         name = self.machine_name
         if await self.state() == State.PAUSED:
-            await self._run("controlvm", name, "resume", "--type", self.config["UIType"])
-        await self._run("controlvm", name, "acpipowerbutton")
+            await self._vbox().resume_vm(name, self.config["UIType"])
+        await self._vbox().press_power_button(name)
         for _ in range(120):
             if await self.state() != State.RUNNING:
                 break
@@ -296,7 +271,7 @@ class VirtualBoxDriver(Driver):
         self.config["IPAddress"] = ""
 
     async def kill(self) -> None:
-        await self._run("controlvm", self.machine_name, "poweroff")
+        await self._vbox().power_off(self.machine_name)
         self.config["IPAddress"] = ""
 
     async def restart(self) -> None:
@@ -311,8 +286,8 @@ class VirtualBoxDriver(Driver):
                 return
             raise
         if st not in (State.STOPPED, State.SAVED):
-            await self._run("controlvm", self.machine_name, "poweroff")
-        await self._run("unregistervm", "--delete", self.machine_name)
+            await self._vbox().power_off(self.machine_name)
+        await self._vbox().delete_vm(self.machine_name)
 
     # ----- host-only network
     async def _setup_hostonly(self, report) -> None:
@@ -331,9 +306,7 @@ class VirtualBoxDriver(Driver):
         if found is None:
             before = {n.get("Name") for n in nics}
             try:
-                out = await self._run("hostonlyif", "create")
-                m = re.search(r"Interface '(.+?)' was successfully created", out)
-                found = m.group(1) if m else None
+                found = await vbm.create_hostonly_if()
             except VBoxError:
                 if report is not None:
                     report.warn("This is a known VirtualBox bug. Let's try to recover anyway...")
@@ -353,7 +326,7 @@ class VirtualBoxDriver(Driver):
             if report is not None:
                 report.info(f'Found a new host-only adapter: "{found}"')
             try:
-                await self._run("hostonlyif", "ipconfig", found, "--ip", str(host_ip), "--netmask", mask)
+                await vbm.configure_hostonly_if(found, str(host_ip), mask)
             except VBoxError as err:
                 if "E_ACCESSDENIED" in err.stderr:
                     raise MachineError(
@@ -364,9 +337,7 @@ class VirtualBoxDriver(Driver):
                 raise
         if not c["HostOnlyNoDHCP"]:
             await self._setup_dhcp(found, host_ip, net)
-        await self._run("modifyvm", self.machine_name, "--nic2", "hostonly", "--nictype2", c["HostOnlyNicType"],
-                        "--nicpromisc2", c["HostOnlyPromiscMode"], "--hostonlyadapter2", found,
-                        "--cableconnected2", "on")
+        await vbm.attach_hostonly(self.machine_name, found, c["HostOnlyNicType"], c["HostOnlyPromiscMode"])
 
     async def _setup_dhcp(self, nic: str, host_ip, net) -> None:
         vbm = self._vbox()
@@ -375,7 +346,7 @@ class VirtualBoxDriver(Driver):
         for server in servers:  # servers whose adapter is gone
             netname = server.get("NetworkName", "")
             if netname.startswith("HostInterfaceNetworking-") and netname[24:] not in names:
-                await self._run("dhcpserver", "remove", "--netname", netname)
+                await vbm.remove_dhcp_server(netname)
         netname = f"HostInterfaceNetworking-{nic}"
         base = int(net.network_address)
         choices = [i for i in range(1, 25) if base + i != int(host_ip)]
@@ -388,8 +359,7 @@ class VirtualBoxDriver(Driver):
         if existing and existing.get("lowerIPAddress") == str(lower) and existing.get("upperIPAddress") == str(upper) \
                 and existing.get("NetworkMask") == str(net.netmask) and existing.get("Enabled") == "Yes":
             return
-        await self._run("dhcpserver", "modify" if existing else "add", "--netname", netname, "--ip", str(dhcp_ip),
-                        "--netmask", str(net.netmask), "--lowerip", str(lower), "--upperip", str(upper), "--enable")
+        await vbm.set_dhcp_server(netname, str(dhcp_ip), str(net.netmask), str(lower), str(upper), bool(existing))
 
 
 def _parse_cidr(text: str):
@@ -440,19 +410,6 @@ def _userdata_tar(public_key: bytes) -> bytes:
         add(".ssh/authorized_keys", public_key, 0o644)
         add(".ssh/authorized_keys2", public_key, 0o644)
     return buf.getvalue()
-
-
-async def _disk_stream(head: bytes, size: int):
-    """The raw disk VBoxManage converts: the tar, then zeros up to the disk's size."""
-    yield head
-    left, zeros = size - len(head), bytes(1 << 20)
-    while left > 0:
-        n = min(left, len(zeros))
-        yield zeros[:n]
-        left -= n
-
-
-
 
 
 def _last_log_line(path: str) -> str:
