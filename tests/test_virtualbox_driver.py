@@ -275,3 +275,134 @@ def test_virtualbox_faults(vbox, github, store, tmp_path, monkeypatch):
     # the VM deleted behind our back: ls says so, rm still cleans up
     assert run_cli(["rm", "-f", "-y", "f2", "f3", "f4"], env, timeout=60).returncode == 0
     assert run_cli(["ls", "-q"], env).stdout == ""
+
+
+# ----- the Main API path (the SDK's vboxapi; tests/vbox/vboxapi stands in for it, on the same state as VBoxManage)
+@pytest.fixture
+def api(vbox, monkeypatch):
+    """vboxapi importable, as where the VirtualBox SDK is installed; the driver then takes the API path by itself."""
+    import sys
+
+    monkeypatch.syspath_prepend(EMULATOR)
+    monkeypatch.setenv("PYTHONPATH", EMULATOR + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    vbox.env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    yield vbox
+    for module in ("vboxapi", "vboxstate"):  # later tests must not find the SDK
+        sys.modules.pop(module, None)
+
+
+def api_calls(vbox) -> list[str]:
+    return [" ".join(c[1:]) for c in vbox.calls() if c[0] == "api"]
+
+
+def comparable(vm: dict, name: str) -> dict:
+    """A VM's record with what differs between two VMs of different names and times left out."""
+    text = json.dumps({k: vm[k] for k in ("state", "settings", "storage", "natpf")}).replace(name, "NAME")
+    return json.loads(re.sub(r"127\.0\.0\.1,\d+,,22", "127.0.0.1,PORT,,22", text))
+
+
+async def test_api_path_makes_the_vm_the_vboxmanage_path_makes(api, github, store, monkeypatch):
+    from machine_tui.core.drivers.vboxmain import VBoxMain
+
+    st, host, driver = new_machine(store, "viaapi")
+    rep = Reporter()
+    await driver.pre_create_check()
+    assert isinstance(driver._vbox(), VBoxMain)
+    await driver.create(rep)
+    st.save(host)
+    assert [c[0] for c in api.calls() if c[0] != "api"] == []  # no VBoxManage process at all
+    assert api_calls(api) == [
+        "IVirtualBox.findMachine viaapi",  # the pre-create check: the name is free
+        "IMedium.createBaseStorage disk.vmdk 8388608",
+        "IVirtualBox.createMachine viaapi Linux26_64", "IMachine.saveSettings viaapi",
+        "IVirtualBox.registerMachine viaapi",
+        "IVirtualBox.findMachine viaapi", "IMachine.lockMachine viaapi Write", "IMachine.saveSettings viaapi",
+        "IVirtualBox.findMachine viaapi",  # start: its state
+        "IHost.createHostOnlyNetworkInterface",
+        "IHostNetworkInterface.enableStaticIPConfig vboxnet0 192.168.56.1 255.255.255.0",
+        "IVirtualBox.createDHCPServer HostInterfaceNetworking-vboxnet0",
+        *[c for c in api_calls(api) if c.startswith("IDHCPServer.setConfiguration")],
+        "IVirtualBox.findMachine viaapi", "IMachine.lockMachine viaapi Write", "IMachine.saveSettings viaapi",
+        "IVirtualBox.findMachine viaapi", "IMachine.lockMachine viaapi Write", "IMachine.saveSettings viaapi",
+        "IVirtualBox.findMachine viaapi", "IMachine.launchVMProcess viaapi headless",
+    ]
+    assert any("using 192.168.56.1/24" in e.message for e in rep.events)
+    # the same machine made through VBoxManage: VirtualBox ends up holding the same VM
+    monkeypatch.setenv("MACHINE_TUI_VIRTUALBOX_PATH", "vboxmanage")
+    st2, host2, driver2 = new_machine(store, "viacli")
+    await driver2.pre_create_check()
+    await driver2.create(Reporter())
+    vms = api.state()["vms"]
+    assert comparable(vms["viaapi"], "viaapi") == comparable(vms["viacli"], "viacli")
+    assert vms["viaapi"]["settings"]["hostonlyadapter2"] == "vboxnet0" and vms["viaapi"]["state"] == "running"
+    # config.json as docker-machine writes it, whichever path made the VM
+    doc = json.load(open(os.path.join(store, "machines", "viaapi", "config.json")))
+    assert list(doc["Driver"]) == DM_DRIVER_KEYS and doc["Driver"]["HostOnlyCIDR"] == "192.168.56.1/24"
+    with tarfile.open(os.path.join(store, "machines", "viaapi", "disk.vmdk")) as tar:
+        assert tar.getnames()[0] == "boot2docker, please format-me"
+
+
+async def test_api_path_lifecycle_in_each_state(api, github, store):
+    st, host, driver = new_machine(store)
+    await driver.pre_create_check()
+    await driver.create(Reporter())
+    assert await driver.state() == State.RUNNING
+    api.reset_calls()
+    await driver.stop()
+    assert "IConsole.powerButton default" in api_calls(api)
+    assert await driver.state() == State.STOPPED
+    api.reset_calls()
+    await driver.start()  # the adapter and its DHCP server exist: reused
+    calls = api_calls(api)
+    assert "IHost.createHostOnlyNetworkInterface" not in calls and "IMachine.launchVMProcess default headless" in calls
+    os.system("VBoxManage controlvm default pause")  # paused from outside, through the other path
+    assert await driver.state() == State.PAUSED
+    api.reset_calls()
+    await driver.start()
+    assert "IConsole.resume default" in api_calls(api)
+    os.system("VBoxManage controlvm default savestate")
+    assert await driver.state() == State.SAVED
+    api.reset_calls()
+    await driver.start()
+    calls = api_calls(api)
+    assert "IMachine.launchVMProcess default headless" in calls and "IHost.createHostOnlyNetworkInterface" not in calls
+    api.reset_calls()
+    await driver.kill()
+    assert "IConsole.powerDown default" in api_calls(api)
+    await driver.start()
+    api.reset_calls()
+    await driver.remove()  # running: powered off first, then unregistered with its disk and folder
+    assert [c for c in api_calls(api) if not c.startswith(("IVirtualBox.findMachine", "IMachine.lockMachine"))] == [
+        "IConsole.powerDown default", "IMachine.unregister default DetachAllReturnHardDisksOnly",
+        "IMachine.deleteConfig default 1"]
+    assert api.state()["vms"] == {}
+    assert not os.path.exists(os.path.join(store, "machines", "default", "disk.vmdk"))
+    await driver.remove()  # already gone: nothing to do
+    with pytest.raises(Exception, match="machine does not exist"):
+        await driver.state()
+
+
+def test_api_path_faults_and_debug_says_which_path(api, github, store):
+    env = clean_env(store, MACHINE_WAIT_RETRIES="1", **api.env,
+                    MACHINE_TUI_GITHUB_API=os.environ["MACHINE_TUI_GITHUB_API"])
+    base = ["create", "-d", "virtualbox", "--virtualbox-no-vtx-check", "--virtualbox-disk-size", "8"]
+    r = run_cli(["--debug"] + base + ["--virtualbox-hostonly-cidr", "10.10.10.1/24", "a1"], env, timeout=60)
+    assert "virtualbox: using the VirtualBox Main API (vboxapi, VirtualBox 7.0.20)" in r.stderr
+    assert r.returncode == 1 and "VirtualBox refused the host-only network 10.10.10.1/24" in r.stderr
+    assert "Add the line '* 10.10.10.0/24' to /etc/vbox/networks.conf" in r.stderr
+    # VT-x refused at power-up: the API's progress says so, VBox.log says why
+    r = run_cli(base + ["a2"], {**env, "VBOX_EMULATOR_NO_VTX": "1"}, timeout=60)
+    assert r.returncode == 1 and "Unable to start the VM" in r.stderr and "VERR_VMX_NO_VMX" in r.stderr
+    # a name VirtualBox already has
+    os.system(f"VBoxManage createvm --basefolder {store} --name taken --register >/dev/null")
+    r = run_cli(base + ["taken"], env)
+    assert r.returncode == 3 and "VirtualBox already has a VM named taken" in r.stderr
+    # the SDK is there but VBoxSVC does not answer: VBoxManage takes over, and --debug says so
+    r = run_cli(["--debug", "rm", "-f", "-y", "a1", "a2"], {**env, "VBOX_EMULATOR_API_DOWN": "1"}, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "falling back to VBoxManage" in r.stderr and "virtualbox: using VBoxManage (" in r.stderr
+    # asked for the API where there is no SDK: one clear line
+    no_sdk = {k: v for k, v in env.items() if k != "PYTHONPATH"}
+    r = run_cli(base + ["a3"], {**no_sdk, "MACHINE_TUI_VIRTUALBOX_PATH": "api"})
+    assert r.returncode == 3 and "needs the VirtualBox SDK's vboxapi module" in r.stderr
+    assert set(api.state()["vms"]) == {"taken"}

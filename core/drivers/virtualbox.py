@@ -105,12 +105,31 @@ class VirtualBoxDriver(Driver):
         _parse_cidr(c["HostOnlyCIDR"])
 
     # ----- helpers
-    def _vbox(self) -> VBoxManage:
+    def _vbox(self):
+        """The Main API where the VirtualBox SDK's vboxapi imports, else VBoxManage (MACHINE_TUI_VIRTUALBOX_PATH=
+        api|vboxmanage forces one); both answer the driver's operations alike."""
         if getattr(self, "_vbm", None) is None:
             import logging
 
-            self._vbm = VBoxManage(log=logging.getLogger("machine_tui.virtualbox").debug)
-            logging.getLogger("machine_tui.virtualbox").debug("virtualbox: using VBoxManage (%s)", self._vbm.binary)
+            log = logging.getLogger("machine-tui.virtualbox").debug  # a child logger: --debug shows it
+            wanted = os.environ.get("MACHINE_TUI_VIRTUALBOX_PATH", "")
+            if wanted not in ("", "api", "vboxmanage"):
+                raise MachineError(f"MACHINE_TUI_VIRTUALBOX_PATH must be api or vboxmanage, not {wanted!r}")
+            from .vboxmain import VBoxMain, api_available
+
+            if wanted == "api" or (not wanted and api_available()):
+                try:
+                    self._vbm = VBoxMain(log=log)
+                except ImportError:
+                    raise MachineError("the VirtualBox API path needs the VirtualBox SDK's vboxapi module "
+                                       "(install the SDK, or unset MACHINE_TUI_VIRTUALBOX_PATH)") from None
+                except Exception as err:  # VBoxSVC not reachable, SDK of another version...
+                    if wanted == "api":
+                        raise MachineError(f"cannot reach VirtualBox through its API: {err}") from None
+                    log("virtualbox: the API is there but does not answer (%s): falling back to VBoxManage", err)
+            if getattr(self, "_vbm", None) is None:
+                self._vbm = VBoxManage(log=log)
+            log("virtualbox: using %s", self._vbm.describe())
         return self._vbm
 
     def _path(self, *parts: str) -> str:
