@@ -406,3 +406,42 @@ def test_api_path_faults_and_debug_says_which_path(api, github, store):
     r = run_cli(base + ["a3"], {**no_sdk, "MACHINE_TUI_VIRTUALBOX_PATH": "api"})
     assert r.returncode == 3 and "needs the VirtualBox SDK's vboxapi module" in r.stderr
     assert set(api.state()["vms"]) == {"taken"}
+
+
+@pytest.mark.parametrize("path", ["vboxmanage", "api"])
+async def test_import_of_a_boot2docker_vm(path, vbox, github, store, tmp_path, monkeypatch):
+    """--virtualbox-import-boot2docker-vm: the old boot2docker-cli VM's disk cloned, its CPUs, memory and key."""
+    if path == "api":
+        monkeypatch.syspath_prepend(EMULATOR)  # the SDK stand-in, taken out of sys.modules at the end
+    monkeypatch.setenv("MACHINE_TUI_VIRTUALBOX_PATH", path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    old_disk = tmp_path / "boot2docker-vm.vmdk"
+    old_disk.write_bytes(b"the old VM's disk" * 100)
+    for cmd in (f"createvm --basefolder {tmp_path} --name boot2docker-vm --register",
+                "modifyvm boot2docker-vm --cpus 2 --memory 2048", "storagectl boot2docker-vm --name SATA --add sata",
+                f"storageattach boot2docker-vm --storagectl SATA --port 1 --device 0 --type hdd --medium {old_disk}",
+                "startvm boot2docker-vm --type headless"):
+        assert os.system(f"VBoxManage {cmd} >/dev/null") == 0
+    st, host, driver = new_machine(store, "imported", **{"virtualbox-import-boot2docker-vm": "boot2docker-vm"})
+    await driver.pre_create_check()
+    with pytest.raises(Exception, match=r"cannot import the VM boot2docker-vm: its SSH key .*/\.ssh/id_boot2docker "
+                                        "does not exist"):
+        await driver.create(Reporter())
+    os.unlink(os.path.join(store, "machines", "imported", "disk.vmdk"))
+    (tmp_path / ".ssh").mkdir()
+    (tmp_path / ".ssh" / "id_boot2docker").write_text("old key\n")
+    await driver.create(Reporter())
+    try:
+        calls = [" ".join(c) for c in vbox.calls()]
+        assert "controlvm boot2docker-vm poweroff" in calls or "api IConsole.powerDown boot2docker-vm" in calls
+        assert vbox.state()["vms"]["boot2docker-vm"]["state"] == "poweroff"
+        d = driver.config
+        assert (d["CPU"], d["Memory"]) == (2, 2048)
+        assert open(os.path.join(store, "machines", "imported", "disk.vmdk"), "rb").read() == old_disk.read_bytes()
+        assert open(d["SSHKeyPath"]).read() == "old key\n" and os.stat(d["SSHKeyPath"]).st_mode & 0o777 == 0o600
+        assert vbox.state()["vms"]["imported"]["settings"]["cpus"] == "2"
+    finally:
+        import sys
+
+        sys.modules.pop("vboxapi", None)
+        sys.modules.pop("vboxstate", None)

@@ -91,6 +91,9 @@ class VBoxMain:
         session = self.mgr.getSessionObject(self.vbox)
         self._api("lockMachine", machine.lockMachine, session, self.c.LockType_Shared)
         try:
+            if session.console is None:  # a shared lock on a VM that is not running has no console
+                raise VBoxError(f"Machine '{name}' is not currently running",
+                                f"Machine '{name}' is not currently running")
             result = action(session.console)
             if result is not None:
                 await self._wait("console", result)
@@ -107,7 +110,11 @@ class VBoxMain:
         """The keys of `showvminfo --machinereadable` the driver reads."""
         m = self._find(name)
         names = {getattr(self.c, f"MachineState_{k}"): v for k, v in STATE_NAMES.items() if hasattr(self.c, f"MachineState_{k}")}
-        info = {"name": name, "VMState": names.get(m.state, "unknown")}
+        info = {"name": name, "VMState": names.get(m.state, "unknown"), "cpus": str(m.CPUCount),
+                "memory": str(m.memorySize)}
+        for attachment in self.mgr.getArray(m, "mediumAttachments"):
+            medium = attachment.medium
+            info[f"{attachment.controller}-{attachment.port}-{attachment.device}"] = medium.location if medium else "none"
         for slot in range(2):
             adapter = self._api("getNetworkAdapter", m.getNetworkAdapter, slot)
             if not adapter.enabled:
@@ -143,6 +150,14 @@ class VBoxMain:
                 self._api("IMediumIO.write", io.write, offset, head[offset:offset + (1 << 20)])
         finally:
             io.close()
+
+    async def clone_disk(self, source: str, target: str) -> None:
+        c = self.c
+        src = self._api("openMedium", self.vbox.openMedium, source, c.DeviceType_HardDisk, c.AccessMode_ReadWrite,
+                        False)
+        dst = self._api("createMedium", self.vbox.createMedium, "VMDK", target, c.AccessMode_ReadWrite,
+                        c.DeviceType_HardDisk)
+        await self._wait("cloneTo", self._api("cloneTo", src.cloneTo, dst, [c.MediumVariant_Standard], None))
 
     async def create_vm(self, spec: VMSpec) -> None:
         c, vbox = self.c, self.vbox

@@ -106,6 +106,9 @@ class VBoxManage:
         """A dynamic VMDK of `size` bytes starting with `head` (boot2docker's userdata tar)."""
         await self.run("convertfromraw", "stdin", path, str(size), "--format", "VMDK", stdin=_disk_stream(head, size))
 
+    async def clone_disk(self, source: str, target: str) -> None:
+        await self.run("clonehd", source, target)
+
     async def create_vm(self, spec: VMSpec) -> None:
         name = spec.name
         await self.run("createvm", "--basefolder", spec.basefolder, "--name", name, "--register")

@@ -180,18 +180,48 @@ class VirtualBoxDriver(Driver):
         await iso_for_machine(c["Boot2DockerURL"], os.path.join(self.store_path, "cache"), iso, report,
                               os.environ.get("MACHINE_GITHUB_API_TOKEN", ""))
         report.info("Creating VirtualBox VM...")
-        report.info("Creating SSH key...")
-        c["SSHKeyPath"] = make_key_pair(self._path("id_rsa"))
-        report.info("Creating disk image...")
         vbox = self._vbox()
-        await vbox.make_disk(self._path("disk.vmdk"), c["DiskSize"] * 1024 * 1024,
-                             _userdata_tar(open(c["SSHKeyPath"] + ".pub", "rb").read()))
+        if c["Boot2DockerImportVM"]:
+            await self._import_boot2docker_vm(c["Boot2DockerImportVM"], report)
+        else:
+            report.info("Creating SSH key...")
+            c["SSHKeyPath"] = make_key_pair(self._path("id_rsa"))
+            report.info("Creating disk image...")
+            await vbox.make_disk(self._path("disk.vmdk"), c["DiskSize"] * 1024 * 1024,
+                                 _userdata_tar(open(c["SSHKeyPath"] + ".pub", "rb").read()))
         await vbox.create_vm(VMSpec(
             name=self.machine_name, basefolder=self._path(), cpus=c["CPU"], memory=c["Memory"],
             host_dns_resolver=c["HostDNSResolver"], dns_proxy=c["DNSProxy"], nat_nictype=c["NatNicType"], iso=iso,
             disk=self._path("disk.vmdk"), share=_share(c)))
         report.info("Starting the VM...")
         await self.start(report)
+
+    async def _import_boot2docker_vm(self, source: str, report) -> None:
+        """docker-machine's import of a boot2docker-cli VM: its disk cloned, its CPUs and memory, its SSH key."""
+        import shutil
+
+        c, vbox = self.config, self._vbox()
+        try:
+            await vbox.power_off(source)
+        except VBoxError:
+            pass  # already off
+        try:
+            info = await vbox.vm_info(source)
+        except VBoxError:
+            raise MachineError(f"cannot import the VM {source}: VirtualBox has no VM of that name") from None
+        disk = info.get("SATA-1-0", "")
+        if not disk or disk == "none" or not os.path.exists(disk):
+            raise MachineError(f"cannot import the VM {source}: its disk (SATA port 1) {disk or 'is not set'}"
+                               f"{' does not exist' if disk else ''}")
+        report.info(f"Importing the disk of {source}...")
+        await vbox.clone_disk(disk, self._path("disk.vmdk"))
+        c["CPU"], c["Memory"] = int(info.get("cpus", c["CPU"])), int(info.get("memory", c["Memory"]))
+        key = os.path.join(os.path.expanduser("~"), ".ssh", "id_boot2docker")
+        if not os.path.exists(key):
+            raise MachineError(f"cannot import the VM {source}: its SSH key {key} does not exist")
+        c["SSHKeyPath"] = self._path("id_rsa")
+        shutil.copyfile(key, c["SSHKeyPath"])
+        os.chmod(c["SSHKeyPath"], 0o600)
 
     # ----- state
     async def state(self) -> State:

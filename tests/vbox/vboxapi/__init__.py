@@ -115,6 +115,23 @@ class Machine:
         return getattr(C, "MachineState_" + STATE_OF.get(need_vm(vs.load(), self.name)["state"], "Null"))
 
     @property
+    def CPUCount(self) -> int:
+        return int(need_vm(vs.load(), self.name)["settings"].get("cpus", 1))
+
+    @property
+    def memorySize(self) -> int:
+        return int(need_vm(vs.load(), self.name)["settings"].get("memory", 128))
+
+    @property
+    def mediumAttachments(self) -> list:
+        out = []
+        for args in need_vm(vs.load(), self.name)["storage"].get("storageattach", []):
+            o = dict(zip(args[1::2], args[2::2]))
+            out.append(type("MediumAttachment", (), {"controller": o["--storagectl"], "port": int(o["--port"]),
+                                                     "device": int(o["--device"]), "medium": Medium(o["--medium"])}))
+        return out
+
+    @property
     def BIOSSettings(self):
         return Settings(self, {"logoFadeIn": ("bioslogofadein", ONOFF), "logoFadeOut": ("bioslogofadeout", ONOFF),
                                "logoDisplayTime": ("bioslogodisplaytime", str),
@@ -381,6 +398,14 @@ class Medium:
             raise COMException("VBOX_E_FILE_ERROR", f"Cannot create the medium storage unit '{self.location}': it "
                                "already exists (VERR_ALREADY_EXISTS)")
         open(self.location, "wb").close()
+        return Progress()
+
+    def cloneTo(self, target: "Medium", variants: list, parent):
+        log("IMedium.cloneTo", os.path.basename(self.location), os.path.basename(target.location))
+        if os.path.exists(target.location):
+            raise COMException("VBOX_E_FILE_ERROR", f"Cannot create the medium storage unit '{target.location}': it "
+                               "already exists (VERR_ALREADY_EXISTS)")
+        shutil.copyfile(self.location, target.location)
         return Progress()
 
     def openForIO(self, writable: bool, password: str):
