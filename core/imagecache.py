@@ -55,6 +55,8 @@ def _open(url: str, start: int = 0):
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
         raise DownloadError(f"{url}: {reason}") from None
+    except ValueError as err:  # not a URL urllib can open
+        raise DownloadError(f"{url}: {err}") from None
 
 
 def published_checksum(url: str) -> tuple[str, str] | None:
@@ -130,7 +132,8 @@ def download_to(url: str, part: str, progress, cancelled: threading.Event) -> No
                                 "the next create resumes from there")
 
 
-async def fetch_image(url: str, cache_dir: str, report, checksum: str = "") -> str:
+async def fetch_image(url: str, cache_dir: str, report, checksum: str = "",
+                      checksum_flag: str = "--qemu-image-checksum") -> str:
     """The cached copy of `url`, downloaded and verified first if needed. Reports step "image"."""
     makedirs_private(cache_dir)
     target = os.path.join(cache_dir, cache_name(url))
@@ -138,12 +141,12 @@ async def fetch_image(url: str, cache_dir: str, report, checksum: str = "") -> s
     try:
         # one download per image, however many creates want it
         await asyncio.to_thread(fcntl.flock, lock_fd, fcntl.LOCK_EX)
-        return await _fetch_locked(url, target, report, checksum)
+        return await _fetch_locked(url, target, report, checksum, checksum_flag)
     finally:
         os.close(lock_fd)
 
 
-async def _fetch_locked(url: str, target: str, report, checksum: str) -> str:
+async def _fetch_locked(url: str, target: str, report, checksum: str, checksum_flag: str) -> str:
     name = os.path.basename(urllib.parse.urlparse(url).path)
     verified = target + ".verified"
     if os.path.exists(target) and os.path.exists(verified):
@@ -153,7 +156,7 @@ async def _fetch_locked(url: str, target: str, report, checksum: str) -> str:
     expected = parse_checksum(checksum) if checksum else await asyncio.to_thread(published_checksum, url)
     if expected is None:
         raise DownloadError(f"no checksum for {url}: none is published next to it (SHA512SUMS, SHA256SUMS); "
-                            "give one with --qemu-image-checksum ALGO:HEX")
+                            f"give one with {checksum_flag} ALGO:HEX")
     algo, digest = expected
     part = target + ".part"
     loop = asyncio.get_running_loop()
@@ -175,7 +178,7 @@ async def _fetch_locked(url: str, target: str, report, checksum: str) -> str:
     got = await asyncio.to_thread(file_digest, part, algo)
     if got != digest:
         os.unlink(part)
-        raise DownloadError(f"{name} is damaged: its {algo} is {got}, the published one is {digest} "
+        raise DownloadError(f"{name} is damaged: its {algo} is {got}, {'the one given' if checksum else 'the published one'} is {digest} "
                             "(the download was removed; try again)")
     os.replace(part, target)
     with open(verified, "w") as fh:

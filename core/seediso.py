@@ -6,6 +6,7 @@ what cloud-init looks for."""
 
 from __future__ import annotations
 
+import os
 import struct
 import time
 
@@ -117,3 +118,26 @@ def cloud_config(hostname: str, user: str, public_key: str) -> bytes:
 
 def meta_data(instance_id: str, hostname: str) -> bytes:
     return f"instance-id: {instance_id}\nlocal-hostname: {hostname}\n".encode()
+
+
+def network_config(macs: list[str]) -> bytes:
+    """network-config (v1, which every cloud-init renderer takes): DHCP on each listed NIC, found by MAC.
+    Without it cloud-init configures only the first NIC, and a VirtualBox host-only adapter would stay down."""
+    lines = ["version: 1", "config:"]
+    for i, mac in enumerate(macs):
+        hexdigits = mac.replace(":", "").lower()  # VirtualBox writes MACs without colons
+        mac = ":".join(hexdigits[j:j + 2] for j in range(0, 12, 2))
+        lines += ["  - type: physical", f"    name: eth{i}", f'    mac_address: "{mac}"',
+                  "    subnets:", "      - type: dhcp"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def write_machine_seed(path: str, hostname: str, user: str, public_key: str, instance: str,
+                       macs: list[str] | None = None) -> None:
+    """The NoCloud seed ISO of a machine (0600: it names the login user and its key)."""
+    files = {"user-data": cloud_config(hostname, user, public_key), "meta-data": meta_data(instance, hostname)}
+    if macs:
+        files["network-config"] = network_config(macs)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(make_seed_iso(files))

@@ -445,3 +445,92 @@ async def test_import_of_a_boot2docker_vm(path, vbox, github, store, tmp_path, m
 
         sys.modules.pop("vboxapi", None)
         sys.modules.pop("vboxstate", None)
+
+
+@pytest.fixture
+def cloud_site(tmp_path):
+    """A loopback web server publishing a (small, real) qcow2 cloud image with its SHA256SUMS, as Debian does."""
+    import hashlib
+    import subprocess
+
+    site = tmp_path / "cloud"
+    site.mkdir()
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(site / "cloud.qcow2"), "64M"], check=True)
+    digest = hashlib.sha256((site / "cloud.qcow2").read_bytes()).hexdigest()
+    (site / "SHA256SUMS").write_text(f"{digest}  cloud.qcow2\n")
+    with ImageServer(str(site)) as srv:
+        yield srv
+
+
+@pytest.mark.parametrize("path", ["vboxmanage", "api"])
+async def test_cloud_image_instead_of_boot2docker(path, vbox, cloud_site, store, monkeypatch):
+    """--virtualbox-image-url: the image fetched and verified into cache/, turned into a VDI grown to the disk size,
+    booted from its disk with a cloud-init seed on the DVD drive that names the user, key and both NICs' MACs."""
+    if path == "api":
+        monkeypatch.syspath_prepend(EMULATOR)
+    monkeypatch.setenv("MACHINE_TUI_VIRTUALBOX_PATH", path)
+    try:
+        st, host, driver = new_machine(store, "cloudy", **{"virtualbox-image-url": cloud_site.url("cloud.qcow2"),
+                                                           "virtualbox-disk-size": 128})
+        rep = Reporter()
+        await driver.pre_create_check()
+        await driver.create(rep)
+        st.save(host)
+        machine = os.path.join(store, "machines", "cloudy")
+        if path == "vboxmanage":
+            calls = normalise(vbox.calls(), store)
+            cached = [f for f in os.listdir(os.path.join(store, "cache")) if f.endswith("cloud.qcow2")]
+            assert calls[3:6] == [f"clonemedium disk S/cache/{cached[0]} S/machines/cloudy/disk.vdi --format VDI",
+                                  "modifymedium disk S/machines/cloudy/disk.vdi --resize 128",
+                                  "createvm --basefolder S/machines/cloudy --name cloudy --register"]
+            assert calls[6].endswith("--boot1 disk")
+            assert calls[7].startswith("modifyvm cloudy --nic1 nat --nictype1 82540EM --cableconnected1 on "
+                                       "--macaddress1 080027")
+            assert "storageattach cloudy --storagectl SATA --port 0 --device 0 --type dvddrive --medium " \
+                   "S/machines/cloudy/seed.iso" in calls
+            assert not any(c.startswith("sharedfolder") for c in calls)  # no guest additions to mount it
+        else:
+            assert "IMedium.cloneTo" in " ".join(api_calls(vbox)) and "IMedium.resize disk.vdi 134217728" in \
+                api_calls(vbox)
+        assert [p for p, _ in cloud_site.requests][-1] == "/cloud.qcow2"
+        assert any("Verifying" in e.message for e in rep.events)
+        vm = vbox.state()["vms"]["cloudy"]
+        assert vm["settings"]["boot1"] == "disk" and vm["state"] == "running"
+        mac1, mac2 = vm["settings"]["macaddress1"], vm["settings"]["macaddress2"]
+        assert vm["settings"]["hostonlyadapter2"] == "vboxnet0" and mac1 != mac2
+        # the seed names the user, the machine's key and both MACs (cloud-init would only bring up the first NIC)
+        seed = open(os.path.join(machine, "seed.iso"), "rb").read()
+        key = open(os.path.join(machine, "id_rsa.pub")).read().strip()
+        assert b"hostname: cloudy" in seed and key.encode() in seed and b"name: docker" in seed
+        for mac in (mac1, mac2):
+            assert f'mac_address: "{":".join(mac[i:i + 2] for i in range(0, 12, 2)).lower()}"'.encode() in seed
+        assert os.stat(os.path.join(machine, "seed.iso")).st_mode & 0o777 == 0o600
+        doc = json.load(open(os.path.join(machine, "config.json")))
+        assert list(doc["Driver"]) == DM_DRIVER_KEYS + ["ImageURL", "ImageChecksum"]
+    finally:
+        import sys
+
+        sys.modules.pop("vboxapi", None)
+        sys.modules.pop("vboxstate", None)
+
+
+def test_cloud_image_flag_faults(vbox, cloud_site, store, tmp_path):
+    env = clean_env(store, **vbox.env)
+    base = ["create", "-d", "virtualbox", "--virtualbox-no-vtx-check"]
+    r = run_cli(base + ["--virtualbox-image-url", "x.qcow2", "--virtualbox-boot2docker-url", "b.iso", "c1"], env)
+    assert r.returncode == 1 and "--virtualbox-image-url replaces boot2docker" in r.stderr
+    junk = tmp_path / "junk.img"
+    junk.write_bytes(b"no disk here" * 1000)
+    r = run_cli(base + ["--virtualbox-image-url", str(junk), "c2"], env, timeout=60)
+    assert r.returncode == 1 and "give one with --virtualbox-image-checksum ALGO:HEX" in r.stderr
+    import hashlib
+
+    r = run_cli(base + ["--virtualbox-image-url", str(junk), "--virtualbox-image-checksum",
+                        "sha256:" + hashlib.sha256(junk.read_bytes()).hexdigest(), "c4"], env, timeout=60)
+    assert r.returncode == 1 and "is not a disk image VirtualBox can boot" in r.stderr
+    r = run_cli(base + ["--virtualbox-image-url", cloud_site.url("cloud.qcow2"), "--virtualbox-image-checksum",
+                        "sha256:" + "0" * 64, "c3"], env, timeout=60)
+    assert r.returncode == 1 and "cloud.qcow2 is damaged: its sha256 is" in r.stderr
+    assert "the one given is 0000" in r.stderr
+    assert run_cli(["rm", "-f", "-y", "c2", "c3", "c4"], env, timeout=60).returncode == 0
+    assert vbox.state()["vms"] == {} if os.path.exists(vbox.state_file) else True

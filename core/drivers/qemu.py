@@ -200,15 +200,12 @@ class QemuDriver(Driver):
             raise MachineError(f"making the disk: {err}") from None
 
     def _write_seed(self) -> None:
-        from ..seediso import cloud_config, make_seed_iso, meta_data
+        from ..seediso import write_machine_seed
 
         name = self.machine_name
-        key = open(self.config["SSHKeyPath"] + ".pub").read()
-        iso = make_seed_iso({"user-data": cloud_config(name, self.config["SSHUser"], key),
-                             "meta-data": meta_data(f"machine-tui-{name}-{uuid.uuid4().hex[:8]}", name)})
-        fd = os.open(self._path("seed.iso"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(iso)
+        write_machine_seed(self._path("seed.iso"), name, self.config["SSHUser"],
+                           open(self.config["SSHKeyPath"] + ".pub").read(),
+                           f"machine-tui-{name}-{uuid.uuid4().hex[:8]}")
 
     async def _probe_accel(self, report) -> str:
         """Acceleration only when a guest really runs on it: /dev/kvm can exist and still hang guests."""

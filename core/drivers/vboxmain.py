@@ -9,6 +9,7 @@ IFirmwareSettings, which the accessors below follow when the machine has them.""
 from __future__ import annotations
 
 import asyncio
+import os
 
 from .vboxmanage import VBoxError, VMSpec
 
@@ -194,12 +195,14 @@ class VBoxMain:
             for prop in ("Enabled", "NestedPaging", "LargePages", "VPID"):
                 x86.setHWVirtExProperty(self._const(f"HWVirtExPropertyType_{prop}"), True)
             m.graphicsAdapter.accelerate3DEnabled = False
-            m.setBootOrder(1, c.DeviceType_DVD)
+            m.setBootOrder(1, c.DeviceType_HardDisk if spec.boot == "disk" else c.DeviceType_DVD)
             nat = m.getNetworkAdapter(0)
             nat.enabled = True
             nat.attachmentType = c.NetworkAttachmentType_NAT
             nat.adapterType = getattr(c, f"NetworkAdapterType_{NIC_TYPES.get(spec.nat_nictype, 'I82540EM')}")
             nat.cableConnected = True
+            if spec.mac:
+                nat.MACAddress = spec.mac
             nat.NATEngine.DNSUseHostResolver = spec.host_dns_resolver
             nat.NATEngine.DNSProxy = spec.dns_proxy
             controller = m.addStorageController("SATA", c.StorageBus_SATA)
@@ -273,7 +276,36 @@ class VBoxMain:
         self._api("setConfiguration", server.setConfiguration, ip, mask, lower, upper)
         server.enabled = True
 
-    async def attach_hostonly(self, name: str, nic: str, nictype: str, promisc: str) -> None:
+    async def import_disk(self, image: str, fmt: str, target: str) -> None:
+        c = self.c
+        dst = self._api("createMedium", self.vbox.createMedium, "VDI", target, c.AccessMode_ReadWrite,
+                        c.DeviceType_HardDisk)
+        if fmt == "raw":  # the API has no raw reader: a VDI of the image's size, written through IMediumIO
+            await self._wait("createBaseStorage", self._api("createBaseStorage", dst.createBaseStorage,
+                                                            os.path.getsize(image), [c.MediumVariant_Standard]))
+            io = self._api("openForIO", dst.openForIO, True, "")
+            try:
+                with open(image, "rb") as fh:
+                    offset = 0
+                    while chunk := fh.read(1 << 20):
+                        if chunk.count(0) != len(chunk):  # holes stay holes in the dynamic VDI
+                            self._api("IMediumIO.write", io.write, offset, chunk)
+                        offset += len(chunk)
+                        await asyncio.sleep(0)
+            finally:
+                io.close()
+            return
+        src = self._api("openMedium", self.vbox.openMedium, image, c.DeviceType_HardDisk, c.AccessMode_ReadOnly,
+                        False)
+        await self._wait("cloneTo", self._api("cloneTo", src.cloneTo, dst, [c.MediumVariant_Standard], None))
+
+    async def resize_disk(self, path: str, megabytes: int) -> None:
+        c = self.c
+        medium = self._api("openMedium", self.vbox.openMedium, path, c.DeviceType_HardDisk, c.AccessMode_ReadWrite,
+                           False)
+        await self._wait("resize", self._api("resize", medium.resize, megabytes * 1024 * 1024))
+
+    async def attach_hostonly(self, name: str, nic: str, nictype: str, promisc: str, mac: str = "") -> None:
         c = self.c
 
         def change(m):
@@ -284,5 +316,7 @@ class VBoxMain:
             adapter.promiscModePolicy = getattr(c, f"NetworkAdapterPromiscModePolicy_{PROMISC.get(promisc, 'Deny')}")
             adapter.hostOnlyInterface = nic
             adapter.cableConnected = True
+            if mac:
+                adapter.MACAddress = mac
 
         await self._edit(name, lambda m: self._api("host-only adapter", change, m))

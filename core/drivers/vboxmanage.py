@@ -44,6 +44,8 @@ class VMSpec:
     iso: str
     disk: str
     share: tuple[str, str] | None = None  # (host folder, share name)
+    boot: str = "dvd"  # boot2docker boots its ISO; a cloud image its disk
+    mac: str = ""  # the NAT adapter's MAC, when the guest's seed must name it
 
 
 class VBoxManage:
@@ -118,8 +120,9 @@ class VBoxManage:
                        "--rtcuseutc", "on", "--natdnshostresolver1", "on" if spec.host_dns_resolver else "off",
                        "--natdnsproxy1", "on" if spec.dns_proxy else "off", "--cpuhotplug", "off", "--pae", "on",
                        "--hpet", "on", "--hwvirtex", "on", "--nestedpaging", "on", "--largepages", "on",
-                       "--vtxvpid", "on", "--accelerate3d", "off", "--boot1", "dvd")
-        await self.run("modifyvm", name, "--nic1", "nat", "--nictype1", spec.nat_nictype, "--cableconnected1", "on")
+                       "--vtxvpid", "on", "--accelerate3d", "off", "--boot1", spec.boot)
+        await self.run("modifyvm", name, "--nic1", "nat", "--nictype1", spec.nat_nictype, "--cableconnected1", "on",
+                       *(("--macaddress1", spec.mac) if spec.mac else ()))
         await self.run("storagectl", name, "--name", "SATA", "--add", "sata", "--hostiocache", "on")
         await self.run("storageattach", name, "--storagectl", "SATA", "--port", "0", "--device", "0", "--type",
                        "dvddrive", "--medium", spec.iso)
@@ -169,9 +172,19 @@ class VBoxManage:
         await self.run("dhcpserver", "modify" if exists else "add", "--netname", netname, "--ip", ip,
                        "--netmask", mask, "--lowerip", lower, "--upperip", upper, "--enable")
 
-    async def attach_hostonly(self, name: str, nic: str, nictype: str, promisc: str) -> None:
+    async def attach_hostonly(self, name: str, nic: str, nictype: str, promisc: str, mac: str = "") -> None:
         await self.run("modifyvm", name, "--nic2", "hostonly", "--nictype2", nictype, "--nicpromisc2", promisc,
-                       "--hostonlyadapter2", nic, "--cableconnected2", "on")
+                       "--hostonlyadapter2", nic, "--cableconnected2", "on", *(("--macaddress2", mac) if mac else ()))
+
+    async def import_disk(self, image: str, fmt: str, target: str) -> None:
+        """A VDI made from a cloud image (raw images are converted, others cloned by VirtualBox's own readers)."""
+        if fmt == "raw":
+            await self.run("convertfromraw", image, target, "--format", "VDI")
+        else:
+            await self.run("clonemedium", "disk", image, target, "--format", "VDI")
+
+    async def resize_disk(self, path: str, megabytes: int) -> None:
+        await self.run("modifymedium", "disk", path, "--resize", str(megabytes))
 
 
 async def _disk_stream(head: bytes, size: int):

@@ -45,6 +45,10 @@ FLAGS = [
     Flag("virtualbox-hostonly-nictype", "Specify the Host Only Network Adapter Type", default="82540EM",
          env="VIRTUALBOX_HOSTONLY_NIC_TYPE"),
     Flag("virtualbox-hostonly-no-dhcp", "Disable the Host Only DHCP Server", _B, False, "VIRTUALBOX_HOSTONLY_NO_DHCP"),
+    Flag("virtualbox-image-checksum", "Checksum of --virtualbox-image-url as ALGO:HEX (default: the SHA512SUMS or "
+         "SHA256SUMS published beside it)", env="VIRTUALBOX_IMAGE_CHECKSUM", advanced=True),
+    Flag("virtualbox-image-url", "A cloud image (qcow2, raw, VMDK or VDI; URL or path) booted with a cloud-init seed "
+         "instead of boot2docker", env="VIRTUALBOX_IMAGE_URL"),
     Flag("virtualbox-import-boot2docker-vm", "The name of a Boot2Docker VM to import",
          env="VIRTUALBOX_BOOT2DOCKER_IMPORT_VM"),
     Flag("virtualbox-memory", "Size of memory for host in MB", "int", 1024, "VIRTUALBOX_MEMORY_SIZE"),
@@ -100,6 +104,19 @@ class VirtualBoxDriver(Driver):
         c["DNSProxy"] = not bool(opts.get("virtualbox-no-dns-proxy", False))
         c["NoVTXCheck"] = bool(opts.get("virtualbox-no-vtx-check", False))
         c["ShareFolder"] = opts.get("virtualbox-share-folder") or ""
+        image = opts.get("virtualbox-image-url") or ""
+        if image:  # beyond docker-machine: only then in config.json, whose Driver keys otherwise stay its own
+            from ..imagecache import parse_checksum
+
+            if c["Boot2DockerURL"] or c["Boot2DockerImportVM"]:
+                raise MachineError("--virtualbox-image-url replaces boot2docker: it cannot be used with "
+                                   "--virtualbox-boot2docker-url or --virtualbox-import-boot2docker-vm")
+            if "://" not in image:  # a plain path means a local file
+                image = "file://" + os.path.abspath(os.path.expanduser(image))
+            c["ImageURL"] = image
+            c["ImageChecksum"] = opts.get("virtualbox-image-checksum") or ""
+            if c["ImageChecksum"]:
+                parse_checksum(c["ImageChecksum"])
         if c["UIType"] not in ("gui", "sdl", "headless", "separate"):
             raise MachineError(f"--virtualbox-ui-type must be gui, sdl, headless or separate, not {c['UIType']!r}")
         _parse_cidr(c["HostOnlyCIDR"])
@@ -176,6 +193,8 @@ class VirtualBoxDriver(Driver):
         from ..sshkeys import make_key_pair
 
         c = self.config
+        if c.get("ImageURL"):
+            return await self._create_from_cloud_image(report)
         iso = self._path("boot2docker.iso")
         await iso_for_machine(c["Boot2DockerURL"], os.path.join(self.store_path, "cache"), iso, report,
                               os.environ.get("MACHINE_GITHUB_API_TOKEN", ""))
@@ -193,6 +212,49 @@ class VirtualBoxDriver(Driver):
             name=self.machine_name, basefolder=self._path(), cpus=c["CPU"], memory=c["Memory"],
             host_dns_resolver=c["HostDNSResolver"], dns_proxy=c["DNSProxy"], nat_nictype=c["NatNicType"], iso=iso,
             disk=self._path("disk.vmdk"), share=_share(c)))
+        report.info("Starting the VM...")
+        await self.start(report)
+
+    async def _create_from_cloud_image(self, report) -> None:
+        """A cloud image instead of boot2docker: the image converted to a VDI (VMDKs cannot grow in VirtualBox),
+        grown to --virtualbox-disk-size, and a cloud-init seed on the DVD drive naming the user, its key, the
+        hostname and DHCP on both NICs (cloud-init would only bring up the first)."""
+        import uuid
+
+        from ..imagecache import fetch_image
+        from ..seediso import write_machine_seed
+        from ..sshkeys import make_key_pair
+
+        c, vbox = self.config, self._vbox()
+        try:
+            image = await fetch_image(c["ImageURL"], os.path.join(self.store_path, "cache"), report,
+                                      c["ImageChecksum"], "--virtualbox-image-checksum")
+        except MachineError as err:
+            raise MachineError(f"downloading the image: {err}") from None
+        fmt, size = disk_image_format(image)
+        report.info("Creating VirtualBox VM...")
+        report.info("Creating SSH key...")
+        c["SSHKeyPath"] = make_key_pair(self._path("id_rsa"))
+        report.info(f"Creating the disk from the {fmt} image...")
+        disk = self._path("disk.vdi")
+        await vbox.import_disk(image, fmt, disk)
+        wanted = c["DiskSize"] * 1024 * 1024
+        if size and wanted > size:
+            await vbox.resize_disk(disk, c["DiskSize"])
+        elif size and wanted < size:
+            report.warn(f"--virtualbox-disk-size {c['DiskSize']} MB is smaller than the image "
+                        f"({size // 2**20} MB): the disk keeps the image's size")
+        macs = _macs_for(self.machine_name)
+        name = self.machine_name
+        write_machine_seed(self._path("seed.iso"), name, c["SSHUser"], open(c["SSHKeyPath"] + ".pub").read(),
+                           f"machine-tui-{name}-{uuid.uuid4().hex[:8]}", macs)
+        if _share(c):
+            report.info("No shared folder: cloud images have no VirtualBox guest additions to mount it "
+                        "(machine-tui mount works over SSH)")
+        await vbox.create_vm(VMSpec(
+            name=name, basefolder=self._path(), cpus=c["CPU"], memory=c["Memory"],
+            host_dns_resolver=c["HostDNSResolver"], dns_proxy=c["DNSProxy"], nat_nictype=c["NatNicType"],
+            iso=self._path("seed.iso"), disk=disk, boot="disk", mac=macs[0]))
         report.info("Starting the VM...")
         await self.start(report)
 
@@ -386,7 +448,8 @@ class VirtualBoxDriver(Driver):
                 raise
         if not c["HostOnlyNoDHCP"]:
             await self._setup_dhcp(found, host_ip, net)
-        await vbm.attach_hostonly(self.machine_name, found, c["HostOnlyNicType"], c["HostOnlyPromiscMode"])
+        await vbm.attach_hostonly(self.machine_name, found, c["HostOnlyNicType"], c["HostOnlyPromiscMode"],
+                                  _macs_for(self.machine_name)[1] if c.get("ImageURL") else "")
 
     async def _setup_dhcp(self, nic: str, host_ip, net) -> None:
         vbm = self._vbox()
@@ -409,6 +472,36 @@ class VirtualBoxDriver(Driver):
                 and existing.get("NetworkMask") == str(net.netmask) and existing.get("Enabled") == "Yes":
             return
         await vbm.set_dhcp_server(netname, str(dhcp_ip), str(net.netmask), str(lower), str(upper), bool(existing))
+
+
+def _macs_for(name: str) -> list[str]:
+    """The NAT and host-only MACs of a cloud-image VM, fixed from its name so its seed can name them:
+    VirtualBox's 08:00:27 prefix, as the MACs it picks itself."""
+    import hashlib
+
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    base = f"080027{digest[:5]}"
+    return [base + "0", base + "1"]
+
+
+def disk_image_format(path: str) -> tuple[str, int]:
+    """(format, virtual size in bytes or 0 when the header does not say) of a disk image, by its magic."""
+    import struct
+
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+        fh.seek(0, os.SEEK_END)
+        length = fh.tell()
+    if head[:4] == b"QFI\xfb":
+        return "qcow2", struct.unpack(">Q", head[24:32])[0]
+    if head[:4] == b"KDMV" or b"# Disk DescriptorFile" in head[:64]:
+        return "vmdk", 0
+    if head[64:68] == b"\x7f\x10\xda\xbe":
+        return "vdi", 0
+    if head[510:512] == b"\x55\xaa":
+        return "raw", length
+    raise MachineError(f"{path} is not a disk image VirtualBox can boot (not qcow2, VMDK, VDI, nor a raw disk with "
+                       "a boot sector)")
 
 
 def _parse_cidr(text: str):

@@ -19,7 +19,7 @@ import vboxstate as vs  # noqa: E402
 STATUS = {"E_ACCESSDENIED": 0x80070005, "E_INVALIDARG": 0x80070057, "E_FAIL": 0x80004005,
           "VBOX_E_OBJECT_NOT_FOUND": 0x80BB0001, "VBOX_E_INVALID_VM_STATE": 0x80BB0002,
           "VBOX_E_FILE_ERROR": 0x80BB0004, "VBOX_E_INVALID_OBJECT_STATE": 0x80BB0007,
-          "VBOX_E_OBJECT_IN_USE": 0x80BB000C}
+          "VBOX_E_OBJECT_IN_USE": 0x80BB000C, "VBOX_E_NOT_SUPPORTED": 0x80BB0009}
 ENUMS = {
     "MachineState": ["Null", "PoweredOff", "Saved", "Teleported", "Aborted", "Running", "Paused", "Stuck",
                      "Starting", "Stopping", "Saving", "Restoring"],
@@ -290,7 +290,7 @@ class Adapter:
         if attr == "hostOnlyInterface":
             return s.get(f"hostonlyadapter{n}", "")
         if attr == "MACAddress":
-            return "080027AAAA01" if n == 1 else "080027BBBB02"
+            return s.get(f"macaddress{n}", "080027AAAA01" if n == 1 else "080027BBBB02")
         if attr == "NATEngine":
             return NATEngine(self._m)
         raise AttributeError(attr)
@@ -303,6 +303,8 @@ class Adapter:
             m._set(f"nic{n}", name_of("NetworkAttachmentType", value).lower())
         elif attr == "adapterType":
             m._set(f"nictype{n}", name_of("NetworkAdapterType", value).lstrip("I"))
+        elif attr == "MACAddress":
+            m._set(f"macaddress{n}", value)
         elif attr == "cableConnected":
             m._set(f"cableconnected{n}", ONOFF[value])
         elif attr == "promiscModePolicy":
@@ -393,6 +395,8 @@ class Medium:
         self.location = location
 
     def createBaseStorage(self, size: int, variants: list):
+        if not isinstance(variants, list):
+            raise COMException("E_INVALIDARG", "variant must be an array of MediumVariant")
         log("IMedium.createBaseStorage", os.path.basename(self.location), size)
         if os.path.exists(self.location):
             raise COMException("VBOX_E_FILE_ERROR", f"Cannot create the medium storage unit '{self.location}': it "
@@ -406,6 +410,15 @@ class Medium:
             raise COMException("VBOX_E_FILE_ERROR", f"Cannot create the medium storage unit '{target.location}': it "
                                "already exists (VERR_ALREADY_EXISTS)")
         shutil.copyfile(self.location, target.location)
+        return Progress()
+
+    def resize(self, size: int):
+        log("IMedium.resize", os.path.basename(self.location), size)
+        if self.location.endswith(".vmdk"):
+            raise COMException("VBOX_E_NOT_SUPPORTED", "Resize medium operation for this format is not implemented yet!")
+        st = vs.load()
+        st.setdefault("media", {})[self.location] = {"resize_mb": size // (1024 * 1024)}
+        vs.save(st)
         return Progress()
 
     def openForIO(self, writable: bool, password: str):
