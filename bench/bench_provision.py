@@ -85,7 +85,6 @@ def main():
     work = tempfile.mkdtemp(prefix="mt-bench-vm-")
     vm = vmrig.VM(image, os.path.join(work, "vm"), vmrig.make_key(work) + ".pub")
     vm.key = os.path.join(work, "id_test")
-    t = time.monotonic()
     vm.start()
     try:
         boot = vm.wait_for_ssh_banner()

@@ -179,7 +179,7 @@ class Boot2Docker(Provisioner):
         args += [shlex.quote(f"--{opt}") for opt in e.get("ArbitraryFlags") or []]
         env = "".join(f"export {shlex.quote(v)}\n" for v in e.get("Env") or [])
         d = self.docker_dir
-        return (f"EXTRA_ARGS='\n" + "\n".join(args) + "\n\n'\n"
+        return ("EXTRA_ARGS='\n" + "\n".join(args) + "\n\n'\n"
                 f"CACERT={d}/ca.pem\nDOCKER_HOST='-H tcp://0.0.0.0:{port}'\n"
                 f"DOCKER_STORAGE={e.get('StorageDriver') or 'overlay2'}\nDOCKER_TLS=auto\n"
                 f"SERVERKEY={d}/server-key.pem\nSERVERCERT={d}/server.pem\n\n{env}")

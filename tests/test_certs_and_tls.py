@@ -12,7 +12,6 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from conftest import clean_env, run_cli
 from fakeengine import FakeEngine
 from machine_tui.core import certs
 from machine_tui.core.engine import check_tls, docker_version

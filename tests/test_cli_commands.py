@@ -7,7 +7,7 @@ import os
 import socket
 import time
 
-from conftest import clean_env, run_cli
+from conftest import clean_env
 
 
 def make(cli, name, url="tcp://127.0.0.1:1", *extra):

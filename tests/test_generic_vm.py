@@ -177,7 +177,7 @@ def test_generic_create_env_docker_certs_ssh_and_rm(vm, store, tmp_path):
     try:
         assert (mnt / "hostname").read_text().strip() == "gen1"
     finally:
-        assert run_cli(["mount", "-u", f"gen1:/etc", str(mnt)], env).returncode == 0
+        assert run_cli(["mount", "-u", "gen1:/etc", str(mnt)], env).returncode == 0
     assert not (mnt / "hostname").exists()
 
     # regenerate-certs: new server cert, the docker CLI still works

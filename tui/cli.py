@@ -528,8 +528,6 @@ def cmd_create(ctx, opts_unused, args):
         raise MachineError("Error: No machine name specified")
     if len(positional) > 1:
         raise MachineError(f"Invalid command line. Found extra arguments [{' '.join(positional[1:])}]")
-    from ..core import operations
-
     driver_class(driver_name)  # unknown driver: same error as docker-machine, before anything is written
     name = positional[0]
     with ctx.live_reporter() as report:

@@ -335,14 +335,14 @@ class NATEngine:
     def addRedirect(self, name, proto, host_ip, host_port, guest_ip, guest_port):
         self._m._need_mutable()
         if name in self._m._edits["natpf"]:
-            raise COMException("E_INVALIDARG", f"A NAT rule of this name already exists")
+            raise COMException("E_INVALIDARG", "A NAT rule of this name already exists")
         self._m._edits["natpf"][name] = \
             f"{name},{name_of('NATProtocol', proto).lower()},{host_ip},{host_port},{guest_ip},{guest_port}"
 
     def removeRedirect(self, name):
         self._m._need_mutable()
         if name not in self._m._edits["natpf"]:
-            raise COMException("E_INVALIDARG", f"A NAT rule of this name does not exist")
+            raise COMException("E_INVALIDARG", "A NAT rule of this name does not exist")
         del self._m._edits["natpf"][name]
 
 
