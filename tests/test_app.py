@@ -164,6 +164,12 @@ async def test_wizard_form_follows_the_driver_schema(store):
         assert ids[0] == "flag-generic-ip-address"  # required first
         assert "flag-generic-ssh-user" in ids and "flag-engine-opt" in ids
         assert wizard.query_one("#flag-generic-ssh-user").value == "root"
+        wizard.query_one("#driver").value = "virtualbox"  # the first driver docker-machine users ever typed
+        await pilot.pause(0.5)
+        ids = [w.id for w in wizard.query("#form Input")]
+        assert "flag-virtualbox-image-url" in ids and "flag-virtualbox-boot2docker-url" in ids
+        assert wizard.query_one("#flag-virtualbox-memory").value == "1024"
+        assert wizard.query_one("#flag-virtualbox-hostonly-cidr").value == "192.168.99.1/24"
 
 
 async def test_cancelled_create_leaves_nothing(store, tmp_path):
