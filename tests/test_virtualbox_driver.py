@@ -534,3 +534,27 @@ def test_cloud_image_flag_faults(vbox, cloud_site, store, tmp_path):
     assert "the one given is 0000" in r.stderr
     assert run_cli(["rm", "-f", "-y", "c2", "c3", "c4"], env, timeout=60).returncode == 0
     assert vbox.state()["vms"] == {} if os.path.exists(vbox.state_file) else True
+
+
+async def test_config_json_is_the_one_docker_machine_writes(vbox, github, store, monkeypatch):
+    """Field by field against the config.json docker-machine 0.16.2 wrote for `create -d virtualbox default`
+    (../shared/reference/docker-machine.md), on VirtualBox 6.1.26 where the default host-only range still applies."""
+    from conftest import SHARED
+
+    text = open(os.path.join(SHARED, "reference", "docker-machine.md")).read()
+    block = text[text.index("`config.json` (virtualbox, created with defaults"):]
+    theirs = json.loads(block[block.index("```json") + 7:block.index("```", block.index("```json") + 7)])
+    monkeypatch.setenv("VBOX_EMULATOR_VERSION", "6.1.26r145957")
+    st, host, driver = new_machine(store, "default", **{"virtualbox-no-vtx-check": False})
+    monkeypatch.setattr("machine_tui.core.drivers.virtualbox._cpu_has_vtx", lambda: True)
+    await driver.pre_create_check()
+    await driver.create(Reporter())
+    driver.config["IPAddress"] = "192.168.99.100"  # what the guest's host-only adapter would have answered
+    st.save(host)
+    ours = json.load(open(os.path.join(store, "machines", "default", "config.json")))
+    ours = json.loads(json.dumps(ours).replace(store, "/home/u/.docker/machine"))
+    assert ours["Driver"].pop("SSHPort") > 0 and theirs["Driver"].pop("SSHPort") > 0  # a free port, each time
+    # the disk is 8 MB here (streaming 20 GB of zeros into the emulator takes minutes); the flag's default is 20000
+    assert ours["Driver"]["DiskSize"] == 8
+    ours["Driver"]["DiskSize"] = 20000
+    assert ours == theirs
