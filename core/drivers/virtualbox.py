@@ -45,10 +45,11 @@ FLAGS = [
     Flag("virtualbox-hostonly-nictype", "Specify the Host Only Network Adapter Type", default="82540EM",
          env="VIRTUALBOX_HOSTONLY_NIC_TYPE"),
     Flag("virtualbox-hostonly-no-dhcp", "Disable the Host Only DHCP Server", _B, False, "VIRTUALBOX_HOSTONLY_NO_DHCP"),
+    # beyond docker-machine: "(machine-tui)" marks them in the help, as our other additions
     Flag("virtualbox-image-checksum", "Checksum of --virtualbox-image-url as ALGO:HEX (default: the SHA512SUMS or "
-         "SHA256SUMS published beside it)", env="VIRTUALBOX_IMAGE_CHECKSUM", advanced=True),
+         "SHA256SUMS published beside it) (machine-tui)", env="VIRTUALBOX_IMAGE_CHECKSUM", advanced=True),
     Flag("virtualbox-image-url", "A cloud image (qcow2, raw, VMDK or VDI; URL or path) booted with a cloud-init seed "
-         "instead of boot2docker", env="VIRTUALBOX_IMAGE_URL"),
+         "instead of boot2docker (machine-tui)", env="VIRTUALBOX_IMAGE_URL"),
     Flag("virtualbox-import-boot2docker-vm", "The name of a Boot2Docker VM to import",
          env="VIRTUALBOX_BOOT2DOCKER_IMPORT_VM"),
     Flag("virtualbox-memory", "Size of memory for host in MB", "int", 1024, "VIRTUALBOX_MEMORY_SIZE"),
