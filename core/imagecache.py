@@ -178,7 +178,8 @@ async def _fetch_locked(url: str, target: str, report, checksum: str, checksum_f
     got = await asyncio.to_thread(file_digest, part, algo)
     if got != digest:
         os.unlink(part)
-        raise DownloadError(f"{name} is damaged: its {algo} is {got}, {'the one given' if checksum else 'the published one'} is {digest} "
+        whose = "the one given" if checksum else "the published one"
+        raise DownloadError(f"{name} is damaged: its {algo} is {got}, {whose} is {digest} "
                             "(the download was removed; try again)")
     os.replace(part, target)
     with open(verified, "w") as fh:

@@ -279,16 +279,31 @@ def test_virtualbox_faults(vbox, github, store, tmp_path, monkeypatch):
 
 # ----- the Main API path (the SDK's vboxapi; tests/vbox/vboxapi stands in for it, on the same state as VBoxManage)
 @pytest.fixture
-def api(vbox, monkeypatch):
-    """vboxapi importable, as where the VirtualBox SDK is installed; the driver then takes the API path by itself."""
+def sdk_importable(monkeypatch):
+    """vboxapi importable, as where the VirtualBox SDK is installed (the stand-in, forgotten after the test)."""
     import sys
 
     monkeypatch.syspath_prepend(EMULATOR)
-    monkeypatch.setenv("PYTHONPATH", EMULATOR + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    vbox.env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    yield vbox
+    yield
     for module in ("vboxapi", "vboxstate"):  # later tests must not find the SDK
         sys.modules.pop(module, None)
+
+
+@pytest.fixture
+def api(vbox, sdk_importable, monkeypatch):
+    """The SDK importable here and in the CLI's processes: the driver then takes the API path by itself."""
+    monkeypatch.setenv("PYTHONPATH", EMULATOR + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    vbox.env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return vbox
+
+
+@pytest.fixture(params=["vboxmanage", "api"])
+def path(request, vbox, monkeypatch):
+    """Each test using it runs on both paths, chosen as a user would force one."""
+    if request.param == "api":
+        request.getfixturevalue("sdk_importable")
+    monkeypatch.setenv("MACHINE_TUI_VIRTUALBOX_PATH", request.param)
+    return request.param
 
 
 def api_calls(vbox) -> list[str]:
@@ -408,12 +423,8 @@ def test_api_path_faults_and_debug_says_which_path(api, github, store):
     assert set(api.state()["vms"]) == {"taken"}
 
 
-@pytest.mark.parametrize("path", ["vboxmanage", "api"])
 async def test_import_of_a_boot2docker_vm(path, vbox, github, store, tmp_path, monkeypatch):
     """--virtualbox-import-boot2docker-vm: the old boot2docker-cli VM's disk cloned, its CPUs, memory and key."""
-    if path == "api":
-        monkeypatch.syspath_prepend(EMULATOR)  # the SDK stand-in, taken out of sys.modules at the end
-    monkeypatch.setenv("MACHINE_TUI_VIRTUALBOX_PATH", path)
     monkeypatch.setenv("HOME", str(tmp_path))
     old_disk = tmp_path / "boot2docker-vm.vmdk"
     old_disk.write_bytes(b"the old VM's disk" * 100)
@@ -431,20 +442,14 @@ async def test_import_of_a_boot2docker_vm(path, vbox, github, store, tmp_path, m
     (tmp_path / ".ssh").mkdir()
     (tmp_path / ".ssh" / "id_boot2docker").write_text("old key\n")
     await driver.create(Reporter())
-    try:
-        calls = [" ".join(c) for c in vbox.calls()]
-        assert "controlvm boot2docker-vm poweroff" in calls or "api IConsole.powerDown boot2docker-vm" in calls
-        assert vbox.state()["vms"]["boot2docker-vm"]["state"] == "poweroff"
-        d = driver.config
-        assert (d["CPU"], d["Memory"]) == (2, 2048)
-        assert open(os.path.join(store, "machines", "imported", "disk.vmdk"), "rb").read() == old_disk.read_bytes()
-        assert open(d["SSHKeyPath"]).read() == "old key\n" and os.stat(d["SSHKeyPath"]).st_mode & 0o777 == 0o600
-        assert vbox.state()["vms"]["imported"]["settings"]["cpus"] == "2"
-    finally:
-        import sys
-
-        sys.modules.pop("vboxapi", None)
-        sys.modules.pop("vboxstate", None)
+    calls = [" ".join(c) for c in vbox.calls()]
+    assert "controlvm boot2docker-vm poweroff" in calls or "api IConsole.powerDown boot2docker-vm" in calls
+    assert vbox.state()["vms"]["boot2docker-vm"]["state"] == "poweroff"
+    d = driver.config
+    assert (d["CPU"], d["Memory"]) == (2, 2048)
+    assert open(os.path.join(store, "machines", "imported", "disk.vmdk"), "rb").read() == old_disk.read_bytes()
+    assert open(d["SSHKeyPath"]).read() == "old key\n" and os.stat(d["SSHKeyPath"]).st_mode & 0o777 == 0o600
+    assert vbox.state()["vms"]["imported"]["settings"]["cpus"] == "2"
 
 
 @pytest.fixture
@@ -462,56 +467,46 @@ def cloud_site(tmp_path):
         yield srv
 
 
-@pytest.mark.parametrize("path", ["vboxmanage", "api"])
-async def test_cloud_image_instead_of_boot2docker(path, vbox, cloud_site, store, monkeypatch):
+async def test_cloud_image_instead_of_boot2docker(path, vbox, cloud_site, store):
     """--virtualbox-image-url: the image fetched and verified into cache/, turned into a VDI grown to the disk size,
     booted from its disk with a cloud-init seed on the DVD drive that names the user, key and both NICs' MACs."""
-    if path == "api":
-        monkeypatch.syspath_prepend(EMULATOR)
-    monkeypatch.setenv("MACHINE_TUI_VIRTUALBOX_PATH", path)
-    try:
-        st, host, driver = new_machine(store, "cloudy", **{"virtualbox-image-url": cloud_site.url("cloud.qcow2"),
-                                                           "virtualbox-disk-size": 128})
-        rep = Reporter()
-        await driver.pre_create_check()
-        await driver.create(rep)
-        st.save(host)
-        machine = os.path.join(store, "machines", "cloudy")
-        if path == "vboxmanage":
-            calls = normalise(vbox.calls(), store)
-            cached = [f for f in os.listdir(os.path.join(store, "cache")) if f.endswith("cloud.qcow2")]
-            assert calls[3:6] == [f"clonemedium disk S/cache/{cached[0]} S/machines/cloudy/disk.vdi --format VDI",
-                                  "modifymedium disk S/machines/cloudy/disk.vdi --resize 128",
-                                  "createvm --basefolder S/machines/cloudy --name cloudy --register"]
-            assert calls[6].endswith("--boot1 disk")
-            assert calls[7].startswith("modifyvm cloudy --nic1 nat --nictype1 82540EM --cableconnected1 on "
-                                       "--macaddress1 080027")
-            assert "storageattach cloudy --storagectl SATA --port 0 --device 0 --type dvddrive --medium " \
-                   "S/machines/cloudy/seed.iso" in calls
-            assert not any(c.startswith("sharedfolder") for c in calls)  # no guest additions to mount it
-        else:
-            assert "IMedium.cloneTo" in " ".join(api_calls(vbox)) and "IMedium.resize disk.vdi 134217728" in \
-                api_calls(vbox)
-        assert [p for p, _ in cloud_site.requests][-1] == "/cloud.qcow2"
-        assert any("Verifying" in e.message for e in rep.events)
-        vm = vbox.state()["vms"]["cloudy"]
-        assert vm["settings"]["boot1"] == "disk" and vm["state"] == "running"
-        mac1, mac2 = vm["settings"]["macaddress1"], vm["settings"]["macaddress2"]
-        assert vm["settings"]["hostonlyadapter2"] == "vboxnet0" and mac1 != mac2
-        # the seed names the user, the machine's key and both MACs (cloud-init would only bring up the first NIC)
-        seed = open(os.path.join(machine, "seed.iso"), "rb").read()
-        key = open(os.path.join(machine, "id_rsa.pub")).read().strip()
-        assert b"hostname: cloudy" in seed and key.encode() in seed and b"name: docker" in seed
-        for mac in (mac1, mac2):
-            assert f'mac_address: "{":".join(mac[i:i + 2] for i in range(0, 12, 2)).lower()}"'.encode() in seed
-        assert os.stat(os.path.join(machine, "seed.iso")).st_mode & 0o777 == 0o600
-        doc = json.load(open(os.path.join(machine, "config.json")))
-        assert list(doc["Driver"]) == DM_DRIVER_KEYS + ["ImageURL", "ImageChecksum"]
-    finally:
-        import sys
-
-        sys.modules.pop("vboxapi", None)
-        sys.modules.pop("vboxstate", None)
+    st, host, driver = new_machine(store, "cloudy", **{"virtualbox-image-url": cloud_site.url("cloud.qcow2"),
+                                                       "virtualbox-disk-size": 128})
+    rep = Reporter()
+    await driver.pre_create_check()
+    await driver.create(rep)
+    st.save(host)
+    machine = os.path.join(store, "machines", "cloudy")
+    if path == "vboxmanage":
+        calls = normalise(vbox.calls(), store)
+        cached = [f for f in os.listdir(os.path.join(store, "cache")) if f.endswith("cloud.qcow2")]
+        assert calls[3:6] == [f"clonemedium disk S/cache/{cached[0]} S/machines/cloudy/disk.vdi --format VDI",
+                              "modifymedium disk S/machines/cloudy/disk.vdi --resize 128",
+                              "createvm --basefolder S/machines/cloudy --name cloudy --register"]
+        assert calls[6].endswith("--boot1 disk")
+        assert calls[7].startswith("modifyvm cloudy --nic1 nat --nictype1 82540EM --cableconnected1 on "
+                                   "--macaddress1 080027")
+        assert "storageattach cloudy --storagectl SATA --port 0 --device 0 --type dvddrive --medium " \
+               "S/machines/cloudy/seed.iso" in calls
+        assert not any(c.startswith("sharedfolder") for c in calls)  # no guest additions to mount it
+    else:
+        assert "IMedium.cloneTo" in " ".join(api_calls(vbox)) and "IMedium.resize disk.vdi 134217728" in \
+            api_calls(vbox)
+    assert [p for p, _ in cloud_site.requests][-1] == "/cloud.qcow2"
+    assert any("Verifying" in e.message for e in rep.events)
+    vm = vbox.state()["vms"]["cloudy"]
+    assert vm["settings"]["boot1"] == "disk" and vm["state"] == "running"
+    mac1, mac2 = vm["settings"]["macaddress1"], vm["settings"]["macaddress2"]
+    assert vm["settings"]["hostonlyadapter2"] == "vboxnet0" and mac1 != mac2
+    # the seed names the user, the machine's key and both MACs (cloud-init would only bring up the first NIC)
+    seed = open(os.path.join(machine, "seed.iso"), "rb").read()
+    key = open(os.path.join(machine, "id_rsa.pub")).read().strip()
+    assert b"hostname: cloudy" in seed and key.encode() in seed and b"name: docker" in seed
+    for mac in (mac1, mac2):
+        assert f'mac_address: "{":".join(mac[i:i + 2] for i in range(0, 12, 2)).lower()}"'.encode() in seed
+    assert os.stat(os.path.join(machine, "seed.iso")).st_mode & 0o777 == 0o600
+    doc = json.load(open(os.path.join(machine, "config.json")))
+    assert list(doc["Driver"]) == DM_DRIVER_KEYS + ["ImageURL", "ImageChecksum"]
 
 
 def test_cloud_image_flag_faults(vbox, cloud_site, store, tmp_path):

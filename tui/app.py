@@ -223,7 +223,7 @@ class MachineTuiApp(App):
         self.main_widget("#consoles", TabbedContent).display = False
         self.apply_user_keymap()
         self.action_refresh()
-        self._next_poll = self.set_timer(self.poll_interval, self._scheduled_poll)
+        self._next_poll = self.set_timer(self.poll_interval, self.action_refresh)
 
     def apply_user_keymap(self) -> None:
         """[keys] binding-id = "key" in keys.toml in the platform's config folder (MACHINE_TUI_CONFIG_DIR)."""
@@ -249,9 +249,6 @@ class MachineTuiApp(App):
     def action_refresh(self) -> None:
         self.poll()
 
-    def _scheduled_poll(self) -> None:
-        self.poll()
-
     @work(exclusive=True, group="poll")
     async def poll(self) -> None:
         started = time.process_time()
@@ -267,7 +264,7 @@ class MachineTuiApp(App):
             spent += getattr(self, "_redraw_cpu", 0.0)
             self._polled_once = True
             self._next_poll.stop()
-            self._next_poll = self.set_timer(max(self.poll_interval, min(66 * spent, 120)), self._scheduled_poll)
+            self._next_poll = self.set_timer(max(self.poll_interval, min(66 * spent, 120)), self.action_refresh)
 
     def on_machines_updated(self, message: MachinesUpdated) -> None:
         if not self.screen_stack:  # a poll that finished while the app was closing

@@ -35,7 +35,6 @@ QMP_STATES = {"running": State.RUNNING, "paused": State.PAUSED, "prelaunch": Sta
               "inmigrate": State.STARTING, "restore-vm": State.STARTING}
 
 
-
 class QemuDriver(Driver):
     name = "qemu"
     flags = [
@@ -384,8 +383,6 @@ def _alive(pid: int) -> bool:
             return fh.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
-
-
 
 
 async def _run(*argv: str, check: bool = True) -> str:

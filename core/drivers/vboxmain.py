@@ -39,6 +39,8 @@ class VBoxMain:
         self.vbox = manager.getVirtualBox()
         self.c = manager.constants
         self.log = log
+        self._state_names = {getattr(self.c, f"MachineState_{k}"): v for k, v in STATE_NAMES.items()
+                             if hasattr(self.c, f"MachineState_{k}")}
 
     def describe(self) -> str:
         return f"the VirtualBox Main API (vboxapi, VirtualBox {self.vbox.version})"
@@ -110,12 +112,12 @@ class VBoxMain:
     async def vm_info(self, name: str) -> dict[str, str]:
         """The keys of `showvminfo --machinereadable` the driver reads."""
         m = self._find(name)
-        names = {getattr(self.c, f"MachineState_{k}"): v for k, v in STATE_NAMES.items() if hasattr(self.c, f"MachineState_{k}")}
-        info = {"name": name, "VMState": names.get(m.state, "unknown"), "cpus": str(m.CPUCount),
+        info = {"name": name, "VMState": self._state_names.get(m.state, "unknown"), "cpus": str(m.CPUCount),
                 "memory": str(m.memorySize)}
         for attachment in self.mgr.getArray(m, "mediumAttachments"):
             medium = attachment.medium
-            info[f"{attachment.controller}-{attachment.port}-{attachment.device}"] = medium.location if medium else "none"
+            slot = f"{attachment.controller}-{attachment.port}-{attachment.device}"
+            info[slot] = medium.location if medium else "none"
         for slot in range(2):
             adapter = self._api("getNetworkAdapter", m.getNetworkAdapter, slot)
             if not adapter.enabled:

@@ -102,7 +102,6 @@ class VBoxManage:
     async def dhcp_servers(self) -> list[dict[str, str]]:
         return _blocks(await self.run("list", "dhcpservers"))
 
-
     # ----- operations (the driver's vocabulary; vboxmain.VBoxMain answers the same through the Main API)
     async def make_disk(self, path: str, size: int, head: bytes) -> None:
         """A dynamic VMDK of `size` bytes starting with `head` (boot2docker's userdata tar)."""

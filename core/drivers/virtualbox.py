@@ -209,12 +209,15 @@ class VirtualBoxDriver(Driver):
             report.info("Creating disk image...")
             await vbox.make_disk(self._path("disk.vmdk"), c["DiskSize"] * 1024 * 1024,
                                  _userdata_tar(open(c["SSHKeyPath"] + ".pub", "rb").read()))
-        await vbox.create_vm(VMSpec(
-            name=self.machine_name, basefolder=self._path(), cpus=c["CPU"], memory=c["Memory"],
-            host_dns_resolver=c["HostDNSResolver"], dns_proxy=c["DNSProxy"], nat_nictype=c["NatNicType"], iso=iso,
-            disk=self._path("disk.vmdk"), share=_share(c)))
+        await vbox.create_vm(self._vm_spec(iso, self._path("disk.vmdk"), share=_share(c)))
         report.info("Starting the VM...")
         await self.start(report)
+
+    def _vm_spec(self, iso: str, disk: str, **extra) -> VMSpec:
+        c = self.config
+        return VMSpec(name=self.machine_name, basefolder=self._path(), cpus=c["CPU"], memory=c["Memory"],
+                      host_dns_resolver=c["HostDNSResolver"], dns_proxy=c["DNSProxy"], nat_nictype=c["NatNicType"],
+                      iso=iso, disk=disk, **extra)
 
     async def _create_from_cloud_image(self, report) -> None:
         """A cloud image instead of boot2docker: the image converted to a VDI (VMDKs cannot grow in VirtualBox),
@@ -252,10 +255,7 @@ class VirtualBoxDriver(Driver):
         if _share(c):
             report.info("No shared folder: cloud images have no VirtualBox guest additions to mount it "
                         "(machine-tui mount works over SSH)")
-        await vbox.create_vm(VMSpec(
-            name=name, basefolder=self._path(), cpus=c["CPU"], memory=c["Memory"],
-            host_dns_resolver=c["HostDNSResolver"], dns_proxy=c["DNSProxy"], nat_nictype=c["NatNicType"],
-            iso=self._path("seed.iso"), disk=disk, boot="disk", mac=macs[0]))
+        await vbox.create_vm(self._vm_spec(self._path("seed.iso"), disk, boot="disk", mac=macs[0]))
         report.info("Starting the VM...")
         await self.start(report)
 
