@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .store import makedirs_private, write_atomic
+from .errors import MachineError
+from .store import hold_lock, makedirs_private, recover_pair, replace_pair
 
 VALID_DAYS = 1080
 
@@ -63,12 +64,27 @@ def _usage(digital=True, encipher=False, agreement=False, cert_sign=False):
 
 def write_pair(cert_path: str, key_path: str, cert, key) -> None:
     makedirs_private(os.path.dirname(cert_path))
-    write_atomic(key_path, _key_pem(key), 0o600)
-    write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    replace_pair(cert_path, key_path, cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
 
 
-def make_ca(cert_path: str, key_path: str, org: str) -> None:
-    key = _new_key()
+def load_key(path: str):
+    try:
+        with open(path, "rb") as fh:
+            return serialization.load_pem_private_key(fh.read(), password=None)
+    except (ValueError, TypeError):
+        raise MachineError(f"{path} is not a PEM private key without a passphrase") from None
+
+
+def load_cert(path: str):
+    try:
+        with open(path, "rb") as fh:
+            return x509.load_pem_x509_certificate(fh.read())
+    except ValueError:
+        raise MachineError(f"{path} is not a PEM certificate") from None
+
+
+def make_ca(cert_path: str, key_path: str, org: str, key=None) -> None:
+    key = key or _new_key()
     builder, name = _builder(org, key.public_key())
     cert = (
         builder.issuer_name(name)
@@ -80,17 +96,13 @@ def make_ca(cert_path: str, key_path: str, org: str) -> None:
 
 
 def _load_ca(ca_cert_path: str, ca_key_path: str):
-    with open(ca_cert_path, "rb") as fh:
-        ca_cert = x509.load_pem_x509_certificate(fh.read())
-    with open(ca_key_path, "rb") as fh:
-        ca_key = serialization.load_pem_private_key(fh.read(), password=None)
-    return ca_cert, ca_key
+    return load_cert(ca_cert_path), load_key(ca_key_path)
 
 
 def make_signed(cert_path: str, key_path: str, ca_cert_path: str, ca_key_path: str, org: str,
-                hosts: list[str], server: bool, client_auth_too: bool = False) -> None:
+                hosts: list[str], server: bool, client_auth_too: bool = False, key=None) -> None:
     ca_cert, ca_key = _load_ca(ca_cert_path, ca_key_path)
-    key = _new_key()
+    key = key or _new_key()
     builder, _ = _builder(org, key.public_key())
     builder = builder.issuer_name(ca_cert.subject)
     if server:
@@ -116,39 +128,57 @@ def make_signed(cert_path: str, key_path: str, ca_cert_path: str, ca_key_path: s
 
 
 def is_expired(cert_path: str) -> bool:
-    with open(cert_path, "rb") as fh:
-        cert = x509.load_pem_x509_certificate(fh.read())
+    cert = load_cert(cert_path)
     now = dt.datetime.now(dt.timezone.utc)
     return not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc)
 
 
 def bootstrap(ca_cert: str, ca_key: str, client_cert: str, client_key: str, say) -> None:
-    """Make the store's CA and client certificate when missing or expired (BootstrapCertificates)."""
-    makedirs_private(os.path.dirname(ca_cert))
+    """Make the store's CA and client certificate when missing or expired (BootstrapCertificates).
+    Held under the certs folder's lock: two creates at once make one CA, not two."""
+    folder = os.path.dirname(ca_cert)
+    makedirs_private(folder)
     user = cert_org_user()
-    _renew(ca_cert, ca_key, "CA certificate", "certificate authority key", "Creating CA", say,
-           lambda: make_ca(ca_cert, ca_key, user))
-    _renew(client_cert, client_key, "Client certificate", "client key", "Creating client certificate", say,
-           lambda: make_signed(client_cert, client_key, ca_cert, ca_key, f"{user}.<bootstrap>", [""], server=False))
+    with hold_lock(os.path.join(folder, ".machine-tui.lock")):
+        _renew(ca_cert, ca_key, "CA certificate", "certificate authority key", "Creating CA", say,
+               lambda key=None: make_ca(ca_cert, ca_key, user, key))
+        _renew(client_cert, client_key, "Client certificate", "client key", "Creating client certificate", say,
+               lambda key=None: make_signed(client_cert, client_key, ca_cert, ca_key, f"{user}.<bootstrap>", [""],
+                                            server=False, key=key))
+
+
+def regenerate_client(ca_cert: str, ca_key: str, client_cert: str, client_key: str, say) -> None:
+    """regenerate-certs --client-certs: a new client pair, replaced as one (the old pair until it is whole)."""
+    with hold_lock(os.path.join(os.path.dirname(client_cert), ".machine-tui.lock")):
+        say("Regenerating local certificates")
+        make_signed(client_cert, client_key, ca_cert, ca_key, f"{cert_org_user()}.<bootstrap>", [""], server=False)
 
 
 def _renew(cert: str, key: str, what: str, key_what: str, creating: str, say, make) -> None:
+    recover_pair(cert)
     if os.path.exists(cert) and is_expired(cert):
         say(f"{what} is outdated and needs to be regenerated")
-        os.remove(key)
-        os.remove(cert)
-    if not os.path.exists(cert):
-        if os.path.exists(key):
-            from .errors import MachineError
-
-            raise MachineError(f"{key_what} already exists")
-        say(f"{creating}: {cert}")
-        make()
+        make()  # replaces both files as one pair
+        return
+    if os.path.exists(cert):
+        return
+    if os.path.exists(key):
+        if os.path.dirname(key) != os.path.dirname(cert):
+            raise MachineError(f"{key_what} already exists at {key} but its certificate {cert} is missing")
+        # a key left alone by an interrupted create of an older version: certify that key rather than refuse
+        say(f"{what} is missing for the existing {key_what}: making one for it: {cert}")
+        try:
+            existing = load_key(key)
+        except (MachineError, OSError):
+            existing = None
+        make(existing)
+        return
+    say(f"{creating}: {cert}")
+    make()
 
 
 def server_cert_sans(cert_path: str) -> list[str]:
-    with open(cert_path, "rb") as fh:
-        cert = x509.load_pem_x509_certificate(fh.read())
+    cert = load_cert(cert_path)
     try:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:

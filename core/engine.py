@@ -10,7 +10,7 @@ import os
 import ssl
 from urllib.parse import urlparse
 
-from .errors import MachineError
+from .errors import MachineError, program_name
 
 REGEN_ADVICE = (
     "You can attempt to regenerate them using '{prog} regenerate-certs [name]'.\n"
@@ -33,10 +33,32 @@ def client_context(ca: str, cert: str, key: str) -> ssl.SSLContext:
     return ctx
 
 
+def tls_files_problem(ca: str, cert: str, key: str, err: BaseException) -> str:
+    """Which TLS file failed to load, and why, in one line (ssl errors do not name the file)."""
+    if isinstance(err, OSError) and not isinstance(err, ssl.SSLError) and err.filename:
+        return f"open {err.filename}: {(err.strerror or str(err)).lower()}"
+    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        probe.load_verify_locations(ca)
+    except (OSError, ssl.SSLError):
+        return f"{ca or '(no CA file)'} is not a PEM CA certificate"
+    try:
+        probe.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as bad:
+        reason = getattr(bad, "reason", "") or ""
+        if "KEY_VALUES_MISMATCH" in reason.upper():
+            return f"the client key {key} does not belong to the client certificate {cert}"
+        return f"{cert} and {key} are not a PEM client certificate and its key"
+    return str(err)
+
+
 def split_hostport(url: str, default_port: int = 2376) -> tuple[str, int]:
-    parsed = urlparse(url)
-    host = parsed.hostname or ""
-    return host, parsed.port or default_port
+    try:
+        parsed = urlparse(url)
+        port = parsed.port
+    except ValueError as err:
+        raise MachineError(f'the machine\'s URL "{url}" is not valid: {err}') from None
+    return parsed.hostname or "", port or default_port
 
 
 def _go_dial_error(addr: str, err: BaseException) -> str:
@@ -92,10 +114,11 @@ def _mismatch_names(host: str, port: int, ctx: ssl.SSLContext) -> str:
     return ", ".join(ips + dns)
 
 
-async def check_tls(url: str, ca: str, cert: str, key: str, timeout: float = 20.0, prog: str = "docker-machine") -> None:
+async def check_tls(url: str, ca: str, cert: str, key: str, timeout: float = 20.0, prog: str = "") -> None:
     """docker-machine's check.ConfigureAuth-free connection check: a TLS handshake with the client certs."""
     host, port = split_hostport(url)
     addr = f"{host}:{port}"
+    ctx = None
     try:
         ctx = client_context(ca, cert, key)
         reader, writer = await _open(host, port, ctx, timeout)
@@ -107,12 +130,15 @@ async def check_tls(url: str, ca: str, cert: str, key: str, timeout: float = 20.
     except FileNotFoundError as err:
         raise MachineError(f"Error checking and/or regenerating the certs: open {err.filename}: no such file or directory") from None
     except (OSError, asyncio.TimeoutError, ssl.SSLError) as err:
+        if ctx is None and isinstance(err, ssl.SSLError):  # the local files, not the connection
+            raise MachineError("Error checking and/or regenerating the certs: "
+                               + tls_files_problem(ca, cert, key, err)) from None
         if isinstance(err, ssl.SSLCertVerificationError) and "mismatch" in (err.verify_message or ""):
             err._valid_for = await asyncio.to_thread(_mismatch_names, host, port, ctx)
         detail = _go_dial_error(addr, err)
         raise MachineError(
             "Error checking and/or regenerating the certs: There was an error validating certificates for host "
-            f'"{addr}": {detail}\n' + REGEN_ADVICE.format(prog=prog)
+            f'"{addr}": {detail}\n' + REGEN_ADVICE.format(prog=prog or program_name())
         ) from None
 
 
@@ -122,7 +148,7 @@ async def docker_version(url: str, ca: str, cert: str, key: str, timeout: float 
     try:
         ctx = client_context(ca, cert, key)
     except (OSError, ssl.SSLError) as err:
-        raise MachineError(f"Unable to query docker version: open {getattr(err, 'filename', '') or ''}: {err}") from None
+        raise MachineError(f"Unable to query docker version: {tls_files_problem(ca, cert, key, err)}") from None
     try:
         reader, writer = await _open(host, port, ctx, timeout)
     except (ConnectionRefusedError, OSError) as err:

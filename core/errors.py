@@ -1,5 +1,15 @@
 """Errors that carry the exact text (and exit code) a docker-machine user expects to see."""
 
+import errno
+import os
+import sys
+
+
+def program_name() -> str:
+    """The name the user typed: machine-tui, or docker-machine where it is installed under that name."""
+    typed = os.path.basename(sys.argv[0] if sys.argv and sys.argv[0] else "")
+    return "docker-machine" if typed == "docker-machine" else "machine-tui"
+
 
 class MachineError(Exception):
     """An error shown to the user as one line on stderr; exit_code follows docker-machine."""
@@ -13,7 +23,8 @@ class MachineError(Exception):
 
 
 class MachineNotFound(MachineError):
-    def __init__(self, name: str, prog: str = "machine-tui"):
+    def __init__(self, name: str, prog: str = ""):
+        prog = prog or program_name()
         super().__init__(
             f'Docker machine "{name}" does not exist. Use "{prog} ls" to list machines. '
             f'Use "{prog} create" to add a new one.'
@@ -37,3 +48,18 @@ class PreCreateError(MachineError):
 
 class NotSupported(MachineError):
     pass
+
+
+def describe_os_error(err: OSError) -> str:
+    """An OS error as one line naming the file and a way out."""
+    what = (err.strerror or str(err)).rstrip(".")
+    where = f" {err.filename}" if err.filename else ""
+    hint = {
+        errno.ENOSPC: "the disk is full: free some space and try again",
+        errno.EROFS: "a read-only file system: use -s for a writable store",
+        errno.EACCES: "check its permissions, or use -s for another store",
+        errno.EPERM: "check its permissions, or use -s for another store",
+        errno.EDQUOT: "the disk quota is exhausted: free some space",
+        errno.ENAMETOOLONG: "use a shorter name or store path",
+    }.get(err.errno, "")
+    return f"{where.strip() + ': ' if where else ''}{what.lower()}" + (f" ({hint})" if hint else "")

@@ -13,12 +13,24 @@ DEFAULT_INSTALL_URL = "https://get.docker.com"
 DEFAULT_SWARM_HOST = "tcp://0.0.0.0:3376"
 DEFAULT_SWARM_IMAGE = "swarm:latest"
 
-_VALID_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-.]*$")
+_VALID_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-.]*")
 INVALID_NAME_MESSAGE = "Invalid hostname specified. Allowed hostname chars are: 0-9a-zA-Z . -"
+# the name becomes the guest's hostname (Linux: HOST_NAME_MAX) and a folder name
+MAX_NAME_LENGTH = 64
+TOO_LONG_NAME_MESSAGE = f"Invalid hostname specified. A machine name has at most {MAX_NAME_LENGTH} characters"
 
 
-def is_valid_name(name: str) -> bool:
-    return bool(_VALID_NAME.match(name))
+def is_valid_name(name) -> bool:
+    return isinstance(name, str) and len(name) <= MAX_NAME_LENGTH and bool(_VALID_NAME.fullmatch(name))
+
+
+def invalid_name_message(name) -> str:
+    """Why a name is refused, in docker-machine's words ("" if it is fine)."""
+    if is_valid_name(name):
+        return ""
+    if isinstance(name, str) and _VALID_NAME.fullmatch(name):
+        return TOO_LONG_NAME_MESSAGE
+    return INVALID_NAME_MESSAGE
 
 
 def engine_options(
@@ -127,7 +139,8 @@ class Host:
 
     @property
     def driver_name(self) -> str:
-        return self.doc.get("DriverName") or ""
+        value = self.doc.get("DriverName")
+        return value if isinstance(value, str) else ""
 
     @property
     def driver_config(self) -> dict:
@@ -139,19 +152,26 @@ class Host:
 
     @property
     def host_options(self) -> dict:
-        return self.doc.setdefault("HostOptions", {})
+        opts = self.doc.get("HostOptions")
+        if not isinstance(opts, dict):
+            opts = self.doc["HostOptions"] = {}
+        return opts
+
+    def _section(self, key: str) -> dict:
+        value = self.host_options.get(key)
+        return value if isinstance(value, dict) else {}
 
     @property
     def engine(self) -> dict:
-        return self.host_options.get("EngineOptions") or {}
+        return self._section("EngineOptions")
 
     @property
     def swarm(self) -> dict:
-        return self.host_options.get("SwarmOptions") or {}
+        return self._section("SwarmOptions")
 
     @property
     def auth(self) -> dict:
-        return self.host_options.get("AuthOptions") or {}
+        return self._section("AuthOptions")
 
     def __repr__(self) -> str:
         return f"Host({self.name!r}, driver={self.driver_name!r})"

@@ -26,7 +26,7 @@ TIMEOUT = 30
 
 
 class DownloadError(MachineError):
-    pass
+    unreachable = False  # no answer from the host at all (offline, no route, no name), as opposed to an HTTP error
 
 
 def cache_name(url: str) -> str:
@@ -54,7 +54,10 @@ def _open(url: str, start: int = 0):
         raise DownloadError(f"{url}: HTTP {err.code} {err.reason}") from None
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
-        raise DownloadError(f"{url}: {reason}") from None
+        failure = DownloadError(f"{url}: {reason}")
+        # a host that does not answer (offline), as opposed to a file or page that is not there
+        failure.unreachable = url.startswith(("http:", "https:")) and not isinstance(reason, FileNotFoundError)
+        raise failure from None
     except ValueError as err:  # not a URL urllib can open
         raise DownloadError(f"{url}: {err}") from None
 
@@ -67,7 +70,11 @@ def published_checksum(url: str) -> tuple[str, str] | None:
         try:
             with _open(sums_url) as resp:
                 text = resp.read(1 << 20).decode(errors="replace")
-        except DownloadError:
+        except DownloadError as err:
+            if err.unreachable:  # offline: that is the cause, not a missing checksum list
+                host = urllib.parse.urlparse(url).hostname or url
+                raise DownloadError(f"cannot reach {host} to fetch the image ({err}); without a network, "
+                                    "use `machine-tui build-image` and --qemu-local-image") from None
             continue
         for line in text.splitlines():
             parts = line.split()

@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass, field
 
 from .drivers import State, driver_for
-from .errors import MachineError
+from .errors import MachineError, MachineNotFound
 from .hostconfig import DEFAULT_SWARM_HOST, Host
-from .store import LoadError, Store
+from .store import InvalidName, LoadError, Store, create_problem
 
 FILTER_KEYS = ("driver", "state", "name", "label", "swarm")
 
@@ -48,6 +48,11 @@ class Row:
         d.pop("broken")
         d["ResponseTime"] = round(self.ResponseTime, 6)
         return d
+
+
+def one_line(text: str) -> str:
+    """A multi-line error kept readable in one table cell."""
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 def go_duration(seconds: float) -> str:
@@ -115,11 +120,14 @@ def load_all(store: Store) -> tuple[list[Host], list[Row]]:
     for name in store.list_names():
         try:
             hosts.append(store.load(name))
-        except LoadError as err:
-            broken.append(Row(Name=name, Active="", DriverName="not found", State="Error",
-                              Error=str(err).replace("\n", ""), broken=True))
-        except MachineError:
+        except MachineNotFound:
             pass  # removed while we listed
+        except (LoadError, InvalidName, MachineError) as err:
+            broken.append(Row(Name=name, Active="", DriverName="not found", State="Error",
+                              Error=one_line(str(err)), broken=True))
+        except Exception as err:  # noqa: BLE001 - one machine's damage must never hide the others
+            broken.append(Row(Name=name, Active="", DriverName="not found", State="Error",
+                              Error=one_line(f"Error loading {name}: {err}"), broken=True))
     return hosts, broken
 
 
@@ -161,7 +169,7 @@ async def query_host(host: Host, timeout: float, docker_host: str, masters_by_di
         else:
             row.DockerVersion = "Unknown"
         if err is not None and str(err) != "Host is not running":
-            row.Error = str(err).replace("\n", "")
+            row.Error = one_line(str(err))
         swarm = host.swarm
         if state == State.RUNNING and url and url == docker_host:
             row.Active, row.ActiveHost = "*", True
@@ -181,22 +189,30 @@ async def query_host(host: Host, timeout: float, docker_host: str, masters_by_di
             raise asyncio.TimeoutError
         await asyncio.wait_for(fill(), timeout)
     except asyncio.TimeoutError:
-        return Row(Name=host.name, Active="", DriverName=host.driver_name, State="Timeout",
-                   SwarmOptions=host.swarm, EngineOptions=host.engine, ResponseTime=timeout)
+        if row.State and row.State != "Error":
+            # the state was known, only the engine was slow (a machine starting): keep it, as `status` says it
+            row.DockerVersion = "Unknown"
+            row.Error = row.Error or f"Unable to query docker version: no answer within {timeout:g} s"
+            row.ResponseTime = timeout
+            return row
+        creating = _create_running(host)
+        return Row(Name=host.name, Active="", DriverName=host.driver_name,
+                   State="Starting" if creating else "Timeout", SwarmOptions=host.swarm, EngineOptions=host.engine,
+                   ResponseTime=timeout)
     except Exception as e:  # a driver bug on one host must not take the listing down
-        row.State, row.Error = "Error", f"{type(e).__name__}: {e}"
+        row.State, row.Error = "Error", one_line(str(e) or repr(e))
     row.ResponseTime = time.monotonic() - started
     return row
 
 
-def create_error_of(host: Host) -> str:
-    try:
-        from .operations import CREATE_ERROR_FILE
+def _create_running(host: Host) -> bool:
+    from .store import CREATING_FILE
 
-        with open(os.path.join(host.dir, CREATE_ERROR_FILE)) as fh:
-            return fh.read().strip()
-    except OSError:
-        return ""
+    return os.path.exists(os.path.join(host.dir, CREATING_FILE)) and not create_problem(host.dir)
+
+
+def create_error_of(host: Host) -> str:
+    return create_problem(host.dir)
 
 
 async def list_machines(store: Store, timeout: float = 10.0, filters: dict | None = None,
@@ -217,9 +233,11 @@ async def list_machines(store: Store, timeout: float = 10.0, filters: dict | Non
 
 
 async def _cheap_state(host: Host) -> str:
+    if create_error_of(host):
+        return "Error"
     try:
         return str(await asyncio.wait_for(driver_for(host).state(), 10))
-    except (MachineError, asyncio.TimeoutError):
+    except Exception:  # noqa: BLE001 - a damaged config (a bad URL...) is this machine's Error, not the listing's
         return "Error"
 
 

@@ -32,6 +32,23 @@ def log_dir() -> str:
     return user_log_dir("machine-tui", appauthor=False)
 
 
+LOG_MAX_BYTES = 2 * 1024 * 1024
+LOG_KEEP = 3
+
+
+def rotate(path: str, max_bytes: int = LOG_MAX_BYTES, keep: int = LOG_KEEP) -> None:
+    """machine-tui.log -> .1 -> .2 ... once it passes max_bytes, checked when a process opens it."""
+    try:
+        if os.path.getsize(path) < max_bytes:
+            return
+        for n in range(keep - 1, 0, -1):
+            if os.path.exists(f"{path}.{n}"):
+                os.replace(f"{path}.{n}", f"{path}.{n + 1}")
+        os.replace(path, f"{path}.1")
+    except OSError:
+        pass
+
+
 def setup_logging(debug: bool = False, stream=None) -> logging.Logger:
     global _logger
     logger = logging.getLogger("machine-tui")
@@ -43,8 +60,10 @@ def setup_logging(debug: bool = False, stream=None) -> logging.Logger:
         folder = log_dir()
         os.makedirs(folder, mode=0o700, exist_ok=True)
         path = os.path.join(folder, "machine-tui.log")
+        rotate(path)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         handler = logging.StreamHandler(os.fdopen(fd, "a"))
+        handler.setLevel(logging.DEBUG if debug else logging.INFO)  # the commands sent: only with --debug
         handler.setFormatter(RedactingFormatter("%(asctime)s %(process)d %(levelname)s %(message)s"))
         logger.addHandler(handler)
     except OSError:

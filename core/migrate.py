@@ -37,8 +37,55 @@ def parse(text: str) -> dict:
     except json.JSONDecodeError as err:
         raise ConfigError(go_json_error(text, err)) from None
     if not isinstance(doc, dict):
-        raise ConfigError("json: cannot unmarshal " + type(doc).__name__ + " into Go value of type host.Host")
+        raise ConfigError("json: cannot unmarshal " + _go_kind(doc) + " into Go value of type host.Host")
+    check_types(doc)
     return doc
+
+
+_GO_TYPES = {dict: "object", list: "array", str: "string", bool: "bool", int: "number", float: "number"}
+# the fields machine-tui reads, with the Go types docker-machine declares for them
+_OBJECT_FIELDS = {
+    "HostOptions": "host.Options",
+    "HostOptions.EngineOptions": "engine.Options",
+    "HostOptions.SwarmOptions": "swarm.Options",
+    "HostOptions.AuthOptions": "auth.Options",
+}
+_STRING_FIELDS = ("DriverName", "Name") + tuple(
+    "HostOptions.AuthOptions." + f for f in (
+        "CertDir", "CaCertPath", "CaPrivateKeyPath", "CaCertRemotePath", "ServerCertPath", "ServerKeyPath",
+        "ClientKeyPath", "ServerCertRemotePath", "ServerKeyRemotePath", "ClientCertPath", "StorePath"))
+
+
+def _go_kind(value) -> str:
+    return _GO_TYPES.get(type(value), type(value).__name__)
+
+
+def _field(doc: dict, dotted: str):
+    value = doc
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def check_types(doc: dict) -> None:
+    """A field of the wrong type is this machine's load error (as Go's decoder reports it), never a crash later."""
+    def wrong(dotted: str, value, go_type: str):
+        raise ConfigError(f"json: cannot unmarshal {_go_kind(value)} into Go struct field Host.{dotted} "
+                          f"of type {go_type}")
+
+    for dotted, go_type in _OBJECT_FIELDS.items():
+        value = _field(doc, dotted)
+        if value is not None and not isinstance(value, dict):
+            wrong(dotted, value, "*" + go_type)
+    for dotted in _STRING_FIELDS:
+        value = _field(doc, dotted)
+        if value is not None and not isinstance(value, str):
+            wrong(dotted, value, "string")
+    driver = doc.get("Driver")
+    if driver is not None and not isinstance(driver, dict):
+        wrong("Driver", driver, "json.RawMessage (an object)")
 
 
 def migrate(doc: dict, name: str, store_path: str) -> tuple[dict, bool]:

@@ -5,18 +5,19 @@ Every operation reports through a Reporter; the CLI prints the events, the TUI d
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import os
 import re
 from dataclasses import dataclass
 
 from . import hostconfig
 from .drivers import Driver, State, driver_class, driver_for
-from .errors import HostNotRunning, MachineError, MachineExists, PreCreateError
+from .errors import HostNotRunning, MachineError, MachineExists, PreCreateError, describe_os_error
 from .events import Reporter
 from .hostconfig import Host
 from .store import Store
 
-CREATE_ERROR_FILE = ".machine-tui-create-error"
 # docker-machine waits 60 x 3 s; MACHINE_WAIT_RETRIES shortens (or lengthens) every such wait
 WAIT_TRIES, WAIT_SECONDS = int(os.environ.get("MACHINE_WAIT_RETRIES") or 60), 3.0
 
@@ -28,20 +29,24 @@ class TLSFiles:
     client_key: str = ""
 
 
-def record_create_error(store: Store, name: str, message: str) -> None:
-    try:
-        from .store import write_atomic
-
-        write_atomic(os.path.join(store.machine_dir(name), CREATE_ERROR_FILE), message.encode())
-    except OSError:
-        pass
-
-
 def clear_create_error(store: Store, name: str) -> None:
-    try:
-        os.unlink(os.path.join(store.machine_dir(name), CREATE_ERROR_FILE))
-    except FileNotFoundError:
-        pass
+    """provision and rm -f take over from a failed or interrupted create."""
+    store.clear_create_marks(name)
+
+
+def _tracking_steps(store: Store, name: str, report: Reporter) -> Reporter:
+    """The same reporter, also writing each step into the machine's create mark (what a kill leaves behind)."""
+    outer = report._sink
+
+    def sink(event):
+        if event.kind == "step" and store.exists(name):
+            store.mark_create_step(name, (event.message or event.step).rstrip(". "))
+        if outer is not None:
+            outer(event)
+
+    tracked = Reporter(sink, report.machine)
+    tracked.events = report.events
+    return tracked
 
 
 def build_host(store: Store, name: str, driver_name: str, opts: dict, tls: TLSFiles,
@@ -50,14 +55,20 @@ def build_host(store: Store, name: str, driver_name: str, opts: dict, tls: TLSFi
 
     Like docker-machine, a driver sees its own flags' values but shared flags only when given
     explicitly (so a generic machine keeps SwarmHost "" unless --swarm-host was passed)."""
-    if not hostconfig.is_valid_name(name):
-        raise MachineError("Error creating machine: " + hostconfig.INVALID_NAME_MESSAGE)
+    if hostconfig.invalid_name_message(name):
+        raise MachineError("Error creating machine: " + hostconfig.invalid_name_message(name))
     if store.exists(name):
         raise MachineExists(name)
     cls = driver_class(driver_name)
     config = cls.new_config(name, store.path)
     driver = cls(config)
     own = {f.name for f in cls.flags}
+    for flag in cls.flags:
+        problem = flag.problem(opts.get(flag.name))
+        if problem:
+            came_from = f" (from ${flag.env})" if flag.env and explicit is not None and flag.name not in explicit \
+                and os.environ.get(flag.env) else ""
+            raise MachineError(f"Error setting machine configuration from flags provided: {problem}{came_from}")
     driver_opts = {k: v for k, v in opts.items() if k in own or explicit is None or k in explicit}
     try:
         driver.set_config_from_flags(driver_opts)
@@ -113,12 +124,11 @@ async def create(store: Store, name: str, driver_name: str, opts: dict, report: 
     except MachineError as err:
         raise PreCreateError(f'Error with pre-create check: "{err}"') from None
     report.done("precreate")
-    if store.exists(name):  # a concurrent create won the race
-        raise MachineExists(name)
-    store.create_machine_dir(name)
-    store.save(host)
-    report.step("create", "Creating machine...")
+    store.create_machine_dir(name, "Creating machine")  # refuses a name a concurrent create took
+    report = _tracking_steps(store, name, report)
     try:
+        store.save(host)
+        report.step("create", "Creating machine...")
         await driver.create(report)
         store.save(host)
         report.done("create")
@@ -127,24 +137,29 @@ async def create(store: Store, name: str, driver_name: str, opts: dict, report: 
 
             await provision_new_machine(store, host, driver, report, context=context)
             store.save(host)
-    except MachineError as err:
-        msg = f"Error creating machine: {err}"
+    except (MachineError, OSError) as err:
+        text = str(err) if isinstance(err, MachineError) else describe_os_error(err)
+        msg = f"Error creating machine: {text}"
         gone = await driver.why_down()
         if gone and gone not in msg:
             msg += f" ({gone})"
-        record_create_error(store, name, msg)
-        store.save(host)
+        store.record_create_error(name, msg)
+        with contextlib.suppress(MachineError, OSError):
+            store.save(host)
         raise MachineError(msg) from None
     except asyncio.CancelledError:
-        record_create_error(store, name, "Error creating machine: cancelled")
-        store.save(host)
+        store.record_create_error(name, "Error creating machine: cancelled")
+        with contextlib.suppress(MachineError, OSError):
+            store.save(host)
         raise
-    clear_create_error(store, name)
+    store.clear_create_marks(name)
     return host
 
 
 async def remove(store: Store, name: str, force: bool, report: Reporter) -> None:
-    """Remove the machine's resources through its driver, then its folder (with force: whatever happens)."""
+    """Remove the machine's resources through its driver, then its folder (with force: whatever happens).
+    Only a name the store accepts is ever turned into a path, and only the store's own folder is removed."""
+    shown = printable(name)
     try:
         host = store.load(name)
         driver = driver_for(host)
@@ -154,12 +169,26 @@ async def remove(store: Store, name: str, force: bool, report: Reporter) -> None
         await remove_context(name, report)
     except MachineError as err:
         if not force:
-            raise MachineError(f'Error removing host "{name}": {err}') from None
-        report.error(f'Error removing host "{name}": {err}')
+            raise MachineError(f'Error removing host "{shown}": {err}') from None
+        report.error(f'Error removing host "{shown}": {err}')
         if not store.exists(name):
-            raise MachineError(f'Can\'t remove "{name}"') from None
-    store.remove(name)
-    report.info(f"Successfully removed {name}")
+            raise MachineError(f'Can\'t remove "{shown}"') from None
+    except OSError as err:
+        if not force:
+            raise MachineError(f'Error removing host "{shown}": {describe_os_error(err)}') from None
+        report.error(f'Error removing host "{shown}": {describe_os_error(err)}')
+    try:
+        store.remove(name)
+    except MachineError as err:
+        raise MachineError(f'Error removing host "{shown}": {err}') from None
+    except OSError as err:
+        raise MachineError(f'Error removing host "{shown}": {describe_os_error(err)}') from None
+    report.info(f"Successfully removed {shown}")
+
+
+def printable(text: str) -> str:
+    """A user-typed name as it may be echoed on one line (no control characters reach the terminal)."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 async def wait_for_state(driver: Driver, wanted: State, tries: int = WAIT_TRIES, delay: float = WAIT_SECONDS,
@@ -241,7 +270,7 @@ async def machine_url(host: Host, swarm: bool = False) -> str:
     return url
 
 
-async def checked_url(host: Host, swarm: bool = False, prog: str = "docker-machine") -> str:
+async def checked_url(host: Host, swarm: bool = False, prog: str = "") -> str:
     """The connection check env and config run first: URL, then a TLS handshake with the client certs."""
     from .engine import check_tls
 

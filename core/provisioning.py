@@ -296,8 +296,8 @@ async def _provision(store, host: Host, driver, report, context: bool) -> None:
     report.done("ssh")
     report.step("detect", "Detecting the provisioner...")
     prov = await detect(conn, report)
-    report.done("detect", f"Provisioning with {prov.name}...")
     report.info(f"Provisioning with {prov.name}...")
+    report.done("detect")
 
     report.step("hostname", "Setting the hostname...")
     probe = conn.run(

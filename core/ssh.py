@@ -116,6 +116,10 @@ class Connection:
 
     async def run(self, command: str, timeout: float | None = 600, check: bool = True,
                   input: str | None = None) -> Result:
+        from .logfile import get_logger
+
+        # --debug shows each command as sent (the log redacts keys and tokens; file contents go on stdin)
+        get_logger().debug("SSH cmd on %s: %s", self.target.label, command)
         for attempt in (1, 2):
             conn = await self.connection()
             try:

@@ -85,3 +85,17 @@ def sshd(tmp_path):
     yield srv
     proc.terminate()
     proc.wait(5)
+
+
+# Tests that boot real QEMU guests take minutes under TCG: `pytest -m "not vm"` is the fast loop.
+VM_MODULES = {"test_generic_vm", "test_qemu_driver", "test_tui_vm", "test_virtualbox_guest"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "vm: boots a real QEMU guest (slow under TCG)")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in VM_MODULES:
+            item.add_marker(pytest.mark.vm)

@@ -248,8 +248,9 @@ def test_virtualbox_faults(vbox, github, store, tmp_path, monkeypatch):
     base = ["create", "-d", "virtualbox", "--virtualbox-disk-size", "8"]
     # VirtualBox not installed
     r = run_cli(base + ["--virtualbox-no-vtx-check", "f1"], {**env, "PATH": "/usr/bin:/bin"})
+    hint = " (or use -d qemu: QEMU is installed on this host)" if os.path.exists("/usr/bin/qemu-system-x86_64") else ""
     assert (r.returncode, r.stderr) == (3, 'Error with pre-create check: "VBoxManage not found. Make sure VirtualBox '
-                                           'is installed and VBoxManage is in the path"\n')
+                                           f'is installed and VBoxManage is in the path{hint}"\n')
     # this machine's CPU flags, read for real: no vmx/svm means VirtualBox could not run a 64-bit guest
     has_vtx = bool(re.search(r"\b(vmx|svm)\b", open("/proc/cpuinfo").read()))
     r = run_cli(base + ["f1"], env, timeout=60)

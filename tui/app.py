@@ -45,13 +45,18 @@ class MachinesUpdated(Message):
         self.error = error
 
 
-class MachineTable(DataTable):
+class MachineTable(DataTable, inherit_bindings=False):
     """DataTable whose rows are redrawn only when they change.
+
+    Its bindings are DataTable's but Enter, which stays the app's (SSH, remappable): the table's own Enter
+    binding would otherwise swallow it.
 
     Textual's own line cache is keyed on the cursor's coordinate, so every key press that moves the cursor
     re-renders every visible row (~0.4 ms each, 17-21 ms a frame with 500 machines). With a row cursor a
     line only depends on whether it is the cursor's or the mouse's row, so that is what the key holds:
     a press then redraws two lines."""
+
+    BINDINGS = [b for b in DataTable.BINDINGS if b.key != "enter"]
 
     def render_lines(self, crop):
         # DataTable asks for its (unchanging) style once per line; once per frame is enough
@@ -196,6 +201,7 @@ class MachineTuiApp(App):
         self.name_filter = ""
         self.sort_key = "Name"
         self.history: dict[str, list[str]] = {}  # what operations said, per machine (the log view)
+        self.user_keymap: dict[str, str] = {}  # binding id -> key(s), from keys.toml
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -242,8 +248,30 @@ class MachineTuiApp(App):
             return
         except (OSError, tomllib.TOMLDecodeError) as err:
             self.notify(f"{path}: {err}", severity="error")
+            self.log_action(f"keys.toml not read: {path}: {err}")
             return
-        self.set_keymap({str(k): str(v) for k, v in keys.items()})
+        if not isinstance(keys, dict):
+            self.notify(f"{path}: [keys] must be a table of binding-id = \"key\"", severity="error")
+            return
+        from .console import SshConsole
+
+        known = {b.id for b in self.BINDINGS} | {b.id for b in SshConsole.BINDINGS}
+        unknown = sorted(str(k) for k in keys if k not in known)
+        if unknown:
+            self.notify(f"{path}: no binding with the id {', '.join(unknown)} (the help lists every id)",
+                        severity="warning", timeout=10)
+        self.user_keymap = {str(k): str(v) for k, v in keys.items() if k in known}
+        self.set_keymap(self.user_keymap)
+
+    def log_action(self, text: str, error: bool = False) -> None:
+        """What the user did in the app and what failed, in machine-tui's log (redacted, rotated)."""
+        from ..core.logfile import get_logger
+
+        try:
+            logger = get_logger()
+            (logger.error if error else logger.info)("app: %s", text)
+        except Exception:  # noqa: BLE001 - logging never stops the app
+            pass
 
     # ----- polling
     def action_refresh(self) -> None:
@@ -421,6 +449,7 @@ class MachineTuiApp(App):
 
     def action_operate(self, op: str) -> None:
         for name in self.selected():
+            self.log_action(f"{op} {name}")
             self.run_machine_op(name, op)
 
     action_remote = action_operate
@@ -436,6 +465,7 @@ class MachineTuiApp(App):
             host = self.store.load(name)
             if op in ("provision", "regenerate-certs"):  # provisioning always makes a new server certificate
                 await provisioning.provision(self.store, host, driver_for(host), report)
+                operations.clear_create_error(self.store, name)  # as the CLI's provision: it takes over
             elif op == "upgrade":
                 await provisioning.upgrade(host, driver_for(host), report)
             else:
@@ -448,6 +478,8 @@ class MachineTuiApp(App):
 
     def on_operation_report(self, message: OperationReport) -> None:
         self.history.setdefault(message.machine, []).append(message.text)
+        if message.failed:
+            self.log_action(f"{message.machine}: {message.text}", error=True)
         text = f"{message.machine}: {message.text.splitlines()[0] if message.text else ''}"
         self.main_widget("#status", Static).update(text)
         if message.failed:
@@ -461,6 +493,7 @@ class MachineTuiApp(App):
         def confirmed(ok: bool | None) -> None:
             if ok:
                 for name in names:
+                    self.log_action(f"remove {name}")
                     self.run_remove(name)
                 self.marked -= set(names)
             else:
@@ -496,6 +529,7 @@ class MachineTuiApp(App):
         self.push_screen(CreateWizard(existing=set(self.rows)), chosen)
 
     def start_create(self, request) -> None:
+        self.log_action(f"create {request.name} (driver {request.driver})")
         steps = self.STEPS.get(request.driver, self.PROVISION_STEPS)
         row = Horizontal(Label(f"{request.name}: starting", id=f"op-label-{request.name}", classes="op-label"),
                          ProgressBar(total=len(steps), show_eta=False, id=f"op-bar-{request.name}"),
@@ -565,6 +599,7 @@ class MachineTuiApp(App):
         if message.text:
             label.update(f"{message.machine}: {message.text.splitlines()[0]}")
         if message.failed:
+            self.log_action(f"create {message.machine}: {message.text}", error=True)
             label.add_class("failed")
             self.notify(message.text, title=f"create {message.machine}", severity="error", timeout=15)
         elif message.text == "created":
@@ -607,7 +642,7 @@ class MachineTuiApp(App):
     def action_help(self) -> None:
         from .screens import TextScreen, help_text
 
-        self.push_screen(TextScreen("keys", help_text(self.BINDINGS)))
+        self.push_screen(TextScreen("keys", help_text(self.BINDINGS, self.user_keymap)))
 
     # ----- embedded consoles, one tab per machine
     async def action_console(self) -> None:
@@ -656,6 +691,7 @@ class MachineTuiApp(App):
         names = self.selected()[:1]
         if not names:
             return
+        self.log_action(f"ssh {names[0]}")
         try:
             with self.suspend():
                 subprocess.call([sys.executable, "-m", "machine_tui.tui.cli", "-s", self.store.path, "ssh", names[0]])

@@ -10,10 +10,10 @@ import sys
 
 from ..core import VERSION
 from ..core.drivers import Flag
-from ..core.errors import MachineError
+from ..core.errors import MachineError, program_name
 from .cliparse import Command, HelpRequested, Opt, UsageError, app_help, command_help, parse_args
 
-PROG = "machine-tui"
+PROG = program_name()
 VERSION_LINE = f"{PROG} version {VERSION}, build python"
 
 
@@ -670,10 +670,44 @@ def dispatch(argv: list[str], out=None, err=None, stdin=None) -> int:
     except MachineError as e:
         text = str(e)
         err.write(text + "\n")
+        log_error(text)
         return e.exit_code
     except KeyboardInterrupt:
         err.write("Interrupted\n")
         return 130
+    except BrokenPipeError:
+        return closed_pipe()
+    except OSError as e:
+        from ..core.errors import describe_os_error
+
+        text = f"Error: {describe_os_error(e)}"
+        err.write(text + "\n")
+        log_error(text)
+        return 1
+    except Exception as e:  # noqa: BLE001 - a bug still ends in one line; the log keeps the traceback
+        text = f"Error: {e or type(e).__name__} (an unexpected failure: the log has the details; please report it)"
+        err.write(text + "\n")
+        log_error(text, trace=True)
+        return 1
+
+
+def closed_pipe() -> int:
+    """The reader of our output went away (`ls -q | head -1`): stop quietly, as a SIGPIPE-killed program."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141
+
+
+def log_error(text: str, trace: bool = False) -> None:
+    from ..core.logfile import get_logger
+
+    try:
+        get_logger().error("%s", text, exc_info=trace)
+    except Exception:  # noqa: BLE001 - logging never stops a command
+        pass
 
 
 def _late_handler(name: str):
@@ -691,7 +725,12 @@ def main(argv: list[str] | None = None) -> None:
         from .app import run_app
 
         sys.exit(run_app())
-    sys.exit(dispatch(argv))
+    try:
+        code = dispatch(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = closed_pipe()
+    sys.exit(code)
 
 
 if __name__ == "__main__":

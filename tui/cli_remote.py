@@ -52,7 +52,30 @@ def cmd_ssh(ctx, opts, args):
     if ctx.debug:
         ctx.warn("Using SSH client type: external")
         ctx.warn(" ".join(shlex.quote(a) for a in argv))
-    return subprocess.call(argv)
+    rc = subprocess.call(argv)
+    if rc == 255:
+        _explain_ssh_failure(ctx, target)
+    return rc
+
+
+def _explain_ssh_failure(ctx, target) -> None:
+    """ssh runs quiet (LogLevel=quiet) and exits 255 for any failure of its own: when the cause is a changed
+    host key, say so in the words the other paths use."""
+    from ..core import ssh
+
+    async def check():
+        conn = ssh.Connection(target)
+        try:
+            await conn.run("exit 0", timeout=20)
+        finally:
+            await conn.close()
+
+    try:
+        run(check())
+    except ssh.HostKeyChanged as err:
+        ctx.warn(str(err))
+    except MachineError:
+        pass
 
 
 async def _native_ssh(host, command: list[str]) -> int:
@@ -132,14 +155,16 @@ def cmd_scp(ctx, opts, args):
         ctx.out.write(command_help(PROG, COMMANDS_BY_NAME["scp"]))
         raise MachineError("Improper number of arguments.")
     ends = [_split_location(ctx, a) for a in args]
-    ssh_opts = []
+    remotes = [t for t, _, _ in ends if t is not None]
+    # each end carries its own port in an scp:// URI: `-o Port` would apply the first machine's port to both
+    # ends of a machine-to-machine copy (docker-machine's bug: two qemu machines share 127.0.0.1)
+    ssh_opts = ["-o", "StrictHostKeyChecking=yes",
+                "-o", "UserKnownHostsFile=" + " ".join(dict.fromkeys(t.known_hosts for t in remotes))]
+    for key in dict.fromkeys(t.key_path for t in remotes):
+        ssh_opts += ["-o", f"IdentityFile={key}"]
     locs = []
     for target, user, path in ends:
-        if target is None:
-            locs.append(path)
-            continue
-        ssh_opts += ["-o", f"Port={target.port}", "-o", f"IdentityFile={target.key_path}", *_pinned_opts(target)]
-        locs.append(f"{user}@{target.host}:{path}")
+        locs.append(path if target is None else _scp_uri(user, target, path))
     if opts["delta"]:
         if not shutil.which("rsync"):
             raise MachineError("You must have a copy of the rsync binary locally to use the --delta option.")
@@ -147,10 +172,12 @@ def cmd_scp(ctx, opts, args):
         if len(remote) != 1:
             raise MachineError("--delta copies between this computer and one machine")
         t = remote[0]
-        rsh = " ".join(["ssh", *SSH_OPTS, *_pinned_opts(t), "-o", "IdentitiesOnly=yes", "-i", t.key_path,
-                        "-p", str(t.port)])
+        rsh = " ".join(shlex.quote(a) for a in ["ssh", *SSH_OPTS, *_pinned_opts(t), "-o", "IdentitiesOnly=yes",
+                                                 "-i", t.key_path, "-p", str(t.port)])
+        rsync_locs = [path if target is None else f"{user}@{_uri_host(target.host)}:{path}"
+                      for target, user, path in ends]
         argv = ["rsync", *([] if opts["quiet"] else ["--progress"]), "-e", rsh, *(["-r"] if opts["recursive"] else []),
-                *locs]
+                *rsync_locs]
     else:
         if not shutil.which("scp"):
             raise MachineError("You must have a copy of the scp binary locally to use the scp feature")
@@ -160,8 +187,21 @@ def cmd_scp(ctx, opts, args):
         ctx.warn(" ".join(shlex.quote(a) for a in argv))
     rc = subprocess.call(argv)
     if rc != 0:
+        for target in remotes:
+            _explain_ssh_failure(ctx, target)
         raise MachineError(f"exit status {rc}")
     return 0
+
+
+def _uri_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _scp_uri(user: str, target, path: str) -> str:
+    """scp://user@host:port/path; an absolute path keeps its slash (scp://h//etc/x), a relative one is in $HOME."""
+    from urllib.parse import quote
+
+    return f"scp://{quote(user, safe='')}@{_uri_host(target.host)}:{target.port}/{quote(path, safe='/~')}"
 
 
 def cmd_mount(ctx, opts, args):
@@ -226,13 +266,9 @@ def cmd_regenerate_certs(ctx, opts, args):
         if opts["client-certs"]:
             from ..core import certs
 
-            report.info("Regenerating local certificates")
             a = host.auth
-            for path in (a["ClientCertPath"], a["ClientKeyPath"]):
-                if os.path.exists(path):
-                    os.remove(path)
-            certs.bootstrap(a["CaCertPath"], a["CaPrivateKeyPath"], a["ClientCertPath"], a["ClientKeyPath"],
-                            report.info)
+            certs.regenerate_client(a["CaCertPath"], a["CaPrivateKeyPath"], a["ClientCertPath"],
+                                    a["ClientKeyPath"], report.info)
         await provision(ctx.store, host, driver_for(host), report)
 
     return _each(ctx, args, action)

@@ -51,17 +51,19 @@ class TextScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-def help_text(bindings) -> str:
-    """The keys, generated from the app's bindings so the help can never disagree with them."""
+def help_text(bindings, keymap: dict[str, str] | None = None) -> str:
+    """The keys, generated from the app's bindings and the user's keymap, so the help never disagrees with them."""
+    keymap = keymap or {}
     lines = []
     for b in bindings:
         if not b.description:
             continue
-        lines.append(f"{b.key:<12} {b.description:<28} ({b.id})")
+        lines.append(f"{keymap.get(b.id, b.key):<12} {b.description:<28} ({b.id})")
     from .console import SshConsole
 
     for b in SshConsole.BINDINGS:  # the console's own key, from its bindings too
-        lines.append(f"{b.key.replace('right_square_bracket', ']'):<12} {b.description + ' (in a console)':<28} ({b.id})")
+        key = keymap.get(b.id, b.key).replace("right_square_bracket", "]")
+        lines.append(f"{key:<12} {b.description + ' (in a console)':<28} ({b.id})")
     lines.append(f"{'ctrl+p':<12} {'Command palette':<28} (every action on every machine by name)")
     lines.append(f"{'mouse drag':<12} {'Select and copy (console)':<28} (shift+drag when the program uses the mouse)")
     lines.append("")

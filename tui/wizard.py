@@ -45,7 +45,9 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
             yield Input(placeholder="machine name", id="name",
                         validators=[Function(is_valid_name, INVALID_NAME_MESSAGE),
                                     Function(lambda v: v not in self.existing, "a machine of that name exists")])
-            yield VerticalScroll(id="form")
+            form = VerticalScroll(id="form")
+            form.can_focus = False  # Tab goes from the name straight to the first field, not to the scroller
+            yield form
             yield Label("", id="problem")
             with Horizontal(id="buttons"):
                 yield Button("Create", variant="primary", id="create")

@@ -30,13 +30,26 @@ class Flag:
     """One create option of a driver (mcnflag): kind is string, int, bool or list.
     A plain class, not a dataclass: the CLI builds dozens at start-up and dataclasses cost ~9 ms to import."""
 
-    __slots__ = ("name", "usage", "kind", "default", "env", "required", "choices", "advanced")
+    __slots__ = ("name", "usage", "kind", "default", "env", "required", "choices", "advanced", "bounds")
 
     def __init__(self, name: str, usage: str, kind: str = "string", default=None, env: str = "",
-                 required: bool = False, choices: tuple = (), advanced: bool = False):
+                 required: bool = False, choices: tuple = (), advanced: bool = False,
+                 bounds: tuple[int, int] | None = None):
         self.name, self.usage, self.kind, self.env = name, usage, kind, env
         self.default = ("" if kind in ("string", "int") else None) if default is None else default
         self.required, self.choices, self.advanced = required, choices, advanced
+        self.bounds = bounds  # an int flag's smallest and largest accepted value (ports, sizes, counts)
+
+    def problem(self, value) -> str:
+        """Why value is refused for this flag ("" when it is fine): checked where values enter, CLI and app alike."""
+        if self.kind != "int" or value in ("", None):
+            return ""
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f'invalid value "{value}" for flag --{self.name}: not a whole number'
+        if self.bounds and not self.bounds[0] <= value <= self.bounds[1]:
+            low, high = self.bounds
+            return f'invalid value "{value}" for flag --{self.name}: must be between {low} and {high}'
+        return ""
 
     def __repr__(self) -> str:
         return f"Flag({self.name!r}, kind={self.kind!r}, default={self.default!r})"
@@ -67,6 +80,13 @@ def parse_flag_value(flag: Flag, text: str):
             return False
         raise MachineError(f'invalid boolean value "{text}" for -{flag.name}: parse error')
     return text
+
+
+PORT = (1, 65535)
+PORT_OR_AUTO = (0, 65535)  # 0: a free port chosen at create
+MEGABYTES = (1, 16 * 1024 * 1024)
+MEMORY_MB = (64, 16 * 1024 * 1024)
+CPUS = (1, 1024)
 
 
 class Driver:

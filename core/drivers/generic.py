@@ -6,17 +6,17 @@ import asyncio
 import os
 
 from ..errors import MachineError, PreCreateError
-from . import Driver, Flag, State
+from . import PORT, Driver, Flag, State
 
 
 class GenericDriver(Driver):
     name = "generic"
     flags = [
-        Flag("generic-engine-port", "Docker engine port", "int", 2376, "GENERIC_ENGINE_PORT"),
+        Flag("generic-engine-port", "Docker engine port", "int", 2376, "GENERIC_ENGINE_PORT", bounds=PORT),
         Flag("generic-ip-address", "IP Address of machine", env="GENERIC_IP_ADDRESS", required=True),
         Flag("generic-ssh-key", "SSH private key path (if not provided, default SSH key will be used)",
              env="GENERIC_SSH_KEY"),
-        Flag("generic-ssh-port", "SSH port", "int", 22, "GENERIC_SSH_PORT"),
+        Flag("generic-ssh-port", "SSH port", "int", 22, "GENERIC_SSH_PORT", bounds=PORT),
         Flag("generic-ssh-user", "SSH user", default="root", env="GENERIC_SSH_USER"),
     ]
 

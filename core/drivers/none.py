@@ -23,6 +23,9 @@ class NoneDriver(Driver):
         url = opts.get("url") or ""
         if not url:
             raise MachineError("--url option is required when no driver is selected")
+        problem = url_problem(url)
+        if problem:
+            raise MachineError(f'--url "{url}": {problem}')
         self.config["URL"] = url
         self.config["IPAddress"] = urlparse(url).netloc  # host:port, as docker-machine stores it
 
@@ -47,3 +50,19 @@ class NoneDriver(Driver):
 
     async def kill(self) -> None:
         raise MachineError("hosts without a driver cannot be killed")
+
+
+def url_problem(url: str) -> str:
+    """Why a Docker URL cannot be used ("" when it can): checked at create, not when ls trips over it."""
+    try:
+        parsed = urlparse(url)
+        port = parsed.port
+    except ValueError as err:
+        return f"not a valid URL ({err})"
+    if parsed.scheme not in ("tcp", "http", "https", "unix", "ssh", "npipe"):
+        return "not a valid URL (expected tcp://HOST:PORT)"
+    if parsed.scheme != "unix" and not parsed.hostname:
+        return "not a valid URL: no host (expected tcp://HOST:PORT)"
+    if port == 0:
+        return "port 0 is not a port (1-65535)"
+    return ""

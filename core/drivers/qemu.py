@@ -25,7 +25,7 @@ import uuid
 from ..errors import MachineError, PreCreateError
 from ..imagecache import DEBIAN_12_CLOUD
 from ..ports import free_port, port_free
-from . import Driver, Flag, State
+from . import CPUS, MEGABYTES, MEMORY_MB, PORT_OR_AUTO, Driver, Flag, State
 
 KEY_NAME = "opt/rig/ssh_key"  # the fw_cfg entry the image's key unit reads
 ACCELS = ("auto", "kvm", "hvf", "tcg")
@@ -42,10 +42,10 @@ class QemuDriver(Driver):
              "before using it)", default="auto", env="QEMU_ACCEL", choices=ACCELS),
         Flag("qemu-binary", "QEMU system emulator to run", default="qemu-system-x86_64", env="QEMU_BINARY",
              advanced=True),
-        Flag("qemu-cpus", "Number of virtual CPUs", "int", 1, "QEMU_CPUS"),
-        Flag("qemu-disk-size", "Size of the machine's disk in MB", "int", 20000, "QEMU_DISK_SIZE"),
+        Flag("qemu-cpus", "Number of virtual CPUs", "int", 1, "QEMU_CPUS", bounds=CPUS),
+        Flag("qemu-disk-size", "Size of the machine's disk in MB", "int", 20000, "QEMU_DISK_SIZE", bounds=MEGABYTES),
         Flag("qemu-engine-port", "Port on 127.0.0.1 for the Docker engine (0: a free one)", "int", 0,
-             "QEMU_ENGINE_PORT", advanced=True),
+             "QEMU_ENGINE_PORT", advanced=True, bounds=PORT_OR_AUTO),
         Flag("qemu-extra-args", "Extra arguments for QEMU (shell words)", env="QEMU_EXTRA_ARGS", advanced=True),
         Flag("qemu-image-checksum", "Checksum of the image as ALGO:HEX (default: the SHA512SUMS or SHA256SUMS "
              "file published next to it)", env="QEMU_IMAGE_CHECKSUM", advanced=True),
@@ -55,10 +55,11 @@ class QemuDriver(Driver):
              "/dev/nvme0n1)", env="QEMU_KERNEL", advanced=True),
         Flag("qemu-local-image", "Folder made by `machine-tui build-image` (docker.qcow2 and vmlinuz): boots "
              "faster, nothing to download", env="QEMU_LOCAL_IMAGE"),
-        Flag("qemu-memory", "Memory of the machine in MB", "int", 1024, "QEMU_MEMORY"),
+        Flag("qemu-memory", "Memory of the machine in MB", "int", 1024, "QEMU_MEMORY", bounds=MEMORY_MB),
         Flag("qemu-no-internet", "The guest reaches nothing but its forwarded ports (user-mode network with "
              "restrict=on)", "bool", False, "QEMU_NO_INTERNET"),
-        Flag("qemu-ssh-port", "Port on 127.0.0.1 for SSH (0: a free one)", "int", 0, "QEMU_SSH_PORT", advanced=True),
+        Flag("qemu-ssh-port", "Port on 127.0.0.1 for SSH (0: a free one)", "int", 0, "QEMU_SSH_PORT", advanced=True,
+             bounds=PORT_OR_AUTO),
         Flag("qemu-ssh-user", "User cloud-init creates for SSH on a cloud image", default="docker",
              env="QEMU_SSH_USER", advanced=True),
     ]

@@ -11,6 +11,7 @@ import shutil
 from ..errors import MachineError
 
 NOT_FOUND = "VBoxManage not found. Make sure VirtualBox is installed and VBoxManage is in the path"
+QEMU_HINT = " (or use -d qemu: QEMU is installed on this host)"
 
 
 class VBoxError(MachineError):
@@ -27,7 +28,7 @@ def find_vboxmanage() -> str:
     for folder in (os.environ.get("VBOX_INSTALL_PATH", ""), os.environ.get("VBOX_MSI_INSTALL_PATH", "")):
         if folder and os.path.exists(os.path.join(folder, "VBoxManage.exe")):
             return os.path.join(folder, "VBoxManage.exe")
-    raise MachineError(NOT_FOUND)
+    raise MachineError(NOT_FOUND + (QEMU_HINT if shutil.which("qemu-system-x86_64") else ""))
 
 
 class VMSpec:

@@ -18,7 +18,7 @@ import tarfile
 
 from ..errors import MachineError, PreCreateError
 from ..ports import free_port, port_free
-from . import Driver, Flag, State
+from . import MEGABYTES, MEMORY_MB, Driver, Flag, State
 from .vboxmanage import VBoxError, VBoxManage, VMSpec
 
 DEFAULT_CIDR = "192.168.99.1/24"
@@ -35,8 +35,8 @@ FLAGS = [
     Flag("virtualbox-boot2docker-url", "The URL of the boot2docker image. Defaults to the latest available version",
          env="VIRTUALBOX_BOOT2DOCKER_URL"),
     Flag("virtualbox-cpu-count", "number of CPUs for the machine (-1 to use the number of CPUs available)", "int", 1,
-         "VIRTUALBOX_CPU_COUNT"),
-    Flag("virtualbox-disk-size", "Size of disk for host in MB", "int", 20000, "VIRTUALBOX_DISK_SIZE"),
+         "VIRTUALBOX_CPU_COUNT", bounds=(-1, 1024)),
+    Flag("virtualbox-disk-size", "Size of disk for host in MB", "int", 20000, "VIRTUALBOX_DISK_SIZE", bounds=MEGABYTES),
     Flag("virtualbox-host-dns-resolver", "Use the host DNS resolver", _B, False, "VIRTUALBOX_HOST_DNS_RESOLVER"),
     Flag("virtualbox-hostonly-cidr", "Specify the Host Only CIDR", default="192.168.99.1/24",
          env="VIRTUALBOX_HOSTONLY_CIDR"),
@@ -52,7 +52,7 @@ FLAGS = [
          "instead of boot2docker (machine-tui)", env="VIRTUALBOX_IMAGE_URL"),
     Flag("virtualbox-import-boot2docker-vm", "The name of a Boot2Docker VM to import",
          env="VIRTUALBOX_BOOT2DOCKER_IMPORT_VM"),
-    Flag("virtualbox-memory", "Size of memory for host in MB", "int", 1024, "VIRTUALBOX_MEMORY_SIZE"),
+    Flag("virtualbox-memory", "Size of memory for host in MB", "int", 1024, "VIRTUALBOX_MEMORY_SIZE", bounds=MEMORY_MB),
     Flag("virtualbox-nat-nictype", "Specify the Network Adapter Type", default="82540EM", env="VIRTUALBOX_NAT_NICTYPE"),
     Flag("virtualbox-no-dns-proxy", "Disable proxying all DNS requests to the host", _B, False,
          "VIRTUALBOX_NO_DNS_PROXY"),
