@@ -84,8 +84,21 @@ async def _native_ssh(host, command: list[str]) -> int:
     target = await _running_target(host, pin=False)
     conn = await ssh.connection_for(target).connection()
     if command:
-        proc = await conn.run(" ".join(command), stdin=sys.stdin.buffer if not sys.stdin.isatty() else None,
-                              stdout=sys.stdout.buffer, stderr=sys.stderr.buffer, check=False, encoding=None)
+        import stat
+
+        # asyncssh closes the streams it is given when the command ends: hand it duplicates, never our own
+        stdin, data = None, None
+        if not sys.stdin.isatty():
+            mode = os.fstat(sys.stdin.fileno()).st_mode
+            if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+                stdin = os.fdopen(os.dup(sys.stdin.fileno()), "rb")
+            else:  # a file or /dev/null: the event loop cannot watch those, so read them whole
+                data = sys.stdin.buffer.read()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        proc = await conn.run(" ".join(command), stdin=stdin, input=data,
+                              stdout=os.fdopen(os.dup(sys.stdout.fileno()), "wb"),
+                              stderr=os.fdopen(os.dup(sys.stderr.fileno()), "wb"), check=False, encoding=None)
         return proc.exit_status if proc.exit_status is not None else 255
     return await interactive_shell(conn)
 
