@@ -29,6 +29,26 @@ class TLSFiles:
     client_key: str = ""
 
 
+async def reprovision(store: Store, host: Host, report: Reporter, client_certs: bool = False) -> None:
+    """provision / regenerate-certs: takes over from a failed or interrupted create. Until it succeeds the
+    machine reads Error with what failed (its own failure replaces the create's)."""
+    from .provisioning import provision
+
+    store.clear_create_marks(host.name)
+    if client_certs:
+        from . import certs
+
+        a = host.auth
+        certs.regenerate_client(a["CaCertPath"], a["CaPrivateKeyPath"], a["ClientCertPath"], a["ClientKeyPath"],
+                                report.info)
+    try:
+        await provision(store, host, driver_for(host), report)
+    except MachineError as err:
+        store.record_create_error(host.name, f"Error provisioning: {err}")
+        raise
+    store.clear_create_marks(host.name)
+
+
 def clear_create_error(store: Store, name: str) -> None:
     """provision and rm -f take over from a failed or interrupted create."""
     store.clear_create_marks(name)

@@ -150,7 +150,9 @@ class Store:
             with open(path, "rb") as fh:
                 raw = fh.read()
         except FileNotFoundError:
-            raise LoadError(name, f"open {path}: no such file or directory") from None
+            # a create killed before its first save: say so rather than name the missing file
+            problem = create_problem(os.path.dirname(path))
+            raise LoadError(name, problem or f"open {path}: no such file or directory") from None
         except OSError as err:
             raise LoadError(name, f"open {path}: {(err.strerror or str(err)).lower()}") from None
         from . import migrate

@@ -464,8 +464,7 @@ class MachineTuiApp(App):
         try:
             host = self.store.load(name)
             if op in ("provision", "regenerate-certs"):  # provisioning always makes a new server certificate
-                await provisioning.provision(self.store, host, driver_for(host), report)
-                operations.clear_create_error(self.store, name)  # as the CLI's provision: it takes over
+                await operations.reprovision(self.store, host, report)  # as the CLI's: it takes over from create
             elif op == "upgrade":
                 await provisioning.upgrade(host, driver_for(host), report)
             else:

@@ -251,19 +251,13 @@ def _each(ctx, args, action):
 
 
 def cmd_provision(ctx, opts, args):
-    from ..core.provisioning import provision
+    from ..core.operations import reprovision
 
-    async def action(host, report):
-        await provision(ctx.store, host, driver_for(host), report)
-        from ..core.operations import clear_create_error
-
-        clear_create_error(ctx.store, host.name)
-
-    return _each(ctx, args, action)
+    return _each(ctx, args, lambda host, report: reprovision(ctx.store, host, report))
 
 
 def cmd_regenerate_certs(ctx, opts, args):
-    from ..core.provisioning import provision
+    from ..core.operations import reprovision
 
     if not opts["force"]:
         ctx.out.write("Regenerate TLS machine certs?  Warning: this is irreversible. (y/n): ")
@@ -274,17 +268,7 @@ def cmd_regenerate_certs(ctx, opts, args):
         if not line.strip().lower().startswith("y"):
             return 0
     ctx.say("Regenerating TLS certificates")
-
-    async def action(host, report):
-        if opts["client-certs"]:
-            from ..core import certs
-
-            a = host.auth
-            certs.regenerate_client(a["CaCertPath"], a["CaPrivateKeyPath"], a["ClientCertPath"],
-                                    a["ClientKeyPath"], report.info)
-        await provision(ctx.store, host, driver_for(host), report)
-
-    return _each(ctx, args, action)
+    return _each(ctx, args, lambda host, report: reprovision(ctx.store, host, report, opts["client-certs"]))
 
 
 def cmd_upgrade(ctx, opts, args):
