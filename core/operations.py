@@ -120,6 +120,11 @@ def build_host(store: Store, name: str, driver_name: str, opts: dict, tls: TLSFi
         arbitrary_join_flags=opts.get("swarm-join-opt"),
         experimental=opts.get("swarm-experimental", False),
     )
+    for flag, path in (("--tls-ca-cert", tls.ca_cert), ("--tls-ca-key", tls.ca_key),
+                       ("--tls-client-cert", tls.client_cert), ("--tls-client-key", tls.client_key)):
+        # files the user names are used, never made: certificates are only ever made in the store's certs folder
+        if path and not os.path.isfile(path):
+            raise MachineError(f"Error creating machine: {flag} {path}: no such file")
     auth = hostconfig.auth_options(
         store.path, name, ca_cert=tls.ca_cert, ca_key=tls.ca_key, client_cert=tls.client_cert,
         client_key=tls.client_key, sans=opts.get("tls-san"),
@@ -200,10 +205,14 @@ async def remove(store: Store, name: str, force: bool, report: Reporter) -> None
     try:
         store.remove(name)
     except MachineError as err:
-        raise MachineError(f'Error removing host "{shown}": {err}') from None
+        raise RemoveFailed(f'Error removing host "{shown}": {err}') from None
     except OSError as err:
-        raise MachineError(f'Error removing host "{shown}": {describe_os_error(err)}') from None
+        raise RemoveFailed(f'Error removing host "{shown}": {describe_os_error(err)}') from None
     report.info(f"Successfully removed {shown}")
+
+
+class RemoveFailed(MachineError):
+    """The machine's own folder could not be removed: an error even with rm -f (the machine is still there)."""
 
 
 def printable(text: str) -> str:

@@ -447,11 +447,11 @@ def cmd_env(ctx, opts, args):
     from ..core.operations import checked_url
     from ..core.drivers import driver_for
 
+    shell = _shell(ctx, opts)  # a shell we cannot write for is refused before any connection
     try:
         url = run(checked_url(host, opts["swarm"], prog=PROG))
     except MachineError as err:
         raise MachineError(f"Error checking TLS connection: {err}") from None
-    shell = _shell(ctx, opts)
     ip = run(driver_for(host).get_ip()) if opts["no-proxy"] else None
     cert_path = host.auth.get("StorePath") or host.dir
     values = shellenv.docker_env(url, cert_path, host.name, ip, opts["no-proxy"])
@@ -496,7 +496,7 @@ def cmd_rm(ctx, opts, args):
         try:
             run(operations.remove(ctx.store, name, force, report))
         except MachineError as err:
-            if force:
+            if force and not isinstance(err, operations.RemoveFailed):
                 ctx.warn(str(err))
             else:
                 errors.append(str(err))
