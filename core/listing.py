@@ -195,6 +195,11 @@ async def query_host(host: Host, timeout: float, docker_host: str, masters_by_di
             row.Error = row.Error or f"Unable to query docker version: no answer within {timeout:g} s"
             row.ResponseTime = timeout
             return row
+        failed = create_error_of(host)
+        if failed:  # a failed or interrupted create is an Error whatever the deadline
+            return Row(Name=host.name, Active="", DriverName=host.driver_name, State="Error", Error=one_line(failed),
+                       SwarmOptions=host.swarm, EngineOptions=host.engine, DockerVersion="Unknown",
+                       ResponseTime=timeout)
         creating = _create_running(host)
         return Row(Name=host.name, Active="", DriverName=host.driver_name,
                    State="Starting" if creating else "Timeout", SwarmOptions=host.swarm, EngineOptions=host.engine,

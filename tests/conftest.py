@@ -42,8 +42,7 @@ def cli(store):
     return _run
 
 
-@pytest.fixture
-def sshd(tmp_path):
+def start_sshd(tmp_path):
     """A real OpenSSH sshd on 127.0.0.1 with its own host key, accepting one test key for the current user."""
     import getpass
     import shutil as _sh
@@ -65,6 +64,7 @@ def sshd(tmp_path):
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder}/host_key\nPidFile {folder}/sshd.pid\n"
         f"AuthorizedKeysFile {folder}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n"
         "PermitRootLogin prohibit-password\nKbdInteractiveAuthentication no\nLogLevel VERBOSE\n"
+        "Subsystem sftp /usr/lib/openssh/sftp-server\n"
     )
     proc = subprocess.Popen([binary, "-D", "-e", "-f", str(folder / "sshd_config")],
                             stderr=open(folder / "sshd.log", "w"))
@@ -82,9 +82,15 @@ def sshd(tmp_path):
     srv = Server()
     srv.port, srv.key, srv.user, srv.folder, srv.proc = port, str(folder / "user_key"), getpass.getuser(), folder, proc
     srv.host_key = str(folder / "host_key")
+    return srv
+
+
+@pytest.fixture
+def sshd(tmp_path):
+    srv = start_sshd(tmp_path)
     yield srv
-    proc.terminate()
-    proc.wait(5)
+    srv.proc.terminate()
+    srv.proc.wait(5)
 
 
 # Tests that boot real QEMU guests take minutes under TCG: `pytest -m "not vm"` is the fast loop.

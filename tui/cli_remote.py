@@ -94,6 +94,10 @@ async def _native_ssh(host, command: list[str]) -> int:
                 stdin = os.fdopen(os.dup(sys.stdin.fileno()), "rb")
             else:  # a file or /dev/null: the event loop cannot watch those, so read them whole
                 data = sys.stdin.buffer.read()
+                if not data:
+                    import asyncssh
+
+                    stdin, data = asyncssh.DEVNULL, None  # an empty input still ends the remote's stdin
         sys.stdout.flush()
         sys.stderr.flush()
         proc = await conn.run(" ".join(command), stdin=stdin, input=data,

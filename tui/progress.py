@@ -8,12 +8,16 @@ class RichProgressSink:
     def __init__(self, out, err, debug: bool = False):
         from rich.console import Console
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.table import Column
 
         self.console = Console(file=out)
         self.err = Console(file=err, stderr=True)
         self.debug = debug
-        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                 TimeElapsedColumn(), console=self.console)
+        # a narrow terminal shortens the step's text, never the bar or the time
+        self.progress = Progress(SpinnerColumn(),
+                                 TextColumn("{task.description}",
+                                            table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")),
+                                 BarColumn(bar_width=20), TimeElapsedColumn(), console=self.console, expand=True)
         self.tasks: dict[tuple[str, str], int] = {}
 
     def __enter__(self):
