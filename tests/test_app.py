@@ -259,3 +259,66 @@ async def test_scrolling_a_long_table_draws_the_cursor_row_where_it_is(store):
             cursor_name = f"m{table.cursor_row:02d}"
             assert any(cursor_name in line for line in lines)  # the cursor's machine is in view
         assert table.cursor_row == 59
+
+
+async def test_enter_on_the_table_runs_ssh_and_a_remap_moves_it(store, tmp_path, monkeypatch):
+    """Enter reached the table's own binding and did nothing; now it is the app's SSH (remappable)."""
+    make_none(store, "only")
+    monkeypatch.setenv("MACHINE_TUI_CONFIG_DIR", str(tmp_path / "nocfg"))
+    app = MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
+    called = []
+    app.action_ssh = lambda: called.append(app.selected())  # the real one suspends the terminal
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.query_one(MachineTable)
+        await wait_until(pilot, lambda: table.row_count == 1)
+        assert app.focused is table
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert called == [["only"]]
+
+
+async def test_help_shows_remapped_keys_and_unknown_ids_are_named(store, tmp_path, monkeypatch):
+    make_none(store, "only")
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "keys.toml").write_text('[keys]\nmachine-remove = "delete"\nmachine-frobnicate = "f"\n')
+    monkeypatch.setenv("MACHINE_TUI_CONFIG_DIR", str(tmp_path / "cfg"))
+    app = MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        notes = [n.message for n in app._notifications]
+        assert any("machine-frobnicate" in n for n in notes), notes
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        body = str(app.screen.query_one("#text-body").render())
+        line = next(l for l in body.splitlines() if "(machine-remove)" in l)
+        assert line.split()[0] == "delete", line
+
+
+async def test_tab_from_the_wizard_name_lands_on_the_first_field(store):
+    app = MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("c")
+        await pilot.pause(0.3)
+        await pilot.press(*"abc", "tab", "x")
+        await pilot.pause(0.1)
+        focused = app.screen.focused
+        assert focused is not None and focused.id and focused.id.startswith("flag-"), focused
+        if hasattr(focused, "value") and isinstance(focused.value, str):
+            assert focused.value.endswith("x")  # the keystroke after Tab is not lost
+
+
+async def test_the_app_shows_a_damaged_config_as_one_error_row(store):
+    make_none(store, "good")
+    make_none(store, "bad")
+    import json
+
+    cfg = os.path.join(store, "machines", "bad", "config.json")
+    doc = json.load(open(cfg))
+    doc["HostOptions"] = "oops"
+    open(cfg, "w").write(json.dumps(doc))
+    app = MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.query_one(MachineTable)
+        assert await wait_until(pilot, lambda: table.row_count == 2)
+        assert str(table.get_cell("bad", "STATE")) == "Error"
+        assert str(table.get_cell("good", "STATE")) == "Running"
