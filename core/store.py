@@ -298,7 +298,12 @@ class Store:
             os.rename(path, trash)
         except FileNotFoundError:
             raise MachineNotFound(name) from None
-        _remove_tree(trash)
+        try:
+            _remove_tree(trash)
+        except MachineError:
+            with contextlib.suppress(OSError):
+                os.rename(trash, path)  # what could not be removed stays in sight, for a later rm -f
+            raise
         self._sweep_leftovers()
 
     def _sweep_leftovers(self) -> None:

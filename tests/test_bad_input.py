@@ -394,3 +394,25 @@ def test_no_name_reaches_outside_its_own_machine_folder(template, tmp_path_facto
         assert not outside, (cmd, name, sorted(outside)[:5])
         shutil.rmtree(os.path.join(store, "machines", name), ignore_errors=True) if own else None
         before = snapshot(str(root))
+
+
+def test_rm_of_a_folder_that_cannot_be_emptied_is_one_line_and_stays_removable(template, tmp_path):
+    """A file the OS will not delete (immutable here; unreadable for a non-root user): rm says which, the machine
+    stays listed, and rm -f works once the file can go."""
+    store = str(tmp_path / "store")
+    shutil.copytree(template, store, symlinks=True)
+    env = clean_env(store, MACHINE_TUI_LOG_DIR=str(tmp_path / "logs"))
+    stuck = os.path.join(store, "machines", "a", "stuck")
+    open(stuck, "w").close()
+    assert subprocess.run(["chattr", "+i", stuck]).returncode == 0, "chattr +i needs root on ext4 (as CI has)"
+    try:
+        r = run_cli(["rm", "-f", "-y", "a"], env)
+        assert "Traceback" not in r.stderr, r.stderr
+        assert r.returncode == 1 and len(r.stderr.splitlines()) == 1, r.stderr
+        assert "operation not permitted" in r.stderr.lower() and "stuck" in r.stderr, r.stderr
+        rows = run_cli(["ls"], env).stdout.splitlines()[1:]
+        assert [r.split()[0] for r in rows] == ["a"], rows  # still in sight, nothing hidden half-removed
+    finally:
+        subprocess.run(["chattr", "-i", stuck])
+    assert run_cli(["rm", "-f", "-y", "a"], env).returncode == 0
+    assert os.listdir(os.path.join(store, "machines")) == []

@@ -220,3 +220,36 @@ def test_generic_create_env_docker_certs_ssh_and_rm(vm, store, tmp_path):
     ctxs = subprocess.run(["docker", "context", "ls", "--format", "{{.Name}}"], capture_output=True, text=True,
                           env={**os.environ, "DOCKER_CONFIG": env["DOCKER_CONFIG"]}).stdout.split()
     assert "gen1" not in ctxs
+
+
+def test_generic_create_killed_at_random_moments_reads_error_and_the_next_one_works(vm, store, tmp_path):
+    """kill -9 anywhere in a real provisioning (SSH wait, OS detection, hostname, certificates, dockerd restart):
+    the machine reads Error with the step it stopped during, rm -f removes it, a later create succeeds."""
+    import random
+    import time
+
+    from test_interrupted_operations import assert_store_sound, kill_after, start_cli
+
+    env = clean_env(store, DOCKER_CONFIG=str(tmp_path / "docker-config"))
+    started = time.monotonic()
+    assert run_cli(generic_args(vm, "probe"), env, timeout=600).returncode == 0
+    full = time.monotonic() - started
+    assert run_cli(["rm", "-y", "probe"], env).returncode == 0
+    rng = random.Random(3)
+    steps = set()
+    for i in range(10):
+        name = f"k{i}"
+        interrupted = kill_after(start_cli(generic_args(vm, name), env), rng.uniform(0.3, full))
+        rows = assert_store_sound(store, env)
+        if interrupted and name in rows:
+            line = run_cli(["ls", "--format", "{{.State}}|{{.Error}}", "--filter", f"name=^{name}$"], env).stdout
+            state, error = line.strip().split("|", 1)
+            assert state == "Error" and error.startswith("create did not finish (stopped during: "), line
+            steps.add(error)
+        assert run_cli(["rm", "-f", "-y", name], env).returncode == 0
+        assert name not in run_cli(["ls", "-q"], env).stdout.split()
+    assert len(steps) >= 3, steps  # the kills landed in several different steps
+    r = run_cli(generic_args(vm, "after"), env, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert run_cli(["ls", "--format", "{{.Name}} {{.State}} {{.Error}}"], env).stdout.startswith("after Running")
+    assert run_cli(["rm", "-y", "after"], env).returncode == 0

@@ -71,7 +71,12 @@ async def drive_the_app(store, tmp_path, monkeypatch):
         assert await wait_until(pilot, lambda: state(app, "tuivm") == "Stopped", 180), notes
         assert await wait_until(pilot, lambda: con.ended, 30)  # the console says the session is gone
         await pilot.press("s")  # start
-        assert await wait_until(pilot, lambda: state(app, "tuivm") == "Running", 300), notes
+        # while it boots the row says so (it used to read Timeout while the engine was not answering yet)
+        assert await wait_until(pilot, lambda: state(app, "tuivm") == "Starting", 10), notes
+        seen_states = set()
+        assert await wait_until(pilot, lambda: seen_states.add(state(app, "tuivm")) or
+                                state(app, "tuivm") == "Running", 300), notes
+        assert "Timeout" not in seen_states, seen_states
         await pilot.press("d")
         await pilot.pause(0.3)
         await pilot.press(*"tuivm", "enter")

@@ -310,7 +310,16 @@ class MachineTuiApp(App):
             gc.freeze()
             self._gc_frozen = True
 
+    BUSY_STATE = {"start": "Starting", "restart": "Starting", "stop": "Stopping", "kill": "Stopping"}
+
     def show_machines(self, message: MachinesUpdated) -> None:
+        import dataclasses
+
+        busy = getattr(self, "busy", {})
+        # a machine this app is starting or stopping says so, not "Timeout" while its engine comes up
+        rows = [dataclasses.replace(r, State=busy[r.Name], Error="") if r.Name in busy and r.State != "Error"
+                else r for r in message.rows]
+        message.rows = rows
         self.rows = {r.Name: r for r in message.rows}
         self.marked &= set(self.rows)
         self.redraw()
@@ -461,6 +470,10 @@ class MachineTuiApp(App):
         from ..core.errors import MachineError
 
         report = self._reporter(name)
+        self.busy = getattr(self, "busy", {})
+        if op in self.BUSY_STATE:
+            self.busy[name] = self.BUSY_STATE[op]
+            self.poll()
         try:
             host = self.store.load(name)
             if op in ("provision", "regenerate-certs"):  # provisioning always makes a new server certificate
@@ -471,8 +484,10 @@ class MachineTuiApp(App):
                 await getattr(operations, op)(self.store, host, report)
             self.store.update(name, lambda fresh: fresh.doc.update(Driver=host.doc["Driver"]))
             self.post_message(OperationReport(name, f"{op}: done"))
-        except MachineError as err:
-            self.post_message(OperationReport(name, str(err), failed=True))
+        except Exception as err:  # noqa: BLE001 - any failure is this machine's report, never a crashed app
+            self.post_message(OperationReport(name, failure_text(err), failed=True))
+        finally:
+            self.busy.pop(name, None)
         self.poll()
 
     def on_operation_report(self, message: OperationReport) -> None:
@@ -509,8 +524,8 @@ class MachineTuiApp(App):
 
         try:
             await operations.remove(self.store, name, False, self._reporter(name))
-        except MachineError as err:
-            self.post_message(OperationReport(name, str(err), failed=True))
+        except Exception as err:  # noqa: BLE001
+            self.post_message(OperationReport(name, failure_text(err), failed=True))
         self.poll()
 
     # ----- create: the wizard, then the core's create in a worker with a progress bar per machine
@@ -555,8 +570,8 @@ class MachineTuiApp(App):
                                     Reporter(sink, request.name), explicit=request.explicit,
                                     context=not request.values.get("no-docker-context"))
             self.post_message(CreateProgress(request.name, "", "created", finished=True))
-        except MachineError as err:
-            self.post_message(CreateProgress(request.name, "", str(err), failed=True))
+        except (MachineError, OSError, ValueError) as err:
+            self.post_message(CreateProgress(request.name, "", failure_text(err), failed=True))
         except asyncio.CancelledError:
             # a cancelled create leaves nothing half-made: the machine goes, whatever state it reached
             await asyncio.shield(self._discard(request.name))
@@ -697,6 +712,16 @@ class MachineTuiApp(App):
         except Exception as err:  # no real terminal (headless, web): say so
             self.notify(f"ssh needs a terminal to suspend into: {err}", severity="warning")
         self.poll()
+
+
+def failure_text(err: BaseException) -> str:
+    from ..core.errors import MachineError, describe_os_error
+
+    if isinstance(err, MachineError):
+        return str(err)
+    if isinstance(err, OSError):
+        return f"Error: {describe_os_error(err)}"
+    return f"Error: {err or type(err).__name__}"
 
 
 def run_app() -> int:
