@@ -112,12 +112,17 @@ async def test_env_inspect_help_and_filter(store):
             assert await wait_until(pilot, lambda: [k.value for k in table.rows] == ["web"])
 
 
-async def test_keys_can_be_remapped_by_id(store, tmp_path, monkeypatch):
+def app_with_keys(store, tmp_path, monkeypatch, keys_toml: str) -> MachineTuiApp:
+    """The app on a store with one machine, `only`, and this keys.toml in its config folder."""
     make_none(store, "only")
     (tmp_path / "cfg").mkdir()
-    (tmp_path / "cfg" / "keys.toml").write_text('[keys]\nmachine-remove = "delete"\n')
+    (tmp_path / "cfg" / "keys.toml").write_text(keys_toml)
     monkeypatch.setenv("MACHINE_TUI_CONFIG_DIR", str(tmp_path / "cfg"))
-    app = MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
+    return MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
+
+
+async def test_keys_can_be_remapped_by_id(store, tmp_path, monkeypatch):
+    app = app_with_keys(store, tmp_path, monkeypatch, '[keys]\nmachine-remove = "delete"\n')
     async with app.run_test(size=(120, 30)) as pilot:
         table = app.query_one(MachineTable)
         await wait_until(pilot, lambda: table.row_count == 1)
@@ -278,11 +283,7 @@ async def test_enter_on_the_table_runs_ssh_and_a_remap_moves_it(store, tmp_path,
 
 
 async def test_help_shows_remapped_keys_and_unknown_ids_are_named(store, tmp_path, monkeypatch):
-    make_none(store, "only")
-    (tmp_path / "cfg").mkdir()
-    (tmp_path / "cfg" / "keys.toml").write_text('[keys]\nmachine-remove = "delete"\nmachine-frobnicate = "f"\n')
-    monkeypatch.setenv("MACHINE_TUI_CONFIG_DIR", str(tmp_path / "cfg"))
-    app = MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
+    app = app_with_keys(store, tmp_path, monkeypatch, '[keys]\nmachine-remove = "delete"\nmachine-frobnicate = "f"\n')
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.3)
         notes = [n.message for n in app._notifications]
