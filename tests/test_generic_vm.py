@@ -113,6 +113,7 @@ def test_generic_create_env_docker_certs_ssh_and_rm(vm, store, tmp_path):
                  "--engine-insecure-registry", "registry.example:5000", "gen1"], env, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr + vm.console[-2000:]
     assert "Docker is up and running!" in r.stdout
+    assert r.stdout.count("Provisioning with debian...") == 1, r.stdout
     mdir = os.path.join(store, "machines", "gen1")
     assert {"ca.pem", "cert.pem", "key.pem", "server.pem", "server-key.pem", "id_test", "known_hosts"} <= set(os.listdir(mdir))
     for f in ("key.pem", "server-key.pem", "id_test", "known_hosts", "config.json"):

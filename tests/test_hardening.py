@@ -217,3 +217,64 @@ def test_every_pair_and_store_file_is_private(tmp_path):
             assert mode in ((0o644,) if f in ("ca.pem", "cert.pem") else (0o600,)), (f, oct(mode))
         assert not [f for f in files if f.endswith((".next", ".pair-commit"))]
     asyncio.run(asyncio.sleep(0))
+
+
+def test_messages_use_the_name_the_user_typed(tmp_path):
+    launcher = tmp_path / "docker-machine"
+    launcher.write_text(f"#!{sys.executable}\nfrom machine_tui.tui.cli import main\nmain()\n")
+    launcher.chmod(0o755)
+    env = clean_env(str(tmp_path / "store"))
+    r = subprocess.run([str(launcher), "inspect", "nosuch"], env=env, capture_output=True, text=True)
+    assert r.stderr == ('Docker machine "nosuch" does not exist. Use "docker-machine ls" to list machines. '
+                        'Use "docker-machine create" to add a new one.\n')
+    r = run_cli(["inspect", "nosuch"], env)
+    assert 'Use "machine-tui ls"' in r.stderr
+
+
+def test_a_driver_failure_in_ls_is_words_not_a_python_class_name(tmp_path):
+    store = str(tmp_path / "store")
+    env = clean_env(store)
+    assert run_cli(NONE + ["a"], env).returncode == 0
+    cfg = os.path.join(store, "machines", "a", "config.json")
+    doc = json.load(open(cfg))
+    doc["DriverName"], doc["Driver"]["SSHPort"], doc["Driver"]["IPAddress"] = "generic", "x", "127.0.0.1"
+    with open(cfg, "w") as fh:
+        json.dump(doc, fh)
+    r = run_cli(["ls", "--format", "{{.Name}}|{{.State}}|{{.Error}}"], env)
+    name, state, error = r.stdout.strip().split("|")
+    assert r.returncode == 0 and state == "Error" and error, r.stdout
+    assert not error.split(":")[0].endswith(("Error", "Exception")), error  # no "ValueError: ..."
+
+
+async def test_what_is_done_in_the_app_is_in_the_log(store, tmp_path, monkeypatch):
+    import logging
+
+    from machine_tui.core import logfile
+    from machine_tui.core.store import Store
+    from machine_tui.tui.app import MachineTable, MachineTuiApp
+
+    assert run_cli(NONE + ["gone"], clean_env(store)).returncode == 0
+    monkeypatch.setenv("MACHINE_TUI_LOG_DIR", str(tmp_path / "applogs"))
+    logger = logging.getLogger("machine-tui")
+    saved = list(logger.handlers)
+    logger.handlers.clear()
+    monkeypatch.setattr(logfile, "_logger", None)
+    try:
+        app = MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
+        async with app.run_test(size=(120, 30)) as pilot:
+            table = app.query_one(MachineTable)
+            while table.row_count == 0:
+                await pilot.pause(0.1)
+            await pilot.press("x")  # stop a none machine: refused, and the refusal is logged too
+            await pilot.press("d", *"gone", "enter")
+            for _ in range(50):
+                if not os.path.exists(os.path.join(store, "machines", "gone")):
+                    break
+                await pilot.pause(0.1)
+        text = (tmp_path / "applogs" / "machine-tui.log").read_text()
+        assert "INFO app: stop gone" in text and "ERROR app: gone: hosts without a driver cannot be stopped" in text
+        assert "INFO app: remove gone" in text
+    finally:
+        for h in logger.handlers:
+            h.close()
+        logger.handlers[:] = saved
