@@ -190,3 +190,44 @@ def test_a_pair_replacement_cut_after_its_commit_point_is_finished_by_the_next_c
     assert run_cli(["ls"], env).returncode == 0
     assert not os.path.exists(os.path.join(certs, "cert.pem.pair-commit"))
     assert_store_sound(store, env)
+
+
+async def test_the_app_shows_an_interrupted_create_and_provision_takes_over(tmp_path, monkeypatch):
+    from machine_tui.core.store import Store
+    from machine_tui.tui.app import MachineTable, MachineTuiApp
+
+    store = str(tmp_path / "store")
+    env = clean_env(store, MACHINE_WAIT_RETRIES="100")
+    key = tmp_path / "id"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    proc = start_cli(["create", "-d", "generic", "--generic-ip-address", "127.0.0.1", "--generic-ssh-port", "1",
+                      "--generic-ssh-key", str(key), "cut"], env)
+    mark = os.path.join(store, "machines", "cut", ".machine-tui-creating")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (os.path.exists(mark) and b"Waiting" in open(mark, "rb").read()):
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    monkeypatch.setenv("MACHINE_WAIT_RETRIES", "1")
+    app = MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
+    async with app.run_test(size=(160, 30)) as pilot:
+        table = app.query_one(MachineTable)
+        for _ in range(50):
+            if table.row_count:
+                break
+            await pilot.pause(0.1)
+        assert str(table.get_cell("cut", "STATE")) == "Error"
+        assert "create did not finish (stopped during: Waiting for machine" in str(table.get_cell("cut", "ERRORS"))
+        await pilot.press("P")  # provision takes over from the create (and fails here: nothing listens)
+        for _ in range(100):
+            if "Error provisioning" in str(table.get_cell("cut", "ERRORS")):
+                break
+            await pilot.pause(0.1)
+        assert "Error provisioning" in str(table.get_cell("cut", "ERRORS"))
+        assert not os.path.exists(mark)
+        await pilot.press("d", *"cut", "enter")
+        for _ in range(100):
+            if not os.path.exists(os.path.join(store, "machines", "cut")):
+                break
+            await pilot.pause(0.1)
+        assert not os.path.exists(os.path.join(store, "machines", "cut"))
