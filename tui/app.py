@@ -522,8 +522,12 @@ class MachineTuiApp(App):
         from ..core import operations
         from ..core.errors import MachineError
 
+        from ..core.store import create_problem
+
         try:
-            await operations.remove(self.store, name, False, self._reporter(name))
+            # a machine whose create failed or was cut short may have nothing for its driver to remove: as rm -f
+            force = self.store.exists(name) and bool(create_problem(self.store.machine_dir(name)))
+            await operations.remove(self.store, name, force, self._reporter(name))
         except Exception as err:  # noqa: BLE001
             self.post_message(OperationReport(name, failure_text(err), failed=True))
         self.poll()
