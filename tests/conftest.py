@@ -1,4 +1,6 @@
+import json
 import os
+import ssl
 import subprocess
 import sys
 
@@ -105,3 +107,39 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.module.__name__.rsplit(".", 1)[-1] in VM_MODULES:
             item.add_marker(pytest.mark.vm)
+
+
+# ----- kill -9 at a moment of an operation, then check the store
+
+def start_cli(args, env):
+    return subprocess.Popen([sys.executable, "-m", "machine_tui.tui.cli", *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+
+
+def kill_after(proc, delay: float) -> bool:
+    """SIGKILL after delay; True when the process was still running (so it really was interrupted)."""
+    try:
+        proc.wait(delay)
+        return False
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return True
+
+
+def assert_store_sound(store: str, env) -> dict[str, list[str]]:
+    """ls loads (exit 0, no traceback), every config.json parses, no pair is half-replaced. Returns the rows."""
+    r = run_cli(["ls"], env)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    machines = os.path.join(store, "machines")
+    for name in os.listdir(machines) if os.path.isdir(machines) else []:
+        path = os.path.join(machines, name, "config.json")
+        if not name.startswith(".") and os.path.exists(path):
+            json.load(open(path))
+    certs = os.path.join(store, "certs")
+    for cert, key in (("ca.pem", "ca-key.pem"), ("cert.pem", "key.pem")):
+        c, k = os.path.join(certs, cert), os.path.join(certs, key)
+        if os.path.exists(c):
+            assert os.path.exists(k), f"{cert} without {key}"
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(c, k)  # the key belongs to the certificate
+    return {line.split()[0]: line.split() for line in r.stdout.splitlines()[1:]}

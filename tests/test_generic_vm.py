@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 import vmrig
-from conftest import clean_env, run_cli
+from conftest import assert_store_sound, clean_env, kill_after, run_cli, start_cli
 
 
 @pytest.fixture(scope="module")
@@ -223,13 +223,26 @@ def test_generic_create_env_docker_certs_ssh_and_rm(vm, store, tmp_path):
     assert "gen1" not in ctxs
 
 
-def test_generic_create_killed_at_random_moments_reads_error_and_the_next_one_works(vm, store, tmp_path):
+@pytest.fixture
+def own_vm(image, tmp_path):
+    """A VM of its own (the module's shared one is stopped by the test before)."""
+    key = vmrig.make_key(str(tmp_path))
+    machine = vmrig.VM(image, str(tmp_path / "vm"), key + ".pub").start()
+    machine.key = key
+    try:
+        machine.wait_for_ssh_banner()
+        yield machine
+    finally:
+        machine.stop()
+
+
+def test_generic_create_killed_at_random_moments_reads_error_and_the_next_one_works(own_vm, store, tmp_path):
     """kill -9 anywhere in a real provisioning (SSH wait, OS detection, hostname, certificates, dockerd restart):
     the machine reads Error with the step it stopped during, rm -f removes it, a later create succeeds."""
     import random
     import time
 
-    from test_interrupted_operations import assert_store_sound, kill_after, start_cli
+    vm = own_vm
 
     env = clean_env(store, DOCKER_CONFIG=str(tmp_path / "docker-config"))
     started = time.monotonic()

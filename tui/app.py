@@ -467,7 +467,6 @@ class MachineTuiApp(App):
     async def run_machine_op(self, name: str, op: str) -> None:
         from ..core import operations, provisioning
         from ..core.drivers import driver_for
-        from ..core.errors import MachineError
 
         report = self._reporter(name)
         self.busy = getattr(self, "busy", {})
@@ -520,7 +519,6 @@ class MachineTuiApp(App):
     @work(group="operations")
     async def run_remove(self, name: str) -> None:
         from ..core import operations
-        from ..core.errors import MachineError
 
         from ..core.store import create_problem
 
