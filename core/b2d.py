@@ -21,7 +21,9 @@ REPO = "boot2docker/boot2docker"
 
 def github_api() -> str:
     # an API base other than github.com: GitHub Enterprise, or the tests' loopback stand-in
-    return os.environ.get("MACHINE_TUI_GITHUB_API", "https://api.github.com").rstrip("/")
+    from .settings import github_api
+
+    return github_api()
 
 
 def iso_volume_id(path: str) -> str:

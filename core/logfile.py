@@ -24,7 +24,9 @@ class RedactingFormatter(logging.Formatter):
 
 
 def log_dir() -> str:
-    override = os.environ.get("MACHINE_TUI_LOG_DIR")
+    from .settings import log_dir_override
+
+    override = log_dir_override()
     if override:
         return override
     from platformdirs import user_log_dir

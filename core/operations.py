@@ -12,13 +12,12 @@ from dataclasses import dataclass
 
 from . import hostconfig
 from .drivers import Driver, State, driver_class, driver_for
-from .errors import HostNotRunning, MachineError, MachineExists, PreCreateError, describe_os_error
+from .errors import MachineError, MachineExists, PreCreateError, describe_os_error
 from .events import Reporter
 from .hostconfig import Host
+from .reach import checked_url, machine_url, wait_for_state  # noqa: F401 - the verbs' own words
 from .store import Store
 
-# docker-machine waits 60 x 3 s; MACHINE_WAIT_RETRIES shortens (or lengthens) every such wait
-WAIT_TRIES, WAIT_SECONDS = int(os.environ.get("MACHINE_WAIT_RETRIES") or 60), 3.0
 
 @dataclass
 class TLSFiles:
@@ -219,20 +218,6 @@ def printable(text: str) -> str:
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
-async def wait_for_state(driver: Driver, wanted: State, tries: int = WAIT_TRIES, delay: float = WAIT_SECONDS,
-                         report: Reporter | None = None) -> None:
-    state = State.NONE
-    for attempt in range(1, tries + 1):
-        state = await driver.state()
-        if state == wanted:
-            return
-        if report is not None:
-            report.progress("state", attempt / tries, f"Waiting for {wanted} ({attempt}/{tries}): {state}")
-        await asyncio.sleep(delay)
-    raise MachineError(f"Error waiting for the machine to be {wanted} (last state {state}): "
-                       f"Maximum number of retries ({tries}) exceeded")
-
-
 async def start(store: Store, host: Host, report: Reporter) -> None:
     driver = driver_for(host)
     report.info(f'Starting "{host.name}"...')
@@ -278,32 +263,3 @@ async def restart(store: Store, host: Host, report: Reporter) -> None:
         from .provisioning import wait_for_docker
 
         await wait_for_docker(host, driver, report)
-
-
-async def machine_url(host: Host, swarm: bool = False) -> str:
-    """URL the docker client should use; raises `Host is not running` like docker-machine."""
-    driver = driver_for(host)
-    url = await driver.get_url()
-    if not url:
-        raise HostNotRunning()
-    if swarm:
-        if not host.swarm.get("Master"):
-            raise MachineError(
-                f'"{host.name}" is not a swarm master. The --swarm flag is intended for use with swarm masters'
-            )
-        from urllib.parse import urlparse
-
-        swarm_port = urlparse(host.swarm.get("Host") or hostconfig.DEFAULT_SWARM_HOST).port or 3376
-        url = f"tcp://{urlparse(url).hostname}:{swarm_port}"
-    return url
-
-
-async def checked_url(host: Host, swarm: bool = False, prog: str = "") -> str:
-    """The connection check env and config run first: URL, then a TLS handshake with the client certs."""
-    from .engine import check_tls
-
-    url = await machine_url(host, swarm)
-    auth = host.auth
-    await check_tls(url, auth.get("CaCertPath", ""), auth.get("ClientCertPath", ""),
-                    auth.get("ClientKeyPath", ""), prog=prog)
-    return url

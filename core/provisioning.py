@@ -288,7 +288,7 @@ async def provision(store, host: Host, driver, report, context: bool = True) -> 
 
 async def _provision(store, host: Host, driver, report, context: bool) -> None:
     from . import certs, ssh
-    from .operations import checked_url, machine_url
+    from .reach import checked_url, machine_url
 
     report.step("ssh", "Waiting for SSH to be available...")
     conn = await ssh.wait_for_ssh(driver, report)
@@ -406,7 +406,7 @@ def _read(path: str) -> str:
 
 async def provision_new_machine(store, host: Host, driver, report, context: bool = True) -> None:
     from .drivers import State
-    from .operations import wait_for_state
+    from .reach import wait_for_state
 
     report.step("state", "Waiting for machine to be running, this may take a few minutes...")
     await wait_for_state(driver, State.RUNNING, report=report)

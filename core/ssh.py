@@ -231,9 +231,9 @@ async def _banner_within(host: str, port: int, seconds: float) -> bool:
 async def wait_for_ssh(driver, report, tries: int | None = None, delay: float = 3.0) -> Connection:
     """`exit 0` until it works, every retry shown, the last error named."""
     if tries is None:
-        from .operations import WAIT_TRIES
+        from .settings import wait_tries
 
-        tries = WAIT_TRIES
+        tries = wait_tries()
     await driver.ssh_hostname()  # a driver without SSH says so now, not after the retries
     last = ""
     for attempt in range(1, tries + 1):

@@ -36,7 +36,9 @@ class InvalidName(MachineError):
 def default_store_path(explicit: str | None = None) -> str:
     if explicit:
         return os.path.abspath(os.path.expanduser(explicit))
-    env = os.environ.get("MACHINE_STORAGE_PATH")
+    from .settings import storage_path
+
+    env = storage_path()
     if env:
         return os.path.abspath(os.path.expanduser(env))
     return os.path.join(os.path.expanduser("~"), ".docker", "machine")

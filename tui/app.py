@@ -235,7 +235,9 @@ class MachineTuiApp(App):
         """[keys] binding-id = "key" in keys.toml in the platform's config folder (MACHINE_TUI_CONFIG_DIR)."""
         import tomllib
 
-        folder = os.environ.get("MACHINE_TUI_CONFIG_DIR")
+        from ..core.settings import config_dir_override
+
+        folder = config_dir_override()
         if not folder:
             from platformdirs import user_config_dir
 
@@ -643,7 +645,7 @@ class MachineTuiApp(App):
     async def show_env(self, name: str) -> None:
         from ..core import shellenv
         from ..core.errors import MachineError
-        from ..core.operations import checked_url
+        from ..core.reach import checked_url
         from .screens import TextScreen
 
         try:

@@ -231,7 +231,7 @@ def cmd_version(ctx, opts, args):
 
     async def query():
         from ..core.engine import docker_version
-        from ..core.operations import machine_url
+        from ..core.reach import machine_url
 
         try:
             url = await machine_url(host)
@@ -338,7 +338,7 @@ def cmd_status(ctx, opts, args):
 
 
 def cmd_url(ctx, opts, args):
-    from ..core.operations import machine_url
+    from ..core.reach import machine_url
 
     host = ctx.store.load(target_name(ctx, args))
     ctx.say(run(machine_url(host)))
@@ -413,7 +413,7 @@ def _host_action(action_name):
 
 
 def cmd_config(ctx, opts, args):
-    from ..core.operations import checked_url
+    from ..core.reach import checked_url
 
     host = ctx.store.load(target_name(ctx, args))
     try:
@@ -444,7 +444,7 @@ def cmd_env(ctx, opts, args):
     if len(args) > 1:
         raise MachineError("Error: Expected one machine name as an argument")
     host = ctx.store.load(target_name(ctx, args))
-    from ..core.operations import checked_url
+    from ..core.reach import checked_url
     from ..core.drivers import driver_for
 
     shell = _shell(ctx, opts)  # a shell we cannot write for is refused before any connection

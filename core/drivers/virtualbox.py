@@ -130,7 +130,9 @@ class VirtualBoxDriver(Driver):
             import logging
 
             log = logging.getLogger("machine-tui.virtualbox").debug  # a child logger: --debug shows it
-            wanted = os.environ.get("MACHINE_TUI_VIRTUALBOX_PATH", "")
+            from ..settings import virtualbox_path
+
+            wanted = virtualbox_path()
             if wanted not in ("", "api", "vboxmanage"):
                 raise MachineError(f"MACHINE_TUI_VIRTUALBOX_PATH must be api or vboxmanage, not {wanted!r}")
             from .vboxmain import VBoxMain, api_available

@@ -1,0 +1,37 @@
+"""The environment knobs machine-tui reads, each in one place, read when used (not when a module is imported)."""
+
+from __future__ import annotations
+
+import os
+
+WAIT_SECONDS = 3.0  # docker-machine waits 60 x 3 s for a machine and for its SSH
+
+
+def wait_tries() -> int:
+    """MACHINE_WAIT_RETRIES shortens (or lengthens) every wait for a machine or its SSH."""
+    try:
+        return max(1, int(os.environ.get("MACHINE_WAIT_RETRIES") or 60))
+    except ValueError:
+        return 60
+
+
+def storage_path() -> str:
+    return os.environ.get("MACHINE_STORAGE_PATH", "")
+
+
+def log_dir_override() -> str:
+    return os.environ.get("MACHINE_TUI_LOG_DIR", "")
+
+
+def config_dir_override() -> str:
+    return os.environ.get("MACHINE_TUI_CONFIG_DIR", "")
+
+
+def github_api() -> str:
+    """Where the boot2docker release is looked up (a loopback stand-in in the tests)."""
+    return os.environ.get("MACHINE_TUI_GITHUB_API", "https://api.github.com").rstrip("/")
+
+
+def virtualbox_path() -> str:
+    """MACHINE_TUI_VIRTUALBOX_PATH forces the VirtualBox backend: api or vboxmanage ("" chooses)."""
+    return os.environ.get("MACHINE_TUI_VIRTUALBOX_PATH", "")
