@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from fakeengine import FakeEngine  # noqa: E402
 
 # the real interpreter, not a version-manager shim (a pyenv shim alone costs ~80 ms)
-OURS = [os.path.realpath(sys.executable), "-m", "machine_tui.tui.cli"]
+OURS = [os.path.realpath(sys.executable), "-m", "machine_tui.cli"]
 _script = os.path.join(os.path.dirname(os.path.realpath(sys.executable)), "machine-tui")
 if os.path.exists(_script):
     OURS = [_script]

@@ -80,3 +80,8 @@ def setup_logging(debug: bool = False, stream=None) -> logging.Logger:
 
 def get_logger() -> logging.Logger:
     return _logger or setup_logging()
+
+
+def log_event(event) -> None:
+    """A progress event of an operation, as a line of the log."""
+    get_logger().info("%s %s", event.machine or "-", event.message)

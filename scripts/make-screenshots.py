@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 def cli(store, *args):
     env = dict(os.environ, MACHINE_STORAGE_PATH=store, MACHINE_TUI_LOG_DIR=store + "-logs")
-    subprocess.run([sys.executable, "-m", "machine_tui.tui.cli", *args], env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "machine_tui.cli", *args], env=env, check=True, capture_output=True)
 
 
 async def shoot(store):

@@ -25,7 +25,7 @@ def clean_env(store: str | None = None, **extra) -> dict:
 
 def run_cli(args, env, stdin_text=None, timeout=120):
     return subprocess.run(
-        [sys.executable, "-m", "machine_tui.tui.cli", *args], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "machine_tui.cli", *args], env=env, capture_output=True, text=True,
         input=stdin_text if stdin_text is not None else "", timeout=timeout,
     )
 
@@ -112,7 +112,7 @@ def pytest_collection_modifyitems(config, items):
 # ----- kill -9 at a moment of an operation, then check the store
 
 def start_cli(args, env):
-    return subprocess.Popen([sys.executable, "-m", "machine_tui.tui.cli", *args], env=env,
+    return subprocess.Popen([sys.executable, "-m", "machine_tui.cli", *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
 
 

@@ -248,7 +248,7 @@ def test_ls_into_a_closed_pipe_ends_quietly(template, tmp_path):
     env = clean_env(template, MACHINE_TUI_LOG_DIR=str(tmp_path / "logs"))
     for args in (["ls", "-q"], ["ls"], ["inspect", "a"], ["help"]):
         shell = subprocess.run(["bash", "-o", "pipefail", "-c",
-                                f"{sys.executable} -m machine_tui.tui.cli {' '.join(args)} | head -c 1 >/dev/null; "
+                                f"{sys.executable} -m machine_tui.cli {' '.join(args)} | head -c 1 >/dev/null; "
                                 "echo ${PIPESTATUS[0]} >&2"], env=env, capture_output=True, text=True)
         assert shell.stderr.strip() in ("0", "141"), shell.stderr  # no BrokenPipeError, no traceback
 
@@ -277,7 +277,7 @@ def test_parallel_removes_of_one_machine_one_wins_the_others_say_so(template, tm
     store = str(tmp_path / "store")
     shutil.copytree(template, store, symlinks=True)
     env = clean_env(store, MACHINE_TUI_LOG_DIR=str(tmp_path / "logs"))
-    procs = [subprocess.Popen([sys.executable, "-m", "machine_tui.tui.cli", "rm", "-y", "a"], env=env,
+    procs = [subprocess.Popen([sys.executable, "-m", "machine_tui.cli", "rm", "-y", "a"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(10)]
     results = [(p.wait(60), p.stderr.read()) for p in procs]
     assert sum(1 for code, _ in results if code == 0) == 1, results
@@ -358,7 +358,7 @@ def test_a_full_disk_during_create_is_one_line_and_leaves_a_removable_error(temp
 # ---------------------------------------------------------------- any name at all, every command
 
 def _dispatch(argv: list[str]) -> int:
-    from machine_tui.tui.cli import dispatch
+    from machine_tui.cli.main import dispatch
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

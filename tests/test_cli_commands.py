@@ -173,7 +173,7 @@ def test_version_does_not_import_heavy_modules():
     import sys
 
     code = (
-        "import sys; from machine_tui.tui import cli; import io; out=io.StringIO();"
+        "import sys; from machine_tui.cli import main as cli; import io; out=io.StringIO();"
         "[cli.dispatch(a, out, io.StringIO()) for a in (['--version'], ['env','--unset','--shell','bash'], ['ls','-q'])];"
         "print(sorted(m for m in ('textual','rich','asyncssh','cryptography') if m in sys.modules))"
     )

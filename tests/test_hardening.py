@@ -97,10 +97,10 @@ def test_native_ssh_with_stdin_from_a_file_null_or_pipe(sshd, store, tmp_path):
     env = clean_env(store)
     machine_on_sshd(store, "h", sshd)
     for stdin, expected in ((subprocess.DEVNULL, ""), (open("/etc/hostname", "rb"), open("/etc/hostname").read())):
-        r = subprocess.run([sys.executable, "-m", "machine_tui.tui.cli", "--native-ssh", "ssh", "h", "--", "cat"],
+        r = subprocess.run([sys.executable, "-m", "machine_tui.cli", "--native-ssh", "ssh", "h", "--", "cat"],
                            env=env, stdin=stdin, capture_output=True, text=True, timeout=60)
         assert (r.returncode, r.stdout, r.stderr) == (0, expected, "")
-    r = subprocess.run([sys.executable, "-m", "machine_tui.tui.cli", "--native-ssh", "ssh", "h", "--", "cat"],
+    r = subprocess.run([sys.executable, "-m", "machine_tui.cli", "--native-ssh", "ssh", "h", "--", "cat"],
                        env=env, input="piped\n", capture_output=True, text=True, timeout=60)
     assert (r.returncode, r.stdout, r.stderr) == (0, "piped\n", "")
     r = run_cli(["--native-ssh", "ssh", "h", "--", "exit 7"], env)
@@ -154,7 +154,7 @@ def test_a_create_in_progress_reads_starting_not_timeout(store, tmp_path):
     env = clean_env(store, MACHINE_WAIT_RETRIES="100")
     key = tmp_path / "id"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    proc = subprocess.Popen([sys.executable, "-m", "machine_tui.tui.cli", "create", "-d", "generic",
+    proc = subprocess.Popen([sys.executable, "-m", "machine_tui.cli", "create", "-d", "generic",
                              "--generic-ip-address", "127.0.0.1", "--generic-ssh-port", "1",
                              "--generic-ssh-key", str(key), "w"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -171,7 +171,7 @@ def test_a_create_in_progress_reads_starting_not_timeout(store, tmp_path):
 
 def test_progress_bars_keep_their_bar_and_time_at_80_columns(monkeypatch):
     from machine_tui.core.events import Event
-    from machine_tui.tui.progress import RichProgressSink
+    from machine_tui.cli.progress import RichProgressSink
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -221,7 +221,7 @@ def test_every_pair_and_store_file_is_private(tmp_path):
 
 def test_messages_use_the_name_the_user_typed(tmp_path):
     launcher = tmp_path / "docker-machine"
-    launcher.write_text(f"#!{sys.executable}\nfrom machine_tui.tui.cli import main\nmain()\n")
+    launcher.write_text(f"#!{sys.executable}\nfrom machine_tui.cli.main import main\nmain()\n")
     launcher.chmod(0o755)
     env = clean_env(str(tmp_path / "store"))
     r = subprocess.run([str(launcher), "inspect", "nosuch"], env=env, capture_output=True, text=True)

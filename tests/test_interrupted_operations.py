@@ -7,6 +7,7 @@ import json
 import os
 import random
 import subprocess
+import sys
 import time
 
 from conftest import assert_store_sound, clean_env, kill_after, run_cli, start_cli
@@ -195,3 +196,19 @@ async def test_the_app_shows_an_interrupted_create_and_provision_takes_over(tmp_
                 break
             await pilot.pause(0.1)
         assert not os.path.exists(os.path.join(store, "machines", "cut"))
+
+
+def test_a_create_killed_before_its_first_save_reads_error_everywhere(tmp_path):
+    """The narrowest window: the machine folder has appeared (with its mark) but no config.json yet."""
+    store = str(tmp_path / "store")
+    env = clean_env(store)
+    assert run_cli(NONE + ["a"], env).returncode == 0
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    os.makedirs(os.path.join(store, "machines", "b"), 0o700)
+    with open(os.path.join(store, "machines", "b", ".machine-tui-creating"), "w") as fh:
+        json.dump({"pid": int(gone.stdout), "start": "1", "step": "Creating machine"}, fh)
+    rows = rows_of(env)
+    assert rows["b"][3] == "Error" and "create did not finish (stopped during: Creating machine)" in " ".join(rows["b"])
+    assert run_cli(["status", "b"], env).stdout == "Error\n"
+    assert run_cli(["rm", "-f", "-y", "b"], env).returncode == 0
+    assert sorted(rows_of(env)) == ["a"]

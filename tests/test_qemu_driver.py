@@ -150,7 +150,7 @@ def check_never_running(r, env, store):
 
 def test_the_vm_dying_during_provisioning_is_named(image, store):
     env = clean_env(store)
-    proc = subprocess.Popen([sys.executable, "-m", "machine_tui.tui.cli", "create", "-d", "qemu", "--qemu-local-image",
+    proc = subprocess.Popen([sys.executable, "-m", "machine_tui.cli", "create", "-d", "qemu", "--qemu-local-image",
                              image, "--qemu-accel", "tcg", "--qemu-no-internet", "q6"], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for line in proc.stdout:

@@ -712,7 +712,7 @@ class MachineTuiApp(App):
         self.log_action(f"ssh {names[0]}")
         try:
             with self.suspend():
-                subprocess.call([sys.executable, "-m", "machine_tui.tui.cli", "-s", self.store.path, "ssh", names[0]])
+                subprocess.call([sys.executable, "-m", "machine_tui.cli", "-s", self.store.path, "ssh", names[0]])
         except Exception as err:  # no real terminal (headless, web): say so
             self.notify(f"ssh needs a terminal to suspend into: {err}", severity="warning")
         self.poll()

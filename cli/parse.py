@@ -34,13 +34,14 @@ class Opt:
 
 
 class Command:
-    __slots__ = ("name", "usage", "description", "opts", "skip_flag_parsing")
+    __slots__ = ("name", "usage", "description", "opts", "skip_flag_parsing", "handler")
 
     def __init__(self, name: str, usage: str, description: str = "", opts: list | None = None,
-                 skip_flag_parsing: bool = False):
+                 skip_flag_parsing: bool = False, handler: str = ""):
         self.name, self.usage, self.description = name, usage, description
         self.opts = opts or []
         self.skip_flag_parsing = skip_flag_parsing
+        self.handler = handler  # "module:function" in machine_tui.cli, imported when the command runs
 
 
 class UsageError(MachineError):

@@ -12,7 +12,9 @@ import sys
 
 from ..core.drivers import State, driver_for
 from ..core.errors import MachineError
-from .cli import PROG, COMMANDS_BY_NAME, command_help, run, run_on_hosts, target_name
+from .commands import COMMANDS_BY_NAME, PROG
+from .context import run, run_on_hosts, target_name
+from .parse import command_help
 
 SSH_OPTS = ["-F", "/dev/null", "-o", "ConnectionAttempts=3", "-o", "ConnectTimeout=10", "-o", "ControlMaster=no",
             "-o", "ControlPath=none", "-o", "LogLevel=quiet", "-o", "PasswordAuthentication=no",

@@ -35,7 +35,7 @@ class RichProgressSink:
         return self.tasks[key]
 
     def __call__(self, event) -> None:
-        from .cli import log_event
+        from ..core.logfile import log_event
 
         if event.message:
             log_event(event)

@@ -1,0 +1,116 @@
+"""The command table: every command's name, help, options and the function that runs it, in one place
+(docker-machine's commands.go). Handlers are named as "module:function" and imported only when their command runs."""
+
+from __future__ import annotations
+
+from ..core import VERSION
+from ..core.drivers import Flag
+from ..core.errors import program_name
+from .parse import Command, Opt
+
+PROG = program_name()
+VERSION_LINE = f"{PROG} version {VERSION}, build python"
+
+
+def _o(name, usage, kind="string", default="", env="", short=""):
+    return Opt(Flag(name, usage, kind, default, env), short)
+
+
+def global_opts(store_default: str) -> list[Opt]:
+    return [
+        _o("debug", "Enable debug mode", "bool", False, "", "D"),
+        _o("storage-path", "Configures storage path", "string", store_default, "MACHINE_STORAGE_PATH", "s"),
+        _o("tls-ca-cert", "CA to verify remotes against", env="MACHINE_TLS_CA_CERT"),
+        _o("tls-ca-key", "Private key to generate certificates", env="MACHINE_TLS_CA_KEY"),
+        _o("tls-client-cert", "Client cert to use for TLS", env="MACHINE_TLS_CLIENT_CERT"),
+        _o("tls-client-key", "Private key used in client TLS auth", env="MACHINE_TLS_CLIENT_KEY"),
+        _o("github-api-token", "Token to use for requests to the Github API", env="MACHINE_GITHUB_API_TOKEN"),
+        _o("native-ssh", "Use the native (Go-based) SSH implementation.", "bool", False, "MACHINE_NATIVE_SSH"),
+        _o("bugsnag-api-token", "BugSnag API token for crash reporting", env="MACHINE_BUGSNAG_API_TOKEN"),
+        _o("help", "show help", "bool", False, "", "h"),
+        _o("version", "print the version", "bool", False, "", "v"),
+    ]
+
+
+ONE = "Argument is a machine name."
+MANY = "Argument(s) are one or more machine names."
+JSON_OPT = _o("json", "Print the result as JSON (machine-tui)", "bool")
+TIMEOUT_OPT = _o("timeout", "Timeout in seconds, default to 10s", "int", 10, "", "t")
+
+COMMANDS = [
+    Command("active", "Print which machine is active", "", [TIMEOUT_OPT], handler="local:cmd_active"),
+    Command("config", "Print the connection config for machine", ONE,
+            [_o("swarm", "Display the Swarm config instead of the Docker daemon", "bool")],
+            handler="local:cmd_config"),
+    Command("create", "Create a machine",
+            "Run '{prog} create --driver name --help' to include the create flags for that driver in the help text.",
+            handler="local:cmd_create"),
+    Command("env", "Display the commands to set up the environment for the Docker client", ONE, [
+        _o("swarm", "Display the Swarm config instead of the Docker daemon", "bool"),
+        _o("shell", "Force environment to be configured for a specified shell: [fish, cmd, powershell, tcsh, emacs], "
+                    "default is auto-detect"),
+        _o("unset", "Unset variables instead of setting them", "bool", short="u"),
+        _o("no-proxy", "Add machine IP to NO_PROXY environment variable", "bool"),
+    ],
+            handler="local:cmd_env"),
+    Command("inspect", "Inspect information about a machine", ONE,
+            [_o("format", "Format the output using the given go template.", short="f"), JSON_OPT],
+            handler="local:cmd_inspect"),
+    Command("ip", "Get the IP address of a machine", MANY, handler="local:cmd_ip"),
+    Command("kill", "Kill a machine", MANY, handler="local:cmd_kill"),
+    Command("ls", "List machines", "", [
+        _o("quiet", "Enable quiet mode", "bool", short="q"),
+        _o("filter", "Filter output based on conditions provided", "list", []),
+        TIMEOUT_OPT,
+        _o("format", "Pretty-print machines using a Go template", short="f"),
+        JSON_OPT,
+    ],
+            handler="local:cmd_ls"),
+    Command("provision", "Re-provision existing machines", MANY, handler="remote:cmd_provision"),
+    Command("regenerate-certs", "Regenerate TLS Certificates for a machine", MANY, [
+        _o("force", "Force rebuild and do not prompt", "bool", short="f"),
+        _o("client-certs", "Also regenerate client certificates and CA.", "bool"),
+    ],
+            handler="remote:cmd_regenerate_certs"),
+    Command("restart", "Restart a machine", MANY, handler="local:cmd_restart"),
+    Command("rm", "Remove a machine", MANY, [
+        _o("force", "Remove local configuration even if machine cannot be removed, also implies an automatic yes "
+                    "(`-y`)", "bool", short="f"),
+        _o("y", "Assumes automatic yes to proceed with remove, without prompting further user confirmation", "bool"),
+    ],
+            handler="local:cmd_rm"),
+    Command("ssh", "Log into or run a command on a machine with SSH.", "Arguments are [machine-name] [command]",
+            skip_flag_parsing=True,
+            handler="remote:cmd_ssh"),
+    Command("scp", "Copy files between machines", "Arguments are [[user@]machine:][path] [[user@]machine:][path].", [
+        _o("recursive", "Copy files recursively (required to copy directories)", "bool", short="r"),
+        _o("delta", "Reduce amount of data sent over network by sending only the differences (uses rsync)", "bool",
+           short="d"),
+        _o("quiet", "Disables the progress meter as well as warning and diagnostic messages from ssh", "bool",
+           short="q"),
+    ],
+            handler="remote:cmd_scp"),
+    Command("mount", "Mount or unmount a directory from a machine with SSHFS.",
+            "Arguments are [machine:][path] [mountpoint]",
+            [_o("unmount", "Unmount instead of mount", "bool", short="u")],
+            handler="remote:cmd_mount"),
+    Command("start", "Start a machine", MANY, handler="local:cmd_start"),
+    Command("status", "Get the status of a machine", ONE, [JSON_OPT], handler="local:cmd_status"),
+    Command("stop", "Stop a machine", MANY, handler="local:cmd_stop"),
+    Command("upgrade", "Upgrade a machine to the latest version of Docker", MANY, handler="remote:cmd_upgrade"),
+    Command("url", "Get the URL of a machine", ONE, handler="local:cmd_url"),
+    Command("version", "Show the Docker Machine version or a machine docker version", "", handler="local:cmd_version"),
+    Command("build-image", "Build machine-tui's fast local VM image for the qemu driver (machine-tui)",
+            "Needs root, debootstrap, e2fsprogs and qemu-utils; prints the folder for --qemu-local-image.", [
+                _o("cloud-init", "Also build cloud.qcow2, the same system configured by cloud-init", "bool"),
+                _o("output", "Folder to keep images in (default: the store's cache/images)"),
+            ],
+            handler="local:cmd_build_image"),
+    Command("completion", "Print a shell completion script (bash, zsh, fish) (machine-tui)",
+            "Argument is a shell: bash, zsh or fish. Example: source <(machine-tui completion bash)",
+            handler="local:cmd_completion"),
+    Command("help", "Shows a list of commands or help for one command", ""),
+]
+COMMANDS_BY_NAME = {c.name: c for c in COMMANDS}
+
+

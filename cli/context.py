@@ -1,0 +1,168 @@
+"""What every command gets: the store, the global options, the output streams, and the helpers commands share
+(which machines an argument list names, running an async operation, errors into the log)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..core.errors import MachineError
+
+
+class Context:
+    """What every command gets: the store, the global options, the output streams."""
+
+    def __init__(self, gopts: dict, argv: list[str], out=None, err=None, stdin=None):
+        from ..core.store import Store
+
+        self.gopts = gopts
+        self.argv = argv
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.stdin = stdin or sys.stdin
+        self.store = Store(gopts.get("storage-path") or None)
+        self.debug = bool(gopts.get("debug"))
+
+    def say(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def warn(self, text: str) -> None:
+        self.err.write(text + "\n")
+        self.err.flush()
+
+    def live_reporter(self):
+        """A Reporter with Rich progress bars on a terminal, plain docker-machine lines otherwise.
+        Use as a context manager: the bars are drawn while it is open."""
+        import contextlib
+
+        if hasattr(self.out, "isatty") and self.out.isatty() and not os.environ.get("NO_COLOR"):
+            from ..core.events import Reporter
+            from .progress import RichProgressSink
+
+            @contextlib.contextmanager
+            def rich_reporter():
+                with RichProgressSink(self.out, self.err, self.debug) as sink:
+                    yield Reporter(sink)
+
+            return rich_reporter()
+        return contextlib.nullcontext(self.reporter())
+
+    def reporter(self):
+        from ..core.events import Reporter
+
+        shown: dict[str, int] = {}
+
+        def sink(event):
+            if event.kind == "progress" and event.message and event.fraction:
+                # a log or a pipe gets a line per tenth of a measured progress, not one per chunk
+                tenth = int(event.fraction * 10)
+                if shown.get(event.step) == tenth:
+                    return
+                shown[event.step] = tenth
+            if event.kind in ("info", "warn", "step") or (event.kind == "progress" and event.message):
+                self.say(event.message)
+            elif event.kind == "error":
+                self.warn(event.message)
+            elif event.kind == "debug" and self.debug:
+                self.warn(event.message)
+            if event.message:
+                from ..core.logfile import log_event
+
+                log_event(event)
+
+        return Reporter(sink)
+
+    def tls_files(self):
+        from ..core.operations import TLSFiles
+
+        g = self.gopts
+        return TLSFiles(g.get("tls-ca-cert") or "", g.get("tls-ca-key") or "", g.get("tls-client-cert") or "",
+                        g.get("tls-client-key") or "")
+
+
+def target_name(ctx: Context, args: list[str]) -> str:
+    if not args:
+        if ctx.store.exists("default"):
+            return "default"
+        raise MachineError('Error: No machine name(s) specified and no "default" machine exists')
+    if len(args) > 1:
+        raise MachineError("Error: Expected one machine name as an argument")
+    return args[0]
+
+
+def target_names(ctx: Context, args: list[str]) -> list[str]:
+    if not args:
+        return [target_name(ctx, args)]
+    return args
+
+
+def load_hosts(ctx: Context, names: list[str]):
+    hosts, errors = [], []
+    for n in names:
+        try:
+            hosts.append(ctx.store.load(n))
+        except MachineError as err:
+            errors.append(str(err))
+    if errors:
+        raise MachineError("\n".join(errors))
+    return hosts
+
+
+def run(coro):
+    import asyncio
+
+    return asyncio.run(coro)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def run_on_hosts(ctx, args, action) -> None:
+    """docker-machine's runAction: every named machine concurrently, errors joined, each config saved after
+    (a driver may have learned a new IP or port), progress drawn live."""
+    hosts = load_hosts(ctx, target_names(ctx, args))
+
+    async def all_hosts(report):
+        import asyncio
+
+        errors = []
+
+        async def one(h):
+            try:
+                await action(h, report.for_machine(h.name))
+            except MachineError as err:
+                errors.append(str(err))
+            finally:
+                try:
+                    ctx.store.update(h.name, lambda fresh: fresh.doc.update(Driver=h.doc["Driver"]))
+                except MachineError:
+                    pass
+
+        await asyncio.gather(*(one(h) for h in hosts))
+        if errors:
+            raise MachineError("\n".join(errors))
+
+    with ctx.live_reporter() as report:
+        run(all_hosts(report))
+
+
+def closed_pipe() -> int:
+    """The reader of our output went away (`ls -q | head -1`): stop quietly, as a SIGPIPE-killed program."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141
+
+
+def log_error(text: str, trace: bool = False) -> None:
+    from ..core.logfile import get_logger
+
+    try:
+        get_logger().error("%s", text, exc_info=trace)
+    except Exception:  # noqa: BLE001 - logging never stops a command
+        pass
+
+

@@ -1,0 +1,365 @@
+"""The commands that need no SSH: ls, inspect, status, url, ip, config, env, rm, create, start/stop/kill/restart,
+version, completion, build-image."""
+
+from __future__ import annotations
+
+import os
+
+from ..core.errors import MachineError
+from .commands import COMMANDS, COMMANDS_BY_NAME, PROG, VERSION_LINE
+from .context import load_hosts, run, run_on_hosts, target_name, target_names
+from .parse import Command, HelpRequested, Opt, UsageError, command_help, parse_args
+
+
+def cmd_version(ctx, opts, args):
+    if not args:
+        ctx.say(VERSION_LINE)
+        return 0
+    host = ctx.store.load(target_name(ctx, args))
+
+    async def query():
+        from ..core.engine import docker_version
+        from ..core.reach import machine_url
+
+        try:
+            url = await machine_url(host)
+            a = host.auth
+            return await docker_version(url, a.get("CaCertPath", ""), a.get("ClientCertPath", ""),
+                                        a.get("ClientKeyPath", ""))
+        except MachineError as err:
+            raise MachineError(f"Unable to query docker version: {err}") from None
+
+    ctx.say(str(run(query()).get("Version", "")))
+    return 0
+
+
+def cmd_ls(ctx, opts, args):
+    from ..core import listing
+
+    filters = listing.parse_filters(opts["filter"])
+    if opts["quiet"]:
+        for name in listing.quiet_names(ctx.store, filters):
+            ctx.say(name)
+        return 0
+    fmt = opts["format"]
+    if fmt and not opts["json"]:
+        from ..core.gotemplate import Template, TemplateError
+
+        try:
+            Template(fmt.strip().removeprefix("table").replace("\\t", "\t").replace("\\n", "\n"), funcs={})
+        except TemplateError as err:
+            raise MachineError(str(err)) from None
+    rows = run(listing.list_machines(ctx.store, float(opts["timeout"]), filters))
+    if opts["json"]:
+        import json
+
+        ctx.out.write(json.dumps([r.to_json() for r in rows], indent=2) + "\n")
+        return 0
+    from ..core.gotemplate import TemplateError
+
+    try:
+        ctx.out.write(listing.render(rows, fmt))
+    except TemplateError as err:
+        raise MachineError(str(err)) from None
+    return 0
+
+
+def cmd_active(ctx, opts, args):
+    from ..core import listing
+
+    if args:
+        raise MachineError("Error: Too many arguments given")
+    rows = run(listing.list_machines(ctx.store, float(opts["timeout"])))
+    for row in rows:
+        if row.ActiveHost or row.ActiveSwarm:
+            ctx.say(row.Name)
+            return 0
+    if any(r.State == "Timeout" for r in rows):
+        raise MachineError("Error getting active host: timeout")
+    raise MachineError("No active host found")
+
+
+def cmd_inspect(ctx, opts, args):
+    from ..core import gojson
+
+    if len(args) > 1:
+        ctx.out.write(command_help(PROG, COMMANDS_BY_NAME["inspect"]))
+        raise MachineError("Error: Expected one machine name as an argument")
+    host = ctx.store.load(target_name(ctx, args))
+    if opts["json"] or not opts["format"]:
+        ctx.out.write(gojson.marshal_indent(host.doc) + "\n")
+        return 0
+    from ..core.gotemplate import Template, TemplateError
+    import json
+
+    data = json.loads(gojson.marshal(host.doc))
+    try:
+        ctx.out.write(Template(opts["format"]).execute(data) + "\n")
+    except TemplateError as err:
+        raise MachineError(f"template parsing error: {err}") from None
+    return 0
+
+
+def cmd_status(ctx, opts, args):
+    from ..core.drivers import driver_for
+    from ..core.store import LoadError, create_problem
+
+    name = target_name(ctx, args)
+    try:
+        host = ctx.store.load(name)
+    except LoadError:
+        if not create_problem(ctx.store.machine_dir(name)):
+            raise
+        # a create killed before it wrote the config: the machine is in Error, as ls says
+        ctx.say(json_state(name, "Error") if opts["json"] else "Error")
+        return 0
+
+    async def state():
+        try:
+            return str(await driver_for(host).state())
+        except MachineError as err:
+            raise MachineError(f"error getting state for host {host.name}: {err}") from None
+
+    value = run(state())
+    from ..core.listing import create_error_of
+
+    if create_error_of(host):
+        value = "Error"
+    ctx.say(json_state(host.name, value) if opts["json"] else value)
+    return 0
+
+
+def json_state(name: str, state: str) -> str:
+    import json
+
+    return json.dumps({"Name": name, "State": state})
+
+
+def cmd_url(ctx, opts, args):
+    from ..core.reach import machine_url
+
+    host = ctx.store.load(target_name(ctx, args))
+    ctx.say(run(machine_url(host)))
+    return 0
+
+
+def cmd_ip(ctx, opts, args):
+    from ..core.drivers import driver_for
+
+    hosts = load_hosts(ctx, target_names(ctx, args))
+
+    async def all_ips():
+        errors = []
+
+        async def one(h):
+            try:
+                ctx.say(await driver_for(h).get_ip())
+            except MachineError as err:
+                errors.append(f"Error getting IP address: {err}")
+
+        import asyncio
+
+        await asyncio.gather(*(one(h) for h in hosts))
+        if errors:
+            raise MachineError("\n".join(errors))
+
+    run(all_ips())
+    return 0
+
+
+def _host_action(action_name):
+    def cmd(ctx, opts, args):
+        from ..core import operations
+
+        action = getattr(operations, action_name)
+        run_on_hosts(ctx, args, lambda h, report: action(ctx.store, h, report))
+        if action_name in ("start", "restart"):
+            verb = "Started" if action_name == "start" else "Restarted"
+            ctx.say(f"{verb} machines may have new IP addresses. You may need to re-run the `{PROG} env` command.")
+        return 0
+
+    return cmd
+
+
+def cmd_config(ctx, opts, args):
+    from ..core.reach import checked_url
+
+    host = ctx.store.load(target_name(ctx, args))
+    try:
+        url = run(checked_url(host, opts["swarm"], prog=PROG))
+    except MachineError as err:
+        raise MachineError(f"Error running connection boilerplate: {err}") from None
+    a = host.auth
+    d = a.get("StorePath") or host.dir
+    ctx.out.write(
+        f'--tlsverify\n--tlscacert="{os.path.join(d, "ca.pem")}"\n--tlscert="{os.path.join(d, "cert.pem")}"\n'
+        f'--tlskey="{os.path.join(d, "key.pem")}"\n-H={url}\n'
+    )
+    return 0
+
+
+def cmd_env(ctx, opts, args):
+    from ..core import shellenv
+
+    if opts["unset"]:
+        if args:
+            raise MachineError("Error: Expected no machine name when the -u flag is present")
+        shell = _shell(ctx, opts)
+        names = list(shellenv.UNSET_NAMES)
+        if opts["no-proxy"]:
+            names.append(shellenv.no_proxy_var()[0])
+        ctx.out.write(shellenv.render_unset(shell, names, [PROG] + ctx.argv))
+        return 0
+    if len(args) > 1:
+        raise MachineError("Error: Expected one machine name as an argument")
+    host = ctx.store.load(target_name(ctx, args))
+    from ..core.reach import checked_url
+    from ..core.drivers import driver_for
+
+    shell = _shell(ctx, opts)  # a shell we cannot write for is refused before any connection
+    try:
+        url = run(checked_url(host, opts["swarm"], prog=PROG))
+    except MachineError as err:
+        raise MachineError(f"Error checking TLS connection: {err}") from None
+    ip = run(driver_for(host).get_ip()) if opts["no-proxy"] else None
+    cert_path = host.auth.get("StorePath") or host.dir
+    values = shellenv.docker_env(url, cert_path, host.name, ip, opts["no-proxy"])
+    ctx.out.write(shellenv.render_set(shell, values, [PROG] + ctx.argv))
+    return 0
+
+
+def _shell(ctx, opts) -> str:
+    from ..core import shellenv
+
+    try:
+        return shellenv.detect_shell(opts["shell"])
+    except shellenv.UnknownShell:
+        ctx.out.write(shellenv.NO_SHELL_NOTICE)
+        raise MachineError("Error: Unknown shell") from None
+
+
+def cmd_rm(ctx, opts, args):
+    from ..core import operations
+
+    if not args:
+        ctx.out.write(command_help(PROG, COMMANDS_BY_NAME["rm"]))
+        raise MachineError("Error: Expected to get one or more machine names as arguments")
+    force = opts["force"]
+    from ..core.hostconfig import invalid_name_message
+
+    bad = [n for n in args if invalid_name_message(n)]
+    if bad:  # refused before anything is removed, -f or not: `rm -f -y "$UNSET"` must never reach the store
+        raise MachineError("\n".join(f'Error removing host "{operations.printable(n)}": {invalid_name_message(n)}'
+                                      for n in bad))
+    ctx.say(f"About to remove {', '.join(args)}")
+    ctx.say("WARNING: This action will delete both local reference and remote instance.")
+    if not (force or opts["y"]):
+        ctx.out.write("Are you sure? (y/n): ")
+        ctx.out.flush()
+        line = ctx.stdin.readline() if ctx.stdin else ""
+        if not line.strip().lower().startswith("y"):
+            return 0
+    report = ctx.reporter()
+    errors = []
+    for name in args:
+        try:
+            run(operations.remove(ctx.store, name, force, report))
+        except MachineError as err:
+            if force and not isinstance(err, operations.RemoveFailed):
+                ctx.warn(str(err))
+            else:
+                errors.append(str(err))
+    if errors:
+        raise MachineError("\n".join(errors))
+    return 0
+
+
+def cmd_create(ctx, opts_unused, args):
+    from ..core.createflags import create_flags
+    from ..core.drivers import driver_class, DriverNotFound
+
+    driver_name = _driver_from_argv(args)
+    try:
+        cls = driver_class(driver_name)
+        driver_flags = cls.flags
+    except DriverNotFound:
+        if any(a in ("-h", "--help", "-help") for a in args):
+            driver_flags = []
+        else:
+            raise
+    opts = [Opt(f, "d" if f.name == "driver" else "") for f in create_flags(driver_flags)]
+    cmd = COMMANDS_BY_NAME["create"]
+    cmd_for_help = Command(cmd.name, cmd.usage, cmd.description.format(prog=PROG))
+    try:
+        values, positional, explicit = parse_args(args, opts)
+    except HelpRequested:
+        ctx.out.write(command_help(PROG, cmd_for_help, opts))
+        return 0
+    except UsageError as err:
+        ctx.out.write("Incorrect Usage.\n\n" + command_help(PROG, cmd_for_help, opts))
+        raise MachineError(str(err)) from None
+    if not positional:
+        ctx.out.write(command_help(PROG, cmd_for_help, opts))
+        raise MachineError("Error: No machine name specified")
+    if len(positional) > 1:
+        raise MachineError(f"Invalid command line. Found extra arguments [{' '.join(positional[1:])}]")
+    driver_class(driver_name)  # unknown driver: same error as docker-machine, before anything is written
+    name = positional[0]
+    with ctx.live_reporter() as report:
+        run(_create_with_progress(ctx, name, driver_name, values, report, explicit))
+    ctx.say(
+        "To see how to connect your Docker Client to the Docker Engine running on this virtual machine, run: "
+        f"{PROG} env {name}"
+    )
+    return 0
+
+
+async def _create_with_progress(ctx, name, driver_name, values, report, explicit):
+    from ..core import operations
+
+    await operations.create(ctx.store, name, driver_name, values, report, ctx.tls_files(),
+                            context=not values.get("no-docker-context"), explicit=explicit)
+
+
+def _driver_from_argv(args: list[str]) -> str:
+    for i, a in enumerate(args):
+        if a in ("-d", "--driver", "-driver") and i + 1 < len(args):
+            return args[i + 1]
+        for p in ("-d=", "--driver=", "-driver="):
+            if a.startswith(p):
+                return a[len(p):]
+    return os.environ.get("MACHINE_DRIVER") or "virtualbox"
+
+
+def cmd_completion(ctx, opts, args):
+    from .completion import script
+
+    if len(args) != 1:
+        raise MachineError("Error: Expected one shell name (bash, zsh or fish) as an argument")
+    ctx.out.write(script(args[0], [c.name for c in COMMANDS]))
+    return 0
+
+
+def cmd_build_image(ctx, opts, args):
+    import subprocess
+    from importlib.resources import files
+
+    script = str(files("machine_tui.core").joinpath("build-image.sh"))
+    out_root = opts.get("output") or os.path.join(ctx.store.path, "cache", "images")
+    argv = ["bash", script, out_root] + (["cloud-init"] if opts.get("cloud-init") else [])
+    ctx.err.write(f"Building the image in {out_root} (about 75 s; packages from the Debian mirror apt uses)...\n")
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=None if ctx.debug else subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr or "").strip().splitlines()[-1:] or ["see --debug for its output"]
+        raise MachineError(f"Error building the image: {last[0]}")
+    folder = proc.stdout.strip().splitlines()[-1]
+    ctx.out.write(folder + "\n")
+    ctx.err.write(f"Use it with: {PROG} create -d qemu --qemu-local-image {folder} NAME\n")
+    return 0
+
+
+
+cmd_start = _host_action("start")
+cmd_stop = _host_action("stop")
+cmd_kill = _host_action("kill")
+cmd_restart = _host_action("restart")
