@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..core import VERSION
 from ..core.drivers import Flag
 from ..core.errors import program_name
+from ..core.verbs import VERBS
 from .parse import Command, Opt
 
 PROG = program_name()
@@ -30,6 +31,12 @@ def global_opts(store_default: str) -> list[Opt]:
         _o("help", "show help", "bool", False, "", "h"),
         _o("version", "print the version", "bool", False, "", "v"),
     ]
+
+
+def verb_command(name: str) -> Command:
+    """A machine verb of the core's table as a command: its help, its options, one handler for them all."""
+    verb = VERBS[name]
+    return Command(name, verb.summary, MANY, [Opt(flag, short) for flag, short in verb.options], handler=f"verb:{name}")
 
 
 ONE = "Argument is a machine name."
@@ -57,7 +64,7 @@ COMMANDS = [
             [_o("format", "Format the output using the given go template.", short="f"), JSON_OPT],
             handler="local:cmd_inspect"),
     Command("ip", "Get the IP address of a machine", MANY, handler="local:cmd_ip"),
-    Command("kill", "Kill a machine", MANY, handler="local:cmd_kill"),
+    verb_command("kill"),
     Command("ls", "List machines", "", [
         _o("quiet", "Enable quiet mode", "bool", short="q"),
         _o("filter", "Filter output based on conditions provided", "list", []),
@@ -66,13 +73,9 @@ COMMANDS = [
         JSON_OPT,
     ],
             handler="local:cmd_ls"),
-    Command("provision", "Re-provision existing machines", MANY, handler="remote:cmd_provision"),
-    Command("regenerate-certs", "Regenerate TLS Certificates for a machine", MANY, [
-        _o("force", "Force rebuild and do not prompt", "bool", short="f"),
-        _o("client-certs", "Also regenerate client certificates and CA.", "bool"),
-    ],
-            handler="remote:cmd_regenerate_certs"),
-    Command("restart", "Restart a machine", MANY, handler="local:cmd_restart"),
+    verb_command("provision"),
+    verb_command("regenerate-certs"),
+    verb_command("restart"),
     Command("rm", "Remove a machine", MANY, [
         _o("force", "Remove local configuration even if machine cannot be removed, also implies an automatic yes "
                     "(`-y`)", "bool", short="f"),
@@ -94,10 +97,10 @@ COMMANDS = [
             "Arguments are [machine:][path] [mountpoint]",
             [_o("unmount", "Unmount instead of mount", "bool", short="u")],
             handler="remote:cmd_mount"),
-    Command("start", "Start a machine", MANY, handler="local:cmd_start"),
+    verb_command("start"),
     Command("status", "Get the status of a machine", ONE, [JSON_OPT], handler="local:cmd_status"),
-    Command("stop", "Stop a machine", MANY, handler="local:cmd_stop"),
-    Command("upgrade", "Upgrade a machine to the latest version of Docker", MANY, handler="remote:cmd_upgrade"),
+    verb_command("stop"),
+    verb_command("upgrade"),
     Command("url", "Get the URL of a machine", ONE, handler="local:cmd_url"),
     Command("version", "Show the Docker Machine version or a machine docker version", "", handler="local:cmd_version"),
     Command("build-image", "Build machine-tui's fast local VM image for the qemu driver (machine-tui)",
@@ -111,6 +114,8 @@ COMMANDS = [
             handler="local:cmd_completion"),
     Command("help", "Shows a list of commands or help for one command", ""),
 ]
+# a verb of the core's table that the list above does not place yet is a command all the same
+COMMANDS += [verb_command(name) for name in VERBS if name not in {c.name for c in COMMANDS}]
 COMMANDS_BY_NAME = {c.name: c for c in COMMANDS}
 
 

@@ -167,18 +167,26 @@ def cmd_ip(ctx, opts, args):
     return 0
 
 
-def _host_action(action_name):
-    def cmd(ctx, opts, args):
-        from ..core import operations
+def run_verb(name: str, ctx, opts, args):
+    """A verb of the core's table on every named machine at once (docker-machine's runAction), with the verb's
+    own question, announcement and closing line."""
+    from ..core.verbs import verb
 
-        action = getattr(operations, action_name)
-        run_on_hosts(ctx, args, lambda h, report: action(ctx.store, h, report))
-        if action_name in ("start", "restart"):
-            verb = "Started" if action_name == "start" else "Restarted"
-            ctx.say(f"{verb} machines may have new IP addresses. You may need to re-run the `{PROG} env` command.")
-        return 0
-
-    return cmd
+    v = verb(name)
+    if v.prompt and not opts.get("force"):
+        ctx.out.write(v.prompt)
+        ctx.out.flush()
+        line = ctx.stdin.readline()
+        if not line:
+            raise MachineError("Error reading answer: EOF")
+        if not line.strip().lower().startswith("y"):
+            return 0
+    if v.announce:
+        ctx.say(v.announce)
+    run_on_hosts(ctx, args, lambda host, report: v(ctx.store, host, report, opts))
+    if v.after:
+        ctx.say(v.after.format(prog=PROG))
+    return 0
 
 
 def cmd_config(ctx, opts, args):
@@ -358,8 +366,3 @@ def cmd_build_image(ctx, opts, args):
     return 0
 
 
-
-cmd_start = _host_action("start")
-cmd_stop = _host_action("stop")
-cmd_kill = _host_action("kill")
-cmd_restart = _host_action("restart")

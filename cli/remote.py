@@ -13,7 +13,7 @@ import sys
 from ..core.drivers import State, driver_for
 from ..core.errors import MachineError
 from .commands import COMMANDS_BY_NAME, PROG
-from .context import run, run_on_hosts, target_name
+from .context import run, target_name
 from .parse import command_help
 
 SSH_OPTS = ["-F", "/dev/null", "-o", "ConnectionAttempts=3", "-o", "ConnectTimeout=10", "-o", "ControlMaster=no",
@@ -249,35 +249,3 @@ def _call(argv) -> int:
     if rc != 0:
         raise MachineError(f"{argv[0]} failed: exit status {rc}")
     return 0
-
-
-def _each(ctx, args, action):
-    run_on_hosts(ctx, args, action)
-    return 0
-
-
-def cmd_provision(ctx, opts, args):
-    from ..core.operations import reprovision
-
-    return _each(ctx, args, lambda host, report: reprovision(ctx.store, host, report))
-
-
-def cmd_regenerate_certs(ctx, opts, args):
-    from ..core.operations import reprovision
-
-    if not opts["force"]:
-        ctx.out.write("Regenerate TLS machine certs?  Warning: this is irreversible. (y/n): ")
-        ctx.out.flush()
-        line = ctx.stdin.readline()
-        if not line:
-            raise MachineError("Error reading answer: EOF")
-        if not line.strip().lower().startswith("y"):
-            return 0
-    ctx.say("Regenerating TLS certificates")
-    return _each(ctx, args, lambda host, report: reprovision(ctx.store, host, report, opts["client-certs"]))
-
-
-def cmd_upgrade(ctx, opts, args):
-    from ..core.provisioning import upgrade
-
-    return _each(ctx, args, lambda host, report: upgrade(host, driver_for(host), report))

@@ -47,6 +47,20 @@ async def reprovision(store: Store, host: Host, report: Reporter, client_certs: 
     store.clear_create_marks(host.name)
 
 
+async def provision(store: Store, host: Host, report: Reporter, options: dict | None = None) -> None:
+    await reprovision(store, host, report)
+
+
+async def regenerate_certs(store: Store, host: Host, report: Reporter, options: dict | None = None) -> None:
+    await reprovision(store, host, report, bool((options or {}).get("client-certs")))
+
+
+async def upgrade(store: Store, host: Host, report: Reporter, options: dict | None = None) -> None:
+    from .provisioning import upgrade as upgrade_docker
+
+    await upgrade_docker(host, driver_for(host), report)
+
+
 def clear_create_error(store: Store, name: str) -> None:
     """provision and rm -f take over from a failed or interrupted create."""
     store.clear_create_marks(name)
@@ -218,7 +232,7 @@ def printable(text: str) -> str:
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
-async def start(store: Store, host: Host, report: Reporter) -> None:
+async def start(store: Store, host: Host, report: Reporter, options: dict | None = None) -> None:
     driver = driver_for(host)
     report.info(f'Starting "{host.name}"...')
     if await driver.state() == State.RUNNING:
@@ -242,15 +256,15 @@ async def _power_off(host: Host, report: Reporter, doing: str, done: str, driver
     report.info(f'Machine "{host.name}" was {done}.')
 
 
-async def stop(store: Store, host: Host, report: Reporter) -> None:
+async def stop(store: Store, host: Host, report: Reporter, options: dict | None = None) -> None:
     await _power_off(host, report, "Stopping", "stopped", lambda d: d.stop())
 
 
-async def kill(store: Store, host: Host, report: Reporter) -> None:
+async def kill(store: Store, host: Host, report: Reporter, options: dict | None = None) -> None:
     await _power_off(host, report, "Killing", "killed", lambda d: d.kill())
 
 
-async def restart(store: Store, host: Host, report: Reporter) -> None:
+async def restart(store: Store, host: Host, report: Reporter, options: dict | None = None) -> None:
     driver = driver_for(host)
     report.info(f'Restarting "{host.name}"...')
     if driver.name != "none" and await driver.state() == State.STOPPED:

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar
 
 from ..core.listing import Row, list_machines
 from ..core.store import Store
+from ..core.verbs import VERBS
 
 COLUMNS = ("NAME", "ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS")
 STATE_STYLE = {"Running": "green", "Stopped": "red", "Error": "bold red", "Timeout": "yellow",
@@ -119,23 +120,13 @@ class MachineTable(DataTable, inherit_bindings=False):
         self._shown = {k: v for k, v in shown.items() if k in wanted}
 
 
-ACTIONS = {
-    # binding id: (core operation, what the status bar says)
-    "start": ("start", "Starting"),
-    "stop": ("stop", "Stopping"),
-    "kill": ("kill", "Killing"),
-    "restart": ("restart", "Restarting"),
-}
-
-
 class MachineCommands(Provider):
     """The command palette (ctrl+p): every action on every machine by name, and the app-wide ones."""
 
-    PER_MACHINE = [("Start", "operate('start')"), ("Stop", "operate('stop')"), ("Restart", "operate('restart')"),
-                   ("Kill", "operate('kill')"), ("Console on", "console"), ("SSH to", "ssh"), ("Env of", "env"),
-                   ("Inspect", "inspect"), ("Log of", "log"), ("Provision", "remote('provision')"),
-                   ("Regenerate certs of", "remote('regenerate-certs')"), ("Upgrade Docker on", "remote('upgrade')"),
-                   ("Remove", "remove")]
+    # every verb of the core's table, then what only the app does
+    PER_MACHINE = [(v.palette, f"operate('{v.name}')") for v in VERBS.values()] + [
+        ("Console on", "console"), ("SSH to", "ssh"), ("Env of", "env"), ("Inspect", "inspect"), ("Log of", "log"),
+        ("Remove", "remove")]
 
     def _commands(self):
         app = self.app
@@ -168,13 +159,8 @@ class MachineTuiApp(App):
     COMMANDS = App.COMMANDS | {MachineCommands}
     CSS_PATH = "app.tcss"
     BINDINGS = [
-        Binding("s", "operate('start')", "Start", id="machine-start"),
-        Binding("x", "operate('stop')", "Stop", id="machine-stop"),
-        Binding("K", "operate('kill')", "Kill", id="machine-kill"),
-        Binding("R", "operate('restart')", "Restart", id="machine-restart"),
-        Binding("P", "remote('provision')", "Provision", id="machine-provision"),
-        Binding("C", "remote('regenerate-certs')", "Regenerate certs", id="machine-regenerate-certs", show=False),
-        Binding("U", "remote('upgrade')", "Upgrade", id="machine-upgrade", show=False),
+        # the machine verbs, from the core's table: a new verb gets its key, footer entry and help line here
+        *(Binding(v.key, f"operate('{v.name}')", v.title, id=v.binding_id, show=v.in_footer) for v in VERBS.values()),
         Binding("c", "create", "Create", id="machine-create"),
         Binding("z", "cancel_create", "Cancel create", id="create-cancel", show=False),
         Binding("d", "remove", "Remove", id="machine-remove"),
@@ -312,8 +298,6 @@ class MachineTuiApp(App):
             gc.freeze()
             self._gc_frozen = True
 
-    BUSY_STATE = {"start": "Starting", "restart": "Starting", "stop": "Stopping", "kill": "Stopping"}
-
     def show_machines(self, message: MachinesUpdated) -> None:
         import dataclasses
 
@@ -379,9 +363,9 @@ class MachineTuiApp(App):
 
     # ----- selection
     # the footer shows an action dimmed when no selected machine is in a state where it makes sense
-    NEEDS_STATE = {"start": lambda st: st != "Running", "stop": lambda st: st != "Stopped",
-                   "kill": lambda st: st != "Stopped", "console": lambda st: st == "Running",
-                   "ssh": lambda st: st == "Running", "env": lambda st: st == "Running"}
+    NEEDS_STATE = {**{v.name: v.fits for v in VERBS.values() if v.fits},
+                   "console": lambda st: st == "Running", "ssh": lambda st: st == "Running",
+                   "env": lambda st: st == "Running"}
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         key = parameters[0] if action == "operate" and parameters else action
@@ -463,26 +447,17 @@ class MachineTuiApp(App):
             self.log_action(f"{op} {name}")
             self.run_machine_op(name, op)
 
-    action_remote = action_operate
-
     @work(group="operations")
     async def run_machine_op(self, name: str, op: str) -> None:
-        from ..core import operations, provisioning
-        from ..core.drivers import driver_for
-
+        verb = VERBS[op]
         report = self._reporter(name)
         self.busy = getattr(self, "busy", {})
-        if op in self.BUSY_STATE:
-            self.busy[name] = self.BUSY_STATE[op]
+        if verb.busy:
+            self.busy[name] = verb.busy
             self.poll()
         try:
             host = self.store.load(name)
-            if op in ("provision", "regenerate-certs"):  # provisioning always makes a new server certificate
-                await operations.reprovision(self.store, host, report)  # as the CLI's: it takes over from create
-            elif op == "upgrade":
-                await provisioning.upgrade(host, driver_for(host), report)
-            else:
-                await getattr(operations, op)(self.store, host, report)
+            await verb(self.store, host, report)  # the same verb, with the same store effects, as the CLI's
             self.store.update(name, lambda fresh: fresh.doc.update(Driver=host.doc["Driver"]))
             self.post_message(OperationReport(name, f"{op}: done"))
         except Exception as err:  # noqa: BLE001 - any failure is this machine's report, never a crashed app
