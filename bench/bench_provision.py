@@ -73,7 +73,8 @@ def fresh_ssh(vm, n=5):
     times = []
     for _ in range(n):
         t = time.perf_counter()
-        subprocess.run(["ssh", "-F", "/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+        subprocess.run(["ssh", "-F", "/dev/null", "-o", "StrictHostKeyChecking=no",
+                        "-o", "UserKnownHostsFile=/dev/null",
                         "-o", "LogLevel=quiet", "-i", vm.key, "-p", str(vm.ssh_port), "root@127.0.0.1", "true"],
                        check=True)
         times.append(time.perf_counter() - t)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..core.errors import MachineError
 
-NAME_COMMANDS = "active config env inspect ip kill provision regenerate-certs restart rm ssh scp mount start status stop upgrade url version"
+NAME_COMMANDS = ("active config env inspect ip kill provision regenerate-certs restart rm ssh scp mount start "
+                 "status stop upgrade url version")
 
 BASH = r"""# machine-tui bash completion: source <(machine-tui completion bash)
 _machine_tui() {

@@ -113,7 +113,7 @@ def make_signed(cert_path: str, key_path: str, ca_cert_path: str, ca_key_path: s
         builder = builder.add_extension(_usage(True), critical=True)
     builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
     builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-    sans = []
+    sans: list[x509.GeneralName] = []
     for h in hosts:
         if not h:
             continue

@@ -33,7 +33,7 @@ async def _docker(*args: str) -> tuple[int, str]:
         "docker", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     out, _ = await proc.communicate()
-    return proc.returncode, out.decode(errors="replace").strip()
+    return proc.returncode or 0, out.decode(errors="replace").strip()
 
 
 async def sync_context(name: str, url: str, cert_dir: str, report) -> None:

@@ -68,7 +68,8 @@ def _go_dial_error(addr: str, err: BaseException) -> str:
     if isinstance(err, ssl.SSLCertVerificationError):
         msg = err.verify_message or str(err)
         if "IP address mismatch" in msg or "Hostname mismatch" in msg:
-            return f"x509: certificate is valid for {err.__dict__.get('_valid_for', 'other names')}, not {addr.rsplit(':', 1)[0]}"
+            valid_for = err.__dict__.get("_valid_for", "other names")
+            return f"x509: certificate is valid for {valid_for}, not {addr.rsplit(':', 1)[0]}"
         if "unable to get local issuer" in msg or "self-signed" in msg or "self signed" in msg:
             return "x509: certificate signed by unknown authority"
         if "expired" in msg:
@@ -102,6 +103,8 @@ def _mismatch_names(host: str, port: int, ctx: ssl.SSLContext) -> str:
                 der = tls.getpeercert(binary_form=True)
     except OSError:
         return "other names"
+    if not der:
+        return "other names"
     from cryptography import x509
 
     cert = x509.load_der_x509_certificate(der)
@@ -128,13 +131,15 @@ async def check_tls(url: str, ca: str, cert: str, key: str, timeout: float = 20.
         except (ssl.SSLError, OSError):
             pass
     except FileNotFoundError as err:
-        raise MachineError(f"Error checking and/or regenerating the certs: open {err.filename}: no such file or directory") from None
+        raise MachineError("Error checking and/or regenerating the certs: "
+                           f"open {err.filename}: no such file or directory") from None
     except (OSError, asyncio.TimeoutError, ssl.SSLError) as err:
         if ctx is None and isinstance(err, ssl.SSLError):  # the local files, not the connection
             raise MachineError("Error checking and/or regenerating the certs: "
                                + tls_files_problem(ca, cert, key, err)) from None
-        if isinstance(err, ssl.SSLCertVerificationError) and "mismatch" in (err.verify_message or ""):
-            err._valid_for = await asyncio.to_thread(_mismatch_names, host, port, ctx)
+        mismatch = isinstance(err, ssl.SSLCertVerificationError) and "mismatch" in (err.verify_message or "")
+        if mismatch and ctx is not None:
+            err.__dict__["_valid_for"] = await asyncio.to_thread(_mismatch_names, host, port, ctx)
         detail = _go_dial_error(addr, err)
         raise MachineError(
             "Error checking and/or regenerating the certs: There was an error validating certificates for host "
@@ -153,7 +158,8 @@ async def docker_version(url: str, ca: str, cert: str, key: str, timeout: float 
         reader, writer = await _open(host, port, ctx, timeout)
     except (ConnectionRefusedError, OSError) as err:
         if isinstance(err, ssl.SSLError):
-            raise MachineError(f'Get "https://{host}:{port}/version": {_go_dial_error(f"{host}:{port}", err)}') from None
+            detail = _go_dial_error(f"{host}:{port}", err)
+            raise MachineError(f'Get "https://{host}:{port}/version": {detail}') from None
         raise MachineError("Cannot connect to the docker engine endpoint") from None
     try:
         writer.write(f"GET /version HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())

@@ -61,5 +61,5 @@ def describe_os_error(err: OSError) -> str:
         errno.EPERM: "check its permissions, or use -s for another store",
         errno.EDQUOT: "the disk quota is exhausted: free some space",
         errno.ENAMETOOLONG: "use a shorter name or store path",
-    }.get(err.errno, "")
+    }.get(err.errno or 0, "")
     return f"{where.strip() + ': ' if where else ''}{what.lower()}" + (f" ({hint})" if hint else "")

@@ -58,7 +58,7 @@ class Template:
 
     # ----- parsing into a small tree: ("text", s) | ("expr", expr) | ("if", expr, body, else) | ("range", expr, body)
     def _parse(self, src: str):
-        tokens = []
+        tokens: list[tuple] = []
         pos = 0
         for m in _ACTION.finditer(src):
             text = src[pos:m.start()]

@@ -165,7 +165,8 @@ async def query_host(host: Host, timeout: float, docker_host: str, masters_by_di
             except MachineError as e:
                 row.DockerVersion = "Unknown"
                 if not failed:
-                    err = MachineError(f"Unable to query docker version: {e}" if not str(e).startswith("Unable") else str(e))
+                    text = str(e) if str(e).startswith("Unable") else f"Unable to query docker version: {e}"
+                    err = MachineError(text)
         else:
             row.DockerVersion = "Unknown"
         if err is not None and str(err) != "Host is not running":
@@ -229,7 +230,7 @@ async def list_machines(store: Store, timeout: float = 10.0, filters: dict | Non
     hosts = [h for h in hosts if _matches_static(h, filters, masters)]
     if "state" in filters:
         states = await asyncio.gather(*(_cheap_state(h) for h in hosts))
-        hosts = [h for h, s in zip(hosts, states) if any(v.lower() == s.lower() for v in filters["state"])]
+        hosts = [h for h, s in zip(hosts, states, strict=True) if any(v.lower() == s.lower() for v in filters["state"])]
     if docker_host is None:
         docker_host = os.environ.get("DOCKER_HOST", "")
     rows = list(await asyncio.gather(*(query_host(h, timeout, docker_host, masters_by_disc) for h in hosts)))

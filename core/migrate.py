@@ -61,7 +61,7 @@ def _go_kind(value) -> str:
 
 
 def _field(doc: dict, dotted: str):
-    value = doc
+    value: object = doc
     for part in dotted.split("."):
         if not isinstance(value, dict):
             return None

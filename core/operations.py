@@ -132,11 +132,11 @@ def build_host(store: Store, name: str, driver_name: str, opts: dict, tls: TLSFi
         arbitrary_join_flags=opts.get("swarm-join-opt"),
         experimental=opts.get("swarm-experimental", False),
     )
-    for flag, path in (("--tls-ca-cert", tls.ca_cert), ("--tls-ca-key", tls.ca_key),
-                       ("--tls-client-cert", tls.client_cert), ("--tls-client-key", tls.client_key)):
+    for option, path in (("--tls-ca-cert", tls.ca_cert), ("--tls-ca-key", tls.ca_key),
+                         ("--tls-client-cert", tls.client_cert), ("--tls-client-key", tls.client_key)):
         # files the user names are used, never made: certificates are only ever made in the store's certs folder
         if path and not os.path.isfile(path):
-            raise MachineError(f"Error creating machine: {flag} {path}: no such file")
+            raise MachineError(f"Error creating machine: {option} {path}: no such file")
     auth = hostconfig.auth_options(
         store.path, name, ca_cert=tls.ca_cert, ca_key=tls.ca_key, client_cert=tls.client_cert,
         client_key=tls.client_key, sans=opts.get("tls-san"),

@@ -116,7 +116,8 @@ class Raspbian(Apt):
 
 
 class RedHat(Provisioner):
-    name, ids = "redhat", ("rhel", "centos", "rocky", "almalinux", "ol")
+    name = "redhat"
+    ids: tuple[str, ...] = ("rhel", "centos", "rocky", "almalinux", "ol")
 
     def package_install(self, pkg: str) -> str:
         return f"yum install -y {shlex.quote(pkg)}"

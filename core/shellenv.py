@@ -17,7 +17,8 @@ SHELLS = {
 KNOWN_SHELLS = ("bash", "zsh", "sh", "fish", "powershell", "cmd", "tcsh", "emacs")
 
 NO_SHELL_NOTICE = (
-    "The default lines below are for a sh/bash shell, you can specify the shell you're using, with the --shell flag.\n\n"
+    "The default lines below are for a sh/bash shell, you can specify the shell you're using, "
+    "with the --shell flag.\n\n"
 )
 
 

@@ -128,7 +128,8 @@ class Connection:
             except (asyncssh.ConnectionLost, asyncssh.ChannelOpenError, BrokenPipeError, ConnectionResetError):
                 self._conn = None  # reconnect once: keepalive may have noticed a dead link
                 if attempt == 2:
-                    raise MachineError(f"SSH connection to {self.target.label} lost running `{_short(command)}`")
+                    raise MachineError(
+                        f"SSH connection to {self.target.label} lost running `{_short(command)}`") from None
             except asyncio.TimeoutError:
                 raise MachineError(f"`{_short(command)}` did not finish within {timeout:.0f} s on "
                                    f"{self.target.label}") from None

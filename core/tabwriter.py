@@ -14,7 +14,7 @@ def tabwrite(text: str, minwidth: int = 0, tabwidth: int = 8, padding: int = 1, 
     widths: list[list[int]] = [[0] * (len(r) - 1) for r in rows]
     _format(rows, widths, 0, 0, len(rows), minwidth, tabwidth, padding, padchar)
     out = []
-    for r, w in zip(rows, widths):
+    for r, w in zip(rows, widths, strict=True):
         parts = []
         for i, cell in enumerate(r[:-1]):
             parts.append(cell + _pad(_display_width(cell), w[i], tabwidth, padchar))

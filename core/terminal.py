@@ -34,7 +34,7 @@ class TerminalModel(pyte.Screen):
         super().__init__(columns, lines)
         self.scrollback: deque = deque(maxlen=scrollback)
         self.scrolled_out = 0  # lines ever pushed to the scrollback (a stable key for caches)
-        self._saved_main = None
+        self._saved_main: tuple | None = None
         self._sgr_cache: dict = {}
         self.replies: list[bytes] = []  # answers to the remote's queries (cursor position, attributes)
         self.stream = pyte.ByteStream(self)
@@ -139,7 +139,9 @@ class TerminalModel(pyte.Screen):
         cols = self.columns
         if width <= cols:
             return [runs]
-        rows, row, used = [], [], 0
+        rows: list[list] = []
+        row: list = []
+        used = 0
         for part, attrs in runs:
             while part:
                 if used == cols:
@@ -306,7 +308,8 @@ def encode_mouse(kind: str, button: int, x: int, y: int, screen_mode, shift: boo
     kind: "down", "up", "move" or "wheel" (button 4 up, 5 down); button: 1 left, 2 middle, 3 right, 0 none.
     Empty when the program's tracking level does not ask for this event."""
     level = mouse_tracking(screen_mode)
-    if not level or (kind == "up" and level == 9) or (kind == "move" and (level < 1002 or (level == 1002 and not button))):
+    moves_unwanted = kind == "move" and (level < 1002 or (level == 1002 and not button))
+    if not level or (kind == "up" and level == 9) or moves_unwanted:
         return b""
     if kind == "wheel":
         code = 64 + (button - 4)

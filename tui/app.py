@@ -112,7 +112,7 @@ class MachineTable(DataTable, inherit_bindings=False):
             plain = tuple(str(c) for c in cells)
             if r.Name in self.rows:
                 if shown.get(r.Name) != plain:  # only rows that changed cost a redraw
-                    for col, value in zip(self.columns, cells):
+                    for col, value in zip(self.columns, cells, strict=True):
                         self.update_cell(r.Name, col, value)
             else:
                 self.add_row(*cells, key=r.Name)

@@ -83,7 +83,8 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
             return [Checkbox(label, value=bool(initial), id=_widget_id(flag.name))]
         if flag.choices:
             return [Label(label, classes="flag-label", markup=False),
-                    Select([(c, c) for c in flag.choices], value=initial if initial in flag.choices else flag.choices[0],
+                    Select([(c, c) for c in flag.choices],
+                           value=initial if initial in flag.choices else flag.choices[0],
                            allow_blank=False, id=_widget_id(flag.name))]
         validators = [Integer()] if flag.kind == "int" else []
         value = ",".join(initial) if flag.kind == "list" else str(initial if initial is not None else "")

@@ -228,7 +228,7 @@ class UnknownDriver(Driver):
         raise MachineError(f'Driver "{self.name}" not found. Do you have the plugin binary accessible in your PATH?')
 
     async def get_url(self) -> str:
-        return await self.state()
+        return str(await self.state())
 
 
 def driver_for(host) -> Driver:

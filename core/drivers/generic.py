@@ -48,7 +48,7 @@ class GenericDriver(Driver):
         key = self.config.get("SSHKey")
         if key:
             report.info("Importing SSH key...")
-        self.config["SSHKeyPath"] = adopt_or_make_key(key, self.resolve_store_path())
+        self.config["SSHKeyPath"] = adopt_or_make_key(key or "", self.resolve_store_path())
 
     async def get_url(self) -> str:
         if await self.state() != State.RUNNING:

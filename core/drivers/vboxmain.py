@@ -118,13 +118,13 @@ class VBoxMain:
             medium = attachment.medium
             slot = f"{attachment.controller}-{attachment.port}-{attachment.device}"
             info[slot] = medium.location if medium else "none"
-        for slot in range(2):
-            adapter = self._api("getNetworkAdapter", m.getNetworkAdapter, slot)
+        for nic in range(2):
+            adapter = self._api("getNetworkAdapter", m.getNetworkAdapter, nic)
             if not adapter.enabled:
                 continue
-            info[f"macaddress{slot + 1}"] = adapter.MACAddress
+            info[f"macaddress{nic + 1}"] = adapter.MACAddress
             if adapter.attachmentType == self.c.NetworkAttachmentType_HostOnly:
-                info[f"hostonlyadapter{slot + 1}"] = adapter.hostOnlyInterface
+                info[f"hostonlyadapter{nic + 1}"] = adapter.hostOnlyInterface
         return info
 
     async def hostonly_ifs(self) -> list[dict[str, str]]:

@@ -214,7 +214,8 @@ async def _feed(proc, chunks) -> None:
 
 def _blocks(text: str) -> list[dict[str, str]]:
     """VBoxManage's `list` output: `Key:   value` lines, records separated by blank lines."""
-    out, cur = [], {}
+    out: list[dict[str, str]] = []
+    cur: dict[str, str] = {}
     for line in text.splitlines():
         if not line.strip():
             if cur:
