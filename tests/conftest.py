@@ -95,8 +95,9 @@ def sshd(tmp_path):
     srv.proc.wait(5)
 
 
-# Tests that boot real QEMU guests take minutes under TCG: `pytest -m "not vm"` is the fast loop.
-VM_MODULES = {"test_generic_vm", "test_qemu_driver", "test_tui_vm", "test_virtualbox_guest"}
+# Tests that boot real QEMU guests take minutes under TCG: they live in tests/vm/, and `pytest -m "not vm"` is the
+# fast loop. The other folders: unit/ (the core alone), cli/ (the command line, as a user runs it), app/ (Pilot).
+VM_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vm")
 
 
 def pytest_configure(config):
@@ -105,7 +106,7 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.module.__name__.rsplit(".", 1)[-1] in VM_MODULES:
+        if str(item.path).startswith(VM_FOLDER + os.sep):
             item.add_marker(pytest.mark.vm)
 
 

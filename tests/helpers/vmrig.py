@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NEEDS = ("qemu-system-x86_64", "qemu-img", "debootstrap", "mke2fs", "ssh-keygen")
 
 

@@ -1,6 +1,6 @@
-"""Pictures of the main screens compared with the approved ones in tests/__snapshots__ (pytest-textual-snapshot).
+"""Pictures of the main screens compared with the approved ones in tests/app/__snapshots__ (pytest-textual-snapshot).
 Textual is pinned in the test extra because its rendering changes between releases; after a deliberate change,
-run `pytest tests/test_snapshots.py --snapshot-update` and look at the new SVGs before committing them."""
+run `pytest tests/app/test_snapshots.py --snapshot-update` and look at the new SVGs before committing them."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ ROUGH = {
     "flags/03-ls-swarm": "the Go x509 error text of a foreign CA",
     "basic/26-create-unknown-driver": "drivers are built in: the message lists them instead of a plugin binary",
 }
-# Cases that need the SSH layer; they are replayed by tests/test_none_driver_ssh.py in their own way.
+# Cases that need the SSH layer; the SSH layer has its own tests (tests/cli/test_ssh_layer.py).
 SSH_CASES = {"27e-ssh-none", "27f-provision-none", "27g-regenerate-certs-none", "27h-upgrade-none"}
 
 OUR_EXTRA_HELP = re.compile(r"\(machine-tui\)|--no-docker-context|--json")

@@ -136,4 +136,4 @@ def test_seed_iso_is_a_cidata_volume_with_the_files(tmp_path):
     assert "LABEL=cidata" in probe.stdout and "TYPE=iso9660" in probe.stdout
     assert b"USER-DATA.;1" in iso and b"META-DATA.;1" in iso
     assert b"ssh_authorized_keys:\n      - ssh-ed25519 AAAAC3 me\n" in iso
-    # what the guest reads is proven by the cloud-init VM test (tests/test_qemu_driver.py)
+    # what the guest reads is proven by the cloud-init VM test (tests/vm/test_qemu_driver.py)

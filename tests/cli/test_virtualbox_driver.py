@@ -1,4 +1,4 @@
-"""The virtualbox driver against tests/vbox/VBoxManage, an emulator of the VBoxManage calls it makes (VirtualBox
+"""The virtualbox driver against tests/helpers/vbox/VBoxManage, an emulator of the VBoxManage calls it makes (VirtualBox
 cannot run here): docker-machine's call sequences for create/start/stop/kill/rm in each state, the config.json it
 writes, the host-only network rules of VirtualBox 6.1.28+, the boot2docker ISO lookup and download (GitHub stand-in
 on 127.0.0.1) and the faults."""
@@ -20,7 +20,7 @@ from machine_tui.core.events import Reporter
 from machine_tui.core.seediso import make_seed_iso
 from machine_tui.core.store import Store
 
-EMULATOR = os.path.join(ROOT, "tests", "vbox")
+EMULATOR = os.path.join(ROOT, "tests", "helpers", "vbox")
 DM_DRIVER_KEYS = ["IPAddress", "MachineName", "SSHUser", "SSHPort", "SSHKeyPath", "StorePath", "SwarmMaster",
                   "SwarmHost", "SwarmDiscovery", "VBoxManager", "HostInterfaces", "CPU", "Memory", "DiskSize",
                   "NatNicType", "Boot2DockerURL", "Boot2DockerImportVM", "HostDNSResolver", "HostOnlyCIDR",
@@ -278,7 +278,7 @@ def test_virtualbox_faults(vbox, github, store, tmp_path, monkeypatch):
     assert run_cli(["ls", "-q"], env).stdout == ""
 
 
-# ----- the Main API path (the SDK's vboxapi; tests/vbox/vboxapi stands in for it, on the same state as VBoxManage)
+# ----- the Main API path (the SDK's vboxapi; tests/helpers/vbox/vboxapi stands in for it, on the same state as VBoxManage)
 @pytest.fixture
 def sdk_importable(monkeypatch):
     """vboxapi importable, as where the VirtualBox SDK is installed (the stand-in, forgotten after the test)."""
