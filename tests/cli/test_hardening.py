@@ -36,13 +36,18 @@ def machine_on_sshd(store_path: str, name: str, sshd) -> None:
     store.clear_create_marks(name)
 
 
-def test_update_of_a_config_that_needs_migration_does_not_wait_for_itself(tmp_path):
-    """Store.update locks, then load migrates (and locks again): re-entrant, it finishes."""
+def none_machine(tmp_path):
+    """A store with the none machine `a`: (store path, env, its config.json path, its parsed config)."""
     store_path = str(tmp_path / "store")
     env = clean_env(store_path)
     assert run_cli(NONE + ["a"], env).returncode == 0
     cfg = os.path.join(store_path, "machines", "a", "config.json")
-    doc = json.load(open(cfg))
+    return store_path, env, cfg, json.load(open(cfg))
+
+
+def test_update_of_a_config_that_needs_migration_does_not_wait_for_itself(tmp_path):
+    """Store.update locks, then load migrates (and locks again): re-entrant, it finishes."""
+    store_path, env, cfg, doc = none_machine(tmp_path)
     doc["ConfigVersion"] = 2
     with open(cfg, "w") as fh:
         json.dump(doc, fh)
@@ -232,11 +237,7 @@ def test_messages_use_the_name_the_user_typed(tmp_path):
 
 
 def test_a_driver_failure_in_ls_is_words_not_a_python_class_name(tmp_path):
-    store = str(tmp_path / "store")
-    env = clean_env(store)
-    assert run_cli(NONE + ["a"], env).returncode == 0
-    cfg = os.path.join(store, "machines", "a", "config.json")
-    doc = json.load(open(cfg))
+    _, env, cfg, doc = none_machine(tmp_path)
     doc["DriverName"], doc["Driver"]["SSHPort"], doc["Driver"]["IPAddress"] = "generic", "x", "127.0.0.1"
     with open(cfg, "w") as fh:
         json.dump(doc, fh)
