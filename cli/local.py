@@ -121,9 +121,7 @@ def cmd_status(ctx, opts, args):
             raise MachineError(f"error getting state for host {host.name}: {err}") from None
 
     value = run(state())
-    from ..core.listing import create_error_of
-
-    if create_error_of(host):
+    if create_problem(host.dir):
         value = "Error"
     ctx.say(json_state(host.name, value) if opts["json"] else value)
     return 0

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .drivers import State, driver_for
 from .errors import MachineError, MachineNotFound
 from .hostconfig import DEFAULT_SWARM_HOST, Host
-from .store import InvalidName, LoadError, Store, create_problem
+from .store import CREATING_FILE, InvalidName, LoadError, Store, create_problem
 
 FILTER_KEYS = ("driver", "state", "name", "label", "swarm")
 
@@ -201,7 +201,7 @@ async def query_host(host: Host, timeout: float, docker_host: str, masters_by_di
             return Row(Name=host.name, Active="", DriverName=host.driver_name, State="Error", Error=one_line(failed),
                        SwarmOptions=host.swarm, EngineOptions=host.engine, DockerVersion="Unknown",
                        ResponseTime=timeout)
-        creating = _create_running(host)
+        creating = os.path.exists(os.path.join(host.dir, CREATING_FILE))  # marked and not failed: still running
         return Row(Name=host.name, Active="", DriverName=host.driver_name,
                    State="Starting" if creating else "Timeout", SwarmOptions=host.swarm, EngineOptions=host.engine,
                    ResponseTime=timeout)
@@ -209,12 +209,6 @@ async def query_host(host: Host, timeout: float, docker_host: str, masters_by_di
         row.State, row.Error = "Error", one_line(str(e) or repr(e))
     row.ResponseTime = time.monotonic() - started
     return row
-
-
-def _create_running(host: Host) -> bool:
-    from .store import CREATING_FILE
-
-    return os.path.exists(os.path.join(host.dir, CREATING_FILE)) and not create_problem(host.dir)
 
 
 def create_error_of(host: Host) -> str:

@@ -61,11 +61,6 @@ async def upgrade(store: Store, host: Host, report: Reporter, options: dict | No
     await upgrade_docker(host, driver_for(host), report)
 
 
-def clear_create_error(store: Store, name: str) -> None:
-    """provision and rm -f take over from a failed or interrupted create."""
-    store.clear_create_marks(name)
-
-
 def _tracking_steps(store: Store, name: str, report: Reporter) -> Reporter:
     """The same reporter, also writing each step into the machine's create mark (what a kill leaves behind)."""
     outer = report._sink

@@ -219,8 +219,7 @@ class Store:
     def _write(self, host: Host) -> None:
         from . import gojson
 
-        path = self.config_path(host.name)
-        self._check_owned(host.name)
+        path = self.config_path(host.name)  # callers hold lock(), which proved the folder is the store's own
         if not os.path.isdir(os.path.dirname(path)):
             raise MachineNotFound(host.name)
         write_atomic(path, gojson.marshal_indent(host.doc).encode())
