@@ -144,3 +144,15 @@ def assert_store_sound(store: str, env) -> dict[str, list[str]]:
             assert os.path.exists(k), f"{cert} without {key}"
             ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_cert_chain(c, k)  # the key belongs to the certificate
     return {line.split()[0]: line.split() for line in r.stdout.splitlines()[1:]}
+
+
+async def wait_until(pilot, predicate, seconds=5.0):
+    """Pilot pauses until predicate() holds or seconds pass; its last answer."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await pilot.pause(0.1)
+    return predicate()

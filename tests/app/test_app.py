@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from conftest import clean_env, run_cli
+from conftest import clean_env, run_cli, wait_until
 from machine_tui.core.store import Store
 from machine_tui.tui.app import MachineTable, MachineTuiApp
 
@@ -30,17 +30,6 @@ async def test_main_screen_lists_machines_and_follows_the_store(store):
 
 def make_none(store, name, url="tcp://127.0.0.1:1"):
     assert run_cli(["create", "-d", "none", "--url", url, name], clean_env(store)).returncode == 0
-
-
-async def wait_until(pilot, predicate, seconds=5.0):
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await pilot.pause(0.1)
-    return predicate()
 
 
 async def test_remove_needs_the_typed_name(store):

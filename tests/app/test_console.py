@@ -3,17 +3,16 @@ the keys it sends, the widget with an in-memory session, and the app's console a
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
-from textual.app import App
 
 from machine_tui.core.operations import TLSFiles, build_host
 from machine_tui.core.store import Store
 from machine_tui.core.terminal import DECCKM, TerminalModel, encode_key, encode_mouse, encode_paste, mouse_tracking
 from machine_tui.tui.app import MachineTable, MachineTuiApp
 from machine_tui.tui.console import SshConsole
-from test_app import wait_until
+from conftest import wait_until
+from consoleapp import ConsoleApp
 
 
 # ----- the model
@@ -117,40 +116,6 @@ def test_mouse_modifiers_and_the_end_of_tracking():
     assert encode_mouse("down", 1, 0, 0, m.mode, shift=True, ctrl=True) == b"\x1b[<20;1;1M"
     m.feed(b"\x1b[?1000l")  # vim quits
     assert mouse_tracking(m.mode) == 0 and encode_mouse("down", 1, 0, 0, m.mode) == b""
-
-
-class MemorySession:
-    def __init__(self, columns, lines):
-        self.sizes = [(columns, lines)]
-        self.written = b""
-        self.queue: asyncio.Queue = asyncio.Queue()
-        self.exit_status = None
-        self.closed = False
-
-    async def read(self):
-        return await self.queue.get()
-
-    def write(self, data):
-        self.written += data
-
-    def resize(self, columns, lines):
-        self.sizes.append((columns, lines))
-
-    def close(self):
-        self.closed = True
-
-
-class ConsoleApp(App):
-    def __init__(self):
-        super().__init__()
-        self.sessions = []
-
-    async def opener(self, columns, lines):
-        self.sessions.append(MemorySession(columns, lines))
-        return self.sessions[-1]
-
-    def compose(self):
-        yield SshConsole("box", self.opener)
 
 
 async def focused_session(pilot, app):

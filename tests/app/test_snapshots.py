@@ -13,8 +13,8 @@ from textual.widgets import Input
 from conftest import clean_env, run_cli
 from machine_tui.core.store import Store
 from machine_tui.tui.app import MachineTable, MachineTuiApp
-from test_console import ConsoleApp
-from test_app import wait_until
+from consoleapp import ConsoleApp
+from conftest import wait_until
 
 STORE = "/tmp/machine-tui-snapshots/store"  # a fixed path: it shows in the header
 

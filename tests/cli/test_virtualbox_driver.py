@@ -12,49 +12,18 @@ import tarfile
 
 import pytest
 
-from conftest import ROOT, clean_env, run_cli
+from conftest import clean_env, run_cli
 from imageserver import ImageServer
-from machine_tui.core import operations
+from vboxrig import EMULATOR, VBox, new_machine, vbox  # noqa: F401 (vbox: a fixture)
 from machine_tui.core.drivers import State
 from machine_tui.core.events import Reporter
 from machine_tui.core.seediso import make_seed_iso
-from machine_tui.core.store import Store
 
-EMULATOR = os.path.join(ROOT, "tests", "helpers", "vbox")
 DM_DRIVER_KEYS = ["IPAddress", "MachineName", "SSHUser", "SSHPort", "SSHKeyPath", "StorePath", "SwarmMaster",
                   "SwarmHost", "SwarmDiscovery", "VBoxManager", "HostInterfaces", "CPU", "Memory", "DiskSize",
                   "NatNicType", "Boot2DockerURL", "Boot2DockerImportVM", "HostDNSResolver", "HostOnlyCIDR",
                   "HostOnlyNicType", "HostOnlyPromiscMode", "UIType", "HostOnlyNoDHCP", "NoShare", "DNSProxy",
                   "NoVTXCheck", "ShareFolder"]
-
-
-class VBox:
-    def __init__(self, folder):
-        self.state_file, self.log_file = str(folder / "vbox-state.json"), str(folder / "vbox-calls.log")
-        self.env = {"PATH": EMULATOR + os.pathsep + os.environ["PATH"], "VBOX_EMULATOR_STATE": self.state_file,
-                    "VBOX_EMULATOR_LOG": self.log_file}
-
-    def calls(self) -> list[list[str]]:
-        if not os.path.exists(self.log_file):
-            return []
-        with open(self.log_file) as fh:
-            return [json.loads(line) for line in fh]
-
-    def reset_calls(self):
-        if os.path.exists(self.log_file):
-            os.unlink(self.log_file)
-
-    def state(self) -> dict:
-        with open(self.state_file) as fh:
-            return json.load(fh)
-
-
-@pytest.fixture
-def vbox(tmp_path, monkeypatch):
-    v = VBox(tmp_path)
-    for k, val in v.env.items():
-        monkeypatch.setenv(k, val)
-    return v
 
 
 @pytest.fixture
@@ -73,14 +42,6 @@ def publish(site, srv, tag):
     (site / "boot2docker.iso").write_bytes(make_seed_iso({"version": tag.encode()}, label=f"Boot2Docker-{tag}"))
     (site / "repos/boot2docker/boot2docker/releases/latest").write_text(json.dumps(
         {"tag_name": tag, "assets": [{"name": "boot2docker.iso", "browser_download_url": srv.url("boot2docker.iso")}]}))
-
-
-def new_machine(store_path, name="default", **flags):
-    store = Store(store_path)
-    opts = {"virtualbox-no-vtx-check": True, "virtualbox-disk-size": 8, **flags}
-    host, driver = operations.build_host(store, name, "virtualbox", opts, operations.TLSFiles())
-    store.create_machine_dir(name)
-    return store, host, driver
 
 
 def normalise(calls, store):

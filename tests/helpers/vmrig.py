@@ -124,3 +124,15 @@ def make_key(folder: str) -> str:
 
 def tempdir() -> str:
     return tempfile.mkdtemp(prefix="mt-vm-")
+
+
+def busybox_rootfs(folder: str) -> str:
+    """A root fs holding Debian's static busybox, made here, so a container runs with no registry."""
+    busybox = shutil.which("busybox") or "/bin/busybox"
+    assert os.path.exists(busybox), "the container test needs busybox-static: apt-get install busybox-static"
+    root = os.path.join(folder, "rootfs")
+    os.makedirs(os.path.join(root, "bin"), exist_ok=True)
+    shutil.copy(busybox, os.path.join(root, "bin", "busybox"))
+    tar = os.path.join(folder, "rootfs.tar")
+    subprocess.run(["tar", "-C", root, "-cf", tar, "."], check=True)
+    return tar

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 
 import pytest
 
 import vmrig
+from vmrig import busybox_rootfs
 from conftest import assert_store_sound, clean_env, kill_after, run_cli, start_cli
 
 
@@ -47,18 +47,6 @@ def docker(env_lines: str, *args, check=True, timeout=180):
     if check:
         assert r.returncode == 0, r.stderr
     return r
-
-
-def busybox_rootfs(folder: str) -> str:
-    """A root fs holding Debian's static busybox, made here, so a container runs with no registry."""
-    busybox = shutil.which("busybox") or "/bin/busybox"
-    assert os.path.exists(busybox), "the container test needs busybox-static: apt-get install busybox-static"
-    root = os.path.join(folder, "rootfs")
-    os.makedirs(os.path.join(root, "bin"), exist_ok=True)
-    shutil.copy(busybox, os.path.join(root, "bin", "busybox"))
-    tar = os.path.join(folder, "rootfs.tar")
-    subprocess.run(["tar", "-C", root, "-cf", tar, "."], check=True)
-    return tar
 
 
 def generic_args(vm, name, *extra):

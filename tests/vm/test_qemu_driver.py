@@ -15,7 +15,7 @@ import pytest
 import vmrig
 from conftest import ROOT, clean_env, run_cli
 from imageserver import ImageServer
-from test_generic_vm import busybox_rootfs
+from vmrig import busybox_rootfs
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from conftest import clean_env, run_cli
 from machine_tui.core.store import Store
 from machine_tui.tui.app import MachineTable, MachineTuiApp
 from machine_tui.tui.console import SshConsole
-from test_app import wait_until
+from conftest import wait_until
 
 
 def state(app, name):

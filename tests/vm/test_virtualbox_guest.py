@@ -13,7 +13,7 @@ import vmrig
 from imageserver import ImageServer
 from machine_tui.core import ssh
 from machine_tui.core.events import Reporter
-from test_virtualbox_driver import new_machine, vbox  # noqa: F401 (vbox: a fixture)
+from vboxrig import new_machine, vbox  # noqa: F401 (vbox: a fixture)
 
 
 def boot_like_virtualbox(image_dir: str, machine: str, vm: dict) -> subprocess.Popen:
