@@ -50,6 +50,17 @@ class NotSupported(MachineError):
     pass
 
 
+class VMMissing(MachineError):
+    """The machine's VM or instance is gone from its hypervisor or cloud (deleted behind our back)."""
+
+    def __init__(self, message: str = "machine does not exist"):
+        super().__init__(message)
+
+
+class PortTaken(MachineError):
+    """A host port the machine needs was taken by another program."""
+
+
 def describe_os_error(err: OSError) -> str:
     """An OS error as one line naming the file and a way out."""
     what = (err.strerror or str(err)).rstrip(".")

@@ -22,10 +22,11 @@ import signal
 import sys
 import uuid
 
-from ..errors import MachineError, PreCreateError
+from ..errors import MachineError, PortTaken, PreCreateError
 from ..imagecache import DEBIAN_12_CLOUD
 from ..ports import free_port, port_free
 from . import CPUS, MEGABYTES, MEMORY_MB, PORT_OR_AUTO, Driver, Flag, State
+from .qmp import qmp_command
 
 KEY_NAME = "opt/rig/ssh_key"  # the fw_cfg entry the image's key unit reads
 ACCELS = ("auto", "kvm", "hvf", "tcg")
@@ -169,10 +170,11 @@ class QemuDriver(Driver):
             try:
                 await self.start()
                 return
-            except MachineError as err:
-                # another program took a port between our choice and QEMU's bind: choose again
-                if not chosen_ports or "forwarding" not in str(err) or attempt == 2:
+            except PortTaken as err:
+                if not chosen_ports or attempt == 2:  # ports the user chose are theirs to free
                     raise MachineError(f"starting the VM: {err}") from None
+            except MachineError as err:
+                raise MachineError(f"starting the VM: {err}") from None
                 c["SSHPort"], c["EnginePort"] = free_port(), free_port()
 
     async def _make_disk(self, report) -> None:
@@ -281,19 +283,7 @@ class QemuDriver(Driver):
         return pid if self._path("disk.qcow2").encode() in cmdline else None
 
     async def _qmp(self, command: str, timeout: float = 5.0) -> dict:
-        reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(self._path("qmp.sock")), timeout)
-        try:
-            await asyncio.wait_for(reader.readline(), timeout)
-            for cmd in ("qmp_capabilities", command):
-                writer.write(json.dumps({"execute": cmd}).encode() + b"\n")
-                await writer.drain()
-                while True:
-                    line = json.loads(await asyncio.wait_for(reader.readline(), timeout) or b"{}")
-                    if "return" in line or "error" in line or not line:
-                        break
-            return line
-        finally:
-            writer.close()
+        return await qmp_command(self._path("qmp.sock"), command, timeout)
 
     async def state(self) -> State:
         if self._pid() is None:
@@ -332,6 +322,8 @@ class QemuDriver(Driver):
         out = await _run(*self._command(), check=False)
         self._started = True
         if self._pid() is None:
+            if "forwarding" in out:  # another program took a port between our check and QEMU's bind
+                raise PortTaken(f"QEMU did not start: {out.strip()}")
             raise MachineError(f"QEMU did not start: {out.strip() or 'no output'}")
 
     async def _ask_to_exit(self, command: str, seconds: float) -> bool:

@@ -279,7 +279,7 @@ def comparable(vm: dict, name: str) -> dict:
 
 
 async def test_api_path_makes_the_vm_the_vboxmanage_path_makes(api, github, store, monkeypatch):
-    from machine_tui.core.drivers.vboxmain import VBoxMain
+    from machine_tui.core.drivers.virtualbox.vboxmain import VBoxMain
 
     st, host, driver = new_machine(store, "viaapi")
     rep = Reporter()
@@ -503,7 +503,7 @@ async def test_config_json_is_the_one_docker_machine_writes(vbox, github, store,
     theirs = json.loads(block[block.index("```json") + 7:block.index("```", block.index("```json") + 7)])
     monkeypatch.setenv("VBOX_EMULATOR_VERSION", "6.1.26r145957")
     st, host, driver = new_machine(store, "default", **{"virtualbox-no-vtx-check": False})
-    monkeypatch.setattr("machine_tui.core.drivers.virtualbox._cpu_has_vtx", lambda: True)
+    monkeypatch.setattr("machine_tui.core.drivers.virtualbox.driver._cpu_has_vtx", lambda: True)
     await driver.pre_create_check()
     await driver.create(Reporter())
     driver.config["IPAddress"] = "192.168.99.100"  # what the guest's host-only adapter would have answered

@@ -12,16 +12,16 @@ import shutil
 import threading
 import urllib.parse
 
-from .errors import MachineError
-from .imagecache import DownloadError, download_to
-from .store import makedirs_private
+from ...errors import MachineError
+from ...imagecache import DownloadError, download_to
+from ...store import makedirs_private
 
 REPO = "boot2docker/boot2docker"
 
 
 def github_api() -> str:
     # an API base other than github.com: GitHub Enterprise, or the tests' loopback stand-in
-    from .settings import github_api
+    from ...settings import github_api
 
     return github_api()
 

@@ -8,22 +8,18 @@ VirtualBox refuses is explained with its fix; a VM name VirtualBox already has i
 from __future__ import annotations
 
 import asyncio
-import io
-import ipaddress
 import os
-import random
 import re
 import sys
-import tarfile
 
-from ..errors import MachineError, PreCreateError
-from ..ports import free_port, port_free
-from . import MEGABYTES, MEMORY_MB, Driver, Flag, State
-from .vboxmanage import VBoxError, VBoxManage, VMSpec
+from ...errors import MachineError, PreCreateError, VMMissing
+from ...ports import free_port, port_free
+from .. import MEGABYTES, MEMORY_MB, Driver, Flag, State
+from .backend import VBoxError, VirtualBoxBackend, VMNotRegistered, VMSpec
+from .disks import disk_image_format, userdata_tar
+from .network import DEFAULT_CIDR, macs_for, parse_cidr, setup_hostonly
+from .vboxmanage import VBoxManage
 
-DEFAULT_CIDR = "192.168.99.1/24"
-NEW_DEFAULT_CIDR = "192.168.56.1/24"  # inside what VirtualBox >= 6.1.28 allows without networks.conf
-MAGIC = "boot2docker, please format-me"
 STATES = {"running": State.RUNNING, "paused": State.PAUSED, "saved": State.SAVED, "poweroff": State.STOPPED,
           "aborted": State.STOPPED, "stopping": State.STOPPING, "starting": State.STARTING}
 VTX_LOG_SIGNS = ("VT-x is disabled", "the host CPU does NOT support HW virtualization", "VERR_VMX_UNABLE_TO_START_VM",
@@ -107,7 +103,7 @@ class VirtualBoxDriver(Driver):
         c["ShareFolder"] = opts.get("virtualbox-share-folder") or ""
         image = opts.get("virtualbox-image-url") or ""
         if image:  # beyond docker-machine: only then in config.json, whose Driver keys otherwise stay its own
-            from ..imagecache import parse_checksum
+            from ...imagecache import parse_checksum
 
             if c["Boot2DockerURL"] or c["Boot2DockerImportVM"]:
                 raise MachineError("--virtualbox-image-url replaces boot2docker: it cannot be used with "
@@ -120,17 +116,17 @@ class VirtualBoxDriver(Driver):
                 parse_checksum(c["ImageChecksum"])
         if c["UIType"] not in ("gui", "sdl", "headless", "separate"):
             raise MachineError(f"--virtualbox-ui-type must be gui, sdl, headless or separate, not {c['UIType']!r}")
-        _parse_cidr(c["HostOnlyCIDR"])
+        parse_cidr(c["HostOnlyCIDR"])
 
     # ----- helpers
-    def _vbox(self):
+    def _vbox(self) -> VirtualBoxBackend:
         """The Main API where the VirtualBox SDK's vboxapi imports, else VBoxManage (MACHINE_TUI_VIRTUALBOX_PATH=
         api|vboxmanage forces one); both answer the driver's operations alike."""
         if getattr(self, "_vbm", None) is None:
             import logging
 
             log = logging.getLogger("machine-tui.virtualbox").debug  # a child logger: --debug shows it
-            from ..settings import virtualbox_path
+            from ...settings import virtualbox_path
 
             wanted = virtualbox_path()
             if wanted not in ("", "api", "vboxmanage"):
@@ -192,8 +188,8 @@ class VirtualBoxDriver(Driver):
         self._version = version
 
     async def create(self, report) -> None:
-        from ..b2d import iso_for_machine
-        from ..sshkeys import make_key_pair
+        from .boot2docker import iso_for_machine
+        from ...sshkeys import make_key_pair
 
         c = self.config
         if c.get("ImageURL"):
@@ -210,7 +206,7 @@ class VirtualBoxDriver(Driver):
             c["SSHKeyPath"] = make_key_pair(self._path("id_rsa"))
             report.info("Creating disk image...")
             await vbox.make_disk(self._path("disk.vmdk"), c["DiskSize"] * 1024 * 1024,
-                                 _userdata_tar(open(c["SSHKeyPath"] + ".pub", "rb").read()))
+                                 userdata_tar(open(c["SSHKeyPath"] + ".pub", "rb").read()))
         await vbox.create_vm(self._vm_spec(iso, self._path("disk.vmdk"), share=_share(c)))
         report.info("Starting the VM...")
         await self.start(report)
@@ -227,9 +223,9 @@ class VirtualBoxDriver(Driver):
         hostname and DHCP on both NICs (cloud-init would only bring up the first)."""
         import uuid
 
-        from ..imagecache import fetch_image
-        from ..seediso import write_machine_seed
-        from ..sshkeys import make_key_pair
+        from ...imagecache import fetch_image
+        from ...seediso import write_machine_seed
+        from ...sshkeys import make_key_pair
 
         c, vbox = self.config, self._vbox()
         try:
@@ -250,7 +246,7 @@ class VirtualBoxDriver(Driver):
         elif size and wanted < size:
             report.warn(f"--virtualbox-disk-size {c['DiskSize']} MB is smaller than the image "
                         f"({size // 2**20} MB): the disk keeps the image's size")
-        macs = _macs_for(self.machine_name)
+        macs = macs_for(self.machine_name)
         name = self.machine_name
         write_machine_seed(self._path("seed.iso"), name, c["SSHUser"], open(c["SSHKeyPath"] + ".pub").read(),
                            f"machine-tui-{name}-{uuid.uuid4().hex[:8]}", macs)
@@ -292,10 +288,8 @@ class VirtualBoxDriver(Driver):
     async def state(self) -> State:
         try:
             info = await self._vbox().vm_info(self.machine_name)
-        except VBoxError as err:
-            if "Could not find a registered machine" in err.stderr:
-                raise MachineError("machine does not exist") from None
-            raise
+        except VMNotRegistered:
+            raise VMMissing() from None
         return STATES.get(info.get("VMState", ""), State.NONE)
 
     async def get_ip(self) -> str:
@@ -340,7 +334,7 @@ class VirtualBoxDriver(Driver):
         name, c = self.machine_name, self.config
         st = await self.state()
         if st in (State.STOPPED, State.NONE):
-            await self._setup_hostonly(report)
+            await setup_hostonly(self._vbox(), self.config, self.machine_name, report, getattr(self, "_version", None))
         if st in (State.STOPPED, State.SAVED, State.NONE):
             port = c.get("SSHPort") or 0
             if not port:
@@ -395,127 +389,11 @@ class VirtualBoxDriver(Driver):
     async def remove(self) -> None:
         try:
             st = await self.state()
-        except MachineError as err:
-            if "does not exist" in str(err):  # deleted behind our back: nothing left in VirtualBox
-                return
-            raise
+        except VMMissing:  # deleted behind our back: nothing left in VirtualBox
+            return
         if st not in (State.STOPPED, State.SAVED):
             await self._vbox().power_off(self.machine_name)
         await self._vbox().delete_vm(self.machine_name)
-
-    # ----- host-only network
-    async def _setup_hostonly(self, report) -> None:
-        c, vbm = self.config, self._vbox()
-        version = getattr(self, "_version", None) or (await vbm.version())[1]
-        if c["HostOnlyCIDR"] == DEFAULT_CIDR and version >= (6, 1, 28):
-            c["HostOnlyCIDR"] = NEW_DEFAULT_CIDR
-            if report is not None:
-                report.info(f"VirtualBox {'.'.join(map(str, version))} only allows host-only networks in "
-                            f"192.168.56.0/21: using {NEW_DEFAULT_CIDR}")
-        host_ip, net = _parse_cidr(c["HostOnlyCIDR"])
-        mask = str(net.netmask)
-        nics = await vbm.hostonly_ifs()
-        found = next((n["Name"] for n in nics if n.get("IPAddress") == str(host_ip)
-                      and n.get("NetworkMask") in (mask, "0f000000")), None)
-        if found is None:
-            before = {n.get("Name") for n in nics}
-            try:
-                found = await vbm.create_hostonly_if()
-            except VBoxError:
-                if report is not None:
-                    report.warn("This is a known VirtualBox bug. Let's try to recover anyway...")
-            for _ in range(10):
-                if found:
-                    break
-                new = [n.get("Name") for n in await vbm.hostonly_ifs() if n.get("Name") not in before]
-                if new:
-                    found = new[0]
-                    break
-                await asyncio.sleep(1)
-            if not found:
-                raise MachineError("Error setting up host only network on machine start: The host-only adapter we "
-                                   "just created is not visible. This is a well known VirtualBox bug. You might want "
-                                   "to uninstall it and reinstall at least version 5.0.12 that is is supposed to fix "
-                                   "this issue")
-            if report is not None:
-                report.info(f'Found a new host-only adapter: "{found}"')
-            try:
-                await vbm.configure_hostonly_if(found, str(host_ip), mask)
-            except VBoxError as err:
-                if "E_ACCESSDENIED" in err.stderr:
-                    raise MachineError(
-                        f"VirtualBox refused the host-only network {c['HostOnlyCIDR']}: since 6.1.28 it only allows "
-                        "192.168.56.0/21 unless /etc/vbox/networks.conf lists the range. Add the line "
-                        f"'* {net}' to /etc/vbox/networks.conf, or use --virtualbox-hostonly-cidr "
-                        f"{NEW_DEFAULT_CIDR}") from None
-                raise
-        if not c["HostOnlyNoDHCP"]:
-            await self._setup_dhcp(found, host_ip, net)
-        await vbm.attach_hostonly(self.machine_name, found, c["HostOnlyNicType"], c["HostOnlyPromiscMode"],
-                                  _macs_for(self.machine_name)[1] if c.get("ImageURL") else "")
-
-    async def _setup_dhcp(self, nic: str, host_ip, net) -> None:
-        vbm = self._vbox()
-        names = {n.get("Name") for n in await vbm.hostonly_ifs()}
-        servers = await vbm.dhcp_servers()
-        for server in servers:  # servers whose adapter is gone
-            netname = server.get("NetworkName", "")
-            if netname.startswith("HostInterfaceNetworking-") and netname[24:] not in names:
-                await vbm.remove_dhcp_server(netname)
-        netname = f"HostInterfaceNetworking-{nic}"
-        base = int(net.network_address)
-        choices = [i for i in range(1, 25) if base + i != int(host_ip)]
-        dhcp_ip = ipaddress.ip_address(base + random.choice(choices))
-        if net.prefixlen <= 24:
-            lower, upper = ipaddress.ip_address(base + 100), ipaddress.ip_address(base + 254)
-        else:
-            lower, upper = ipaddress.ip_address(int(dhcp_ip) + 1), ipaddress.ip_address(int(net.broadcast_address) - 1)
-        existing = next((s for s in servers if s.get("NetworkName") == netname), None)
-        if existing and existing.get("lowerIPAddress") == str(lower) and existing.get("upperIPAddress") == str(upper) \
-                and existing.get("NetworkMask") == str(net.netmask) and existing.get("Enabled") == "Yes":
-            return
-        await vbm.set_dhcp_server(netname, str(dhcp_ip), str(net.netmask), str(lower), str(upper), bool(existing))
-
-
-def _macs_for(name: str) -> list[str]:
-    """The NAT and host-only MACs of a cloud-image VM, fixed from its name so its seed can name them:
-    VirtualBox's 08:00:27 prefix, as the MACs it picks itself."""
-    import hashlib
-
-    digest = hashlib.sha256(name.encode()).hexdigest()
-    base = f"080027{digest[:5]}"
-    return [base + "0", base + "1"]
-
-
-def disk_image_format(path: str) -> tuple[str, int]:
-    """(format, virtual size in bytes or 0 when the header does not say) of a disk image, by its magic."""
-    import struct
-
-    with open(path, "rb") as fh:
-        head = fh.read(512)
-        fh.seek(0, os.SEEK_END)
-        length = fh.tell()
-    if head[:4] == b"QFI\xfb":
-        return "qcow2", struct.unpack(">Q", head[24:32])[0]
-    if head[:4] == b"KDMV" or b"# Disk DescriptorFile" in head[:64]:
-        return "vmdk", 0
-    if head[64:68] == b"\x7f\x10\xda\xbe":
-        return "vdi", 0
-    if head[510:512] == b"\x55\xaa":
-        return "raw", length
-    raise MachineError(f"{path} is not a disk image VirtualBox can boot (not qcow2, VMDK, VDI, nor a raw disk with "
-                       "a boot sector)")
-
-
-def _parse_cidr(text: str):
-    try:
-        iface = ipaddress.ip_interface(text)
-    except ValueError:
-        raise MachineError(f"invalid CIDR address: {text}") from None
-    if iface.ip == iface.network.network_address:
-        raise MachineError("host-only cidr must be specified with a host address, not a network address")
-    return iface.ip, iface.network
-
 
 def _cpu_has_vtx() -> bool:
     try:
@@ -534,27 +412,6 @@ def _share(c: dict):
     folder, name = {"darwin": ("/Users", "Users"), "win32": ("C:\\Users", "c/Users")}.get(sys.platform,
                                                                                         ("/home", "hosthome"))
     return (folder, name) if os.path.isdir(folder) else None
-
-
-def _userdata_tar(public_key: bytes) -> bytes:
-    """What boot2docker's automount looks for at the start of the raw disk: the magic file, then the SSH key."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
-        def add(name: str, data: bytes | None, mode: int) -> None:
-            info = tarfile.TarInfo(name)
-            info.mode = mode
-            if data is None:
-                info.type = tarfile.DIRTYPE
-                tar.addfile(info)
-            else:
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-
-        add(MAGIC, MAGIC.encode(), 0o644)
-        add(".ssh", None, 0o700)
-        add(".ssh/authorized_keys", public_key, 0o644)
-        add(".ssh/authorized_keys2", public_key, 0o644)
-    return buf.getvalue()
 
 
 def _last_log_line(path: str) -> str:

@@ -8,16 +8,11 @@ import os
 import re
 import shutil
 
-from ..errors import MachineError
+from ...errors import MachineError
+from .backend import VBoxError, VMSpec
 
 NOT_FOUND = "VBoxManage not found. Make sure VirtualBox is installed and VBoxManage is in the path"
 QEMU_HINT = " (or use -d qemu: QEMU is installed on this host)"
-
-
-class VBoxError(MachineError):
-    def __init__(self, message: str, stderr: str = ""):
-        super().__init__(message)
-        self.stderr = stderr
 
 
 def find_vboxmanage() -> str:
@@ -29,24 +24,6 @@ def find_vboxmanage() -> str:
         if folder and os.path.exists(os.path.join(folder, "VBoxManage.exe")):
             return os.path.join(folder, "VBoxManage.exe")
     raise MachineError(NOT_FOUND + (QEMU_HINT if shutil.which("qemu-system-x86_64") else ""))
-
-
-class VMSpec:
-    """What the driver asks VirtualBox to make: docker-machine's VM, whichever path makes it.
-    A plain class: `ls` imports this module, and a dataclass costs ~5 ms to build."""
-
-    __slots__ = ("name", "basefolder", "cpus", "memory", "host_dns_resolver", "dns_proxy", "nat_nictype", "iso",
-                 "disk", "share", "boot", "mac")
-
-    def __init__(self, name: str, basefolder: str, cpus: int, memory: int, host_dns_resolver: bool, dns_proxy: bool,
-                 nat_nictype: str, iso: str, disk: str, share: tuple[str, str] | None = None, boot: str = "dvd",
-                 mac: str = ""):
-        self.name, self.basefolder, self.cpus, self.memory = name, basefolder, cpus, memory
-        self.host_dns_resolver, self.dns_proxy, self.nat_nictype = host_dns_resolver, dns_proxy, nat_nictype
-        self.iso, self.disk = iso, disk
-        self.share = share  # (host folder, share name)
-        self.boot = boot  # boot2docker boots its ISO; a cloud image its disk
-        self.mac = mac  # the NAT adapter's MAC, when the guest's seed must name it
 
 
 class VBoxManage:
@@ -78,7 +55,8 @@ class VBoxManage:
                 await asyncio.sleep(0.1)
                 continue
             if proc.returncode != 0 or "error:" in errtext:
-                raise VBoxError(f"{os.path.basename(self.binary)} {' '.join(args)} failed:\n{errtext.strip()}", errtext)
+                command = f"{os.path.basename(self.binary)} {' '.join(args)}"
+                raise VBoxError.of(f"{command} failed:\n{errtext.strip()}", errtext)
             return text
         raise VBoxError("VirtualBox kept saying the object is not ready")
 
@@ -88,7 +66,7 @@ class VBoxManage:
         return raw, nums
 
     async def vm_info(self, name: str) -> dict[str, str]:
-        """`showvminfo --machinereadable` as a dict; raises VBoxError (with "Could not find") for a missing VM."""
+        """`showvminfo --machinereadable` as a dict; raises VMNotRegistered for a missing VM."""
         out = await self.run("showvminfo", name, "--machinereadable")
         info = {}
         for line in out.splitlines():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 
-from .vboxmanage import VBoxError, VMSpec
+from .backend import VBoxError, VMSpec
 
 NIC_TYPES = {"Am79C970A": "Am79C970A", "Am79C973": "Am79C973", "82540EM": "I82540EM", "82543GC": "I82543GC",
              "82545EM": "I82545EM", "virtio": "Virtio"}
@@ -55,8 +55,8 @@ class VBoxMain:
             if not self.mgr.xcptIsOurXcptKind(err):
                 raise
             message, status = self.mgr.xcptGetMessage(err), self.mgr.xcptToString(err)
-            # the text VBoxManage would print, so the driver's checks read both paths alike
-            raise VBoxError(f"VirtualBox API {what} failed:\n{message} (code {status})",
+            # the text VBoxManage would print, so both paths read alike in a message
+            raise VBoxError.of(f"VirtualBox API {what} failed:\n{message} (code {status})",
                             f"{message}\nDetails: code {status}") from None
 
     async def _wait(self, what: str, progress) -> None:

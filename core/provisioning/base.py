@@ -1,0 +1,62 @@
+"""What every provisioner does on a systemd host with a package manager; distro families override the rest."""
+
+from __future__ import annotations
+
+import shlex
+
+from ..errors import MachineError
+from .engineconfig import DOCKER_DIR, DROP_IN, drop_in
+
+# a login user other than root has no sbin folders on its PATH, where dockerd lives
+SBIN = 'PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; '
+
+
+class Provisioner:
+    """Systemd hosts with a package manager; subclasses name their package commands."""
+
+    name = "generic"
+    ids: tuple[str, ...] = ()
+    install_from_packages = ""  # install docker from the distro instead of the install script
+
+    docker_dir = DOCKER_DIR  # where the engine's TLS files go
+
+    def __init__(self, conn, os_info: dict):
+        self.conn = conn
+        self.os = os_info
+
+    @property
+    def config_path(self) -> str:
+        return DROP_IN
+
+    def engine_config(self, host, driver_name: str, dockerd: str, port: int, extras: list[str]) -> str:
+        return drop_in(host, driver_name, dockerd, port, extras, self.docker_dir)
+
+    async def enable(self) -> None:
+        await self.conn.sudo("systemctl -f enable docker", timeout=120, check=False)
+
+    def package_install(self, pkg: str) -> str:
+        raise NotImplementedError
+
+    def package_upgrade(self, pkg: str) -> str:
+        return self.package_install(pkg)
+
+    async def service(self, action: str) -> None:
+        if action in ("start", "restart"):
+            await self.conn.sudo("systemctl daemon-reload", timeout=120)
+        try:
+            await self.conn.sudo(f"systemctl -f {action} docker", timeout=180)
+        except MachineError as err:
+            # systemctl only says "see journalctl": fetch what dockerd itself said
+            log = await self.conn.sudo("journalctl -u docker.service -n 20 --no-pager -o cat 2>/dev/null "
+                                       "| grep -v '^docker.service' | tail -2", check=False)
+            said = " / ".join(line.strip() for line in log.stdout.splitlines() if line.strip())
+            raise MachineError(f"systemctl {action} docker failed" + (f": {said}" if said else f": {err}")) from None
+
+    async def set_hostname(self, name: str) -> None:
+        q = shlex.quote(name)
+        await self.conn.sudo(
+            f"hostname {q} && echo {q} > /etc/hostname && "
+            f"if ! grep -xq '.*\\s{name}' /etc/hosts; then "
+            f"if grep -xq '127.0.1.1\\s.*' /etc/hosts; then sed -i 's/^127.0.1.1\\s.*/127.0.1.1 {name}/g' /etc/hosts; "
+            f"else echo '127.0.1.1 {name}' >> /etc/hosts; fi; fi"
+        )
