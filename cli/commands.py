@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..core import VERSION
-from ..core.drivers import Flag
+from ..core.flags import Flag
 from ..core.errors import program_name
 from ..core.verbs import VERBS
 from .parse import Command, Opt

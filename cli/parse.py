@@ -3,7 +3,7 @@ habits and help pages carry over. Kept free of heavy imports: `--version` must s
 
 from __future__ import annotations
 
-from ..core.drivers import Flag, parse_flag_value
+from ..core.flags import Flag, parse_flag_value
 from ..core.errors import MachineError
 from ..core.tabwriter import tabwrite
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .drivers import Flag
+from .flags import Flag
 from .hostconfig import DEFAULT_INSTALL_URL, DEFAULT_SWARM_HOST, DEFAULT_SWARM_IMAGE
 
 L, B = "list", "bool"

@@ -1,5 +1,6 @@
-"""The terminal behind the TUI's SSH console: a pyte screen with the alternate screen and a scrollback, the keys a
-terminal sends, and the remote shell session it talks to. No Textual or Rich here: the widget only draws this.
+"""The terminal behind the TUI's SSH console: a pyte screen with the alternate screen and a scrollback, and the
+keys and mouse reports a terminal sends (the remote shell session is core/shell_session.py). No Textual or Rich
+here: the widget only draws this.
 
 pyte lacks the alternate screen (vim, htop and less would leave their frame over the shell) and keeps no
 scrollback of its own that is cheap to use; both are added here. pyte parses about 0.5 MB/s in pure Python, so a
@@ -8,7 +9,6 @@ as plain text runs without passing through pyte, with the same result on screen.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections import deque
 
@@ -249,39 +249,43 @@ _CSI_LETTER = {"up": "A", "down": "B", "right": "C", "left": "D", "home": "H", "
 _TILDE = {"insert": 2, "delete": 3, "pageup": 5, "pagedown": 6, "f5": 15, "f6": 17, "f7": 18, "f8": 19,
           "f9": 20, "f10": 21, "f11": 23, "f12": 24}
 _SS3_F = {"f1": "P", "f2": "Q", "f3": "R", "f4": "S"}
-_SIMPLE = {"enter": b"\r", "tab": b"\t", "shift+tab": b"\x1b[Z", "backspace": b"\x7f", "ctrl+h": b"\x08",
-           "escape": b"\x1b", "ctrl+at": b"\x00", "ctrl+space": b"\x00", "ctrl+backslash": b"\x1c",
-           "ctrl+right_square_bracket": b"\x1d", "ctrl+circumflex_accent": b"\x1e", "ctrl+underscore": b"\x1f",
-           "space": b" "}
+_PLAIN = {"enter": b"\r", "tab": b"\t", "backspace": b"\x7f", "escape": b"\x1b", "space": b" "}
+_CTRL_SYMBOL = {"@": 0x00, "space": 0x00, "\\": 0x1C, "]": 0x1D, "^": 0x1E, "_": 0x1F}
 
 
-def encode_key(key: str, character: str | None, screen_mode: set | frozenset = frozenset()) -> bytes:
-    """The bytes an xterm sends for a Textual key name (modifiers as xterm's 1 + shift + 2·alt + 4·ctrl)."""
-    if key in _SIMPLE:
-        return _SIMPLE[key]
-    parts = key.split("+")
-    base, mods = parts[-1], set(parts[:-1])
-    if "alt" in mods and base not in _CSI_LETTER and base not in _TILDE and base not in _SS3_F:
-        rest = "+".join([m for m in parts[:-1] if m != "alt"] + [base])
-        inner = encode_key(rest, character if character and character != "\x1b" else None, screen_mode)
+def encode_key(name: str, text: str | None = None, *, shift: bool = False, alt: bool = False, ctrl: bool = False,
+               screen_mode: set[int] | frozenset[int] = frozenset()) -> bytes:
+    """The bytes an xterm sends for a key: `name` is the key's name ("up", "f5", "enter", "pageup") or, for a key
+    that types, its character ("a", "]"); `text` is what it types. Modifiers as xterm's 1 + shift + 2·alt + 4·ctrl."""
+    special = name in _CSI_LETTER or name in _TILDE or name in _SS3_F
+    if alt and not special:  # meta sends ESC before what the key sends alone
+        inner = encode_key(name, text if text and text != "\x1b" else None, shift=shift, ctrl=ctrl,
+                           screen_mode=screen_mode)
         return b"\x1b" + inner if inner else b""
-    m = 1 + ("shift" in mods) + 2 * ("alt" in mods) + 4 * ("ctrl" in mods)
-    if base in _CSI_LETTER:
+    m = 1 + shift + 2 * alt + 4 * ctrl
+    if name in _CSI_LETTER:
         if m > 1:
-            return f"\x1b[1;{m}{_CSI_LETTER[base]}".encode()
-        return (b"\x1bO" if DECCKM in screen_mode else b"\x1b[") + _CSI_LETTER[base].encode()
-    if base in _TILDE:
-        return (f"\x1b[{_TILDE[base]};{m}~" if m > 1 else f"\x1b[{_TILDE[base]}~").encode()
-    if base in _SS3_F:
-        return (f"\x1b[1;{m}{_SS3_F[base]}" if m > 1 else f"\x1bO{_SS3_F[base]}").encode()
-    if mods == {"ctrl"} and len(base) == 1 and base.isalpha():
-        return bytes([ord(base.lower()) & 0x1F])
-    if character:
-        return character.encode()
+            return f"\x1b[1;{m}{_CSI_LETTER[name]}".encode()
+        return (b"\x1bO" if DECCKM in screen_mode else b"\x1b[") + _CSI_LETTER[name].encode()
+    if name in _TILDE:
+        return (f"\x1b[{_TILDE[name]};{m}~" if m > 1 else f"\x1b[{_TILDE[name]}~").encode()
+    if name in _SS3_F:
+        return (f"\x1b[1;{m}{_SS3_F[name]}" if m > 1 else f"\x1bO{_SS3_F[name]}").encode()
+    if name == "tab" and shift and not ctrl:
+        return b"\x1b[Z"
+    if ctrl and not shift:
+        if len(name) == 1 and name.isascii() and name.isalpha():
+            return bytes([ord(name.lower()) & 0x1F])
+        if name in _CTRL_SYMBOL:
+            return bytes([_CTRL_SYMBOL[name]])
+    if not (shift or ctrl) and name in _PLAIN:
+        return _PLAIN[name]
+    if text:
+        return text.encode()
     return b""
 
 
-def encode_paste(text: str, screen_mode) -> bytes:
+def encode_paste(text: str, screen_mode: set[int] | frozenset[int]) -> bytes:
     data = text.replace("\r\n", "\r").replace("\n", "\r").encode()
     return b"\x1b[200~" + data + b"\x1b[201~" if BRACKETED_PASTE in screen_mode else data
 
@@ -326,51 +330,3 @@ def encode_mouse(kind: str, button: int, x: int, y: int, screen_mode, shift: boo
     if x > 222 or y > 222:  # beyond what one byte can carry: xterm sends nothing
         return b""
     return b"\x1b[M" + bytes([32 + code, 33 + x, 33 + y])
-
-
-# ----- the remote side
-class ShellSession:
-    """A login shell on a machine in a PTY: what the console widget reads from and writes to."""
-
-    def __init__(self, process):
-        self._proc = process
-
-    @classmethod
-    async def open(cls, host, columns: int, lines: int) -> "ShellSession":
-        from . import ssh
-        from .drivers import driver_for
-
-        driver = driver_for(host)
-        conn = await ssh.connection_for(await ssh.target_of(driver)).connection()
-        proc = await conn.create_process(term_type="xterm-256color", term_size=(max(1, columns), max(1, lines)),
-                                         encoding=None)
-        return cls(proc)
-
-    async def read(self) -> bytes:
-        try:
-            return await self._proc.stdout.read(65536)
-        except Exception:  # a dropped connection reads as the end of the session
-            return b""
-
-    def write(self, data: bytes) -> None:
-        if data and not self._proc.stdin.is_closing():
-            self._proc.stdin.write(data)
-
-    def resize(self, columns: int, lines: int) -> None:
-        try:
-            self._proc.change_terminal_size(max(1, columns), max(1, lines))
-        except Exception:
-            pass
-
-    @property
-    def exit_status(self):
-        return self._proc.exit_status
-
-    def close(self) -> None:
-        self._proc.close()
-
-    async def wait_closed(self) -> None:
-        try:
-            await asyncio.wait_for(self._proc.wait_closed(), 5)
-        except (asyncio.TimeoutError, Exception):
-            pass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-from .drivers import Flag
+from .flags import Flag
 
 
 class Verb:

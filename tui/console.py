@@ -24,6 +24,17 @@ from textual.strip import Strip
 
 from ..core.terminal import TerminalModel, encode_key, encode_mouse, encode_paste, mouse_tracking
 
+# Textual's names for keys that type a symbol, as the terminal knows them
+_SYMBOL_NAMES = {"right_square_bracket": "]", "circumflex_accent": "^", "underscore": "_", "backslash": "\\",
+                 "at": "@"}
+
+
+def encode_textual_key(key: str, character: str | None, screen_mode: set[int] | frozenset[int] = frozenset()) -> bytes:
+    """A Textual key event (\"ctrl+left\", \"shift+tab\") in the terminal's terms, then as an xterm sends it."""
+    *mods, base = key.split("+")
+    return encode_key(_SYMBOL_NAMES.get(base, base), character, shift="shift" in mods, alt="alt" in mods,
+                      ctrl="ctrl" in mods, screen_mode=screen_mode)
+
 DETACH_KEY = "ctrl+right_square_bracket"
 _NAMES = {"brown": "yellow", "default": None}
 
@@ -290,7 +301,7 @@ class SshConsole(ScrollView, can_focus=True):
             elif event.key == "x":
                 self.post_message(self.CloseRequested(self))
             return
-        data = encode_key(event.key, event.character, self.model.mode)
+        data = encode_textual_key(event.key, event.character, self.model.mode)
         if not data:
             return
         if self._selection:

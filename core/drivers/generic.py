@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import Any
 
 from ..errors import MachineError, PreCreateError
-from . import PORT, Driver, Flag, State
+from ..flags import PORT, Flag
+from .base import Driver, Setting, State
 
 
 class GenericDriver(Driver):
@@ -20,48 +22,43 @@ class GenericDriver(Driver):
         Flag("generic-ssh-user", "SSH user", default="root", env="GENERIC_SSH_USER"),
     ]
 
-    @classmethod
-    def new_config(cls, machine_name: str, store_path: str) -> dict:
-        cfg = super().new_config(machine_name, store_path)
-        cfg.update({"EnginePort": 2376, "SSHKey": ""})
-        return cfg
+    engine_port = Setting("EnginePort", int, flag="generic-engine-port")
+    ssh_key = Setting("SSHKey", str, flag="generic-ssh-key")
+    ip_address = Setting("IPAddress", str, flag="generic-ip-address")
+    ssh_user_setting = Setting("SSHUser", str, flag="generic-ssh-user")
+    ssh_port_setting = Setting("SSHPort", int, flag="generic-ssh-port")
 
-    def set_config_from_flags(self, opts: dict) -> None:
+    def set_config_from_flags(self, opts: dict[str, Any]) -> None:
         super().set_config_from_flags(opts)
-        self.config["EnginePort"] = int(opts.get("generic-engine-port", 2376))
-        self.config["IPAddress"] = opts.get("generic-ip-address", "")
-        self.config["SSHUser"] = opts.get("generic-ssh-user", "root")
-        self.config["SSHPort"] = int(opts.get("generic-ssh-port", 22))
-        key = opts.get("generic-ssh-key", "")
-        self.config["SSHKey"] = os.path.abspath(os.path.expanduser(key)) if key else ""
-        if not self.config["IPAddress"]:
+        if self.ssh_key:
+            self.ssh_key = os.path.abspath(os.path.expanduser(self.ssh_key))
+        if not self.ip_address:
             raise MachineError("generic driver requires the --generic-ip-address option")
 
     async def pre_create_check(self) -> None:
-        key = self.config.get("SSHKey")
+        key = self.ssh_key
         if key and not os.path.exists(key):
             raise PreCreateError(f'Error with pre-create check: "SSH key does not exist: \\"{key}\\""')
 
     async def create(self, report) -> None:
         from ..sshkeys import adopt_or_make_key
 
-        key = self.config.get("SSHKey")
-        if key:
+        if self.ssh_key:
             report.info("Importing SSH key...")
-        self.config["SSHKeyPath"] = adopt_or_make_key(key or "", self.resolve_store_path())
+        self.ssh_key_setting = adopt_or_make_key(self.ssh_key, self.resolve_store_path())
 
     async def get_url(self) -> str:
         if await self.state() != State.RUNNING:
             raise MachineError("Host is not running")
         ip = await self.get_ip()
-        return f"tcp://{_bracket(ip)}:{self.config.get('EnginePort', 2376)}"
+        return f"tcp://{_bracket(ip)}:{self.engine_port}"
 
     async def state(self) -> State:
         """Running when an SSH server answers. docker-machine only dials the port, which a NAT port forward
         (QEMU, VirtualBox) accepts even while the host is down, so the banner is read too."""
         try:
             reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.config.get("IPAddress"), self.ssh_port()), 15
+                asyncio.open_connection(self.ip_address, self.ssh_port()), 15
             )
         except (OSError, asyncio.TimeoutError):
             return State.STOPPED

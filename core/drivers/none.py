@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import MachineError
-from . import Driver, Flag, State
+from ..flags import Flag
+from .base import Driver, Setting, State
 
 
 class NoneDriver(Driver):
@@ -13,27 +15,25 @@ class NoneDriver(Driver):
     provisions = False
     flags = [Flag("url", "URL of host when no driver is selected", required=True)]
 
-    @classmethod
-    def new_config(cls, machine_name: str, store_path: str) -> dict:
-        cfg = super().new_config(machine_name, store_path)
-        cfg.update({"SSHUser": "", "SSHPort": 0, "URL": ""})
-        return cfg
+    ssh_user_setting = Setting("SSHUser", str, "")
+    ssh_port_setting = Setting("SSHPort", int, 0)
+    url = Setting("URL", str, flag="url")
 
-    def set_config_from_flags(self, opts: dict) -> None:
-        url = opts.get("url") or ""
+    def set_config_from_flags(self, opts: dict[str, Any]) -> None:
+        # only its own flag, as docker-machine's none driver: the swarm options are not its business
+        url = self.url = opts.get("url") or ""
         if not url:
             raise MachineError("--url option is required when no driver is selected")
         problem = url_problem(url)
         if problem:
             raise MachineError(f'--url "{url}": {problem}')
-        self.config["URL"] = url
-        self.config["IPAddress"] = urlparse(url).netloc  # host:port, as docker-machine stores it
+        self.ip_address = urlparse(url).netloc  # host:port, as docker-machine stores it
 
     async def state(self) -> State:
         return State.RUNNING
 
     async def get_url(self) -> str:
-        return self.config.get("URL", "")
+        return self.url
 
     async def start(self) -> None:
         return None

@@ -21,11 +21,13 @@ import shutil
 import signal
 import sys
 import uuid
+from typing import Any
 
 from ..errors import MachineError, PortTaken, PreCreateError
 from ..imagecache import DEBIAN_12_CLOUD
 from ..ports import free_port, port_free
-from . import CPUS, MEGABYTES, MEMORY_MB, PORT_OR_AUTO, Driver, Flag, State
+from ..flags import CPUS, MEGABYTES, MEMORY_MB, PORT_OR_AUTO, Flag
+from .base import Driver, Setting, State
 from .qmp import qmp_command
 
 KEY_NAME = "opt/rig/ssh_key"  # the fw_cfg entry the image's key unit reads
@@ -65,42 +67,41 @@ class QemuDriver(Driver):
              env="QEMU_SSH_USER", advanced=True),
     ]
 
-    @classmethod
-    def new_config(cls, machine_name: str, store_path: str) -> dict:
-        cfg = super().new_config(machine_name, store_path)
-        cfg.update({"IPAddress": "127.0.0.1", "SSHPort": 0, "EnginePort": 0, "ImageDir": "", "ImageURL": "",
-                    "ImageChecksum": "", "BaseImage": "", "Kernel": "", "Memory": 1024, "CPUs": 1,
-                    "DiskSize": 20000, "Accel": "auto", "Binary": "qemu-system-x86_64", "ExtraArgs": "",
-                    "NoInternet": False})
-        return cfg
+    ip_address = Setting("IPAddress", str, "127.0.0.1")
+    ssh_user_setting = Setting("SSHUser", str, "docker")
+    ssh_port_setting = Setting("SSHPort", int, flag="qemu-ssh-port")
+    engine_port = Setting("EnginePort", int, flag="qemu-engine-port")
+    image_dir = Setting("ImageDir", str, "")  # from --qemu-local-image
+    image_url = Setting("ImageURL", str, "")  # --qemu-image-url, unless a local image is used
+    image_checksum = Setting("ImageChecksum", str, flag="qemu-image-checksum")
+    base_image = Setting("BaseImage", str, "")
+    kernel = Setting("Kernel", str, "")  # from --qemu-kernel, made absolute
+    memory = Setting("Memory", int, flag="qemu-memory")
+    cpus = Setting("CPUs", int, flag="qemu-cpus")
+    disk_size = Setting("DiskSize", int, flag="qemu-disk-size")
+    accel = Setting("Accel", str, flag="qemu-accel")
+    binary = Setting("Binary", str, flag="qemu-binary")
+    extra_args = Setting("ExtraArgs", str, flag="qemu-extra-args")
+    no_internet = Setting("NoInternet", bool, flag="qemu-no-internet")
 
-    def set_config_from_flags(self, opts: dict) -> None:
+    def set_config_from_flags(self, opts: dict[str, Any]) -> None:
         from ..imagecache import parse_checksum
 
         super().set_config_from_flags(opts)
-        c = self.config
         image = opts.get("qemu-local-image") or ""
-        c["ImageDir"] = os.path.abspath(os.path.expanduser(image)) if image else ""
-        c["ImageURL"] = "" if image else (opts.get("qemu-image-url") or DEBIAN_12_CLOUD)
-        if c["ImageURL"] and "://" not in c["ImageURL"]:  # a plain path means a local file
-            c["ImageURL"] = "file://" + os.path.abspath(os.path.expanduser(c["ImageURL"]))
-        c["ImageChecksum"] = opts.get("qemu-image-checksum") or ""
-        if c["ImageChecksum"]:
-            parse_checksum(c["ImageChecksum"])
+        self.image_dir = os.path.abspath(os.path.expanduser(image)) if image else ""
+        url = "" if image else (opts.get("qemu-image-url") or self.flag_named("qemu-image-url").default)
+        if url and "://" not in url:  # a plain path means a local file
+            url = "file://" + os.path.abspath(os.path.expanduser(url))
+        self.image_url = url
+        if self.image_checksum:
+            parse_checksum(self.image_checksum)
         kernel = opts.get("qemu-kernel") or ""
-        c["Kernel"] = os.path.abspath(os.path.expanduser(kernel)) if kernel else ""
-        c["Memory"], c["CPUs"], c["DiskSize"] = (int(opts.get("qemu-memory", 1024)), int(opts.get("qemu-cpus", 1)),
-                                                 int(opts.get("qemu-disk-size", 20000)))
-        c["Accel"] = opts.get("qemu-accel") or "auto"
-        if c["Accel"] not in ACCELS:
-            raise MachineError(f"--qemu-accel must be one of {', '.join(ACCELS)}, not {c['Accel']!r}")
-        c["Binary"] = opts.get("qemu-binary") or "qemu-system-x86_64"
-        c["ExtraArgs"] = opts.get("qemu-extra-args") or ""
-        shlex.split(c["ExtraArgs"])
-        c["NoInternet"] = bool(opts.get("qemu-no-internet", False))
-        c["SSHPort"] = int(opts.get("qemu-ssh-port") or 0)
-        c["EnginePort"] = int(opts.get("qemu-engine-port") or 0)
-        c["SSHUser"] = "root" if image else (opts.get("qemu-ssh-user") or "docker")
+        self.kernel = os.path.abspath(os.path.expanduser(kernel)) if kernel else ""
+        if self.accel not in ACCELS:
+            raise MachineError(f"--qemu-accel must be one of {', '.join(ACCELS)}, not {self.accel!r}")
+        shlex.split(self.extra_args)
+        self.ssh_user_setting = "root" if image else (opts.get("qemu-ssh-user") or "docker")
 
     # ----- files
     def _path(self, name: str) -> str:
@@ -112,60 +113,56 @@ class QemuDriver(Driver):
     @property
     def _fw_cfg(self) -> bool:
         """machine-tui's own image: key through fw_cfg, its kernel booted directly."""
-        return bool(self.config.get("ImageDir"))
+        return bool(self.image_dir)
 
     @property
     def _kernel(self) -> str:
-        c = self.config
-        return os.path.join(c["ImageDir"], "vmlinuz") if c.get("ImageDir") else c.get("Kernel", "")
+        return os.path.join(self.image_dir, "vmlinuz") if self.image_dir else self.kernel
 
     async def pre_create_check(self) -> None:
-        c = self.config
-        if not shutil.which(c["Binary"]):
-            raise PreCreateError(f'Error with pre-create check: "{c["Binary"]} not found: install QEMU '
+        if not shutil.which(self.binary):
+            raise PreCreateError(f'Error with pre-create check: "{self.binary} not found: install QEMU '
                                  '(apt-get install qemu-system-x86 qemu-utils)"')
         if not shutil.which("qemu-img"):
             raise PreCreateError('Error with pre-create check: "qemu-img not found: apt-get install qemu-utils"')
-        if c["Accel"] == "hvf" and sys.platform != "darwin":
+        if self.accel == "hvf" and sys.platform != "darwin":
             raise PreCreateError('Error with pre-create check: "the hvf accelerator exists only on macOS: '
                                  'use --qemu-accel auto, kvm or tcg"')
-        needed = [os.path.join(c["ImageDir"], f) for f in ("docker.qcow2", "vmlinuz")] if c["ImageDir"] else []
-        if c["Kernel"]:
-            needed.append(c["Kernel"])
+        needed = [os.path.join(self.image_dir, f) for f in ("docker.qcow2", "vmlinuz")] if self.image_dir else []
+        if self.kernel:
+            needed.append(self.kernel)
         for path in needed:
             if not os.path.exists(path):
-                hint = "build the image with `machine-tui build-image`" if c["ImageDir"] else "check --qemu-kernel"
+                hint = "build the image with `machine-tui build-image`" if self.image_dir else "check --qemu-kernel"
                 raise PreCreateError(f'Error with pre-create check: "{path} does not exist: {hint}"')
-        for key in ("SSHPort", "EnginePort"):
-            port = c[key]
+        for port in (self.ssh_port_setting, self.engine_port):
             if port and not port_free(port):
                 raise PreCreateError(f'Error with pre-create check: "port {port} on 127.0.0.1 is already taken"')
 
     async def create(self, report) -> None:
         from ..sshkeys import make_key_pair
 
-        c = self.config
-        c["SSHKeyPath"] = make_key_pair(self._path("id_rsa"))
-        chosen_ports = not c["SSHPort"] and not c["EnginePort"]
-        c["SSHPort"] = c["SSHPort"] or free_port()
-        c["EnginePort"] = c["EnginePort"] or free_port()
-        if c["ImageDir"]:
-            c["BaseImage"] = os.path.join(c["ImageDir"], "docker.qcow2")
+        self.ssh_key_setting = make_key_pair(self._path("id_rsa"))
+        chosen_ports = not self.ssh_port_setting and not self.engine_port
+        self.ssh_port_setting = self.ssh_port_setting or free_port()
+        self.engine_port = self.engine_port or free_port()
+        if self.image_dir:
+            self.base_image = os.path.join(self.image_dir, "docker.qcow2")
         else:
             from ..imagecache import fetch_image
 
             try:
-                c["BaseImage"] = await fetch_image(c["ImageURL"], os.path.join(self.store_path, "cache"), report,
-                                                   c["ImageChecksum"])
+                self.base_image = await fetch_image(self.image_url, os.path.join(self.store_path, "cache"), report,
+                                                   self.image_checksum)
             except MachineError as err:
                 raise MachineError(f"downloading the image: {err}") from None
         report.info("Creating the disk (a qcow2 overlay on the base image)...")
         await self._make_disk(report)
         if not self._fw_cfg:
             self._write_seed()
-        if c["Accel"] == "auto":
-            c["Accel"] = await self._probe_accel(report)
-        report.info(f"Starting the VM ({c['Accel']})...")
+        if self.accel == "auto":
+            self.accel = await self._probe_accel(report)
+        report.info(f"Starting the VM ({self.accel})...")
         for attempt in range(3):
             try:
                 await self.start()
@@ -175,27 +172,26 @@ class QemuDriver(Driver):
                     raise MachineError(f"starting the VM: {err}") from None
             except MachineError as err:
                 raise MachineError(f"starting the VM: {err}") from None
-                c["SSHPort"], c["EnginePort"] = free_port(), free_port()
+                self.ssh_port_setting, self.engine_port = free_port(), free_port()
 
     async def _make_disk(self, report) -> None:
-        c = self.config
         try:
-            info = json.loads(await _run("qemu-img", "info", "--output=json", c["BaseImage"]))
+            info = json.loads(await _run("qemu-img", "info", "--output=json", self.base_image))
         except (MachineError, ValueError) as err:
-            raise MachineError(f"{c['BaseImage']} is not a disk image QEMU can read: {err}") from None
+            raise MachineError(f"{self.base_image} is not a disk image QEMU can read: {err}") from None
         fmt, vsize = info.get("format", "raw"), int(info.get("virtual-size") or 0)
         if fmt == "raw" and not self._kernel:
-            with open(c["BaseImage"], "rb") as fh:
+            with open(self.base_image, "rb") as fh:
                 if fh.read(512)[510:] != b"\x55\xaa":
-                    raise MachineError(f"{c['BaseImage']} is not a bootable disk image (no qcow2 header, no boot "
+                    raise MachineError(f"{self.base_image} is not a bootable disk image (no qcow2 header, no boot "
                                        "sector)")
-        size = c["DiskSize"] * 1024 * 1024
+        size = self.disk_size * 1024 * 1024
         if size < vsize:
-            report.warn(f"--qemu-disk-size {c['DiskSize']} MB is smaller than the image ({vsize // 2**20} MB): "
+            report.warn(f"--qemu-disk-size {self.disk_size} MB is smaller than the image ({vsize // 2**20} MB): "
                         "the disk keeps the image's size")
             size = vsize
         try:
-            await _run("qemu-img", "create", "-q", "-f", "qcow2", "-b", c["BaseImage"], "-F", fmt,
+            await _run("qemu-img", "create", "-q", "-f", "qcow2", "-b", self.base_image, "-F", fmt,
                        self._path("disk.qcow2"), str(size))
             os.chmod(self._path("disk.qcow2"), 0o600)
         except MachineError as err:
@@ -205,8 +201,8 @@ class QemuDriver(Driver):
         from ..seediso import write_machine_seed
 
         name = self.machine_name
-        write_machine_seed(self._path("seed.iso"), name, self.config["SSHUser"],
-                           open(self.config["SSHKeyPath"] + ".pub").read(),
+        write_machine_seed(self._path("seed.iso"), name, self.ssh_user_setting,
+                           _read_text(self.ssh_key_setting + ".pub"),
                            f"machine-tui-{name}-{uuid.uuid4().hex[:8]}")
 
     async def _probe_accel(self, report) -> str:
@@ -223,7 +219,7 @@ class QemuDriver(Driver):
         else:  # the image's own boot loader, on a throw-away snapshot; a working guest prints on the serial port
             boot = ["-drive", f"file={self._path('disk.qcow2')},if=virtio,format=qcow2,snapshot=on"]
         proc = await asyncio.create_subprocess_exec(
-            self.config["Binary"], "-accel", "kvm", "-m", "256", "-display", "none", "-monitor", "none",
+            self.binary, "-accel", "kvm", "-m", "256", "-display", "none", "-monitor", "none",
             "-serial", f"file:{log}", *boot, "-no-reboot",
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         try:
@@ -244,12 +240,11 @@ class QemuDriver(Driver):
         return "tcg"
 
     def _command(self) -> list[str]:
-        c = self.config
-        fwd = (f"hostfwd=tcp:127.0.0.1:{c['SSHPort']}-:22,"
-               f"hostfwd=tcp:127.0.0.1:{c['EnginePort']}-:{c['EnginePort']}")
-        restrict = "restrict=on," if c.get("NoInternet") else ""
+        fwd = (f"hostfwd=tcp:127.0.0.1:{self.ssh_port_setting}-:22,"
+               f"hostfwd=tcp:127.0.0.1:{self.engine_port}-:{self.engine_port}")
+        restrict = "restrict=on," if self.no_internet else ""
         argv = [
-            c["Binary"], "-accel", c["Accel"], "-m", str(c["Memory"]), "-smp", str(c["CPUs"]),
+            self.binary, "-accel", self.accel, "-m", str(self.memory), "-smp", str(self.cpus),
             "-display", "none", "-monitor", "none", "-daemonize",
             "-serial", f"file:{self._path('console.log')}",
             "-qmp", f"unix:{self._path('qmp.sock')},server=on,wait=off", "-pidfile", self._path("qemu.pid"),
@@ -264,19 +259,20 @@ class QemuDriver(Driver):
         else:
             argv += ["-drive", f"{disk},if=virtio"]
         if self._fw_cfg:
-            argv += ["-fw_cfg", f"name={KEY_NAME},file={c['SSHKeyPath']}.pub"]
+            argv += ["-fw_cfg", f"name={KEY_NAME},file={self.ssh_key_setting}.pub"]
         else:
             argv += ["-drive", f"file={self._path('seed.iso')},format=raw,if=virtio,readonly=on"]
-        return argv + shlex.split(c.get("ExtraArgs") or "")
+        return argv + shlex.split(self.extra_args or "")
 
     # ----- state
     def _pid(self) -> int | None:
         try:
-            pid = int(open(self._path("qemu.pid")).read().strip())
+            pid = int(_read_text(self._path("qemu.pid")).strip())
         except (OSError, ValueError):
             return None
         try:
-            cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                cmdline = fh.read()
         except OSError:
             return None
         # guard against a reused pid: it must be our QEMU, on this machine's disk
@@ -298,7 +294,7 @@ class QemuDriver(Driver):
     async def get_url(self) -> str:
         if await self.state() != State.RUNNING:
             raise MachineError("Host is not running")
-        return f"tcp://127.0.0.1:{self.config['EnginePort']}"
+        return f"tcp://127.0.0.1:{self.engine_port}"
 
     async def why_down(self) -> str:
         if not getattr(self, "_started", False) or self._pid() is not None:
@@ -315,9 +311,9 @@ class QemuDriver(Driver):
     async def start(self) -> None:
         if self._pid() is not None:
             return
-        for key in ("SSHPort", "EnginePort"):
-            if not port_free(self.config[key]):
-                raise MachineError(f"port {self.config[key]} on 127.0.0.1 is taken by another program: "
+        for port in (self.ssh_port_setting, self.engine_port):
+            if not port_free(port):
+                raise MachineError(f"port {port} on 127.0.0.1 is taken by another program: "
                                    "free it, then start the machine again")
         out = await _run(*self._command(), check=False)
         self._started = True
@@ -386,3 +382,8 @@ async def _run(*argv: str, check: bool = True) -> str:
     if check and proc.returncode != 0:
         raise MachineError(f"{os.path.basename(argv[0])} failed: {text.strip()}")
     return text
+
+
+def _read_text(path: str) -> str:
+    with open(path) as fh:
+        return fh.read()

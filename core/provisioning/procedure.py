@@ -152,7 +152,7 @@ def _read(path: str) -> str:
 
 
 async def provision_new_machine(store, host: Host, driver, report, context: bool = True) -> None:
-    from ..drivers import State
+    from ..states import State
     from ..reach import wait_for_state
 
     report.step("state", "Waiting for machine to be running, this may take a few minutes...")
@@ -178,7 +178,7 @@ async def wait_for_docker(host: Host, driver, report) -> None:
 async def upgrade(host: Host, driver, report) -> None:
     """Upgrade the package that holds dockerd, then restart Docker (starting the machine first if need be)."""
     from .. import ssh
-    from ..drivers import State
+    from ..states import State
 
     if await driver.state() != State.RUNNING:
         report.info("Starting machine so machine can be upgraded...")

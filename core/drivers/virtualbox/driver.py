@@ -11,13 +11,15 @@ import asyncio
 import os
 import re
 import sys
+from typing import Any
 
 from ...errors import MachineError, PreCreateError, VMMissing
 from ...ports import free_port, port_free
-from .. import MEGABYTES, MEMORY_MB, Driver, Flag, State
+from ...flags import MEGABYTES, MEMORY_MB, Flag
+from ..base import Driver, Setting, State
 from .backend import VBoxError, VirtualBoxBackend, VMNotRegistered, VMSpec
 from .disks import disk_image_format, userdata_tar
-from .network import DEFAULT_CIDR, macs_for, parse_cidr, setup_hostonly
+from .network import macs_for, parse_cidr, setup_hostonly
 from .vboxmanage import VBoxManage
 
 STATES = {"running": State.RUNNING, "paused": State.PAUSED, "saved": State.SAVED, "poweroff": State.STOPPED,
@@ -68,55 +70,52 @@ class VirtualBoxDriver(Driver):
     name = "virtualbox"
     flags = FLAGS
 
-    @classmethod
-    def new_config(cls, machine_name: str, store_path: str) -> dict:
-        cfg = super().new_config(machine_name, store_path)
-        cfg.update({"SSHUser": "docker", "SSHPort": 0, "SwarmHost": "tcp://0.0.0.0:3376", "VBoxManager": {},
-                    "HostInterfaces": {}, "CPU": 1, "Memory": 1024, "DiskSize": 20000, "NatNicType": "82540EM",
-                    "Boot2DockerURL": "", "Boot2DockerImportVM": "", "HostDNSResolver": False,
-                    "HostOnlyCIDR": DEFAULT_CIDR, "HostOnlyNicType": "82540EM", "HostOnlyPromiscMode": "deny",
-                    "UIType": "headless", "HostOnlyNoDHCP": False, "NoShare": False, "DNSProxy": True,
-                    "NoVTXCheck": False, "ShareFolder": ""})
-        return cfg
+    ssh_user_setting = Setting("SSHUser", str, "docker")
+    ssh_port_setting = Setting("SSHPort", int, 0)
+    # docker-machine's virtualbox driver reads --swarm-host with its default even when it is not given
+    swarm_host = Setting("SwarmHost", str, "tcp://0.0.0.0:3376", flag="swarm-host")
+    vbox_manager = Setting("VBoxManager", dict, {})
+    host_interfaces = Setting("HostInterfaces", dict, {})
+    cpu = Setting("CPU", int, flag="virtualbox-cpu-count")
+    memory = Setting("Memory", int, flag="virtualbox-memory")
+    disk_size = Setting("DiskSize", int, flag="virtualbox-disk-size")
+    nat_nic_type = Setting("NatNicType", str, flag="virtualbox-nat-nictype")
+    boot2docker_url = Setting("Boot2DockerURL", str, flag="virtualbox-boot2docker-url")
+    boot2docker_import_vm = Setting("Boot2DockerImportVM", str, flag="virtualbox-import-boot2docker-vm")
+    host_dns_resolver = Setting("HostDNSResolver", bool, flag="virtualbox-host-dns-resolver")
+    host_only_cidr = Setting("HostOnlyCIDR", str, flag="virtualbox-hostonly-cidr")
+    host_only_nic_type = Setting("HostOnlyNicType", str, flag="virtualbox-hostonly-nictype")
+    host_only_promisc_mode = Setting("HostOnlyPromiscMode", str, flag="virtualbox-hostonly-nicpromisc")
+    ui_type = Setting("UIType", str, flag="virtualbox-ui-type")
+    host_only_no_dhcp = Setting("HostOnlyNoDHCP", bool, flag="virtualbox-hostonly-no-dhcp")
+    no_share = Setting("NoShare", bool, flag="virtualbox-no-share")
+    dns_proxy = Setting("DNSProxy", bool, True)  # the opposite of --virtualbox-no-dns-proxy
+    no_vtx_check = Setting("NoVTXCheck", bool, flag="virtualbox-no-vtx-check")
+    share_folder = Setting("ShareFolder", str, flag="virtualbox-share-folder")
+    # beyond docker-machine: only in config.json when a cloud image replaces boot2docker
+    image_url = Setting("ImageURL", str, "", written_at_create=False)
+    image_checksum = Setting("ImageChecksum", str, "", written_at_create=False)
 
-    def set_config_from_flags(self, opts: dict) -> None:
+    def set_config_from_flags(self, opts: dict[str, Any]) -> None:
         super().set_config_from_flags(opts)
-        c = self.config
-        # docker-machine's virtualbox driver reads --swarm-host with its default even when it is not given
-        c["SwarmHost"] = opts.get("swarm-host") or "tcp://0.0.0.0:3376"
-        cpus = int(opts.get("virtualbox-cpu-count", 1))
-        c["CPU"] = min(os.cpu_count() or 1, 32) if cpus < 1 else min(cpus, 32)
-        c["Memory"] = int(opts.get("virtualbox-memory", 1024))
-        c["DiskSize"] = int(opts.get("virtualbox-disk-size", 20000))
-        c["NatNicType"] = opts.get("virtualbox-nat-nictype") or "82540EM"
-        c["Boot2DockerURL"] = opts.get("virtualbox-boot2docker-url") or ""
-        c["Boot2DockerImportVM"] = opts.get("virtualbox-import-boot2docker-vm") or ""
-        c["HostDNSResolver"] = bool(opts.get("virtualbox-host-dns-resolver", False))
-        c["HostOnlyCIDR"] = opts.get("virtualbox-hostonly-cidr") or DEFAULT_CIDR
-        c["HostOnlyNicType"] = opts.get("virtualbox-hostonly-nictype") or "82540EM"
-        c["HostOnlyPromiscMode"] = opts.get("virtualbox-hostonly-nicpromisc") or "deny"
-        c["UIType"] = opts.get("virtualbox-ui-type") or "headless"
-        c["HostOnlyNoDHCP"] = bool(opts.get("virtualbox-hostonly-no-dhcp", False))
-        c["NoShare"] = bool(opts.get("virtualbox-no-share", False))
-        c["DNSProxy"] = not bool(opts.get("virtualbox-no-dns-proxy", False))
-        c["NoVTXCheck"] = bool(opts.get("virtualbox-no-vtx-check", False))
-        c["ShareFolder"] = opts.get("virtualbox-share-folder") or ""
+        self.cpu = min(os.cpu_count() or 1, 32) if self.cpu < 1 else min(self.cpu, 32)
+        self.dns_proxy = not bool(opts.get("virtualbox-no-dns-proxy", False))
         image = opts.get("virtualbox-image-url") or ""
         if image:  # beyond docker-machine: only then in config.json, whose Driver keys otherwise stay its own
             from ...imagecache import parse_checksum
 
-            if c["Boot2DockerURL"] or c["Boot2DockerImportVM"]:
+            if self.boot2docker_url or self.boot2docker_import_vm:
                 raise MachineError("--virtualbox-image-url replaces boot2docker: it cannot be used with "
                                    "--virtualbox-boot2docker-url or --virtualbox-import-boot2docker-vm")
             if "://" not in image:  # a plain path means a local file
                 image = "file://" + os.path.abspath(os.path.expanduser(image))
-            c["ImageURL"] = image
-            c["ImageChecksum"] = opts.get("virtualbox-image-checksum") or ""
-            if c["ImageChecksum"]:
-                parse_checksum(c["ImageChecksum"])
-        if c["UIType"] not in ("gui", "sdl", "headless", "separate"):
-            raise MachineError(f"--virtualbox-ui-type must be gui, sdl, headless or separate, not {c['UIType']!r}")
-        parse_cidr(c["HostOnlyCIDR"])
+            self.image_url = image
+            self.image_checksum = opts.get("virtualbox-image-checksum") or ""
+            if self.image_checksum:
+                parse_checksum(self.image_checksum)
+        if self.ui_type not in ("gui", "sdl", "headless", "separate"):
+            raise MachineError(f"--virtualbox-ui-type must be gui, sdl, headless or separate, not {self.ui_type!r}")
+        parse_cidr(self.host_only_cidr)
 
     # ----- helpers
     def _vbox(self) -> VirtualBoxBackend:
@@ -164,7 +163,7 @@ class VirtualBoxDriver(Driver):
         if version < (5,):
             raise PreCreateError('Error with pre-create check: "We support Virtualbox starting with version 5. Your '
                                  f'VirtualBox install is \"{raw}\". Please upgrade at https://www.virtualbox.org"')
-        if not self.config["NoVTXCheck"] and not _cpu_has_vtx():
+        if not self.no_vtx_check and not _cpu_has_vtx():
             raise PreCreateError(f'Error with pre-create check: "{VTX_ERROR}"')
         try:
             await vbm.vm_info(self.machine_name)
@@ -191,30 +190,28 @@ class VirtualBoxDriver(Driver):
         from .boot2docker import iso_for_machine
         from ...sshkeys import make_key_pair
 
-        c = self.config
-        if c.get("ImageURL"):
+        if self.image_url:
             return await self._create_from_cloud_image(report)
         iso = self._path("boot2docker.iso")
-        await iso_for_machine(c["Boot2DockerURL"], os.path.join(self.store_path, "cache"), iso, report,
+        await iso_for_machine(self.boot2docker_url, os.path.join(self.store_path, "cache"), iso, report,
                               os.environ.get("MACHINE_GITHUB_API_TOKEN", ""))
         report.info("Creating VirtualBox VM...")
         vbox = self._vbox()
-        if c["Boot2DockerImportVM"]:
-            await self._import_boot2docker_vm(c["Boot2DockerImportVM"], report)
+        if self.boot2docker_import_vm:
+            await self._import_boot2docker_vm(self.boot2docker_import_vm, report)
         else:
             report.info("Creating SSH key...")
-            c["SSHKeyPath"] = make_key_pair(self._path("id_rsa"))
+            self.ssh_key_setting = make_key_pair(self._path("id_rsa"))
             report.info("Creating disk image...")
-            await vbox.make_disk(self._path("disk.vmdk"), c["DiskSize"] * 1024 * 1024,
-                                 userdata_tar(open(c["SSHKeyPath"] + ".pub", "rb").read()))
-        await vbox.create_vm(self._vm_spec(iso, self._path("disk.vmdk"), share=_share(c)))
+            await vbox.make_disk(self._path("disk.vmdk"), self.disk_size * 1024 * 1024,
+                                 userdata_tar(_read_bytes(self.ssh_key_setting + ".pub")))
+        await vbox.create_vm(self._vm_spec(iso, self._path("disk.vmdk"), share=_share(self)))
         report.info("Starting the VM...")
         await self.start(report)
 
     def _vm_spec(self, iso: str, disk: str, **extra) -> VMSpec:
-        c = self.config
-        return VMSpec(name=self.machine_name, basefolder=self._path(), cpus=c["CPU"], memory=c["Memory"],
-                      host_dns_resolver=c["HostDNSResolver"], dns_proxy=c["DNSProxy"], nat_nictype=c["NatNicType"],
+        return VMSpec(name=self.machine_name, basefolder=self._path(), cpus=self.cpu, memory=self.memory,
+                      host_dns_resolver=self.host_dns_resolver, dns_proxy=self.dns_proxy, nat_nictype=self.nat_nic_type,
                       iso=iso, disk=disk, **extra)
 
     async def _create_from_cloud_image(self, report) -> None:
@@ -227,30 +224,32 @@ class VirtualBoxDriver(Driver):
         from ...seediso import write_machine_seed
         from ...sshkeys import make_key_pair
 
-        c, vbox = self.config, self._vbox()
+        vbox = self._vbox()
         try:
-            image = await fetch_image(c["ImageURL"], os.path.join(self.store_path, "cache"), report,
-                                      c["ImageChecksum"], "--virtualbox-image-checksum")
+            image = await fetch_image(self.image_url, os.path.join(self.store_path, "cache"), report,
+                                      self.image_checksum, "--virtualbox-image-checksum")
         except MachineError as err:
             raise MachineError(f"downloading the image: {err}") from None
         fmt, size = disk_image_format(image)
         report.info("Creating VirtualBox VM...")
         report.info("Creating SSH key...")
-        c["SSHKeyPath"] = make_key_pair(self._path("id_rsa"))
+        self.ssh_key_setting = make_key_pair(self._path("id_rsa"))
         report.info(f"Creating the disk from the {fmt} image...")
         disk = self._path("disk.vdi")
         await vbox.import_disk(image, fmt, disk)
-        wanted = c["DiskSize"] * 1024 * 1024
+        wanted = self.disk_size * 1024 * 1024
         if size and wanted > size:
-            await vbox.resize_disk(disk, c["DiskSize"])
+            await vbox.resize_disk(disk, self.disk_size)
         elif size and wanted < size:
-            report.warn(f"--virtualbox-disk-size {c['DiskSize']} MB is smaller than the image "
+            report.warn(f"--virtualbox-disk-size {self.disk_size} MB is smaller than the image "
                         f"({size // 2**20} MB): the disk keeps the image's size")
         macs = macs_for(self.machine_name)
         name = self.machine_name
-        write_machine_seed(self._path("seed.iso"), name, c["SSHUser"], open(c["SSHKeyPath"] + ".pub").read(),
+        with open(self.ssh_key_setting + ".pub") as fh:
+            public_key = fh.read()
+        write_machine_seed(self._path("seed.iso"), name, self.ssh_user_setting, public_key,
                            f"machine-tui-{name}-{uuid.uuid4().hex[:8]}", macs)
-        if _share(c):
+        if _share(self):
             report.info("No shared folder: cloud images have no VirtualBox guest additions to mount it "
                         "(machine-tui mount works over SSH)")
         await vbox.create_vm(self._vm_spec(self._path("seed.iso"), disk, boot="disk", mac=macs[0]))
@@ -261,7 +260,7 @@ class VirtualBoxDriver(Driver):
         """docker-machine's import of a boot2docker-cli VM: its disk cloned, its CPUs and memory, its SSH key."""
         import shutil
 
-        c, vbox = self.config, self._vbox()
+        vbox = self._vbox()
         try:
             await vbox.power_off(source)
         except VBoxError:
@@ -276,13 +275,13 @@ class VirtualBoxDriver(Driver):
                                f"{' does not exist' if disk else ''}")
         report.info(f"Importing the disk of {source}...")
         await vbox.clone_disk(disk, self._path("disk.vmdk"))
-        c["CPU"], c["Memory"] = int(info.get("cpus", c["CPU"])), int(info.get("memory", c["Memory"]))
+        self.cpu, self.memory = int(info.get("cpus", self.cpu)), int(info.get("memory", self.memory))
         key = os.path.join(os.path.expanduser("~"), ".ssh", "id_boot2docker")
         if not os.path.exists(key):
             raise MachineError(f"cannot import the VM {source}: its SSH key {key} does not exist")
-        c["SSHKeyPath"] = self._path("id_rsa")
-        shutil.copyfile(key, c["SSHKeyPath"])
-        os.chmod(c["SSHKeyPath"], 0o600)
+        self.ssh_key_setting = self._path("id_rsa")
+        shutil.copyfile(key, self.ssh_key_setting)
+        os.chmod(self.ssh_key_setting, 0o600)
 
     # ----- state
     async def state(self) -> State:
@@ -295,9 +294,9 @@ class VirtualBoxDriver(Driver):
     async def get_ip(self) -> str:
         if await self.state() != State.RUNNING:
             raise MachineError("Host is not running")
-        if not self.config.get("IPAddress"):
+        if not self.ip_address:
             await self._discover_ip()
-        return self.config["IPAddress"]
+        return self.ip_address
 
     async def get_url(self) -> str:
         ip = await self.get_ip()
@@ -321,7 +320,7 @@ class VirtualBoxDriver(Driver):
             if ether and ether.group(1).replace(":", "") == mac:
                 inet = re.search(r"inet (\d+\.\d+\.\d+\.\d+)/", block)
                 if inet:
-                    self.config["IPAddress"] = inet.group(1)
+                    self.ip_address = inet.group(1)
                     return
         raise MachineError(f"Could not find matching IP for MAC address {mac}")
 
@@ -331,33 +330,33 @@ class VirtualBoxDriver(Driver):
 
     # ----- lifecycle
     async def start(self, report=None) -> None:
-        name, c = self.machine_name, self.config
+        name = self.machine_name
         st = await self.state()
         if st in (State.STOPPED, State.NONE):
             await setup_hostonly(self._vbox(), self.config, self.machine_name, report, getattr(self, "_version", None))
         if st in (State.STOPPED, State.SAVED, State.NONE):
-            port = c.get("SSHPort") or 0
+            port = self.ssh_port_setting or 0
             if not port:
                 port = free_port()
             elif not port_free(port):
                 raise MachineError(f"listen tcp 127.0.0.1:{port}: bind: address already in use")
-            c["SSHPort"] = port
+            self.ssh_port_setting = port
             await self._vbox().forward_ssh(name, port)
             try:
-                await self._vbox().start_vm(name, c["UIType"])
+                await self._vbox().start_vm(name, self.ui_type)
             except VBoxError as err:
                 self._check_vtx()
                 raise MachineError(f"Unable to start the VM: {err}\nDetails: {_last_log_line(self.log_path())}") \
                     from None
         elif st == State.PAUSED:
-            await self._vbox().resume_vm(name, c["UIType"])
+            await self._vbox().resume_vm(name, self.ui_type)
         else:
             raise MachineError("VM not in restartable state")
         self._check_vtx()
-        c["IPAddress"] = ""  # a restarted VM may get another address from DHCP
+        self.ip_address = ""  # a restarted VM may get another address from DHCP
 
     def _check_vtx(self) -> None:
-        if self.config.get("NoVTXCheck"):
+        if self.no_vtx_check:
             return
         try:
             with open(self.log_path(), errors="replace") as fh:
@@ -370,17 +369,17 @@ class VirtualBoxDriver(Driver):
     async def stop(self) -> None:
         name = self.machine_name
         if await self.state() == State.PAUSED:
-            await self._vbox().resume_vm(name, self.config["UIType"])
+            await self._vbox().resume_vm(name, self.ui_type)
         await self._vbox().press_power_button(name)
         for _ in range(120):
             if await self.state() != State.RUNNING:
                 break
             await asyncio.sleep(1)
-        self.config["IPAddress"] = ""
+        self.ip_address = ""
 
     async def kill(self) -> None:
         await self._vbox().power_off(self.machine_name)
-        self.config["IPAddress"] = ""
+        self.ip_address = ""
 
     async def restart(self) -> None:
         await self.stop()
@@ -397,17 +396,18 @@ class VirtualBoxDriver(Driver):
 
 def _cpu_has_vtx() -> bool:
     try:
-        flags = open("/proc/cpuinfo").read()
+        with open("/proc/cpuinfo") as fh:
+            flags = fh.read()
     except OSError:
         return True  # not Linux: VirtualBox itself will say
     return bool(re.search(r"\b(vmx|svm)\b", flags))
 
 
-def _share(c: dict):
-    if c["NoShare"]:
+def _share(self: VirtualBoxDriver) -> tuple[str, str] | None:
+    if self.no_share:
         return None
-    if c["ShareFolder"]:
-        folder, _, name = c["ShareFolder"].rpartition(":")
+    if self.share_folder:
+        folder, _, name = self.share_folder.rpartition(":")
         return (folder, name) if folder and name else None
     folder, name = {"darwin": ("/Users", "Users"), "win32": ("C:\\Users", "c/Users")}.get(sys.platform,
                                                                                         ("/home", "hosthome"))
@@ -416,9 +416,13 @@ def _share(c: dict):
 
 def _last_log_line(path: str) -> str:
     try:
-        lines = [line for line in open(path, errors="replace").read().splitlines() if line.strip()]
+        with open(path, errors="replace") as fh:
+            lines = [line for line in fh.read().splitlines() if line.strip()]
     except OSError:
         return "(no VBox.log)"
     return lines[-1] if lines else "(empty VBox.log)"
 
 
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()

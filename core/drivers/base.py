@@ -1,0 +1,177 @@
+"""The driver contract: what every driver is and does, and its settings (config.json's Driver section) read and
+written through typed fields whose defaults are written once, in the flag that sets them."""
+
+from __future__ import annotations
+
+import abc
+import os
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+from ..errors import MachineError
+from ..flags import Flag
+from ..states import State
+
+if TYPE_CHECKING:
+    from ..events import Reporter
+
+T = TypeVar("T", str, int, bool, dict)  # dict: a nested object kept as docker-machine wrote it
+
+
+class Setting(Generic[T]):
+    """One key of the driver's JSON state as a typed attribute. `flag` names the create option that sets it (its
+    default is the flag's); otherwise `default` is given here. A key missing from an older config.json reads as
+    the default."""
+
+    def __init__(self, key: str, kind: type[T], default: T | None = None, *, flag: str = "",
+                 empty_means_default: bool = True, written_at_create: bool = True):
+        self.key, self.kind, self.flag = key, kind, flag
+        self.written_at_create = written_at_create  # False: only in config.json once set (keys docker-machine lacks)
+        self._default = default
+        self.empty_means_default = empty_means_default  # docker-machine reads `--x ""` as "not given"
+
+    def __set_name__(self, owner: type, attr: str) -> None:
+        self.attr = attr
+
+    def default_for(self, owner: type[Driver]) -> T:
+        if self._default is not None or not self.flag:
+            return self.kind(self._default) if self._default is not None else self.kind()  # copied: dicts stay apart
+        flag = owner.flag_named(self.flag)
+        return self.kind(flag.default if flag.default is not None else self.kind())
+
+    @overload
+    def __get__(self, driver: None, owner: type) -> Setting[T]: ...
+    @overload
+    def __get__(self, driver: Driver, owner: type) -> T: ...
+
+    def __get__(self, driver: Driver | None, owner: type) -> Setting[T] | T:
+        if driver is None:
+            return self
+        value = driver.config.get(self.key)
+        if value is None:
+            return self.default_for(type(driver))
+        return self.kind(value)
+
+    def __set__(self, driver: Driver, value: T) -> None:
+        driver.config[self.key] = self.kind(value)
+
+    def from_options(self, driver: Driver, opts: dict[str, Any]) -> None:
+        value = opts.get(self.flag)
+        if value is None or (value == "" and self.empty_means_default):
+            value = self.default_for(type(driver))
+        self.__set__(driver, value)
+
+
+class Driver(abc.ABC):
+    """Base driver, as libmachine's: its config dict is the driver's whole state and is what config.json keeps,
+    read and written through the Settings its class declares."""
+
+    name = "base"
+    flags: list[Flag] = []
+    provisions = True  # False: create stops after the driver (none)
+
+    ip_address = Setting("IPAddress", str, "")
+    machine_name = Setting("MachineName", str, "")
+    ssh_user_setting = Setting("SSHUser", str, "root")
+    ssh_port_setting = Setting("SSHPort", int, 22)
+    ssh_key_setting = Setting("SSHKeyPath", str, "")
+    store_path = Setting("StorePath", str, "")
+    swarm_master = Setting("SwarmMaster", bool, False, flag="swarm-master")
+    swarm_host = Setting("SwarmHost", str, "", flag="swarm-host")
+    swarm_discovery = Setting("SwarmDiscovery", str, "", flag="swarm-discovery")
+
+    def __init__(self, config: dict[str, Any]):
+        self.config = config
+
+    @classmethod
+    def settings(cls) -> list[Setting[Any]]:
+        seen: dict[str, Setting[Any]] = {}
+        for klass in reversed(cls.__mro__):
+            for value in vars(klass).values():
+                if isinstance(value, Setting):
+                    seen[value.key] = value  # a subclass's setting replaces its parent's for the same key
+        return list(seen.values())
+
+    @classmethod
+    def flag_named(cls, name: str) -> Flag:
+        for flag in cls.flags:
+            if flag.name == name:
+                return flag
+        raise KeyError(f"{cls.__name__} has no flag --{name}")
+
+    @classmethod
+    def new_config(cls, machine_name: str, store_path: str) -> dict[str, Any]:
+        cfg = {s.key: s.default_for(cls) for s in cls.settings() if s.written_at_create}
+        cfg.update(MachineName=machine_name, StorePath=store_path)
+        return cfg
+
+    # ----- configuration
+    def set_config_from_flags(self, opts: dict[str, Any]) -> None:
+        """Every setting that a flag sets, from the options (their defaults where not given); subclasses then
+        derive and check what they need."""
+        for setting in self.settings():
+            if setting.flag and (setting.flag in opts or any(f.name == setting.flag for f in self.flags)):
+                setting.from_options(self, opts)
+
+    def resolve_store_path(self, *parts: str) -> str:
+        return os.path.join(self.store_path, "machines", self.machine_name, *parts)
+
+    # ----- lifecycle
+    async def pre_create_check(self) -> None:
+        return None
+
+    async def create(self, report: Reporter) -> None:
+        return None
+
+    @abc.abstractmethod
+    async def state(self) -> State:
+        """The machine's state as its hypervisor, cloud or network sees it; VMMissing when it is gone."""
+
+    async def get_ip(self) -> str:
+        ip = self.ip_address
+        if not ip:
+            raise MachineError("IP address is not set")
+        return ip
+
+    @abc.abstractmethod
+    async def get_url(self) -> str:
+        """The Docker Engine's URL (tcp://IP:PORT)."""
+
+    async def start(self) -> None:
+        raise MachineError(f"{self.name} driver does not support start")
+
+    async def stop(self) -> None:
+        raise MachineError(f"{self.name} driver does not support stop")
+
+    async def restart(self) -> None:
+        raise MachineError(f"{self.name} driver does not support restart")
+
+    async def kill(self) -> None:
+        raise MachineError(f"{self.name} driver does not support kill")
+
+    async def remove(self) -> None:
+        return None
+
+    # ----- ssh
+    async def ssh_hostname(self) -> str:
+        return await self.get_ip()
+
+    def ssh_port(self) -> int:
+        return self.ssh_port_setting or 22
+
+    def ssh_user(self) -> str:
+        return self.ssh_user_setting or "root"
+
+    def ssh_key_path(self) -> str:
+        return self.ssh_key_setting
+
+    def log_path(self) -> str:
+        """A console or serial log the driver keeps, if any (the TUI shows it)."""
+        return ""
+
+    async def why_down(self) -> str:
+        """Why the machine vanished under an operation (e.g. its VM process died), or "" if it did not."""
+        return ""
+
+    async def prepare_host(self, conn: Any, report: Reporter) -> None:
+        """Driver work inside the guest once SSH answers, before provisioning (e.g. growing the disk)."""
+        return None
