@@ -101,7 +101,7 @@ def cmd_inspect(ctx, opts, args):
 
 
 def cmd_status(ctx, opts, args):
-    from ..core.drivers import driver_for
+    from ..core.machines import machine_state
     from ..core.store import LoadError, create_problem
 
     name = target_name(ctx, args)
@@ -116,7 +116,7 @@ def cmd_status(ctx, opts, args):
 
     async def state():
         try:
-            return str(await driver_for(host).state())
+            return str(await machine_state(host))
         except MachineError as err:
             raise MachineError(f"error getting state for host {host.name}: {err}") from None
 
@@ -142,7 +142,7 @@ def cmd_url(ctx, opts, args):
 
 
 def cmd_ip(ctx, opts, args):
-    from ..core.drivers import driver_for
+    from ..core.machines import machine_ip
 
     hosts = load_hosts(ctx, target_names(ctx, args))
 
@@ -151,7 +151,7 @@ def cmd_ip(ctx, opts, args):
 
         async def one(h):
             try:
-                ctx.say(await driver_for(h).get_ip())
+                ctx.say(await machine_ip(h))
             except MachineError as err:
                 errors.append(f"Error getting IP address: {err}")
 
@@ -219,15 +219,15 @@ def cmd_env(ctx, opts, args):
     if len(args) > 1:
         raise MachineError("Error: Expected one machine name as an argument")
     host = ctx.store.load(target_name(ctx, args))
+    from ..core.machines import machine_ip
     from ..core.reach import checked_url
-    from ..core.drivers import driver_for
 
     shell = _shell(ctx, opts)  # a shell we cannot write for is refused before any connection
     try:
         url = run(checked_url(host, opts["swarm"], prog=PROG))
     except MachineError as err:
         raise MachineError(f"Error checking TLS connection: {err}") from None
-    ip = run(driver_for(host).get_ip()) if opts["no-proxy"] else None
+    ip = run(machine_ip(host)) if opts["no-proxy"] else None
     cert_path = host.auth.get("StorePath") or host.dir
     values = shellenv.docker_env(url, cert_path, host.name, ip, opts["no-proxy"])
     ctx.out.write(shellenv.render_set(shell, values, [PROG] + ctx.argv))
@@ -282,12 +282,12 @@ def cmd_rm(ctx, opts, args):
 
 def cmd_create(ctx, opts_unused, args):
     from ..core.createflags import create_flags
-    from ..core.drivers import driver_class, DriverNotFound
+    from ..core.errors import DriverNotFound
+    from ..core.machines import check_driver, driver_flags as flags_of
 
     driver_name = _driver_from_argv(args)
     try:
-        cls = driver_class(driver_name)
-        driver_flags = cls.flags
+        driver_flags = flags_of(driver_name)
     except DriverNotFound:
         if any(a in ("-h", "--help", "-help") for a in args):
             driver_flags = []
@@ -309,7 +309,7 @@ def cmd_create(ctx, opts_unused, args):
         raise MachineError("Error: No machine name specified")
     if len(positional) > 1:
         raise MachineError(f"Invalid command line. Found extra arguments [{' '.join(positional[1:])}]")
-    driver_class(driver_name)  # unknown driver: same error as docker-machine, before anything is written
+    check_driver(driver_name)  # unknown driver: same error as docker-machine, before anything is written
     name = positional[0]
     with ctx.live_reporter() as report:
         run(_create_with_progress(ctx, name, driver_name, values, report, explicit))

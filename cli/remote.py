@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 
-from ..core.drivers import State, driver_for
 from ..core.errors import MachineError
 from .commands import COMMANDS_BY_NAME, PROG
 from .context import run, target_name
@@ -22,16 +21,9 @@ SSH_OPTS = ["-F", "/dev/null", "-o", "ConnectionAttempts=3", "-o", "ConnectTimeo
 
 
 async def _running_target(host, pin: bool = True):
-    """The machine's SSH target; the host key is pinned (first contact) before any external client runs."""
-    from ..core import ssh
+    from ..core.machines import running_ssh_target
 
-    driver = driver_for(host)
-    if await driver.state() != State.RUNNING:
-        raise MachineError(f'Error: Cannot run SSH command: Host "{host.name}" is not running')
-    target = await ssh.target_of(driver)
-    if pin and not os.path.exists(target.known_hosts):
-        await ssh.connection_for(target).run("exit 0", timeout=60)
-    return target
+    return await running_ssh_target(host, pin)
 
 
 def _pinned_opts(target) -> list[str]:
@@ -63,28 +55,18 @@ def cmd_ssh(ctx, opts, args):
 def _explain_ssh_failure(ctx, target) -> None:
     """ssh runs quiet (LogLevel=quiet) and exits 255 for any failure of its own: when the cause is a changed
     host key, say so in the words the other paths use."""
-    from ..core import ssh
+    from ..core.machines import check_host_key
 
-    async def check():
-        conn = ssh.Connection(target)
-        try:
-            await conn.run("exit 0", timeout=20)
-        finally:
-            await conn.close()
-
-    try:
-        run(check())
-    except ssh.HostKeyChanged as err:
-        ctx.warn(str(err))
-    except MachineError:
-        pass
+    problem = run(check_host_key(target))
+    if problem:
+        ctx.warn(problem)
 
 
 async def _native_ssh(host, command: list[str]) -> int:
-    from ..core import ssh
+    from ..core.machines import ssh_connection
 
     target = await _running_target(host, pin=False)
-    conn = await ssh.connection_for(target).connection()
+    conn = await ssh_connection(target)
     if command:
         import stat
 

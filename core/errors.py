@@ -50,6 +50,12 @@ class NotSupported(MachineError):
     pass
 
 
+class DriverNotFound(MachineError):
+    def __init__(self, name: str, available: list[str]):
+        # docker-machine asks for a plugin binary; machine-tui's drivers are built in, so name them instead.
+        super().__init__(f'Driver "{name}" not found. Available drivers: {", ".join(available)}.')
+
+
 class VMMissing(MachineError):
     """The machine's VM or instance is gone from its hypervisor or cloud (deleted behind our back)."""
 

@@ -249,7 +249,7 @@ _CSI_LETTER = {"up": "A", "down": "B", "right": "C", "left": "D", "home": "H", "
 _TILDE = {"insert": 2, "delete": 3, "pageup": 5, "pagedown": 6, "f5": 15, "f6": 17, "f7": 18, "f8": 19,
           "f9": 20, "f10": 21, "f11": 23, "f12": 24}
 _SS3_F = {"f1": "P", "f2": "Q", "f3": "R", "f4": "S"}
-_PLAIN = {"enter": b"\r", "tab": b"\t", "backspace": b"\x7f", "escape": b"\x1b", "space": b" "}
+_UNMODIFIED = {"enter": b"\r", "tab": b"\t", "backspace": b"\x7f", "escape": b"\x1b", "space": b" "}
 _CTRL_SYMBOL = {"@": 0x00, "space": 0x00, "\\": 0x1C, "]": 0x1D, "^": 0x1E, "_": 0x1F}
 
 
@@ -278,8 +278,8 @@ def encode_key(name: str, text: str | None = None, *, shift: bool = False, alt: 
             return bytes([ord(name.lower()) & 0x1F])
         if name in _CTRL_SYMBOL:
             return bytes([_CTRL_SYMBOL[name]])
-    if not (shift or ctrl) and name in _PLAIN:
-        return _PLAIN[name]
+    if not (shift or ctrl) and name in _UNMODIFIED:
+        return _UNMODIFIED[name]
     if text:
         return text.encode()
     return b""

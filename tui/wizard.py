@@ -14,7 +14,7 @@ from textual.validation import Function, Integer
 from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Select
 
 from ..core.createflags import create_flags
-from ..core.drivers import driver_class, driver_names
+from ..core.machines import driver_flags as flags_of, driver_names
 from ..core.hostconfig import INVALID_NAME_MESSAGE, is_valid_name
 
 
@@ -58,7 +58,7 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
         self.query_one("#name", Input).focus()
 
     def flags(self):
-        driver_flags = driver_class(self.driver).flags
+        driver_flags = flags_of(self.driver)
         own = [f for f in driver_flags]
         common = [f for f in create_flags([]) if f.name != "driver"]
         # required first, then the driver's own options, then the advanced engine/swarm/TLS ones

@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ..errors import MachineError
+from ..errors import DriverNotFound, MachineError
 from ..states import State
 from .base import Driver, Setting
 
@@ -21,16 +21,10 @@ DRIVERS: dict[str, str] = {
 }
 
 
-class DriverNotFound(MachineError):
-    def __init__(self, name: str):
-        # docker-machine asks for a plugin binary; machine-tui's drivers are built in, so name them instead.
-        super().__init__(f'Driver "{name}" not found. Available drivers: {", ".join(sorted(DRIVERS))}.')
-
-
 def driver_class(name: str) -> type[Driver]:
     spec = DRIVERS.get(name)
     if spec is None:
-        raise DriverNotFound(name)
+        raise DriverNotFound(name, sorted(DRIVERS))
     module, cls = spec.split(":")
     return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
 

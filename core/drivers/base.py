@@ -4,8 +4,9 @@ written through typed fields whose defaults are written once, in the flag that s
 from __future__ import annotations
 
 import abc
+import copy
 import os
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from ..errors import MachineError
 from ..flags import Flag
@@ -24,19 +25,26 @@ class Setting(Generic[T]):
 
     def __init__(self, key: str, kind: type[T], default: T | None = None, *, flag: str = "",
                  empty_means_default: bool = True, written_at_create: bool = True):
-        self.key, self.kind, self.flag = key, kind, flag
+        self.key, self.flag = key, flag
+        self.kind: type[T] = kind
         self.written_at_create = written_at_create  # False: only in config.json once set (keys docker-machine lacks)
-        self._default = default
+        self._default: T | None = default
         self.empty_means_default = empty_means_default  # docker-machine reads `--x ""` as "not given"
 
     def __set_name__(self, owner: type, attr: str) -> None:
         self.attr = attr
 
     def default_for(self, owner: type[Driver]) -> T:
-        if self._default is not None or not self.flag:
-            return self.kind(self._default) if self._default is not None else self.kind()  # copied: dicts stay apart
-        flag = owner.flag_named(self.flag)
-        return self.kind(flag.default if flag.default is not None else self.kind())
+        if self._default is not None:
+            return copy.copy(self._default)  # each config its own dict
+        if not self.flag:
+            return self.kind()
+        default = owner.flag_named(self.flag).default
+        return self.coerce(default) if default is not None else self.kind()
+
+    def coerce(self, value: Any) -> T:
+        convert: Any = self.kind  # a JSON value of the right kind, as config.json would hold it
+        return cast(T, convert(value))
 
     @overload
     def __get__(self, driver: None, owner: type) -> Setting[T]: ...
@@ -49,10 +57,10 @@ class Setting(Generic[T]):
         value = driver.config.get(self.key)
         if value is None:
             return self.default_for(type(driver))
-        return self.kind(value)
+        return self.coerce(value)
 
     def __set__(self, driver: Driver, value: T) -> None:
-        driver.config[self.key] = self.kind(value)
+        driver.config[self.key] = self.coerce(value)
 
     def from_options(self, driver: Driver, opts: dict[str, Any]) -> None:
         value = opts.get(self.flag)

@@ -84,13 +84,17 @@ class QemuDriver(Driver):
     extra_args = Setting("ExtraArgs", str, flag="qemu-extra-args")
     no_internet = Setting("NoInternet", bool, flag="qemu-no-internet")
 
+    def __init__(self, config: dict[str, Any]):
+        super().__init__(config)
+        self._started = False  # this object launched QEMU: a vanished VM is then worth explaining
+
     def set_config_from_flags(self, opts: dict[str, Any]) -> None:
         from ..imagecache import parse_checksum
 
         super().set_config_from_flags(opts)
         image = opts.get("qemu-local-image") or ""
         self.image_dir = os.path.abspath(os.path.expanduser(image)) if image else ""
-        url = "" if image else (opts.get("qemu-image-url") or self.flag_named("qemu-image-url").default)
+        url = "" if image else str(opts.get("qemu-image-url") or self.flag_named("qemu-image-url").default)
         if url and "://" not in url:  # a plain path means a local file
             url = "file://" + os.path.abspath(os.path.expanduser(url))
         self.image_url = url
@@ -297,7 +301,7 @@ class QemuDriver(Driver):
         return f"tcp://127.0.0.1:{self.engine_port}"
 
     async def why_down(self) -> str:
-        if not getattr(self, "_started", False) or self._pid() is not None:
+        if not self._started or self._pid() is not None:
             return ""  # only a VM this process started can have died under it
         try:
             with open(self._path("console.log"), errors="replace") as fh:

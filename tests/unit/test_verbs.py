@@ -33,13 +33,14 @@ print(out.getvalue().strip())
 help_out = io.StringIO()
 dispatch(["--help"], help_out, io.StringIO())
 print([l.split()[0] for l in help_out.getvalue().splitlines() if l.strip().startswith("touch")])
-from machine_tui.tui.app import MachineTuiApp, MachineCommands
+from machine_tui.tui.main_screen import MainScreen
+from machine_tui.tui.palette import MachineCommands
 from machine_tui.tui.screens import help_text
-b = next(b for b in MachineTuiApp.BINDINGS if b.id == "machine-touch")
+b = next(b for b in MainScreen.BINDINGS if b.id == "machine-touch")
 print(b.key, b.action, b.description, b.show)
 print([v for v, _ in MachineCommands.PER_MACHINE if v == "Touch"])
-print([l for l in help_text(MachineTuiApp.BINDINGS).splitlines() if "machine-touch" in l])
-print(MachineTuiApp.NEEDS_STATE["touch"]("Running"), MachineTuiApp.NEEDS_STATE["touch"]("Stopped"))
+print([l for l in help_text(MainScreen.BINDINGS).splitlines() if "machine-touch" in l])
+print(MainScreen.NEEDS_STATE["touch"]("Running"), MainScreen.NEEDS_STATE["touch"]("Stopped"))
 '''
     r = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr

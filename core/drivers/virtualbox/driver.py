@@ -96,6 +96,11 @@ class VirtualBoxDriver(Driver):
     image_url = Setting("ImageURL", str, "", written_at_create=False)
     image_checksum = Setting("ImageChecksum", str, "", written_at_create=False)
 
+    def __init__(self, config: dict[str, Any]):
+        super().__init__(config)
+        self._vbm: VirtualBoxBackend | None = None
+        self._version: tuple[int, ...] | None = None  # read by the pre-create check, reused by the network setup
+
     def set_config_from_flags(self, opts: dict[str, Any]) -> None:
         super().set_config_from_flags(opts)
         self.cpu = min(os.cpu_count() or 1, 32) if self.cpu < 1 else min(self.cpu, 32)
@@ -121,7 +126,7 @@ class VirtualBoxDriver(Driver):
     def _vbox(self) -> VirtualBoxBackend:
         """The Main API where the VirtualBox SDK's vboxapi imports, else VBoxManage (MACHINE_TUI_VIRTUALBOX_PATH=
         api|vboxmanage forces one); both answer the driver's operations alike."""
-        if getattr(self, "_vbm", None) is None:
+        if self._vbm is None:
             import logging
 
             log = logging.getLogger("machine-tui.virtualbox").debug  # a child logger: --debug shows it
@@ -142,7 +147,7 @@ class VirtualBoxDriver(Driver):
                     if wanted == "api":
                         raise MachineError(f"cannot reach VirtualBox through its API: {err}") from None
                     log("virtualbox: the API is there but does not answer (%s): falling back to VBoxManage", err)
-            if getattr(self, "_vbm", None) is None:
+            if self._vbm is None:
                 self._vbm = VBoxManage(log=log)
             log("virtualbox: using %s", self._vbm.describe())
         return self._vbm
@@ -307,7 +312,7 @@ class VirtualBoxDriver(Driver):
 
     async def _discover_ip(self, conn=None) -> None:
         """The host-only adapter's address, read in the guest by the adapter's MAC (docker-machine's way)."""
-        from .. import ssh
+        from ... import ssh
 
         info = await self._vbox().vm_info(self.machine_name)
         nic = next((k[len("hostonlyadapter"):] for k in info if re.fullmatch(r"hostonlyadapter\d+", k)), "2")
@@ -333,7 +338,7 @@ class VirtualBoxDriver(Driver):
         name = self.machine_name
         st = await self.state()
         if st in (State.STOPPED, State.NONE):
-            await setup_hostonly(self._vbox(), self.config, self.machine_name, report, getattr(self, "_version", None))
+            await setup_hostonly(self._vbox(), self.config, self.machine_name, report, self._version)
         if st in (State.STOPPED, State.SAVED, State.NONE):
             port = self.ssh_port_setting or 0
             if not port:

@@ -1,0 +1,102 @@
+"""The application layer's door for the front ends: everything the CLI and the app do to a machine beyond the verbs
+(core/verbs.py), so neither imports a driver, the SSH layer or a provisioner itself. Each function imports what it
+needs when called: the CLI's hot paths stay light."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .states import State
+
+if TYPE_CHECKING:
+    from .flags import Flag
+    from .hostconfig import Host
+    from .shell_session import ShellSession
+    from .ssh import Target
+
+__all__ = ["State", "driver_names", "driver_flags", "check_driver", "machine_state", "machine_ip",
+           "console_log_path", "open_shell", "running_ssh_target", "check_host_key", "ssh_connection"]
+
+
+def driver_names() -> list[str]:
+    from .drivers import driver_names as names
+
+    return names()
+
+
+def driver_flags(name: str) -> list[Flag]:
+    """The create options of a driver (DriverNotFound, one line, for an unknown name)."""
+    from .drivers import driver_class
+
+    return list(driver_class(name).flags)
+
+
+def check_driver(name: str) -> None:
+    driver_flags(name)
+
+
+async def machine_state(host: Host) -> State:
+    from .drivers import driver_for
+
+    return await driver_for(host).state()
+
+
+async def machine_ip(host: Host) -> str:
+    from .drivers import driver_for
+
+    return await driver_for(host).get_ip()
+
+
+def console_log_path(host: Host) -> str:
+    """The serial console or hypervisor log the machine's driver keeps ("" if none)."""
+    from .drivers import driver_for
+
+    return driver_for(host).log_path()
+
+
+async def open_shell(host: Host, columns: int, lines: int) -> ShellSession:
+    from .shell_session import ShellSession
+
+    return await ShellSession.open(host, columns, lines)
+
+
+async def running_ssh_target(host: Host, pin: bool = True) -> Target:
+    """Where to SSH to a running machine; with `pin`, its host key is pinned (first contact) before an external
+    client is handed the target."""
+    import os
+
+    from . import ssh
+    from .drivers import driver_for
+    from .errors import MachineError
+
+    driver = driver_for(host)
+    if await driver.state() != State.RUNNING:
+        raise MachineError(f'Error: Cannot run SSH command: Host "{host.name}" is not running')
+    target = await ssh.target_of(driver)
+    if pin and not os.path.exists(target.known_hosts):
+        await ssh.connection_for(target).run("exit 0", timeout=60)
+    return target
+
+
+async def check_host_key(target: Target) -> str:
+    """Why SSH to the target fails for its host key ("" when it does not): the words every SSH path uses."""
+    from . import ssh
+    from .errors import MachineError
+
+    conn = ssh.Connection(target)
+    try:
+        await conn.run("exit 0", timeout=20)
+    except ssh.HostKeyChanged as err:
+        return str(err)
+    except MachineError:
+        return ""
+    finally:
+        await conn.close()
+    return ""
+
+
+async def ssh_connection(target: Target) -> Any:
+    """The machine's pooled asyncssh connection."""
+    from . import ssh
+
+    return await ssh.connection_for(target).connection()

@@ -1,0 +1,541 @@
+"""The main screen: a live table of the machines in the store, and every action on them.
+
+The table is fed by the same core listing as `machine-tui ls`; polling runs in a worker and results arrive as
+messages, so the UI never waits on a slow host. Machine verbs come from the core's verb table."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static, TabbedContent, TabPane
+
+from ..core.listing import Row, list_machines
+from ..core.store import Store
+from ..core.verbs import VERBS
+from .machine_table import COLUMNS, MachineTable
+from .messages import CreateProgress, MachinesUpdated, OperationReport
+
+
+class MainScreen(Screen[None]):
+    """The main UI: the machine table, the create progress rows, the console tabs, the status line and footer.
+    The machine verbs come from the core's table; everything a key does runs here, in workers."""
+
+    BINDINGS = [
+        # the machine verbs, from the core's table: a new verb gets its key, footer entry and help line here
+        *(Binding(v.key, f"operate('{v.name}')", v.title, id=v.binding_id, show=v.in_footer) for v in VERBS.values()),
+        Binding("c", "create", "Create", id="machine-create"),
+        Binding("z", "cancel_create", "Cancel create", id="create-cancel", show=False),
+        Binding("d", "remove", "Remove", id="machine-remove"),
+        Binding("enter", "ssh", "SSH", id="machine-ssh"),
+        Binding("t", "console", "Console", id="machine-console"),
+        Binding("e", "env", "Env", id="machine-env"),
+        Binding("i", "inspect", "Inspect", id="machine-inspect"),
+        Binding("l", "log", "Log", id="machine-log"),
+        Binding("o", "sort", "Sort", id="sort"),
+        Binding("space", "mark", "Mark", id="machine-mark"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self, store: Store, poll_interval: float = 5.0, timeout: float = 10.0):
+        super().__init__(id="main")
+        self.store = store
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.rows: dict[str, Row] = {}
+        self.marked: set[str] = set()
+        self.name_filter = ""
+        self.sort_key = "Name"
+        self.history: dict[str, list[str]] = {}  # what operations said, per machine (the log view)
+        self.busy: dict[str, str] = {}  # machines this app is starting or stopping -> what their row says
+        self.creates: dict[str, tuple] = {}  # machine -> (its create worker, the steps it reports, those done)
+        self._target: str | None = None  # the machine a palette command names
+        self._polled_once, self._redraw_cpu, self._gc_frozen = False, 0.0, False
+        self._footer_fits: tuple | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="summary")
+        table = MachineTable(id="machines", cursor_type="row", zebra_stripes=True)
+        for col in ("MARK",) + COLUMNS:
+            table.add_column(" " if col == "MARK" else col, key=col)
+        yield table
+        yield TabbedContent(id="consoles")
+        yield Vertical(id="operations")
+        yield Input(placeholder="filter machines by name (Enter to apply, empty to clear)", id="filter")
+        yield Static(id="status")
+        yield Footer()
+
+    def main_widget(self, selector, kind=None):
+        """A widget of this screen, found even while a modal screen is on top (App.query_one would search the
+        modal)."""
+        return self.query_one(selector, kind) if kind else self.query_one(selector)
+
+    def on_mount(self) -> None:
+        self.app.sub_title = self.store.path
+        self.main_widget("#summary", Static).update(f"Store {self.store.path}: loading…")
+        self.main_widget("#filter", Input).display = False
+        self.main_widget("#consoles", TabbedContent).display = False
+        self.action_refresh()
+        self._next_poll = self.set_timer(self.poll_interval, self.action_refresh)
+
+    # ----- polling
+    def action_refresh(self) -> None:
+        self.poll()
+
+    @work(exclusive=True, group="poll")
+    async def poll(self) -> None:
+        started = time.process_time()
+        try:
+            rows = await list_machines(self.store, self.timeout)
+            self.post_message(MachinesUpdated(rows))
+        except Exception as err:  # the store itself unreadable: say so, keep running
+            self.post_message(MachinesUpdated([], str(err)))
+        finally:
+            # polling and showing its result may take ~1.5 % of a core: hundreds of machines stretch the
+            # interval (the first poll pays for imports: it does not count)
+            spent = time.process_time() - started if self._polled_once else 0.0
+            spent += self._redraw_cpu
+            self._polled_once = True
+            self._next_poll.stop()
+            self._next_poll = self.set_timer(max(self.poll_interval, min(66 * spent, 120)), self.action_refresh)
+
+    def on_machines_updated(self, message: MachinesUpdated) -> None:
+        if not self.is_attached:  # a poll that finished while the app was closing
+            return
+        started = time.process_time()
+        try:
+            self.show_machines(message)
+        finally:
+            self._redraw_cpu = time.process_time() - started
+        if not self._gc_frozen:
+            # what exists once the first rows are shown (modules, widgets, styles) lives as long as the app: out of
+            # the collector's sight, a full collection costs a few ms instead of ~100 ms, often enough to show
+            import gc
+
+            gc.freeze()
+            self._gc_frozen = True
+
+    def show_machines(self, message: MachinesUpdated) -> None:
+        import dataclasses
+
+        busy = self.busy
+        # a machine this app is starting or stopping says so, not "Timeout" while its engine comes up
+        rows = [dataclasses.replace(r, State=busy[r.Name], Error="") if r.Name in busy and r.State != "Error"
+                else r for r in message.rows]
+        message.rows = rows
+        self.rows = {r.Name: r for r in message.rows}
+        self.marked &= set(self.rows)
+        self.redraw()
+        running = sum(1 for r in message.rows if r.State == "Running")
+        text = f"Store {self.store.path}: {len(message.rows)} machines, {running} running"
+        if self.marked:
+            text += f", {len(self.marked)} marked"
+        if self.name_filter:
+            text += f" — filter: {self.name_filter}"
+        if message.error:
+            text += f" — {message.error}"
+        self.main_widget("#summary", Static).update(text)
+        self.refresh_footer()
+
+    def redraw(self) -> None:
+        from ..core.listing import natural_key
+
+        rows = [r for r in self.rows.values() if self.name_filter.lower() in r.Name.lower()]
+        rows.sort(key=lambda r: (str(getattr(r, self.sort_key)).lower(), natural_key(r.Name)))
+        table = self.main_widget(MachineTable)
+        order = [r.Name for r in rows]
+        current = ""
+        if table.row_count:
+            current = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        shown = [k.value for k in table.rows]
+        if shown and [n for n in shown if n in order] != [n for n in order if n in shown]:
+            table.clear()  # a new order: rebuild, then put the cursor back on its machine
+        table.show(rows, self.marked)
+        if current in order and table.cursor_row != order.index(current):
+            table.move_cursor(row=order.index(current))
+
+    SORT_KEYS = ["Name", "State", "DriverName", "URL"]
+
+    def action_sort(self) -> None:
+        self.sort_key = self.SORT_KEYS[(self.SORT_KEYS.index(self.sort_key) + 1) % len(self.SORT_KEYS)]
+        self.notify(f"Sorted by {self.sort_key}")
+        self.redraw()
+
+    def action_log(self) -> None:
+        from .screens import TextScreen
+
+        for name in self.selected()[:1]:
+            lines = list(self.history.get(name, [])) or ["(no operation run from this app yet)"]
+            try:
+                from ..core.machines import console_log_path
+
+                console = console_log_path(self.store.load(name))
+            except Exception:
+                console = ""
+            if console and os.path.exists(console):
+                with open(console, errors="replace") as fh:
+                    tail = fh.read()[-8000:]
+                lines += ["", f"--- serial console ({console}) ---", tail]
+            self.app.push_screen(TextScreen(f"log {name}", "\n".join(lines)))
+
+    # ----- selection
+    # the footer shows an action dimmed when no selected machine is in a state where it makes sense
+    NEEDS_STATE = {**{v.name: v.fits for v in VERBS.values() if v.fits},
+                   "console": lambda st: st == "Running", "ssh": lambda st: st == "Running",
+                   "env": lambda st: st == "Running"}
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        key = parameters[0] if action == "operate" and parameters else action
+        fits = self.NEEDS_STATE.get(key)
+        if fits is None or len(self.app.screen_stack) != 1:
+            return True
+        try:
+            states = [self.rows[n].State for n in self.selected() if n in self.rows]
+        except Exception:
+            return True
+        return True if not states or any(fits(st) for st in states) else None
+
+    def on_data_table_row_highlighted(self, event) -> None:
+        self.refresh_footer()
+
+    def refresh_footer(self) -> None:
+        """Rebuild the footer only when which actions fit has changed (rebuilding it costs a frame)."""
+        fits = tuple(self.check_action(k if k in ("console", "ssh", "env") else "operate", (k,))
+                     for k in self.NEEDS_STATE)
+        if fits != self._footer_fits:
+            self._footer_fits = fits
+            self.refresh_bindings()
+
+    async def act_on(self, name: str, action: str) -> None:
+        """Run an action on one named machine (the command palette), whatever is marked or under the cursor."""
+        self._target = name
+        try:
+            await self.app.run_action(action, self)
+        finally:
+            self._target = None
+
+    def selected(self) -> list[str]:
+        """The machine named by the command palette, else the marked machines, else the one under the cursor."""
+        if self._target:
+            return [self._target]
+        if self.marked:
+            return sorted(self.marked)
+        table = self.main_widget(MachineTable)
+        if table.row_count == 0:
+            return []
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return [key] if key else []
+
+    def action_mark(self) -> None:
+        table = self.main_widget(MachineTable)
+        if table.row_count == 0:
+            return
+        name = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        self.marked ^= {name}
+        self.redraw()
+        table.action_cursor_down()
+
+    def action_filter(self) -> None:
+        box = self.main_widget("#filter", Input)
+        box.display = True
+        box.value = self.name_filter
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self.name_filter = event.value.strip()
+            event.input.display = False
+            self.main_widget(MachineTable).focus()
+            self.redraw()
+
+    # ----- operations: the same core operations the CLI runs, in workers; progress comes back as messages
+    def _reporter(self, name: str):
+        from ..core.events import Reporter
+
+        def sink(event):
+            if event.message and event.kind in ("info", "warn", "step", "progress", "error", "failed"):
+                self.post_message(OperationReport(event.machine or name, event.message,
+                                                  event.kind in ("error", "failed")))
+
+        return Reporter(sink, name)
+
+    def action_operate(self, op: str) -> None:
+        for name in self.selected():
+            log_action(f"{op} {name}")
+            self.run_machine_op(name, op)
+
+    @work(group="operations")
+    async def run_machine_op(self, name: str, op: str) -> None:
+        verb = VERBS[op]
+        report = self._reporter(name)
+        if verb.busy:
+            self.busy[name] = verb.busy
+            self.poll()
+        try:
+            host = self.store.load(name)
+            await verb(self.store, host, report)  # the same verb, with the same store effects, as the CLI's
+            self.store.update(name, lambda fresh: fresh.doc.update(Driver=host.doc["Driver"]))
+            self.post_message(OperationReport(name, f"{op}: done"))
+        except Exception as err:  # noqa: BLE001 - any failure is this machine's report, never a crashed app
+            self.post_message(OperationReport(name, failure_text(err), failed=True))
+        finally:
+            self.busy.pop(name, None)
+        self.poll()
+
+    def on_operation_report(self, message: OperationReport) -> None:
+        self.history.setdefault(message.machine, []).append(message.text)
+        if message.failed:
+            log_action(f"{message.machine}: {message.text}", error=True)
+        text = f"{message.machine}: {message.text.splitlines()[0] if message.text else ''}"
+        self.main_widget("#status", Static).update(text)
+        if message.failed:
+            self.notify(message.text, title=message.machine, severity="error", timeout=10)
+
+    def action_remove(self) -> None:
+        names = self.selected()
+        if not names:
+            return
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                for name in names:
+                    log_action(f"remove {name}")
+                    self.run_remove(name)
+                self.marked -= set(names)
+            else:
+                self.notify("Nothing removed")
+
+        from .screens import ConfirmRemove
+
+        self.app.push_screen(ConfirmRemove(names), confirmed)
+
+    @work(group="operations")
+    async def run_remove(self, name: str) -> None:
+        from ..core import operations
+
+        from ..core.store import create_problem
+
+        try:
+            # a machine whose create failed or was cut short may have nothing for its driver to remove: as rm -f
+            force = self.store.exists(name) and bool(create_problem(self.store.machine_dir(name)))
+            await operations.remove(self.store, name, force, self._reporter(name))
+        except Exception as err:  # noqa: BLE001
+            self.post_message(OperationReport(name, failure_text(err), failed=True))
+        self.poll()
+
+    # ----- create: the wizard, then the core's create in a worker with a progress bar per machine
+    STEPS = {"none": ["precreate", "create"]}
+    PROVISION_STEPS = ["precreate", "create", "state", "ssh", "detect", "hostname", "install", "certs", "restart",
+                       "listen", "tlscheck"]
+
+    def action_create(self) -> None:
+        from .wizard import CreateWizard
+
+        def chosen(request) -> None:
+            if request is not None:
+                self.start_create(request)
+
+        self.app.push_screen(CreateWizard(existing=set(self.rows)), chosen)
+
+    def start_create(self, request) -> None:
+        log_action(f"create {request.name} (driver {request.driver})")
+        steps = self.STEPS.get(request.driver, self.PROVISION_STEPS)
+        row = Horizontal(Label(f"{request.name}: starting", id=f"op-label-{request.name}", classes="op-label"),
+                         ProgressBar(total=len(steps), show_eta=False, id=f"op-bar-{request.name}"),
+                         id=f"op-{request.name}", classes="op")
+        self.main_widget("#operations", Vertical).mount(row)
+        self.creates[request.name] = (self.run_create(request), steps, set())
+
+    @work(group="creates")
+    async def run_create(self, request) -> None:
+        import asyncio
+
+        from ..core import operations
+        from ..core.errors import MachineError
+        from ..core.events import Reporter
+
+        def sink(event):
+            if event.kind in ("step", "done", "progress", "info") and (event.message or event.kind == "done"):
+                self.post_message(CreateProgress(request.name, event.step if event.kind != "info" else "",
+                                                 event.message, finished=event.kind == "done"))
+
+        try:
+            await operations.create(self.store, request.name, request.driver, request.values,
+                                    Reporter(sink, request.name), explicit=request.explicit,
+                                    context=not request.values.get("no-docker-context"))
+            self.post_message(CreateProgress(request.name, "", "created", finished=True))
+        except (MachineError, OSError, ValueError) as err:
+            self.post_message(CreateProgress(request.name, "", failure_text(err), failed=True))
+        except asyncio.CancelledError:
+            # a cancelled create leaves nothing half-made: the machine goes, whatever state it reached
+            await asyncio.shield(self._discard(request.name))
+            raise
+        finally:
+            self.poll()
+
+    async def _discard(self, name: str) -> None:
+        from ..core import operations
+        from ..core.errors import MachineError
+        from ..core.events import Reporter
+
+        if self.store.exists(name):
+            try:
+                await operations.remove(self.store, name, True, Reporter())
+            except MachineError:
+                pass
+        self.post_message(CreateProgress(name, "", "cancelled: removed", failed=True))
+
+    def action_cancel_create(self) -> None:
+        running = [(n, w) for n, (w, _, _) in self.creates.items() if w.is_running]
+        if running:
+            name, worker = running[-1]
+            worker.cancel()
+            self.notify(f"Cancelling the create of {name}")
+
+    def on_create_progress(self, message: CreateProgress) -> None:
+        if message.text:
+            self.history.setdefault(message.machine, []).append(message.text)
+        try:
+            label = self.main_widget(f"#op-label-{message.machine}", Label)
+            bar = self.main_widget(f"#op-bar-{message.machine}", ProgressBar)
+        except Exception:
+            return
+        worker, steps, done = self.creates[message.machine]
+        if message.finished and message.step in steps:
+            done.add(message.step)
+            bar.update(progress=len(done))
+        if message.text:
+            label.update(f"{message.machine}: {message.text.splitlines()[0]}")
+        if message.failed:
+            log_action(f"create {message.machine}: {message.text}", error=True)
+            label.add_class("failed")
+            self.notify(message.text, title=f"create {message.machine}", severity="error", timeout=15)
+        elif message.text == "created":
+            bar.update(progress=len(steps))
+            label.update(f"{message.machine}: created")
+
+    # ----- views
+    def action_inspect(self) -> None:
+        from ..core import gojson
+        from ..core.errors import MachineError
+        from .screens import TextScreen
+
+        for name in self.selected()[:1]:
+            try:
+                text = gojson.marshal_indent(self.store.load(name).doc)
+            except MachineError as err:
+                text = str(err)
+            self.app.push_screen(TextScreen(f"inspect {name}", text))
+
+    def action_env(self) -> None:
+        for name in self.selected()[:1]:
+            self.show_env(name)
+
+    @work(group="views")
+    async def show_env(self, name: str) -> None:
+        from ..core import shellenv
+        from ..core.errors import MachineError
+        from ..core.reach import checked_url
+        from .screens import TextScreen
+
+        try:
+            host = self.store.load(name)
+            url = await checked_url(host, prog="machine-tui")
+            values = shellenv.docker_env(url, host.auth.get("StorePath") or host.dir, name, None, False)
+            text = shellenv.render_set("bash", values, ["machine-tui", "env", name])
+        except MachineError as err:
+            text = str(err)
+        self.app.push_screen(TextScreen(f"env {name}", text))
+
+    def action_help(self) -> None:
+        from .screens import TextScreen, help_text
+
+        self.app.push_screen(TextScreen("keys", help_text(self.BINDINGS, self.app.user_keymap)))
+
+    # ----- embedded consoles, one tab per machine
+    async def action_console(self) -> None:
+        from .console import SshConsole
+
+        names = self.selected()[:1]
+        if not names:
+            return
+        name = names[0]
+        tabs = self.main_widget("#consoles", TabbedContent)
+        pane_id = "console-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+        tabs.display = True
+        if not tabs.query(f"#{pane_id}"):
+            store = self.store
+
+            async def opener(columns: int, lines: int):
+                from ..core.machines import open_shell
+
+                return await open_shell(store.load(name), columns, lines)
+
+            await tabs.add_pane(TabPane(name, SshConsole(name, opener), id=pane_id))
+        tabs.active = pane_id
+        tabs.get_pane(pane_id).query_one(SshConsole).focus()
+
+    def on_ssh_console_detached(self, message) -> None:
+        self.main_widget(MachineTable).focus()
+
+    async def on_ssh_console_close_requested(self, message) -> None:
+        tabs = self.main_widget("#consoles", TabbedContent)
+        pane = message.console.parent
+        if pane is not None and pane.id:
+            await tabs.remove_pane(pane.id)
+        if not tabs.query(TabPane):
+            tabs.display = False
+        self.main_widget(MachineTable).focus()
+
+    def on_ssh_console_ended(self, message) -> None:
+        self.history.setdefault(message.console.machine, []).append(
+            f"console session ended (exit {message.status if message.status is not None else '?'})")
+
+    def action_ssh(self) -> None:
+        self.app.action_ssh()  # the app's action: it owns the terminal that SSH takes over
+
+    def ssh_into_selected(self) -> None:
+        """The real SSH session in this terminal: the app steps aside and comes back after."""
+        import subprocess
+        import sys
+
+        names = self.selected()[:1]
+        if not names:
+            return
+        log_action(f"ssh {names[0]}")
+        try:
+            with self.app.suspend():
+                subprocess.call([sys.executable, "-m", "machine_tui.cli", "-s", self.store.path, "ssh", names[0]])
+        except Exception as err:  # no real terminal (headless, web): say so
+            self.notify(f"ssh needs a terminal to suspend into: {err}", severity="warning")
+        self.poll()
+
+
+def failure_text(err: BaseException) -> str:
+    from ..core.errors import MachineError, describe_os_error
+
+    if isinstance(err, MachineError):
+        return str(err)
+    if isinstance(err, OSError):
+        return f"Error: {describe_os_error(err)}"
+    return f"Error: {err or type(err).__name__}"
+
+
+def log_action(text: str, error: bool = False) -> None:
+    """What the user did in the app and what failed, in machine-tui's log (redacted, rotated)."""
+    from ..core.logfile import get_logger
+
+    try:
+        logger = get_logger()
+        (logger.error if error else logger.info)("app: %s", text)
+    except Exception:  # noqa: BLE001 - logging never stops the app
+        pass
