@@ -49,22 +49,23 @@ class Context:
         return contextlib.nullcontext(self.reporter())
 
     def reporter(self):
-        from ..core.events import Reporter
+        from ..core.events import EventKind, Reporter
 
         shown: dict[str, int] = {}
 
         def sink(event):
-            if event.kind == "progress" and event.message and event.fraction:
+            if event.kind == EventKind.PROGRESS and event.message and event.fraction:
                 # a log or a pipe gets a line per tenth of a measured progress, not one per chunk
                 tenth = int(event.fraction * 10)
                 if shown.get(event.step) == tenth:
                     return
                 shown[event.step] = tenth
-            if event.kind in ("info", "warn", "step") or (event.kind == "progress" and event.message):
+            said = event.kind in (EventKind.INFO, EventKind.WARN, EventKind.STEP)
+            if said or (event.kind == EventKind.PROGRESS and event.message):
                 self.say(event.message)
-            elif event.kind == "error":
+            elif event.kind == EventKind.ERROR:
                 self.warn(event.message)
-            elif event.kind == "debug" and self.debug:
+            elif event.kind == EventKind.DEBUG and self.debug:
                 self.warn(event.message)
             if event.message:
                 from ..core.logfile import log_event

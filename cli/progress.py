@@ -3,6 +3,8 @@ events: one bar per step, retries shown on the bar, messages printed above it.""
 
 from __future__ import annotations
 
+from ..core.events import EventKind
+
 
 class RichProgressSink:
     def __init__(self, out, err, debug: bool = False):
@@ -40,20 +42,20 @@ class RichProgressSink:
         if event.message:
             log_event(event)
         kind = event.kind
-        if kind == "step":
+        if kind == EventKind.STEP:
             self._task(event)
-        elif kind == "progress":
+        elif kind == EventKind.PROGRESS:
             task = self._task(event)
             self.progress.update(task, completed=event.fraction or 0.0)
             if event.message:
                 self.progress.console.print(f"  [yellow]{event.message}[/]")
-        elif kind == "done":
+        elif kind == EventKind.DONE:
             self.progress.update(self._task(event), completed=1.0)
-        elif kind == "failed":
+        elif kind == EventKind.FAILED:
             self.progress.update(self._task(event), description=f"[red]{event.message}[/]")
-        elif kind in ("info", "warn"):
+        elif kind in (EventKind.INFO, EventKind.WARN):
             self.progress.console.print(event.message, markup=False, highlight=False)
-        elif kind == "error":
+        elif kind == EventKind.ERROR:
             self.err.print(event.message, markup=False, highlight=False)
-        elif kind == "debug" and self.debug:
+        elif kind == EventKind.DEBUG and self.debug:
             self.err.print(event.message, markup=False, highlight=False)

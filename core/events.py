@@ -5,13 +5,26 @@ Nothing here knows about terminals."""
 
 from __future__ import annotations
 
+import enum
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+
+class EventKind(enum.StrEnum):
+    INFO = "info"  # a line for the user
+    WARN = "warn"
+    ERROR = "error"
+    DEBUG = "debug"  # shown with --debug only
+    STEP = "step"  # a step begins (its id in Event.step)
+    PROGRESS = "progress"  # a step's fraction done
+    DONE = "done"  # a step finished
+    FAILED = "failed"  # a step failed (the message says why)
 
 
 @dataclass
 class Event:
-    kind: str  # "info" | "warn" | "error" | "debug" | "step" | "progress" | "done" | "failed"
+    kind: EventKind
     message: str = ""
     machine: str = ""
     step: str = ""  # id of the step this event belongs to
@@ -20,7 +33,7 @@ class Event:
 
 
 class Reporter:
-    def __init__(self, sink=None, machine: str = ""):
+    def __init__(self, sink: Callable[[Event], None] | None = None, machine: str = ""):
         self._sink = sink
         self.machine = machine
         self.events: list[Event] = []
@@ -34,32 +47,32 @@ class Reporter:
             self._sink(event)
 
     def info(self, message: str) -> None:
-        self.emit(Event("info", message))
+        self.emit(Event(EventKind.INFO, message))
 
     def warn(self, message: str) -> None:
-        self.emit(Event("warn", message))
+        self.emit(Event(EventKind.WARN, message))
 
     def error(self, message: str) -> None:
-        self.emit(Event("error", message))
+        self.emit(Event(EventKind.ERROR, message))
 
     def debug(self, message: str) -> None:
-        self.emit(Event("debug", message))
+        self.emit(Event(EventKind.DEBUG, message))
 
     def step(self, step: str, message: str) -> None:
         self.current_step = step
-        self.emit(Event("step", message, step=step, fraction=0.0))
+        self.emit(Event(EventKind.STEP, message, step=step, fraction=0.0))
 
     def progress(self, step: str, fraction: float, message: str = "") -> None:
-        self.emit(Event("progress", message, step=step, fraction=fraction))
+        self.emit(Event(EventKind.PROGRESS, message, step=step, fraction=fraction))
 
     def done(self, step: str, message: str = "") -> None:
         self.current_step = ""
-        self.emit(Event("done", message, step=step, fraction=1.0))
+        self.emit(Event(EventKind.DONE, message, step=step, fraction=1.0))
 
     def failed(self, step: str, message: str) -> None:
-        self.emit(Event("failed", message, step=step))
+        self.emit(Event(EventKind.FAILED, message, step=step))
 
-    def for_machine(self, machine: str) -> "Reporter":
+    def for_machine(self, machine: str) -> Reporter:
         child = Reporter(self._sink, machine)
         child.events = self.events
         return child

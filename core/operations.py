@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from . import hostconfig
 from .drivers import Driver, State, driver_class, driver_for
 from .errors import MachineError, MachineExists, PreCreateError, describe_os_error
-from .events import Reporter
+from .events import EventKind, Reporter
 from .hostconfig import Host
 from .reach import checked_url, machine_url, wait_for_state  # noqa: F401 - the verbs' own words
 from .store import Store
@@ -66,7 +66,7 @@ def _tracking_steps(store: Store, name: str, report: Reporter) -> Reporter:
     outer = report._sink
 
     def sink(event):
-        if event.kind == "step" and store.exists(name):
+        if event.kind == EventKind.STEP and store.exists(name):
             store.mark_create_step(name, (event.message or event.step).rstrip(". "))
         if outer is not None:
             outer(event)

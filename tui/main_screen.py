@@ -259,12 +259,12 @@ class MainScreen(Screen[None]):
 
     # ----- operations: the same core operations the CLI runs, in workers; progress comes back as messages
     def _reporter(self, name: str):
-        from ..core.events import Reporter
+        from ..core.events import EventKind, Reporter
 
         def sink(event):
-            if event.message and event.kind in ("info", "warn", "step", "progress", "error", "failed"):
+            if event.message and event.kind != EventKind.DEBUG and event.kind != EventKind.DONE:
                 self.post_message(OperationReport(event.machine or name, event.message,
-                                                  event.kind in ("error", "failed")))
+                                                  event.kind in (EventKind.ERROR, EventKind.FAILED)))
 
         return Reporter(sink, name)
 
@@ -361,12 +361,13 @@ class MainScreen(Screen[None]):
 
         from ..core import operations
         from ..core.errors import MachineError
-        from ..core.events import Reporter
+        from ..core.events import EventKind, Reporter
 
         def sink(event):
-            if event.kind in ("step", "done", "progress", "info") and (event.message or event.kind == "done"):
-                self.post_message(CreateProgress(request.name, event.step if event.kind != "info" else "",
-                                                 event.message, finished=event.kind == "done"))
+            shown = event.kind in (EventKind.STEP, EventKind.DONE, EventKind.PROGRESS, EventKind.INFO)
+            if shown and (event.message or event.kind == EventKind.DONE):
+                self.post_message(CreateProgress(request.name, event.step if event.kind != EventKind.INFO else "",
+                                                 event.message, finished=event.kind == EventKind.DONE))
 
         try:
             await operations.create(self.store, request.name, request.driver, request.values,

@@ -1,0 +1,47 @@
+"""The import rules, checked where they matter: in a fresh interpreter, as a user's process starts.
+
+import-linter (scripts/check-code) proves the rules on the static graph; these prove them at run time, where a
+lazy import inside a function also counts."""
+
+import json
+import pkgutil
+import subprocess
+import sys
+
+import machine_tui.core
+
+FRONT_ENDS_AND_UI = ("textual", "rich", "machine_tui.cli", "machine_tui.tui")
+
+
+def core_modules() -> list[str]:
+    return sorted(m.name for m in pkgutil.walk_packages(machine_tui.core.__path__, "machine_tui.core."))
+
+
+def loaded_after(code: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", code + "\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"],
+                         capture_output=True, text=True, check=True).stdout
+    return set(json.loads(out.splitlines()[-1]))
+
+
+def test_no_core_module_brings_a_front_end_textual_or_rich():
+    modules = core_modules()
+    assert "machine_tui.core.drivers.virtualbox.vboxmanage" in modules and len(modules) > 40
+    # every module in one fresh process: if the union holds none of them, no single module does
+    loaded = loaded_after("import importlib\n" + "".join(f"importlib.import_module({m!r})\n" for m in modules))
+    leaked = sorted(m for m in loaded if m.split(".")[0] in FRONT_ENDS_AND_UI or m.startswith(FRONT_ENDS_AND_UI))
+    assert not leaked
+
+
+def test_the_cli_hot_paths_load_no_asyncio_ssh_or_ui():
+    """--version, env, ls -q, config and url answer from the store: no event loop, SSH, Textual or Rich to load
+    before they do (measured against docker-machine in bench/bench_cli.py)."""
+    loaded = loaded_after("import machine_tui.cli.main, machine_tui.cli.commands")
+    for heavy in ("asyncio", "asyncssh", "textual", "rich", "cryptography", "logging.handlers"):
+        assert heavy not in loaded, heavy
+
+
+def test_the_app_reaches_drivers_and_ssh_only_through_the_application_layer():
+    loaded = loaded_after("import machine_tui.tui.app, machine_tui.tui.wizard, machine_tui.tui.console")
+    for module in ("machine_tui.core.ssh", "machine_tui.core.provisioning", "asyncssh",
+                   "machine_tui.core.drivers.qemu", "machine_tui.core.drivers.virtualbox"):
+        assert module not in loaded, module
