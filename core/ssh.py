@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import asyncssh
 
 from .errors import MachineError
+from .remote_command import CommandFailed, Result, short as _short
 
 KNOWN_HOSTS = "known_hosts"
 CONNECT_TIMEOUT = 15.0
@@ -36,30 +37,6 @@ class Target:
     @property
     def label(self) -> str:
         return f"{self.user}@{self.host}:{self.port}"
-
-
-@dataclass
-class Result:
-    exit_status: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
-class CommandFailed(MachineError):
-    def __init__(self, command: str, result: Result):
-        self.result = result
-        detail = result.output.strip().splitlines()
-        tail = detail[-1] if detail else ""
-        super().__init__(f"command `{_short(command)}` exited with status {result.exit_status}: {tail}".rstrip(": "))
-
-
-def _short(command: str, limit: int = 80) -> str:
-    one = " ".join(command.split())
-    return one if len(one) <= limit else one[: limit - 1] + "…"
 
 
 def _pin_line(host: str, port: int, key: asyncssh.SSHKey) -> str:
@@ -139,11 +116,12 @@ class Connection:
             raise CommandFailed(command, result)
         return result
 
-    async def sudo(self, command: str, **kw) -> Result:
+    async def sudo(self, command: str, timeout: float | None = 600, check: bool = True,
+                   input: str | None = None) -> Result:
         """Run as root; `sudo -n` so a sudo that wants a password fails at once instead of hanging."""
-        if self.target.user == "root":
-            return await self.run(command, **kw)
-        return await self.run(f"sudo -n sh -c {shlex.quote(command)}", **kw)
+        if self.target.user != "root":
+            command = f"sudo -n sh -c {shlex.quote(command)}"
+        return await self.run(command, timeout=timeout, check=check, input=input)
 
     async def write_file(self, path: str, data: str, mode: str = "0644", root: bool = True) -> None:
         folder = os.path.dirname(path)

@@ -12,7 +12,8 @@ from ..states import State
 from .base import Driver, Setting
 
 
-# name -> "module:Class"; imported only when a machine of that driver is touched.
+# name -> "module:Class" (a module of this package, or "package.module:Class" for a driver from elsewhere);
+# imported only when a machine of that driver is touched.
 DRIVERS: dict[str, str] = {
     "none": "none:NoneDriver",
     "qemu": "qemu:QemuDriver",
@@ -26,7 +27,10 @@ def driver_class(name: str) -> type[Driver]:
     if spec is None:
         raise DriverNotFound(name, sorted(DRIVERS))
     module, cls = spec.split(":")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+    # "qemu:QemuDriver" is one of ours; "package.module:Class" a driver from another package
+    path = module if "." in module else f"{__name__}.{module}"
+    found: type[Driver] = getattr(importlib.import_module(path), cls)
+    return found
 
 
 def driver_names() -> list[str]:

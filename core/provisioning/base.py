@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 
 from ..errors import MachineError
+from .commander import Commander
 from .engineconfig import DOCKER_DIR, DROP_IN, drop_in
 
 # a login user other than root has no sbin folders on its PATH, where dockerd lives
@@ -20,7 +21,7 @@ class Provisioner:
 
     docker_dir = DOCKER_DIR  # where the engine's TLS files go
 
-    def __init__(self, conn, os_info: dict):
+    def __init__(self, conn: Commander, os_info: dict[str, str]):
         self.conn = conn
         self.os = os_info
 

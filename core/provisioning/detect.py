@@ -5,7 +5,9 @@ from __future__ import annotations
 from ..errors import MachineError
 from .apt import Debian, Raspbian, Ubuntu
 from .arch import Arch
+from ..events import Reporter
 from .base import Provisioner
+from .commander import Commander
 from .boot2docker import Boot2Docker
 from .redhat import Amazon, Fedora, RedHat
 from .suse import Suse
@@ -43,7 +45,7 @@ def choose_provisioner(os_info: dict) -> type[Provisioner]:
     )
 
 
-async def detect(conn, report) -> Provisioner:
+async def detect(conn: Commander, report: Reporter) -> Provisioner:
     text = (await conn.run("cat /etc/os-release", timeout=30)).stdout
     info = parse_os_release(text)
     cls = choose_provisioner(info)

@@ -10,7 +10,9 @@ import shutil
 
 from ..errors import MachineError
 from ..hostconfig import Host
+from ..events import Reporter
 from .base import SBIN, Provisioner
+from .commander import Commander
 from .detect import detect
 from .engineconfig import engine_port, unit_extras_from
 
@@ -110,7 +112,7 @@ async def _provision(store, host: Host, driver, report, context: bool) -> None:
         await sync_context(host.name, url, mdir, report)
 
 
-async def install_docker(conn, prov: Provisioner, host: Host, report) -> None:
+async def install_docker(conn: Commander, prov: Provisioner, host: Host, report: Reporter) -> None:
     url = host.engine.get("InstallURL") or ""
     if prov.install_from_packages:
         report.info(f"Installing {prov.install_from_packages} from the distribution's packages...")
@@ -128,7 +130,7 @@ async def install_docker(conn, prov: Provisioner, host: Host, report) -> None:
         raise MachineError(f"error installing docker: {err}") from None
 
 
-async def wait_for_port(conn, port: int, report, tries: int = 10, delay: float = 3.0) -> None:
+async def wait_for_port(conn: Commander, port: int, report: Reporter, tries: int = 10, delay: float = 3.0) -> None:
     report.step("listen", f"Waiting for Docker to listen on port {port}...")
     pattern = re.compile(rf":{port}\s+.*:.*")
     for attempt in range(1, tries + 1):

@@ -1,0 +1,56 @@
+"""A scripted stand-in for a machine's SSH connection (docker-machine's provisiontest idea): each command is
+answered by the first rule whose pattern it matches, every command and file is recorded, and an unanswered
+command fails the test instead of passing silently."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from machine_tui.core.remote_command import CommandFailed, Result
+
+
+class FakeHost:
+    def __init__(self, rules: list[tuple[str, str | Result]] | None = None):
+        self.rules: list[tuple[re.Pattern, str | Result]] = []
+        self.commands: list[tuple[str, str]] = []  # (as whom: "user" | "root", command)
+        self.files: dict[str, tuple[str, str]] = {}  # path -> (content, mode)
+        for pattern, answer in rules or []:
+            self.answer(pattern, answer)
+
+    def answer(self, pattern: str, answer: str | Result) -> FakeHost:
+        """Commands matching `pattern` (a regex, searched) print `answer`, or give that Result. Later rules win."""
+        self.rules.insert(0, (re.compile(pattern), answer))
+        return self
+
+    def _result(self, command: str) -> Result:
+        for pattern, answer in self.rules:
+            if pattern.search(command):
+                return answer if isinstance(answer, Result) else Result(0, answer, "")
+        raise AssertionError(f"the fake host has no answer for: {command}")
+
+    async def run(self, command: str, timeout: float | None = 600, check: bool = True,
+                  input: str | None = None) -> Result:
+        return self._do("user", command, check, input)
+
+    async def sudo(self, command: str, timeout: float | None = 600, check: bool = True,
+                   input: str | None = None) -> Result:
+        return self._do("root", command, check, input)
+
+    def _do(self, who: str, command: str, check: bool, input: str | None) -> Result:
+        self.commands.append((who, command))
+        written = re.fullmatch(r"mkdir -p \S+ && cat > (\S+) && chmod (\d+) \S+", command)
+        if written:
+            self.files[shlex.split(written.group(1))[0]] = (input or "", written.group(2))
+            return Result(0, "", "")
+        result = self._result(command)
+        if check and result.exit_status != 0:
+            raise CommandFailed(command, result)
+        return result
+
+    async def write_file(self, path: str, data: str, mode: str = "0644", root: bool = True) -> None:
+        self.commands.append(("root" if root else "user", f"write {path}"))
+        self.files[path] = (data, mode)
+
+    def ran(self, pattern: str) -> list[str]:
+        return [c for _, c in self.commands if re.search(pattern, c)]

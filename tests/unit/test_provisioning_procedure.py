@@ -1,0 +1,142 @@
+"""The provisioning procedure against a scripted host (helpers/fakessh.py) and a loopback TLS engine: every step,
+its commands, the files it writes and how each failure is worded, in milliseconds and without a VM. The same
+procedure on real hosts is tests/vm/test_generic_vm.py."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+from fakeengine import FakeEngine
+from fakessh import FakeHost
+
+from machine_tui.core import certs, operations, ssh
+from machine_tui.core.drivers import DRIVERS
+from machine_tui.core.errors import MachineError
+from machine_tui.core.events import EventKind, Reporter
+from machine_tui.core.remote_command import Result
+from machine_tui.core.store import Store, create_problem
+
+DEBIAN = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'
+UNIT = "ExecStart=/usr/sbin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def debian_with_docker(port: int) -> FakeHost:
+    return FakeHost([
+        (r".", ""),  # hostname, systemctl and the like succeed quietly
+        (r"^cat /etc/os-release$", DEBIAN),
+        (r"command -v dockerd .*command -v docker ", f"/usr/sbin/dockerd\n---\n/usr/bin/docker\n---\n{UNIT}\n"),
+        (r"netstat -tln", f"tcp 0 0 0.0.0.0:{port} 0.0.0.0:* LISTEN\n"),
+    ])
+
+
+@pytest.fixture
+def loopback(monkeypatch, store):
+    """A store whose CA exists, a TLS engine on a loopback port, the loopback driver registered as an
+    out-of-tree driver, and SSH answered by the fake host the test sets."""
+    monkeypatch.setitem(DRIVERS, "loopback", "helpers.loopbackdriver:LoopbackDriver")
+    certs.bootstrap(*(os.path.join(store, "certs", f) for f in ("ca.pem", "ca-key.pem", "cert.pem", "key.pem")),
+                    lambda _: None)
+    port = free_port()
+    box: dict[str, FakeHost] = {}
+
+    async def connect(driver, report, tries=None, delay=3.0):
+        return box["host"]
+
+    monkeypatch.setattr(ssh, "wait_for_ssh", connect)
+    with FakeEngine(store, "127.0.0.1", port):
+        yield Store(store), port, box
+
+
+async def create(store: Store, port: int, name: str = "lb") -> Reporter:
+    report = Reporter()
+    await operations.create(store, name, "loopback", {"loopback-engine-port": port, "engine-install-url":
+                                                      "https://get.docker.com"}, report, context=False)
+    return report
+
+
+async def test_a_host_with_docker_is_configured_for_tls_and_nothing_is_installed(loopback):
+    store, port, box = loopback
+    host = box["host"] = debian_with_docker(port)
+    report = await create(store, port)
+    assert not host.ran(r"apt-get|curl")
+    conf, mode = host.files["/etc/systemd/system/docker.service.d/10-machine.conf"]
+    assert f"ExecStart=/usr/sbin/dockerd -H tcp://0.0.0.0:{port} -H unix:///var/run/docker.sock" in conf
+    assert "--containerd=/run/containerd/containerd.sock" in conf  # the distribution's unit flag kept
+    assert "--label provider=loopback" in conf and mode == "0644"
+    assert host.files["/etc/docker/server-key.pem"][1] == "0600"
+    assert host.files["/etc/docker/ca.pem"][0].startswith("-----BEGIN CERTIFICATE-----")
+    assert host.ran(r"^hostname lb && echo lb > /etc/hostname")
+    assert host.ran(r"^systemctl -f restart docker$") and host.ran(r"^systemctl -f enable docker$")
+    steps = [e.step for e in report.events if e.kind == EventKind.DONE]
+    assert steps == ["precreate", "create", "state", "ssh", "detect", "hostname", "install", "certs", "restart",
+                     "listen", "tlscheck"]
+    assert any(e.message == "Docker is already installed: skipping the install" for e in report.events)
+    assert not store.load("lb").doc.get("CreateError")
+
+
+async def test_a_bare_host_gets_curl_then_docker_from_the_install_url(loopback):
+    store, port, box = loopback
+    host = box["host"] = debian_with_docker(port)
+    host.answer(r"command -v dockerd .*command -v docker ", "\n---\n\n---\n")  # nothing there at first
+    host.answer(r"^command -v curl$", Result(1, "", ""))
+    host.answer(r"command -v dockerd \|\| true; echo ---; systemctl", f"/usr/sbin/dockerd\n---\n{UNIT}\n")  # installed
+    await create(store, port)
+    assert host.ran(r"^apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl$")
+    assert host.ran(r"^curl -sSL https://get.docker.com \| sh -$")
+
+
+async def test_each_failure_names_its_step_and_what_the_host_said(loopback):
+    store, port, box = loopback
+    host = box["host"] = debian_with_docker(port)
+    host.answer(r"^systemctl -f restart docker$", Result(1, "", "Job for docker.service failed."))
+    host.answer(r"journalctl -u docker.service", "failed to load listeners: address already in use\n")
+    with pytest.raises(MachineError) as err:
+        await create(store, port)
+    assert str(err.value) == ("Error creating machine: Error running provisioning: starting Docker: systemctl "
+                              "restart docker failed: failed to load listeners: address already in use")
+    assert "starting Docker" in create_problem(store.machine_dir("lb"))
+
+
+async def test_an_unknown_os_and_a_missing_dockerd_are_one_clear_line(loopback):
+    store, port, box = loopback
+    box["host"] = debian_with_docker(port).answer(r"^cat /etc/os-release$", "ID=plan9\n")
+    with pytest.raises(MachineError, match=r'detecting the OS: Error detecting OS: OS type not recognized: ID="plan9"'):
+        await create(store, port, "os")
+    host = box["host"] = debian_with_docker(port)
+    host.answer(r"command -v dockerd", "\n---\n\n---\n").answer(r"^command -v curl$", "/usr/bin/curl")
+    with pytest.raises(MachineError, match="Docker is installed but dockerd was not found on the host"):
+        await create(store, port, "nodockerd")
+
+
+async def test_an_engine_that_never_listens_is_reported_with_the_units_status(loopback, monkeypatch):
+    from machine_tui.core.provisioning import procedure
+
+    store, port, box = loopback
+    host = box["host"] = debian_with_docker(port)
+    host.answer(r"netstat -tln", "tcp 0 0 127.0.0.1:22 0.0.0.0:* LISTEN\n")
+    host.answer(r"systemctl status docker", "Active: activating (auto-restart)\n")
+    real = procedure.wait_for_port
+    monkeypatch.setattr(procedure, "wait_for_port", lambda conn, port, report: real(conn, port, report, 3, 0))
+    with pytest.raises(MachineError, match=r"Maximum number of retries \(3\) exceeded\. Active: activating"):
+        await create(store, port)
+    assert len(host.ran(r"netstat -tln")) == 3
+
+
+async def test_upgrade_updates_the_package_that_holds_dockerd_then_restarts(loopback):
+    from machine_tui.core.verbs import verb
+
+    store, port, box = loopback
+    box["host"] = debian_with_docker(port)
+    await create(store, port)
+    host = box["host"] = debian_with_docker(port).answer(r"dpkg -S", "docker.io\n")
+    await verb("upgrade")(store, store.load("lb"), Reporter())
+    assert host.ran(r"apt-get install -y -qq --only-upgrade docker\.io$")
+    assert host.commands[-1] == ("root", "systemctl -f restart docker")
