@@ -18,7 +18,7 @@ from .parse import HelpRequested, UsageError, app_help, command_help, parse_args
 def dispatch(argv: list[str], out=None, err=None, stdin=None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    from ..core.store import default_store_path
+    from ..core.settings import default_store_path
 
     gopts_spec = global_opts(default_store_path())
     try:
@@ -56,9 +56,9 @@ def dispatch(argv: list[str], out=None, err=None, stdin=None) -> int:
         err.write(f"{PROG}: '{name}' is not a {PROG} command. See '{PROG} --help'.\n")
         return 1
     ctx = Context(gopts, argv[len(argv) - len(rest):], out, err, stdin)
-    from ..core.logfile import setup_logging
+    from ..core.logfile import want_logging
 
-    setup_logging(ctx.debug, err)
+    want_logging(ctx.debug, err)
     try:
         handler = load_handler(cmd)
         if name == "create":

@@ -4,11 +4,9 @@ One machine that is broken, slow or gone never breaks the listing of the others.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import time
-from dataclasses import dataclass, field
 
 from .drivers import State, driver_for
 from .errors import MachineError, MachineNotFound
@@ -18,22 +16,31 @@ from .store import CREATING_FILE, InvalidName, LoadError, Store, create_problem
 FILTER_KEYS = ("driver", "state", "name", "label", "swarm")
 
 
-@dataclass
 class Row:
-    Name: str
-    Active: str = "-"
-    ActiveHost: bool = False
-    ActiveSwarm: bool = False
-    DriverName: str = ""
-    State: str = ""
-    URL: str = ""
-    SwarmOptions: dict | None = None
-    Swarm: str = ""
-    EngineOptions: dict | None = None
-    Error: str = ""
-    DockerVersion: str = ""
-    ResponseTime: float = 0.0  # seconds
-    broken: bool = field(default=False, repr=False)
+    """One line of `ls` (and of the app's table). A plain class: `ls -q` and every store reader load this module,
+    and dataclasses cost a command's start ~15 ms."""
+
+    def __init__(self, Name: str, Active: str = "-", ActiveHost: bool = False, ActiveSwarm: bool = False,  # noqa: N803
+                 DriverName: str = "", State: str = "", URL: str = "", SwarmOptions: dict | None = None,  # noqa: N803
+                 Swarm: str = "", EngineOptions: dict | None = None, Error: str = "",  # noqa: N803
+                 DockerVersion: str = "", ResponseTime: float = 0.0, broken: bool = False):  # noqa: N803
+        self.Name, self.Active, self.ActiveHost, self.ActiveSwarm = Name, Active, ActiveHost, ActiveSwarm
+        self.DriverName, self.State, self.URL, self.SwarmOptions = DriverName, State, URL, SwarmOptions
+        self.Swarm, self.EngineOptions, self.Error, self.DockerVersion = Swarm, EngineOptions, Error, DockerVersion
+        self.ResponseTime = ResponseTime  # seconds
+        self.broken = broken  # the machine's config could not be read
+
+    def replace(self, **changes: object) -> Row:
+        return Row(**{**self.__dict__, **changes})  # type: ignore[arg-type]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Row) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items() if k != "broken")
+        return f"Row({shown})"
 
     def template_data(self) -> dict:
         from .gotemplate import StrictFields
@@ -132,6 +139,9 @@ def load_all(store: Store) -> tuple[list[Host], list[Row]]:
 
 
 async def query_host(host: Host, timeout: float, docker_host: str, masters_by_disc: dict) -> Row:
+    import asyncio  # here, not at the top: `ls -q` and the store's readers never start a loop
+
+
     started = time.monotonic()
     row = Row(Name=host.name, DriverName=host.driver_name, SwarmOptions=host.swarm, EngineOptions=host.engine)
 
@@ -217,6 +227,8 @@ def create_error_of(host: Host) -> str:
 
 async def list_machines(store: Store, timeout: float = 10.0, filters: dict | None = None,
                         docker_host: str | None = None) -> list[Row]:
+    import asyncio
+
     filters = filters or {}
     hosts, broken = load_all(store)
     masters = {h.name.lower(): h.swarm.get("Discovery") for h in hosts if h.swarm.get("Master")}
@@ -233,6 +245,8 @@ async def list_machines(store: Store, timeout: float = 10.0, filters: dict | Non
 
 
 async def _cheap_state(host: Host) -> str:
+    import asyncio
+
     if create_error_of(host):
         return "Error"
     try:
@@ -245,6 +259,8 @@ def quiet_names(store: Store, filters: dict | None = None) -> list[str]:
     """ls -q: names only; with no state filter no host is contacted."""
     filters = filters or {}
     if "state" in filters:
+        import asyncio
+
         rows = asyncio.run(list_machines(store, 10.0, filters))
         return [r.Name for r in rows if not r.broken]
     hosts, _ = load_all(store)

@@ -3,24 +3,23 @@ to stderr."""
 
 from __future__ import annotations
 
-import logging
 import os
 import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import logging
 
 _PEM = re.compile(r"-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.S)
 _TOKEN = re.compile(r"(?i)((?:token|secret|password|passwd|api[-_]?key)\w*[\"']?\s*[=:]\s*[\"']?)([^\s\"',]+)")
 
 _logger: logging.Logger | None = None
+_wanted: tuple[bool, Any] = (False, None)  # how the command asked for its log, set up when first written
 
 
 def redact(text: str) -> str:
     text = _PEM.sub("<REDACTED>", text)
     return _TOKEN.sub(lambda m: m.group(1) + "<REDACTED>", text)
-
-
-class RedactingFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
 
 
 def log_dir() -> str:
@@ -51,7 +50,22 @@ def rotate(path: str, max_bytes: int = LOG_MAX_BYTES, keep: int = LOG_KEEP) -> N
         pass
 
 
-def setup_logging(debug: bool = False, stream=None) -> logging.Logger:
+def want_logging(debug: bool = False, stream: Any = None) -> None:
+    """Say how the log is to be kept; it is opened when something is first written (most commands write nothing,
+    and `logging` costs a command's start ~5 ms). --debug opens it at once, to mirror everything."""
+    global _wanted
+    _wanted = (debug, stream)
+    if debug:
+        setup_logging(debug, stream)
+
+
+def setup_logging(debug: bool = False, stream: Any = None) -> logging.Logger:
+    import logging
+
+    class RedactingFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return redact(super().format(record))
+
     global _logger
     logger = logging.getLogger("machine-tui")
     if _logger is not None:
@@ -79,9 +93,9 @@ def setup_logging(debug: bool = False, stream=None) -> logging.Logger:
 
 
 def get_logger() -> logging.Logger:
-    return _logger or setup_logging()
+    return _logger or setup_logging(*_wanted)
 
 
-def log_event(event) -> None:
+def log_event(event: Any) -> None:
     """A progress event of an operation, as a line of the log."""
     get_logger().info("%s %s", event.machine or "-", event.message)

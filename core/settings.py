@@ -35,3 +35,12 @@ def github_api() -> str:
 def virtualbox_path() -> str:
     """MACHINE_TUI_VIRTUALBOX_PATH forces the VirtualBox backend: api or vboxmanage ("" chooses)."""
     return os.environ.get("MACHINE_TUI_VIRTUALBOX_PATH", "")
+
+
+def default_store_path(explicit: str | None = None) -> str:
+    if explicit:
+        return os.path.abspath(os.path.expanduser(explicit))
+    env = storage_path()
+    if env:
+        return os.path.abspath(os.path.expanduser(env))
+    return os.path.join(os.path.expanduser("~"), ".docker", "machine")

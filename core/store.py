@@ -13,6 +13,7 @@ import threading
 
 from .errors import MachineError, MachineNotFound
 from .hostconfig import Host, invalid_name_message
+from .settings import default_store_path
 
 LOCK_NAME = ".machine-tui.lock"
 # present from the moment a machine folder appears until its create ends: a create killed half-way reads Error
@@ -31,17 +32,6 @@ class InvalidName(MachineError):
     def __init__(self, name):
         super().__init__(invalid_name_message(name))
         self.name = name
-
-
-def default_store_path(explicit: str | None = None) -> str:
-    if explicit:
-        return os.path.abspath(os.path.expanduser(explicit))
-    from .settings import storage_path
-
-    env = storage_path()
-    if env:
-        return os.path.abspath(os.path.expanduser(env))
-    return os.path.join(os.path.expanduser("~"), ".docker", "machine")
 
 
 class LoadError(MachineError):

@@ -125,11 +125,9 @@ class MainScreen(Screen[None]):
             self._gc_frozen = True
 
     def show_machines(self, message: MachinesUpdated) -> None:
-        import dataclasses
-
         busy = self.busy
         # a machine this app is starting or stopping says so, not "Timeout" while its engine comes up
-        rows = [dataclasses.replace(r, State=busy[r.Name], Error="") if r.Name in busy and r.State != "Error"
+        rows = [r.replace(State=busy[r.Name], Error="") if r.Name in busy and r.State != "Error"
                 else r for r in message.rows]
         message.rows = rows
         self.rows = {r.Name: r for r in message.rows}
