@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from ..core import VERSION
-from ..core.flags import Flag
 from ..core.errors import program_name
+from ..core.flags import Flag
 from ..core.verbs import VERBS
 from .parse import Command, Opt
 

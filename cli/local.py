@@ -89,8 +89,9 @@ def cmd_inspect(ctx, opts, args):
     if opts["json"] or not opts["format"]:
         ctx.out.write(gojson.marshal_indent(host.doc) + "\n")
         return 0
-    from ..core.gotemplate import Template, TemplateError
     import json
+
+    from ..core.gotemplate import Template, TemplateError
 
     data = json.loads(gojson.marshal(host.doc))
     try:
@@ -283,7 +284,8 @@ def cmd_rm(ctx, opts, args):
 def cmd_create(ctx, opts_unused, args):
     from ..core.createflags import create_flags
     from ..core.errors import DriverNotFound
-    from ..core.machines import check_driver, driver_flags as flags_of
+    from ..core.machines import check_driver
+    from ..core.machines import driver_flags as flags_of
 
     driver_name = _driver_from_argv(args)
     try:

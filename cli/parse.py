@@ -3,8 +3,8 @@ habits and help pages carry over. Kept free of heavy imports: `--version` must s
 
 from __future__ import annotations
 
-from ..core.flags import Flag, parse_flag_value
 from ..core.errors import MachineError
+from ..core.flags import Flag, parse_flag_value
 from ..core.tabwriter import tabwrite
 
 

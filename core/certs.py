@@ -9,6 +9,8 @@ import datetime as dt
 import ipaddress
 import os
 import secrets
+from collections.abc import Callable
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -26,7 +28,7 @@ def cert_org_user() -> str:
     return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"
 
 
-def _validity():
+def _validity() -> tuple[dt.datetime, dt.datetime]:
     now = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
     start = now - dt.timedelta(minutes=5)
     return start, start + dt.timedelta(days=VALID_DAYS)
@@ -36,13 +38,14 @@ def _new_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _key_pem(key) -> bytes:
-    return key.private_bytes(
+def _key_pem(key: Any) -> bytes:
+    pem: bytes = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
     )
+    return pem
 
 
-def _builder(org: str, pubkey):
+def _builder(org: str, pubkey: Any) -> tuple[x509.CertificateBuilder, x509.Name]:
     start, end = _validity()
     name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, org)])
     return (
@@ -55,19 +58,20 @@ def _builder(org: str, pubkey):
     ), name
 
 
-def _usage(digital=True, encipher=False, agreement=False, cert_sign=False):
+def _usage(digital: bool = True, encipher: bool = False, agreement: bool = False,
+           cert_sign: bool = False) -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=digital, content_commitment=False, key_encipherment=encipher, data_encipherment=False,
         key_agreement=agreement, key_cert_sign=cert_sign, crl_sign=False, encipher_only=False, decipher_only=False,
     )
 
 
-def write_pair(cert_path: str, key_path: str, cert, key) -> None:
+def write_pair(cert_path: str, key_path: str, cert: Any, key: Any) -> None:
     makedirs_private(os.path.dirname(cert_path))
     replace_pair(cert_path, key_path, cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
 
 
-def load_key(path: str):
+def load_key(path: str) -> Any:
     try:
         with open(path, "rb") as fh:
             return serialization.load_pem_private_key(fh.read(), password=None)
@@ -75,7 +79,7 @@ def load_key(path: str):
         raise MachineError(f"{path} is not a PEM private key without a passphrase") from None
 
 
-def load_cert(path: str):
+def load_cert(path: str) -> x509.Certificate:
     try:
         with open(path, "rb") as fh:
             return x509.load_pem_x509_certificate(fh.read())
@@ -83,7 +87,7 @@ def load_cert(path: str):
         raise MachineError(f"{path} is not a PEM certificate") from None
 
 
-def make_ca(cert_path: str, key_path: str, org: str, key=None) -> None:
+def make_ca(cert_path: str, key_path: str, org: str, key: Any | None = None) -> None:
     key = key or _new_key()
     builder, name = _builder(org, key.public_key())
     cert = (
@@ -95,12 +99,12 @@ def make_ca(cert_path: str, key_path: str, org: str, key=None) -> None:
     write_pair(cert_path, key_path, cert, key)
 
 
-def _load_ca(ca_cert_path: str, ca_key_path: str):
+def _load_ca(ca_cert_path: str, ca_key_path: str) -> tuple[x509.Certificate, Any]:
     return load_cert(ca_cert_path), load_key(ca_key_path)
 
 
 def make_signed(cert_path: str, key_path: str, ca_cert_path: str, ca_key_path: str, org: str,
-                hosts: list[str], server: bool, client_auth_too: bool = False, key=None) -> None:
+                hosts: list[str], server: bool, client_auth_too: bool = False, key: Any | None = None) -> None:
     ca_cert, ca_key = _load_ca(ca_cert_path, ca_key_path)
     key = key or _new_key()
     builder, _ = _builder(org, key.public_key())
@@ -133,7 +137,7 @@ def is_expired(cert_path: str) -> bool:
     return not (cert.not_valid_before_utc <= now <= cert.not_valid_after_utc)
 
 
-def bootstrap(ca_cert: str, ca_key: str, client_cert: str, client_key: str, say) -> None:
+def bootstrap(ca_cert: str, ca_key: str, client_cert: str, client_key: str, say: Callable[[str], None]) -> None:
     """Make the store's CA and client certificate when missing or expired (BootstrapCertificates).
     Held under the certs folder's lock: two creates at once make one CA, not two."""
     folder = os.path.dirname(ca_cert)
@@ -147,14 +151,14 @@ def bootstrap(ca_cert: str, ca_key: str, client_cert: str, client_key: str, say)
                                             server=False, key=key))
 
 
-def regenerate_client(ca_cert: str, ca_key: str, client_cert: str, client_key: str, say) -> None:
+def regenerate_client(ca_cert: str, ca_key: str, client_cert: str, client_key: str, say: Callable[[str], None]) -> None:
     """regenerate-certs --client-certs: a new client pair, replaced as one (the old pair until it is whole)."""
     with hold_lock(os.path.join(os.path.dirname(client_cert), ".machine-tui.lock")):
         say("Regenerating local certificates")
         make_signed(client_cert, client_key, ca_cert, ca_key, f"{cert_org_user()}.<bootstrap>", [""], server=False)
 
 
-def _renew(cert: str, key: str, what: str, key_what: str, creating: str, say, make) -> None:
+def _renew(cert: str, key: str, what: str, key_what: str, creating: str, say: Callable[[str], None], make: Any) -> None:
     recover_pair(cert)
     if os.path.exists(cert) and is_expired(cert):
         say(f"{what} is outdated and needs to be regenerated")
@@ -183,6 +187,7 @@ def server_cert_sans(cert_path: str) -> list[str]:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return []
-    return [str(v) for v in ext.get_values_for_type(x509.IPAddress)] + ext.get_values_for_type(x509.DNSName)
+    names: list[str] = ext.get_values_for_type(x509.DNSName)
+    return [str(v) for v in ext.get_values_for_type(x509.IPAddress)] + names
 
 

@@ -8,6 +8,10 @@ import hashlib
 import json
 import os
 import shutil
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .events import Reporter
 
 MARK = "machine-tui machine"
 
@@ -25,7 +29,7 @@ def context_owned(name: str) -> bool | None:
             meta = json.load(fh)
     except (OSError, ValueError):
         return None
-    return (meta.get("Metadata") or {}).get("Description", "").startswith(MARK)
+    return bool((meta.get("Metadata") or {}).get("Description", "").startswith(MARK))
 
 
 async def _docker(*args: str) -> tuple[int, str]:
@@ -36,7 +40,7 @@ async def _docker(*args: str) -> tuple[int, str]:
     return proc.returncode or 0, out.decode(errors="replace").strip()
 
 
-async def sync_context(name: str, url: str, cert_dir: str, report) -> None:
+async def sync_context(name: str, url: str, cert_dir: str, report: Reporter) -> None:
     """Create or refresh the context for a machine from its current URL and TLS files."""
     if not shutil.which("docker"):
         report.debug("docker CLI not found: no docker context made")
@@ -57,7 +61,7 @@ async def sync_context(name: str, url: str, cert_dir: str, report) -> None:
         report.info(f'Docker context "{name}" is ready: docker --context {name} ps')
 
 
-async def remove_context(name: str, report) -> None:
+async def remove_context(name: str, report: Reporter) -> None:
     if context_owned(name) and shutil.which("docker"):
         rc, out = await _docker("context", "rm", "-f", name)
         if rc != 0:

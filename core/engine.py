@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import ssl
+from typing import Any
 from urllib.parse import urlparse
 
 from .errors import MachineError, program_name
@@ -17,7 +18,7 @@ REGEN_ADVICE = (
     "Be advised that this will trigger a Docker daemon restart which might stop running containers.\n"
 )
 
-_contexts: dict[tuple, ssl.SSLContext] = {}
+_contexts: dict[tuple[tuple[str, int], ...], ssl.SSLContext] = {}
 
 
 def client_context(ca: str, cert: str, key: str) -> ssl.SSLContext:
@@ -84,7 +85,8 @@ def _go_dial_error(addr: str, err: BaseException) -> str:
     return f"dial tcp {addr}: {err}"
 
 
-async def _open(host: str, port: int, ctx: ssl.SSLContext, timeout: float):
+async def _open(host: str, port: int, ctx: ssl.SSLContext,
+                timeout: float) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     return await asyncio.wait_for(
         asyncio.open_connection(host, port, ssl=ctx, server_hostname=host), timeout
     )
@@ -147,7 +149,7 @@ async def check_tls(url: str, ca: str, cert: str, key: str, timeout: float = 20.
         ) from None
 
 
-async def docker_version(url: str, ca: str, cert: str, key: str, timeout: float = 10.0) -> dict:
+async def docker_version(url: str, ca: str, cert: str, key: str, timeout: float = 10.0) -> dict[str, Any]:
     """GET /version over mutual TLS. Raises MachineError with ls's wording on failure."""
     host, port = split_hostport(url)
     try:
@@ -176,7 +178,8 @@ async def docker_version(url: str, ca: str, cert: str, key: str, timeout: float 
     if b"transfer-encoding: chunked" in head.lower():
         body = _dechunk(body)
     try:
-        return json.loads(body)
+        answer: dict[str, Any] = json.loads(body)
+        return answer
     except ValueError:
         raise MachineError("Unable to query docker version: invalid response from the engine") from None
 

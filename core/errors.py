@@ -38,7 +38,7 @@ class MachineExists(MachineError):
 
 
 class HostNotRunning(MachineError):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("Host is not running")
 
 

@@ -4,6 +4,7 @@ its create forms, and the completion its words."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from .errors import MachineError
 
@@ -14,15 +15,15 @@ class Flag:
 
     __slots__ = ("name", "usage", "kind", "default", "env", "required", "choices", "advanced", "bounds")
 
-    def __init__(self, name: str, usage: str, kind: str = "string", default=None, env: str = "",
-                 required: bool = False, choices: tuple = (), advanced: bool = False,
-                 bounds: tuple[int, int] | None = None):
+    def __init__(self, name: str, usage: str, kind: str = "string", default: Any | None = None, env: str = "",
+                 required: bool = False, choices: tuple[Any, ...] = (), advanced: bool = False,
+                 bounds: tuple[int, int] | None = None) -> None:
         self.name, self.usage, self.kind, self.env = name, usage, kind, env
         self.default = ("" if kind in ("string", "int") else None) if default is None else default
         self.required, self.choices, self.advanced = required, choices, advanced
         self.bounds = bounds  # an int flag's smallest and largest accepted value (ports, sizes, counts)
 
-    def problem(self, value) -> str:
+    def problem(self, value: Any) -> str:
         """Why value is refused for this flag ("" when it is fine): checked where values enter, CLI and app alike."""
         if self.kind != "int" or value in ("", None):
             return ""
@@ -36,7 +37,7 @@ class Flag:
     def __repr__(self) -> str:
         return f"Flag({self.name!r}, kind={self.kind!r}, default={self.default!r})"
 
-    def initial(self):
+    def initial(self) -> Any:
         """Default with its env var applied, as the CLI and the TUI form both start from."""
         env_value = os.environ.get(self.env) if self.env else None
         if env_value not in (None, ""):
@@ -48,7 +49,7 @@ class Flag:
         return self.default
 
 
-def parse_flag_value(flag: Flag, text: str):
+def parse_flag_value(flag: Flag, text: str) -> str | int | bool:
     if flag.kind == "int":
         try:
             return int(text)

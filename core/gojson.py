@@ -1,6 +1,9 @@
 """JSON rendered the way Go's encoding/json does, so files and output match docker-machine byte for byte."""
 
+from __future__ import annotations
+
 import json
+from typing import Any
 
 
 def _go_escape(text: str) -> str:
@@ -14,11 +17,11 @@ def _go_escape(text: str) -> str:
     )
 
 
-def marshal_indent(value) -> str:
+def marshal_indent(value: Any) -> str:
     """json.MarshalIndent(v, "", "    ") without a trailing newline."""
     return _go_escape(json.dumps(value, indent=4, ensure_ascii=False))
 
 
-def marshal(value, sort_keys: bool = False) -> str:
+def marshal(value: Any, sort_keys: bool = False) -> str:
     """json.Marshal(v): compact. Maps that went through map[string]interface{} come out sorted."""
     return _go_escape(json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=sort_keys))

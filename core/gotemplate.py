@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from . import gojson
+
+Node = tuple[Any, ...]  # ("text", s) | ("expr", stages) | ("if" | "range" | "with", stages, body, else)
 
 
 class TemplateError(Exception):
@@ -17,7 +20,7 @@ class TemplateError(Exception):
 _ACTION = re.compile(r"\{\{(-?)\s*(.*?)\s*(-?)\}\}", re.S)
 
 
-def go_string(value) -> str:
+def go_string(value: Any) -> str:
     """fmt.Sprint of a value decoded from JSON or built by us."""
     if value is None:
         return "<no value>"
@@ -34,11 +37,11 @@ def go_string(value) -> str:
     return str(value)
 
 
-def _inner(value) -> str:
+def _inner(value: Any) -> str:
     return "<nil>" if value is None else go_string(value)
 
 
-def _prettyjson(value) -> str:
+def _prettyjson(value: Any) -> str:
     return gojson._go_escape(json.dumps(value, indent=4, ensure_ascii=False, sort_keys=isinstance(value, dict)))
 
 
@@ -51,14 +54,14 @@ FUNCS = {
 
 
 class Template:
-    def __init__(self, source: str, funcs: dict | None = None):
+    def __init__(self, source: str, funcs: dict[str, Any] | None = None):
         self.source = source
         self.funcs = FUNCS if funcs is None else funcs
         self.nodes = self._parse(source)
 
     # ----- parsing into a small tree: ("text", s) | ("expr", expr) | ("if", expr, body, else) | ("range", expr, body)
-    def _parse(self, src: str):
-        tokens: list[tuple] = []
+    def _parse(self, src: str) -> list[Node]:
+        tokens: list[tuple[Any, ...]] = []
         pos = 0
         for m in _ACTION.finditer(src):
             text = src[pos:m.start()]
@@ -75,13 +78,13 @@ class Template:
             line = src.count("\n", 0, pos + tail.index("{{")) + 1
             raise TemplateError(f"template: :{line}: unclosed action")
         tokens.append(("text", tail))
-        nodes, rest, end = self._block(tokens, 0)
+        nodes, _, end = self._block(tokens, 0)
         if end is not None:
             raise TemplateError(f"template: :{end[2]}: unexpected {{{{{end[1]}}}}}")
         return nodes
 
-    def _block(self, tokens, i):
-        nodes = []
+    def _block(self, tokens: list[tuple[Any, ...]], i: int) -> tuple[list[Node], int, tuple[Any, ...] | None]:
+        nodes: list[Node] = []
         while i < len(tokens):
             tok = tokens[i]
             if tok[0] == "text":
@@ -96,7 +99,7 @@ class Template:
             if word in ("if", "range", "with"):
                 expr = self._expr(body[len(word):].strip(), line)
                 inner, i, end = self._block(tokens, i + 1)
-                other = []
+                other: list[Node] = []
                 if end is not None and end[1].split()[0] == "else":
                     other, i, end = self._block(tokens, i + 1)
                 if end is None:
@@ -113,7 +116,7 @@ class Template:
             i += 1
         return nodes, i, None
 
-    def _expr(self, body: str, line: int):
+    def _expr(self, body: str, line: int) -> list[list[str]]:
         stages = []
         for stage in body.split("|"):
             words = stage.split()
@@ -128,12 +131,12 @@ class Template:
         return stages
 
     # ----- execution
-    def execute(self, data) -> str:
+    def execute(self, data: Any) -> str:
         out: list[str] = []
         self._run(self.nodes, data, out)
         return "".join(out)
 
-    def _run(self, nodes, data, out):
+    def _run(self, nodes: Any, data: Any, out: Any) -> None:
         for node in nodes:
             kind = node[0]
             if kind == "text":
@@ -154,11 +157,11 @@ class Template:
                 for item in items:
                     self._run(node[2], item, out)
 
-    def _eval(self, stages, data):
+    def _eval(self, stages: list[list[str]], data: Any) -> Any:
         value = None
         for n, words in enumerate(stages):
-            args = [self._term(w, data) for w in words[1:]] if words[0] in self.funcs else None
             if words[0] in self.funcs:
+                args = [self._term(w, data) for w in words[1:]]
                 if n > 0:
                     args = args + [value]
                 if len(args) != 1:
@@ -170,7 +173,7 @@ class Template:
                 value = self._term(words[0], data)
         return value
 
-    def _term(self, word: str, data):
+    def _term(self, word: str, data: Any) -> Any:
         if word.startswith('"'):
             return word.strip('"')
         if word == ".":
@@ -191,11 +194,11 @@ class Template:
         return value
 
 
-class StrictFields(dict):
+class StrictFields(dict[str, Any]):
     """Row data for ls: unknown fields are an error, as they are on Go structs."""
 
     strict_fields = True
 
 
-def _truthy(value) -> bool:
+def _truthy(value: Any) -> bool:
     return bool(value) and value != 0

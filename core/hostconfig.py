@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
 
 CONFIG_VERSION = 3
 DEFAULT_INSTALL_URL = "https://get.docker.com"
@@ -20,11 +21,11 @@ MAX_NAME_LENGTH = 64
 TOO_LONG_NAME_MESSAGE = f"Invalid hostname specified. A machine name has at most {MAX_NAME_LENGTH} characters"
 
 
-def is_valid_name(name) -> bool:
+def is_valid_name(name: Any) -> bool:
     return isinstance(name, str) and len(name) <= MAX_NAME_LENGTH and bool(_VALID_NAME.fullmatch(name))
 
 
-def invalid_name_message(name) -> str:
+def invalid_name_message(name: Any) -> str:
     """Why a name is refused, in docker-machine's words ("" if it is fine)."""
     if is_valid_name(name):
         return ""
@@ -35,14 +36,14 @@ def invalid_name_message(name) -> str:
 
 def engine_options(
     *,
-    arbitrary_flags=None,
-    env=None,
-    insecure_registry=None,
-    labels=None,
-    storage_driver="",
-    registry_mirror=None,
-    install_url=DEFAULT_INSTALL_URL,
-) -> dict:
+    arbitrary_flags: Any | None = None,
+    env: Any | None = None,
+    insecure_registry: Any | None = None,
+    labels: Any | None = None,
+    storage_driver: str = "",
+    registry_mirror: Any | None = None,
+    install_url: Any = DEFAULT_INSTALL_URL,
+) -> dict[str, Any]:
     return {
         "ArbitraryFlags": list(arbitrary_flags or []),
         "Dns": None,
@@ -62,17 +63,17 @@ def engine_options(
 
 def swarm_options(
     *,
-    agent=False,
-    master=False,
-    address="",
-    discovery="",
-    host=DEFAULT_SWARM_HOST,
-    image=DEFAULT_SWARM_IMAGE,
-    strategy="spread",
-    arbitrary_flags=None,
-    arbitrary_join_flags=None,
-    experimental=False,
-) -> dict:
+    agent: bool = False,
+    master: bool = False,
+    address: str = "",
+    discovery: str = "",
+    host: str = DEFAULT_SWARM_HOST,
+    image: Any = DEFAULT_SWARM_IMAGE,
+    strategy: str = "spread",
+    arbitrary_flags: Any | None = None,
+    arbitrary_join_flags: Any | None = None,
+    experimental: bool = False,
+) -> dict[str, Any]:
     return {
         "IsSwarm": bool(agent or master),
         "Address": address,
@@ -91,8 +92,8 @@ def swarm_options(
     }
 
 
-def auth_options(store_path: str, name: str, *, ca_cert="", ca_key="", client_cert="", client_key="",
-                 sans=None) -> dict:
+def auth_options(store_path: str, name: str, *, ca_cert: str = "", ca_key: str = "", client_cert: str = "",
+                 client_key: str = "", sans: Any | None = None) -> dict[str, Any]:
     certs = os.path.join(store_path, "certs")
     mdir = os.path.join(store_path, "machines", name)
     return {
@@ -111,7 +112,8 @@ def auth_options(store_path: str, name: str, *, ca_cert="", ca_key="", client_ce
     }
 
 
-def new_host(name: str, driver_name: str, driver: dict, engine: dict, swarm: dict, auth: dict) -> dict:
+def new_host(name: str, driver_name: str, driver: dict[str, Any], engine: dict[str, Any], swarm: dict[str, Any],
+             auth: dict[str, Any]) -> dict[str, Any]:
     return {
         "ConfigVersion": CONFIG_VERSION,
         "Driver": driver,
@@ -131,7 +133,7 @@ def new_host(name: str, driver_name: str, driver: dict, engine: dict, swarm: dic
 class Host:
     """One machine as read from the store: its config document plus the folder it lives in."""
 
-    def __init__(self, name: str, doc: dict, machine_dir: str):
+    def __init__(self, name: str, doc: dict[str, Any], machine_dir: str):
         self.name = name
         self.doc = doc
         self.dir = machine_dir
@@ -143,7 +145,7 @@ class Host:
         return value if isinstance(value, str) else ""
 
     @property
-    def driver_config(self) -> dict:
+    def driver_config(self) -> dict[str, Any]:
         drv = self.doc.get("Driver")
         if not isinstance(drv, dict):
             drv = {}
@@ -151,26 +153,26 @@ class Host:
         return drv
 
     @property
-    def host_options(self) -> dict:
+    def host_options(self) -> dict[str, Any]:
         opts = self.doc.get("HostOptions")
         if not isinstance(opts, dict):
             opts = self.doc["HostOptions"] = {}
         return opts
 
-    def _section(self, key: str) -> dict:
+    def _section(self, key: str) -> dict[str, Any]:
         value = self.host_options.get(key)
         return value if isinstance(value, dict) else {}
 
     @property
-    def engine(self) -> dict:
+    def engine(self) -> dict[str, Any]:
         return self._section("EngineOptions")
 
     @property
-    def swarm(self) -> dict:
+    def swarm(self) -> dict[str, Any]:
         return self._section("SwarmOptions")
 
     @property
-    def auth(self) -> dict:
+    def auth(self) -> dict[str, Any]:
         return self._section("AuthOptions")
 
     def __repr__(self) -> str:

@@ -15,9 +15,13 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from typing import TYPE_CHECKING, Any
 
 from .errors import MachineError
 from .store import makedirs_private
+
+if TYPE_CHECKING:
+    from .events import Reporter
 
 DEBIAN_12_CLOUD = "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-generic-amd64.qcow2"
 SUM_FILES = (("SHA512SUMS", "sha512"), ("SHA256SUMS", "sha256"))
@@ -44,7 +48,7 @@ def parse_checksum(text: str) -> tuple[str, str]:
     return algo, digest
 
 
-def _open(url: str, start: int = 0):
+def _open(url: str, start: int = 0) -> Any:
     req = urllib.request.Request(url, headers={"User-Agent": "machine-tui"})
     if start:
         req.add_header("Range", f"bytes={start}-")
@@ -101,7 +105,7 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.0f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
 
 
-def download_to(url: str, part: str, progress, cancelled: threading.Event) -> None:
+def download_to(url: str, part: str, progress: Any, cancelled: threading.Event) -> None:
     have = os.path.getsize(part) if os.path.exists(part) else 0
     resp = _open(url, have)
     with resp:
@@ -139,7 +143,7 @@ def download_to(url: str, part: str, progress, cancelled: threading.Event) -> No
                                 "the next create resumes from there")
 
 
-async def fetch_image(url: str, cache_dir: str, report, checksum: str = "",
+async def fetch_image(url: str, cache_dir: str, report: Reporter, checksum: str = "",
                       checksum_flag: str = "--qemu-image-checksum") -> str:
     """The cached copy of `url`, downloaded and verified first if needed. Reports step "image"."""
     makedirs_private(cache_dir)
@@ -153,7 +157,7 @@ async def fetch_image(url: str, cache_dir: str, report, checksum: str = "",
         os.close(lock_fd)
 
 
-async def _fetch_locked(url: str, target: str, report, checksum: str, checksum_flag: str) -> str:
+async def _fetch_locked(url: str, target: str, report: Reporter, checksum: str, checksum_flag: str) -> str:
     name = os.path.basename(urllib.parse.urlparse(url).path)
     verified = target + ".verified"
     if os.path.exists(target) and os.path.exists(verified):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from typing import Any
 
 from .drivers import State, driver_for
 from .errors import MachineError, MachineNotFound
@@ -21,8 +22,8 @@ class Row:
     and dataclasses cost a command's start ~15 ms."""
 
     def __init__(self, Name: str, Active: str = "-", ActiveHost: bool = False, ActiveSwarm: bool = False,  # noqa: N803
-                 DriverName: str = "", State: str = "", URL: str = "", SwarmOptions: dict | None = None,  # noqa: N803
-                 Swarm: str = "", EngineOptions: dict | None = None, Error: str = "",  # noqa: N803
+                 DriverName: str = "", State: str = "", URL: str = "", SwarmOptions: dict[str, Any] | None = None,  # noqa: N803
+                 Swarm: str = "", EngineOptions: dict[str, Any] | None = None, Error: str = "",  # noqa: N803
                  DockerVersion: str = "", ResponseTime: float = 0.0, broken: bool = False):  # noqa: N803
         self.Name, self.Active, self.ActiveHost, self.ActiveSwarm = Name, Active, ActiveHost, ActiveSwarm
         self.DriverName, self.State, self.URL, self.SwarmOptions = DriverName, State, URL, SwarmOptions
@@ -30,8 +31,8 @@ class Row:
         self.ResponseTime = ResponseTime  # seconds
         self.broken = broken  # the machine's config could not be read
 
-    def replace(self, **changes: object) -> Row:
-        return Row(**{**self.__dict__, **changes})  # type: ignore[arg-type]
+    def replace(self, **changes: Any) -> Row:
+        return Row(**{**self.__dict__, **changes})
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Row) and self.__dict__ == other.__dict__
@@ -42,7 +43,7 @@ class Row:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items() if k != "broken")
         return f"Row({shown})"
 
-    def template_data(self) -> dict:
+    def template_data(self) -> dict[str, Any]:
         from .gotemplate import StrictFields
 
         data = StrictFields(self.__dict__)
@@ -50,7 +51,7 @@ class Row:
         data["ResponseTime"] = go_duration(self.ResponseTime)
         return data
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d.pop("broken")
         d["ResponseTime"] = round(self.ResponseTime, 6)
@@ -77,7 +78,7 @@ def go_duration(seconds: float) -> str:
     return f"{int(minutes)}m{rest_text}s"
 
 
-def natural_key(name: str):
+def natural_key(name: str) -> list[int | str]:
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name.lower())]
 
 
@@ -99,7 +100,7 @@ def parse_filters(raw: list[str]) -> dict[str, list[str]]:
     return filters
 
 
-def _matches_static(host: Host, filters: dict, masters: dict) -> bool:
+def _matches_static(host: Host, filters: dict[str, Any], masters: dict[str, Any]) -> bool:
     if "driver" in filters and not any(v.lower() == host.driver_name.lower() for v in filters["driver"]):
         return False
     if "name" in filters and not any(re.search(v, host.name) for v in filters["name"]):
@@ -138,14 +139,14 @@ def load_all(store: Store) -> tuple[list[Host], list[Row]]:
     return hosts, broken
 
 
-async def query_host(host: Host, timeout: float, docker_host: str, masters_by_disc: dict) -> Row:
+async def query_host(host: Host, timeout: float, docker_host: str, masters_by_disc: dict[Any, str]) -> Row:
     import asyncio  # here, not at the top: `ls -q` and the store's readers never start a loop
 
 
     started = time.monotonic()
     row = Row(Name=host.name, DriverName=host.driver_name, SwarmOptions=host.swarm, EngineOptions=host.engine)
 
-    async def fill():
+    async def fill() -> None:
         driver = driver_for(host)
         url, err = "", None
         try:
@@ -225,7 +226,7 @@ def create_error_of(host: Host) -> str:
     return create_problem(host.dir)
 
 
-async def list_machines(store: Store, timeout: float = 10.0, filters: dict | None = None,
+async def list_machines(store: Store, timeout: float = 10.0, filters: dict[str, Any] | None = None,
                         docker_host: str | None = None) -> list[Row]:
     import asyncio
 
@@ -255,7 +256,7 @@ async def _cheap_state(host: Host) -> str:
         return "Error"
 
 
-def quiet_names(store: Store, filters: dict | None = None) -> list[str]:
+def quiet_names(store: Store, filters: dict[str, Any] | None = None) -> list[str]:
     """ls -q: names only; with no state filter no host is contacted."""
     filters = filters or {}
     if "state" in filters:

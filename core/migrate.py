@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 from .hostconfig import CONFIG_VERSION, DEFAULT_INSTALL_URL, DEFAULT_SWARM_HOST, DEFAULT_SWARM_IMAGE
 
@@ -31,7 +32,7 @@ def go_json_error(text: str, err: json.JSONDecodeError) -> str:
     return f"invalid character {quoted} {where}"
 
 
-def parse(text: str) -> dict:
+def parse(text: str) -> dict[str, Any]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as err:
@@ -56,11 +57,11 @@ _STRING_FIELDS = ("DriverName", "Name") + tuple(
         "ClientKeyPath", "ServerCertRemotePath", "ServerKeyRemotePath", "ClientCertPath", "StorePath"))
 
 
-def _go_kind(value) -> str:
+def _go_kind(value: Any) -> str:
     return _GO_TYPES.get(type(value), type(value).__name__)
 
 
-def _field(doc: dict, dotted: str):
+def _field(doc: dict[str, Any], dotted: str) -> Any:
     value: object = doc
     for part in dotted.split("."):
         if not isinstance(value, dict):
@@ -69,9 +70,9 @@ def _field(doc: dict, dotted: str):
     return value
 
 
-def check_types(doc: dict) -> None:
+def check_types(doc: dict[str, Any]) -> None:
     """A field of the wrong type is this machine's load error (as Go's decoder reports it), never a crash later."""
-    def wrong(dotted: str, value, go_type: str):
+    def wrong(dotted: str, value: Any, go_type: str) -> None:
         raise ConfigError(f"json: cannot unmarshal {_go_kind(value)} into Go struct field Host.{dotted} "
                           f"of type {go_type}")
 
@@ -88,7 +89,7 @@ def check_types(doc: dict) -> None:
         wrong("Driver", driver, "json.RawMessage (an object)")
 
 
-def migrate(doc: dict, name: str, store_path: str) -> tuple[dict, bool]:
+def migrate(doc: dict[str, Any], name: str, store_path: str) -> tuple[dict[str, Any], bool]:
     """Bring a parsed config up to version 3. Returns (doc, migrated?)."""
     version = doc.get("ConfigVersion", 0)
     if not isinstance(version, int):
@@ -105,7 +106,7 @@ def migrate(doc: dict, name: str, store_path: str) -> tuple[dict, bool]:
     return doc, True
 
 
-def _v0_to_v1(doc: dict, name: str) -> dict:
+def _v0_to_v1(doc: dict[str, Any], name: str) -> dict[str, Any]:
     driver = doc.get("Driver") or {}
     swarm_host = doc.get("SwarmHost") or DEFAULT_SWARM_HOST
     auth = {
@@ -144,7 +145,7 @@ def _v0_to_v1(doc: dict, name: str) -> dict:
     }
 
 
-def _v1_to_v2(doc: dict, store_path: str) -> dict:
+def _v1_to_v2(doc: dict[str, Any], store_path: str) -> dict[str, Any]:
     auth = doc.setdefault("HostOptions", {}).setdefault("AuthOptions", {})
     if "PrivateKeyPath" in auth:
         auth["CaPrivateKeyPath"] = auth.pop("PrivateKeyPath")
@@ -155,7 +156,7 @@ def _v1_to_v2(doc: dict, store_path: str) -> dict:
     return doc
 
 
-def _v2_to_v3(doc: dict, store_path: str) -> dict:
+def _v2_to_v3(doc: dict[str, Any], store_path: str) -> dict[str, Any]:
     driver = doc.get("Driver")
     if not isinstance(driver, dict):
         driver = {}
@@ -166,7 +167,7 @@ def _v2_to_v3(doc: dict, store_path: str) -> dict:
     return doc
 
 
-def _global_store(auth: dict, store_path: str) -> str:
+def _global_store(auth: dict[str, Any], store_path: str) -> str:
     sp = auth.get("StorePath") or ""
     if sp.rstrip("/").endswith("/machines/" + os.path.basename(sp.rstrip("/"))) and "/machines/" in sp:
         return os.path.dirname(os.path.dirname(sp.rstrip("/")))

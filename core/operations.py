@@ -9,6 +9,7 @@ import contextlib
 import os
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from . import hostconfig
 from .drivers import Driver, State, driver_class, driver_for
@@ -47,15 +48,15 @@ async def reprovision(store: Store, host: Host, report: Reporter, client_certs: 
     store.clear_create_marks(host.name)
 
 
-async def provision(store: Store, host: Host, report: Reporter, options: dict | None = None) -> None:
+async def provision(store: Store, host: Host, report: Reporter, options: dict[str, Any] | None = None) -> None:
     await reprovision(store, host, report)
 
 
-async def regenerate_certs(store: Store, host: Host, report: Reporter, options: dict | None = None) -> None:
+async def regenerate_certs(store: Store, host: Host, report: Reporter, options: dict[str, Any] | None = None) -> None:
     await reprovision(store, host, report, bool((options or {}).get("client-certs")))
 
 
-async def upgrade(store: Store, host: Host, report: Reporter, options: dict | None = None) -> None:
+async def upgrade(store: Store, host: Host, report: Reporter, options: dict[str, Any] | None = None) -> None:
     from .provisioning import upgrade as upgrade_docker
 
     await upgrade_docker(host, driver_for(host), report)
@@ -65,7 +66,7 @@ def _tracking_steps(store: Store, name: str, report: Reporter) -> Reporter:
     """The same reporter, also writing each step into the machine's create mark (what a kill leaves behind)."""
     outer = report._sink
 
-    def sink(event):
+    def sink(event: Any) -> None:
         if event.kind == EventKind.STEP and store.exists(name):
             store.mark_create_step(name, (event.message or event.step).rstrip(". "))
         if outer is not None:
@@ -76,8 +77,8 @@ def _tracking_steps(store: Store, name: str, report: Reporter) -> Reporter:
     return tracked
 
 
-def build_host(store: Store, name: str, driver_name: str, opts: dict, tls: TLSFiles,
-               explicit: set | None = None) -> tuple[Host, Driver]:
+def build_host(store: Store, name: str, driver_name: str, opts: dict[str, Any], tls: TLSFiles,
+               explicit: set[str] | None = None) -> tuple[Host, Driver]:
     """Validate everything a create needs before anything is written (bad input writes nothing).
 
     Like docker-machine, a driver sees its own flags' values but shared flags only when given
@@ -140,8 +141,8 @@ def build_host(store: Store, name: str, driver_name: str, opts: dict, tls: TLSFi
     return Host(name, doc, store.machine_dir(name)), driver
 
 
-async def create(store: Store, name: str, driver_name: str, opts: dict, report: Reporter,
-                 tls: TLSFiles | None = None, context: bool = True, explicit: set | None = None) -> Host:
+async def create(store: Store, name: str, driver_name: str, opts: dict[str, Any], report: Reporter,
+                 tls: TLSFiles | None = None, context: bool = True, explicit: set[str] | None = None) -> Host:
     host, driver = build_host(store, name, driver_name, opts, tls or TLSFiles(), explicit)
     auth = host.auth
     from . import certs  # cryptography is heavy: only commands that make certificates import it
@@ -227,7 +228,7 @@ def printable(text: str) -> str:
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
-async def start(store: Store, host: Host, report: Reporter, options: dict | None = None) -> None:
+async def start(store: Store, host: Host, report: Reporter, options: dict[str, Any] | None = None) -> None:
     driver = driver_for(host)
     report.info(f'Starting "{host.name}"...')
     if await driver.state() == State.RUNNING:
@@ -241,7 +242,7 @@ async def start(store: Store, host: Host, report: Reporter, options: dict | None
         await wait_for_docker(host, driver, report)
 
 
-async def _power_off(host: Host, report: Reporter, doing: str, done: str, driver_call) -> None:
+async def _power_off(host: Host, report: Reporter, doing: str, done: str, driver_call: Any) -> None:
     driver = driver_for(host)
     report.info(f'{doing} "{host.name}"...')
     if driver.name != "none" and await driver.state() == State.STOPPED:
@@ -251,15 +252,15 @@ async def _power_off(host: Host, report: Reporter, doing: str, done: str, driver
     report.info(f'Machine "{host.name}" was {done}.')
 
 
-async def stop(store: Store, host: Host, report: Reporter, options: dict | None = None) -> None:
+async def stop(store: Store, host: Host, report: Reporter, options: dict[str, Any] | None = None) -> None:
     await _power_off(host, report, "Stopping", "stopped", lambda d: d.stop())
 
 
-async def kill(store: Store, host: Host, report: Reporter, options: dict | None = None) -> None:
+async def kill(store: Store, host: Host, report: Reporter, options: dict[str, Any] | None = None) -> None:
     await _power_off(host, report, "Killing", "killed", lambda d: d.kill())
 
 
-async def restart(store: Store, host: Host, report: Reporter, options: dict | None = None) -> None:
+async def restart(store: Store, host: Host, report: Reporter, options: dict[str, Any] | None = None) -> None:
     driver = driver_for(host)
     report.info(f'Restarting "{host.name}"...')
     if driver.name != "none" and await driver.state() == State.STOPPED:

@@ -9,7 +9,8 @@ def free_port() -> int:
     """A port on 127.0.0.1 nobody listens on now (the OS picks it)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def port_free(port: int) -> bool:

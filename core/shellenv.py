@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 # shell: (set prefix, set delim, set suffix, unset prefix, unset delim, unset suffix, comment, hint template)
 SHELLS = {
@@ -36,7 +37,7 @@ def detect_shell(explicit: str = "") -> str:
     return os.path.basename(shell)
 
 
-def _syntax(shell: str):
+def _syntax(shell: str) -> Any:
     return SHELLS.get(shell, SHELLS["bash"])  # unknown shells fall back to bash, as docker-machine does
 
 

@@ -12,11 +12,17 @@ import asyncio
 import os
 import shlex
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
 from .errors import MachineError
-from .remote_command import CommandFailed, Result, short as _short
+from .remote_command import CommandFailed, Result
+from .remote_command import short as _short
+
+if TYPE_CHECKING:
+    from .drivers import Driver
+    from .events import Reporter
 
 KNOWN_HOSTS = "known_hosts"
 CONNECT_TIMEOUT = 15.0
@@ -138,7 +144,7 @@ class Connection:
             self._conn = None
 
 
-def _text(value) -> str:
+def _text(value: Any) -> str:
     if value is None:
         return ""
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
@@ -152,7 +158,7 @@ def _describe(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
-_pool: dict[tuple, Connection] = {}
+_pool: dict[tuple[int, Target], Connection] = {}  # (id of the event loop, target)
 
 
 def connection_for(target: Target) -> Connection:
@@ -167,17 +173,17 @@ def connection_for(target: Target) -> Connection:
     return conn
 
 
-async def target_of(driver) -> Target:
+async def target_of(driver: Driver) -> Target:
     host = await driver.ssh_hostname()
     return Target(host, driver.ssh_port(), driver.ssh_user(), driver.ssh_key_path(),
                   os.path.join(driver.resolve_store_path(), KNOWN_HOSTS))
 
 
-async def connect_driver(driver) -> Connection:
+async def connect_driver(driver: Driver) -> Connection:
     return connection_for(await target_of(driver))
 
 
-async def run_on_machine_driver(driver, command: str, expect_disconnect: bool = False) -> Result | None:
+async def run_on_machine_driver(driver: Driver, command: str, expect_disconnect: bool = False) -> Result | None:
     conn = await connect_driver(driver)
     try:
         return await conn.sudo(command, timeout=30)
@@ -207,7 +213,7 @@ async def _banner_within(host: str, port: int, seconds: float) -> bool:
         await asyncio.sleep(0.25)
 
 
-async def wait_for_ssh(driver, report, tries: int | None = None, delay: float = 3.0) -> Connection:
+async def wait_for_ssh(driver: Driver, report: Reporter, tries: int | None = None, delay: float = 3.0) -> Connection:
     """`exit 0` until it works, every retry shown, the last error named."""
     if tries is None:
         from .settings import wait_tries

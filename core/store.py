@@ -10,6 +10,8 @@ import errno
 import json
 import os
 import threading
+from collections.abc import Iterator
+from typing import Any
 
 from .errors import MachineError, MachineNotFound
 from .hostconfig import Host, invalid_name_message
@@ -29,7 +31,7 @@ _held = threading.local()  # lock files this thread holds, with their depth (upd
 class InvalidName(MachineError):
     """A name that is no machine of a store: refused before any path is built from it."""
 
-    def __init__(self, name):
+    def __init__(self, name: Any) -> None:
         super().__init__(invalid_name_message(name))
         self.name = name
 
@@ -182,7 +184,7 @@ class Store:
             return
         old_root = old_root.rstrip("/")
 
-        def fix(value):
+        def fix(value: Any) -> Any:
             if isinstance(value, str) and (value == old_root or value.startswith(old_root + "/")):
                 return self.path + value[len(old_root):]
             if isinstance(value, dict):
@@ -197,7 +199,7 @@ class Store:
 
     # ----- writes
     @contextlib.contextmanager
-    def lock(self, name: str):
+    def lock(self, name: str) -> Iterator[None]:
         """Exclusive lock on one machine's config for a read-modify-write cycle (flock: released on crash).
         Re-entrant within a thread, so a load that migrates under update()'s lock does not wait for itself."""
         mdir = self._check_owned(name)
@@ -218,7 +220,7 @@ class Store:
         with self.lock(host.name):
             self._write(host)
 
-    def update(self, name: str, change) -> Host:
+    def update(self, name: str, change: Any) -> Host:
         """Reload under the lock, apply change(host), write: concurrent writers never lose an update."""
         with self.lock(name):
             host = self.load(name)
@@ -315,7 +317,7 @@ class Store:
 def _remove_tree(path: str) -> None:
     import shutil
 
-    def onerror(func, failed, exc_info):
+    def onerror(func: Any, failed: Any, exc_info: Any) -> None:
         err = exc_info[1]
         if isinstance(err, FileNotFoundError):
             return  # a concurrent remove took it
@@ -326,7 +328,7 @@ def _remove_tree(path: str) -> None:
 
 
 @contextlib.contextmanager
-def hold_lock(lock_path: str):
+def hold_lock(lock_path: str) -> Iterator[None]:
     import fcntl
 
     held = getattr(_held, "locks", None)
@@ -386,7 +388,7 @@ def recover_pair(cert_path: str) -> None:
         pass  # a read-only store: the next writer finishes it
 
 
-def recover_pairs(folder: str, cert_names=("ca.pem", "cert.pem", "server.pem")) -> None:
+def recover_pairs(folder: str, cert_names: Any = ("ca.pem", "cert.pem", "server.pem")) -> None:
     for name in cert_names:
         path = os.path.join(folder, name)
         if os.path.exists(path + PAIR_COMMIT_SUFFIX):

@@ -33,7 +33,8 @@ def _pad(textw: int, cellw: int, tabwidth: int, padchar: str) -> str:
     return padchar * (cellw - textw)
 
 
-def _format(rows, widths, column, line0, line1, minwidth, tabwidth, padding, padchar):
+def _format(rows: list[list[str]], widths: list[list[int]], column: int, line0: int, line1: int, minwidth: int,
+            tabwidth: int, padding: int, padchar: str) -> None:
     """Go's recursive column-block algorithm: a block is a run of lines that have a cell in `column`."""
     this = line0
     while this < line1:

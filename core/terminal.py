@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from typing import Any
 
 import pyte
 from pyte import modes as pyte_modes
@@ -32,10 +33,10 @@ class TerminalModel(pyte.Screen):
 
     def __init__(self, columns: int, lines: int, scrollback: int = SCROLLBACK):
         super().__init__(columns, lines)
-        self.scrollback: deque = deque(maxlen=scrollback)
+        self.scrollback: deque[Any] = deque(maxlen=scrollback)
         self.scrolled_out = 0  # lines ever pushed to the scrollback (a stable key for caches)
-        self._saved_main: tuple | None = None
-        self._sgr_cache: dict = {}
+        self._saved_main: tuple[Any, ...] | None = None
+        self._sgr_cache: dict[tuple[Any, str], Any] = {}
         self.replies: list[bytes] = []  # answers to the remote's queries (cursor position, attributes)
         self.stream = pyte.ByteStream(self)
 
@@ -55,7 +56,7 @@ class TerminalModel(pyte.Screen):
     def takes_fast_path(self, data: bytes) -> bool:
         return self._fast_split(data) is not None
 
-    def _fast_split(self, data: bytes):
+    def _fast_split(self, data: bytes) -> tuple[bytes, bytes, bytes] | None:
         """(head, body, tail) when `body` can take the fast path; a CR LF or an escape sequence cut in two by the
         reads stays out of it (head/tail go through pyte)."""
         if len(data) <= 4096:
@@ -118,10 +119,11 @@ class TerminalModel(pyte.Screen):
         if tail:
             self.stream.feed(tail)
 
-    def _wrapped_runs(self, text: str) -> list[list]:
+    def _wrapped_runs(self, text: str) -> list[list[Any]]:
         """One line of output as screen rows of (text, style) runs, SGR applied by pyte's own code (remembered
         per style and sequence: logs repeat a few) and wrapped at the right margin as autowrap does."""
-        runs, width, cache = [], 0, self._sgr_cache
+        runs: list[Any] = []
+        width, cache = 0, self._sgr_cache
         for i, part in enumerate(_SGR.split(text)):
             if i % 2:
                 key = (self.cursor.attrs, part)
@@ -139,8 +141,8 @@ class TerminalModel(pyte.Screen):
         cols = self.columns
         if width <= cols:
             return [runs]
-        rows: list[list] = []
-        row: list = []
+        rows: list[list[Any]] = []
+        row: list[Any] = []
         used = 0
         for part, attrs in runs:
             while part:
@@ -164,7 +166,7 @@ class TerminalModel(pyte.Screen):
             self.scrolled_out += 1
         super().index()
 
-    def set_mode(self, *modes, **kwargs) -> None:
+    def set_mode(self, *modes: Any, **kwargs: Any) -> None:
         private = kwargs.get("private", False)
         if private and any((m << 5) in ALT_SCREEN_MODES for m in modes) and self._saved_main is None:
             self._saved_main = ({y: dict(self.buffer[y]) for y in range(self.lines)},
@@ -173,7 +175,7 @@ class TerminalModel(pyte.Screen):
             self.dirty.update(range(self.lines))
         super().set_mode(*modes, **kwargs)
 
-    def reset_mode(self, *modes, **kwargs) -> None:
+    def reset_mode(self, *modes: Any, **kwargs: Any) -> None:
         private = kwargs.get("private", False)
         if private and any((m << 5) in ALT_SCREEN_MODES for m in modes) and self._saved_main is not None:
             rows, (x, y, attrs) = self._saved_main
@@ -215,7 +217,7 @@ class TerminalModel(pyte.Screen):
     def total_lines(self) -> int:
         return len(self.scrollback) + self.lines
 
-    def line(self, index: int):
+    def line(self, index: int) -> Any:
         """Row `index` counted from the oldest scrollback line: a dict of Chars or a list of (text, Char) runs."""
         if index < len(self.scrollback):
             return self.scrollback[index]
@@ -296,7 +298,7 @@ MOUSE_SGR = 1006 << 5
 _BUTTON_CODE = {1: 0, 2: 1, 3: 2}  # left, middle, right
 
 
-def mouse_tracking(screen_mode) -> int:
+def mouse_tracking(screen_mode: Any) -> int:
     """Which mouse reports the remote program asked for: 0 none, 9 presses, 1000 +releases, 1002 +drags,
     1003 +every move (DECSET numbers)."""
     for level, mode in ((1003, MOUSE_ANY), (1002, MOUSE_DRAG), (1000, MOUSE_PRESS_RELEASE), (9, MOUSE_X10)):
@@ -305,7 +307,7 @@ def mouse_tracking(screen_mode) -> int:
     return 0
 
 
-def encode_mouse(kind: str, button: int, x: int, y: int, screen_mode, shift: bool = False, meta: bool = False,
+def encode_mouse(kind: str, button: int, x: int, y: int, screen_mode: Any, shift: bool = False, meta: bool = False,
                  ctrl: bool = False) -> bytes:
     """What an xterm sends for a mouse event at cell (x, y) (0-based) when the program tracks the mouse.
 

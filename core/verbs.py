@@ -8,8 +8,18 @@ A verb's function is named "module:function" in the core and imported when the v
 from __future__ import annotations
 
 import importlib
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from .flags import Flag
+
+if TYPE_CHECKING:
+    from .events import Reporter
+    from .hostconfig import Host
+    from .store import Store
+
+
+VerbFunction = Callable[["Store", "Host", "Reporter", dict[str, Any]], Awaitable[None]]
 
 
 class Verb:
@@ -18,9 +28,9 @@ class Verb:
     __slots__ = ("name", "title", "summary", "key", "run", "fits", "busy", "options", "prompt", "announce", "after",
                  "palette", "in_footer")
 
-    def __init__(self, name: str, title: str, summary: str, key: str, run: str, *, fits=None, busy: str = "",
-                 options: tuple = (), prompt: str = "", announce: str = "", after: str = "", palette: str = "",
-                 in_footer: bool = True):
+    def __init__(self, name: str, title: str, summary: str, key: str, run: str | VerbFunction, *,
+                 fits: Callable[[str], bool] | None = None, busy: str = "", options: tuple[tuple[Flag, str], ...] = (),
+                 prompt: str = "", announce: str = "", after: str = "", palette: str = "", in_footer: bool = True):
         self.name = name  # the CLI command, and the app's binding id "machine-NAME"
         self.title = title  # the footer's and the help's word
         self.summary = summary  # the CLI's one-line help
@@ -39,16 +49,17 @@ class Verb:
     def binding_id(self) -> str:
         return f"machine-{self.name}"
 
-    def function(self):
+    def function(self) -> VerbFunction:
         if callable(self.run):
             return self.run
         module, func = self.run.split(":")
-        return getattr(importlib.import_module(f"{__package__}.{module}"), func)
+        found: VerbFunction = getattr(importlib.import_module(f"{__package__}.{module}"), func)
+        return found
 
-    def defaults(self) -> dict:
+    def defaults(self) -> dict[str, Any]:
         return {flag.name: flag.initial() for flag, _ in self.options}
 
-    async def __call__(self, store, host, report, options: dict | None = None) -> None:
+    async def __call__(self, store: Store, host: Host, report: Reporter, options: dict[str, Any] | None = None) -> None:
         await self.function()(store, host, report, {**self.defaults(), **(options or {})})
 
 

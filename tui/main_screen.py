@@ -319,7 +319,6 @@ class MainScreen(Screen[None]):
     @work(group="operations")
     async def run_remove(self, name: str) -> None:
         from ..core import operations
-
         from ..core.store import create_problem
 
         try:

@@ -14,8 +14,9 @@ from textual.validation import Function, Integer
 from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Select
 
 from ..core.createflags import create_flags
-from ..core.machines import driver_flags as flags_of, driver_names
 from ..core.hostconfig import INVALID_NAME_MESSAGE, is_valid_name
+from ..core.machines import driver_flags as flags_of
+from ..core.machines import driver_names
 
 
 @dataclass

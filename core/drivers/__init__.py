@@ -11,7 +11,6 @@ from ..errors import DriverNotFound, MachineError
 from ..states import State
 from .base import Driver, Setting
 
-
 # name -> "module:Class" (a module of this package, or "package.module:Class" for a driver from elsewhere);
 # imported only when a machine of that driver is touched.
 DRIVERS: dict[str, str] = {

@@ -15,7 +15,7 @@ from ..states import State
 if TYPE_CHECKING:
     from ..events import Reporter
 
-T = TypeVar("T", str, int, bool, dict)  # dict: a nested object kept as docker-machine wrote it
+T = TypeVar("T", str, int, bool, dict[str, Any])  # dict[str, Any]: a nested object kept as docker-machine wrote it
 
 
 class Setting(Generic[T]):

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import MachineError, PreCreateError
 from ..flags import PORT, Flag
-from .base import Driver, Setting, State
+from ..states import State
+from .base import Driver, Setting
+
+if TYPE_CHECKING:
+    from ..events import Reporter
 
 
 class GenericDriver(Driver):
@@ -40,7 +44,7 @@ class GenericDriver(Driver):
         if key and not os.path.exists(key):
             raise PreCreateError(f'Error with pre-create check: "SSH key does not exist: \\"{key}\\""')
 
-    async def create(self, report) -> None:
+    async def create(self, report: Reporter) -> None:
         from ..sshkeys import adopt_or_make_key
 
         if self.ssh_key:

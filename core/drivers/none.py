@@ -7,7 +7,8 @@ from urllib.parse import urlparse
 
 from ..errors import MachineError
 from ..flags import Flag
-from .base import Driver, Setting, State
+from ..states import State
+from .base import Driver, Setting
 
 
 class NoneDriver(Driver):

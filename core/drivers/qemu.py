@@ -21,14 +21,18 @@ import shutil
 import signal
 import sys
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import MachineError, PortTaken, PreCreateError
+from ..flags import CPUS, MEGABYTES, MEMORY_MB, PORT_OR_AUTO, Flag
 from ..imagecache import DEBIAN_12_CLOUD
 from ..ports import free_port, port_free
-from ..flags import CPUS, MEGABYTES, MEMORY_MB, PORT_OR_AUTO, Flag
-from .base import Driver, Setting, State
+from ..states import State
+from .base import Driver, Setting
 from .qmp import qmp_command
+
+if TYPE_CHECKING:
+    from ..events import Reporter
 
 KEY_NAME = "opt/rig/ssh_key"  # the fw_cfg entry the image's key unit reads
 ACCELS = ("auto", "kvm", "hvf", "tcg")
@@ -143,7 +147,7 @@ class QemuDriver(Driver):
             if port and not port_free(port):
                 raise PreCreateError(f'Error with pre-create check: "port {port} on 127.0.0.1 is already taken"')
 
-    async def create(self, report) -> None:
+    async def create(self, report: Reporter) -> None:
         from ..sshkeys import make_key_pair
 
         self.ssh_key_setting = make_key_pair(self._path("id_rsa"))
@@ -178,7 +182,7 @@ class QemuDriver(Driver):
                 raise MachineError(f"starting the VM: {err}") from None
                 self.ssh_port_setting, self.engine_port = free_port(), free_port()
 
-    async def _make_disk(self, report) -> None:
+    async def _make_disk(self, report: Reporter) -> None:
         try:
             info = json.loads(await _run("qemu-img", "info", "--output=json", self.base_image))
         except (MachineError, ValueError) as err:
@@ -209,7 +213,7 @@ class QemuDriver(Driver):
                            _read_text(self.ssh_key_setting + ".pub"),
                            f"machine-tui-{name}-{uuid.uuid4().hex[:8]}")
 
-    async def _probe_accel(self, report) -> str:
+    async def _probe_accel(self, report: Reporter) -> str:
         """Acceleration only when a guest really runs on it: /dev/kvm can exist and still hang guests."""
         if sys.platform == "darwin":
             return "hvf"
@@ -282,7 +286,7 @@ class QemuDriver(Driver):
         # guard against a reused pid: it must be our QEMU, on this machine's disk
         return pid if self._path("disk.qcow2").encode() in cmdline else None
 
-    async def _qmp(self, command: str, timeout: float = 5.0) -> dict:
+    async def _qmp(self, command: str, timeout: float = 5.0) -> dict[str, Any]:
         return await qmp_command(self._path("qmp.sock"), command, timeout)
 
     async def state(self) -> State:
@@ -360,7 +364,7 @@ class QemuDriver(Driver):
     async def remove(self) -> None:
         await self.kill()
 
-    async def prepare_host(self, conn, report) -> None:
+    async def prepare_host(self, conn: Any, report: Reporter) -> None:
         if self._fw_cfg:
             # the overlay is as large as --qemu-disk-size; the root file system grows into it online
             await conn.sudo("resize2fs /dev/nvme0n1 >/dev/null 2>&1 || true", timeout=300, check=False)

@@ -15,9 +15,9 @@ from .base import SBIN, Provisioner
 from .boot2docker import Boot2Docker
 from .detect import PROVISIONERS, choose_provisioner, detect, parse_os_release
 from .engineconfig import DOCKER_DIR, DROP_IN, daemon_flags, drop_in, engine_port, unit_extras_from
+from .procedure import STEP_NAMES, provision, provision_new_machine, upgrade, wait_for_docker, wait_for_port
 from .redhat import Amazon, Fedora, RedHat
 from .suse import Suse
-from .procedure import STEP_NAMES, provision, provision_new_machine, upgrade, wait_for_docker, wait_for_port
 
 __all__ = [
     "SBIN", "Provisioner", "PROVISIONERS", "choose_provisioner", "detect", "parse_os_release",

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING
 
 from ..errors import MachineError
 from .commander import Commander
 from .engineconfig import DOCKER_DIR, DROP_IN, drop_in
+
+if TYPE_CHECKING:
+    from ..hostconfig import Host
 
 # a login user other than root has no sbin folders on its PATH, where dockerd lives
 SBIN = 'PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; '
@@ -29,7 +33,7 @@ class Provisioner:
     def config_path(self) -> str:
         return DROP_IN
 
-    def engine_config(self, host, driver_name: str, dockerd: str, port: int, extras: list[str]) -> str:
+    def engine_config(self, host: Host, driver_name: str, dockerd: str, port: int, extras: list[str]) -> str:
         return drop_in(host, driver_name, dockerd, port, extras, self.docker_dir)
 
     async def enable(self) -> None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING
 
 from ..errors import MachineError
 from .base import Provisioner
+
+if TYPE_CHECKING:
+    from ..hostconfig import Host
 
 
 class Boot2Docker(Provisioner):
@@ -19,7 +23,7 @@ class Boot2Docker(Provisioner):
     def config_path(self) -> str:
         return "/var/lib/boot2docker/profile"
 
-    def engine_config(self, host, driver_name: str, dockerd: str, port: int, extras: list[str]) -> str:
+    def engine_config(self, host: Host, driver_name: str, dockerd: str, port: int, extras: list[str]) -> str:
         e = host.engine
         args = [f"--label provider={driver_name}"]
         args += [f"--label {shlex.quote(label)}" for label in e.get("Labels") or []]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import MachineError
+from ..events import Reporter
 from .apt import Debian, Raspbian, Ubuntu
 from .arch import Arch
-from ..events import Reporter
 from .base import Provisioner
-from .commander import Commander
 from .boot2docker import Boot2Docker
+from .commander import Commander
 from .redhat import Amazon, Fedora, RedHat
 from .suse import Suse
 
@@ -29,7 +31,7 @@ def parse_os_release(text: str) -> dict[str, str]:
 PROVISIONERS: list[type[Provisioner]] = [Debian, Ubuntu, Raspbian, RedHat, Fedora, Amazon, Suse, Arch, Boot2Docker]
 
 
-def choose_provisioner(os_info: dict) -> type[Provisioner]:
+def choose_provisioner(os_info: dict[str, Any]) -> type[Provisioner]:
     """By ID, falling back to ID_LIKE (docker-machine does not), so derivatives work."""
     os_id = os_info.get("ID", "").lower()
     candidates = [os_id] + os_info.get("ID_LIKE", "").lower().split()

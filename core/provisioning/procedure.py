@@ -7,14 +7,19 @@ import os
 import re
 import shlex
 import shutil
+from typing import TYPE_CHECKING
 
 from ..errors import MachineError
-from ..hostconfig import Host
 from ..events import Reporter
+from ..hostconfig import Host
 from .base import SBIN, Provisioner
 from .commander import Commander
 from .detect import detect
 from .engineconfig import engine_port, unit_extras_from
+
+if TYPE_CHECKING:
+    from ..drivers import Driver
+    from ..store import Store
 
 
 STEP_NAMES = {"detect": "detecting the OS", "hostname": "setting the hostname", "install": "installing Docker",
@@ -22,7 +27,7 @@ STEP_NAMES = {"detect": "detecting the OS", "hostname": "setting the hostname", 
               "listen": "waiting for Docker to listen"}
 
 
-async def provision(store, host: Host, driver, report, context: bool = True) -> None:
+async def provision(store: Store, host: Host, driver: Driver, report: Reporter, context: bool = True) -> None:
     """Provision, and on failure say which step failed (and mark that step failed for the progress view)."""
     try:
         await _provision(store, host, driver, report, context)
@@ -35,7 +40,7 @@ async def provision(store, host: Host, driver, report, context: bool = True) -> 
         raise
 
 
-async def _provision(store, host: Host, driver, report, context: bool) -> None:
+async def _provision(store: Store, host: Host, driver: Driver, report: Reporter, context: bool) -> None:
     from .. import certs, ssh
     from ..reach import checked_url, machine_url
 
@@ -153,9 +158,10 @@ def _read(path: str) -> str:
         return fh.read()
 
 
-async def provision_new_machine(store, host: Host, driver, report, context: bool = True) -> None:
-    from ..states import State
+async def provision_new_machine(store: Store, host: Host, driver: Driver, report: Reporter,
+                                context: bool = True) -> None:
     from ..reach import wait_for_state
+    from ..states import State
 
     report.step("state", "Waiting for machine to be running, this may take a few minutes...")
     await wait_for_state(driver, State.RUNNING, report=report)
@@ -170,14 +176,14 @@ async def provision_new_machine(store, host: Host, driver, report, context: bool
         raise MachineError(msg) from None
 
 
-async def wait_for_docker(host: Host, driver, report) -> None:
+async def wait_for_docker(host: Host, driver: Driver, report: Reporter) -> None:
     from .. import ssh
 
     conn = await ssh.wait_for_ssh(driver, report)
     await wait_for_port(conn, engine_port(await driver.get_url()), report)
 
 
-async def upgrade(host: Host, driver, report) -> None:
+async def upgrade(host: Host, driver: Driver, report: Reporter) -> None:
     """Upgrade the package that holds dockerd, then restart Docker (starting the machine first if need be)."""
     from .. import ssh
     from ..states import State

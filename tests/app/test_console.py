@@ -3,17 +3,15 @@ the keys it sends, the widget with an in-memory session, and the app's console a
 
 from __future__ import annotations
 
-
 import pytest
-
+from conftest import wait_until
+from consoleapp import ConsoleApp
 from machine_tui.core.operations import TLSFiles, build_host
 from machine_tui.core.store import Store
 from machine_tui.core.terminal import DECCKM, TerminalModel, encode_mouse, encode_paste, mouse_tracking
-from machine_tui.tui.console import encode_textual_key as encode_key
 from machine_tui.tui.app import MachineTable, MachineTuiApp
 from machine_tui.tui.console import SshConsole
-from conftest import wait_until
-from consoleapp import ConsoleApp
+from machine_tui.tui.console import encode_textual_key as encode_key
 
 
 # ----- the model

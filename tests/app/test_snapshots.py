@@ -8,13 +8,11 @@ import os
 import shutil
 
 import pytest
-from textual.widgets import Input
-
-from conftest import clean_env, run_cli
+from conftest import clean_env, run_cli, wait_until
+from consoleapp import ConsoleApp
 from machine_tui.core.store import Store
 from machine_tui.tui.app import MachineTable, MachineTuiApp
-from consoleapp import ConsoleApp
-from conftest import wait_until
+from textual.widgets import Input
 
 STORE = "/tmp/machine-tui-snapshots/store"  # a fixed path: it shows in the header
 

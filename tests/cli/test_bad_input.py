@@ -15,10 +15,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import clean_env, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import clean_env, run_cli
 
 NAME_COMMANDS = [["inspect"], ["status"], ["url"], ["ip"], ["config"], ["env"], ["rm", "-y"], ["rm", "-f", "-y"],
                  ["start"], ["stop"], ["kill"], ["restart"], ["provision"], ["regenerate-certs", "-f"], ["upgrade"],

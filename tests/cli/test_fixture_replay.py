@@ -11,7 +11,6 @@ import shutil
 import string
 
 import pytest
-
 from conftest import FIXTURES, clean_env, run_cli
 
 # Cases whose output cannot be byte-identical, and what is compared instead.

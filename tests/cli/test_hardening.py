@@ -175,8 +175,8 @@ def test_a_create_in_progress_reads_starting_not_timeout(store, tmp_path):
 
 
 def test_progress_bars_keep_their_bar_and_time_at_80_columns(monkeypatch):
-    from machine_tui.core.events import Event
     from machine_tui.cli.progress import RichProgressSink
+    from machine_tui.core.events import Event
 
     class Terminal(io.StringIO):
         def isatty(self):

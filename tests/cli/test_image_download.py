@@ -9,7 +9,6 @@ import os
 import subprocess
 
 import pytest
-
 from conftest import clean_env, run_cli
 from imageserver import ImageServer
 from machine_tui.core.events import Reporter

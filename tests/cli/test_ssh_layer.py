@@ -9,7 +9,6 @@ import subprocess
 import time
 
 import pytest
-
 from machine_tui.core import ssh
 from machine_tui.core.errors import MachineError
 

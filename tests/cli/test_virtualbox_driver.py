@@ -11,13 +11,12 @@ import re
 import tarfile
 
 import pytest
-
 from conftest import clean_env, run_cli
 from imageserver import ImageServer
-from vboxrig import EMULATOR, VBox, new_machine, vbox  # noqa: F401 (vbox: a fixture)
 from machine_tui.core.drivers import State
 from machine_tui.core.events import Reporter
 from machine_tui.core.seediso import make_seed_iso
+from vboxrig import EMULATOR, VBox, new_machine, vbox  # noqa: F401 (vbox: a fixture)
 
 DM_DRIVER_KEYS = ["IPAddress", "MachineName", "SSHUser", "SSHPort", "SSHKeyPath", "StorePath", "SwarmMaster",
                   "SwarmHost", "SwarmDiscovery", "VBoxManager", "HostInterfaces", "CPU", "Memory", "DiskSize",

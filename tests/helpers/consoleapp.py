@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from textual.app import App
-
 from machine_tui.tui.console import SshConsole
+from textual.app import App
 
 
 class MemorySession:

@@ -7,7 +7,6 @@ import json
 import os
 
 import pytest
-
 from machine_tui.core import operations
 from machine_tui.core.store import Store
 

@@ -11,7 +11,6 @@ import stat
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
 from fakeengine import FakeEngine
 from machine_tui.core import certs
 from machine_tui.core.engine import check_tls, docker_version

@@ -10,7 +10,6 @@ import socket
 import pytest
 from fakeengine import FakeEngine
 from fakessh import FakeHost
-
 from machine_tui.core import certs, operations, ssh
 from machine_tui.core.drivers import DRIVERS
 from machine_tui.core.errors import MachineError

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from machine_tui.core import hostconfig, provisioning
 from machine_tui.core.errors import MachineError
 from machine_tui.core.hostconfig import Host

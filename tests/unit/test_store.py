@@ -9,7 +9,6 @@ import shutil
 import stat
 
 import pytest
-
 from conftest import FIXTURES
 from machine_tui.core import gojson
 from machine_tui.core.errors import MachineNotFound

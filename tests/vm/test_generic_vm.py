@@ -8,10 +8,9 @@ import os
 import subprocess
 
 import pytest
-
 import vmrig
-from vmrig import busybox_rootfs
 from conftest import assert_store_sound, clean_env, kill_after, run_cli, start_cli
+from vmrig import busybox_rootfs
 
 
 @pytest.fixture(scope="module")

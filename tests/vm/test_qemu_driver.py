@@ -11,7 +11,6 @@ import sys
 import time
 
 import pytest
-
 import vmrig
 from conftest import ROOT, clean_env, run_cli
 from imageserver import ImageServer

@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 
 import vmrig
-from conftest import clean_env, run_cli
+from conftest import clean_env, run_cli, wait_until
 from machine_tui.core.store import Store
 from machine_tui.tui.app import MachineTable, MachineTuiApp
 from machine_tui.tui.console import SshConsole
-from conftest import wait_until
 
 
 def state(app, name):

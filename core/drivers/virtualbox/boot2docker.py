@@ -11,10 +11,14 @@ import os
 import shutil
 import threading
 import urllib.parse
+from typing import TYPE_CHECKING
 
 from ...errors import MachineError
 from ...imagecache import DownloadError, download_to
 from ...store import makedirs_private
+
+if TYPE_CHECKING:
+    from ...events import Reporter
 
 REPO = "boot2docker/boot2docker"
 
@@ -66,7 +70,7 @@ def latest_release(token: str = "") -> tuple[str, str]:
     return tag, iso or f"https://github.com/{REPO}/releases/download/{tag}/boot2docker.iso"
 
 
-async def download_iso(url: str, dest: str, report) -> None:
+async def download_iso(url: str, dest: str, report: Reporter) -> None:
     """`url` (http, https or file) into `dest` through a temporary file, with progress; it must be an ISO."""
     part = dest + ".part"
     if os.path.exists(part):
@@ -90,7 +94,7 @@ async def download_iso(url: str, dest: str, report) -> None:
     report.done("iso")
 
 
-async def cached_latest_iso(cache_dir: str, report, token: str = "") -> str:
+async def cached_latest_iso(cache_dir: str, report: Reporter, token: str = "") -> str:
     """The store's cache/boot2docker.iso, fetched or refreshed when GitHub has a newer release."""
     if not os.path.isdir(cache_dir):
         report.info(f"Image cache directory does not exist, creating it at {cache_dir}...")
@@ -113,7 +117,7 @@ async def cached_latest_iso(cache_dir: str, report, token: str = "") -> str:
     return iso
 
 
-async def iso_for_machine(url: str, cache_dir: str, dest: str, report, token: str = "") -> None:
+async def iso_for_machine(url: str, cache_dir: str, dest: str, report: Reporter, token: str = "") -> None:
     """Put the machine's boot2docker.iso in place: a copy of the cached latest, or `url` when one was given."""
     if url:
         if "/releases" in url and url.startswith(("http://", "https://")) and "api" in url:

@@ -11,16 +11,20 @@ import asyncio
 import os
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import MachineError, PreCreateError, VMMissing
-from ...ports import free_port, port_free
 from ...flags import MEGABYTES, MEMORY_MB, Flag
-from ..base import Driver, Setting, State
+from ...ports import free_port, port_free
+from ...states import State
+from ..base import Driver, Setting
 from .backend import VBoxError, VirtualBoxBackend, VMNotRegistered, VMSpec
 from .disks import disk_image_format, userdata_tar
 from .network import macs_for, parse_cidr, setup_hostonly
 from .vboxmanage import VBoxManage
+
+if TYPE_CHECKING:
+    from ...events import Reporter
 
 STATES = {"running": State.RUNNING, "paused": State.PAUSED, "saved": State.SAVED, "poweroff": State.STOPPED,
           "aborted": State.STOPPED, "stopping": State.STOPPING, "starting": State.STARTING}
@@ -191,9 +195,9 @@ class VirtualBoxDriver(Driver):
             seen_ips.add(ip)
         self._version = version
 
-    async def create(self, report) -> None:
-        from .boot2docker import iso_for_machine
+    async def create(self, report: Reporter) -> None:
         from ...sshkeys import make_key_pair
+        from .boot2docker import iso_for_machine
 
         if self.image_url:
             return await self._create_from_cloud_image(report)
@@ -214,12 +218,12 @@ class VirtualBoxDriver(Driver):
         report.info("Starting the VM...")
         await self.start(report)
 
-    def _vm_spec(self, iso: str, disk: str, **extra) -> VMSpec:
+    def _vm_spec(self, iso: str, disk: str, **extra: Any) -> VMSpec:
         return VMSpec(name=self.machine_name, basefolder=self._path(), cpus=self.cpu, memory=self.memory,
                       host_dns_resolver=self.host_dns_resolver, dns_proxy=self.dns_proxy, nat_nictype=self.nat_nic_type,
                       iso=iso, disk=disk, **extra)
 
-    async def _create_from_cloud_image(self, report) -> None:
+    async def _create_from_cloud_image(self, report: Reporter) -> None:
         """A cloud image instead of boot2docker: the image converted to a VDI (VMDKs cannot grow in VirtualBox),
         grown to --virtualbox-disk-size, and a cloud-init seed on the DVD drive naming the user, its key, the
         hostname and DHCP on both NICs (cloud-init would only bring up the first)."""
@@ -261,7 +265,7 @@ class VirtualBoxDriver(Driver):
         report.info("Starting the VM...")
         await self.start(report)
 
-    async def _import_boot2docker_vm(self, source: str, report) -> None:
+    async def _import_boot2docker_vm(self, source: str, report: Reporter) -> None:
         """docker-machine's import of a boot2docker-cli VM: its disk cloned, its CPUs and memory, its SSH key."""
         import shutil
 
@@ -310,7 +314,7 @@ class VirtualBoxDriver(Driver):
     async def ssh_hostname(self) -> str:
         return "127.0.0.1"
 
-    async def _discover_ip(self, conn=None) -> None:
+    async def _discover_ip(self, conn: Any | None = None) -> None:
         """The host-only adapter's address, read in the guest by the adapter's MAC (docker-machine's way)."""
         from ... import ssh
 
@@ -329,12 +333,12 @@ class VirtualBoxDriver(Driver):
                     return
         raise MachineError(f"Could not find matching IP for MAC address {mac}")
 
-    async def prepare_host(self, conn, report) -> None:
+    async def prepare_host(self, conn: Any, report: Reporter) -> None:
         report.info("Waiting for an IP...")
         await self._discover_ip(conn)
 
     # ----- lifecycle
-    async def start(self, report=None) -> None:
+    async def start(self, report: Reporter | None = None) -> None:
         name = self.machine_name
         st = await self.state()
         if st in (State.STOPPED, State.NONE):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
+from typing import Any
 
 from .backend import VBoxError, VMSpec
 
@@ -30,7 +32,7 @@ def api_available() -> bool:
 
 
 class VBoxMain:
-    def __init__(self, log=None, manager=None):
+    def __init__(self, log: Callable[..., None] | None = None, manager: Any | None = None) -> None:
         if manager is None:
             import vboxapi
 
@@ -46,7 +48,7 @@ class VBoxMain:
         return f"the VirtualBox Main API (vboxapi, VirtualBox {self.vbox.version})"
 
     # ----- plumbing
-    def _api(self, what: str, fn, *args):
+    def _api(self, what: str, fn: Any, *args: Any) -> Any:
         if self.log:
             self.log(f"API: {what}")
         try:
@@ -59,7 +61,7 @@ class VBoxMain:
             raise VBoxError.of(f"VirtualBox API {what} failed:\n{message} (code {status})",
                             f"{message}\nDetails: code {status}") from None
 
-    async def _wait(self, what: str, progress) -> None:
+    async def _wait(self, what: str, progress: Any) -> None:
         while not progress.completed:
             progress.waitForCompletion(20)  # ms: lets the binding process its events
             await asyncio.sleep(0.03)
@@ -68,17 +70,17 @@ class VBoxMain:
             text = info.text if info is not None else f"result code {progress.resultCode:#x}"
             raise VBoxError(f"VirtualBox API {what} failed:\n{text}", text)
 
-    def _find(self, name: str):
+    def _find(self, name: str) -> Any:
         return self._api("findMachine", self.vbox.findMachine, name)
 
-    def _const(self, *names: str):
+    def _const(self, *names: str) -> Any:
         """The first of several constant names this VirtualBox has (names changed between API versions)."""
         for name in names:
             if hasattr(self.c, name):
                 return getattr(self.c, name)
         raise VBoxError(f"this VirtualBox API has none of {', '.join(names)}")
 
-    async def _edit(self, name: str, change) -> None:
+    async def _edit(self, name: str, change: Any) -> None:
         """Run change(mutable machine) under a write lock and save the settings, as VBoxManage modifyvm does."""
         machine = self._find(name)
         session = self.mgr.getSessionObject(self.vbox)
@@ -89,7 +91,7 @@ class VBoxMain:
         finally:
             session.unlockMachine()
 
-    async def _console(self, name: str, action):
+    async def _console(self, name: str, action: Any) -> None:
         machine = self._find(name)
         session = self.mgr.getSessionObject(self.vbox)
         self._api("lockMachine", machine.lockMachine, session, self.c.LockType_Shared)
@@ -177,7 +179,7 @@ class VBoxMain:
         self._api("saveSettings", machine.saveSettings)
         self._api("registerMachine", vbox.registerMachine, machine)
 
-        def configure(m):
+        def configure(m: Any) -> None:
             platform = getattr(m, "platform", None)
             x86 = platform.x86 if platform is not None else m
             firmware = getattr(m, "firmwareSettings", None) or m.BIOSSettings
@@ -223,7 +225,7 @@ class VBoxMain:
         await self._edit(spec.name, lambda m: self._api("configure the VM", configure, m))
 
     async def forward_ssh(self, name: str, port: int) -> None:
-        def change(m):
+        def change(m: Any) -> None:
             nat = m.getNetworkAdapter(0).NATEngine
             if any(rule.split(",")[0] == "ssh" for rule in self.mgr.getArray(nat, "redirects")):
                 nat.removeRedirect("ssh")
@@ -260,7 +262,8 @@ class VBoxMain:
     async def create_hostonly_if(self) -> str | None:
         progress, nic = self._api("createHostOnlyNetworkInterface", self.vbox.host.createHostOnlyNetworkInterface)
         await self._wait("createHostOnlyNetworkInterface", progress)
-        return nic.name
+        name: str | None = nic.name
+        return name
 
     async def configure_hostonly_if(self, nic: str, ip: str, mask: str) -> None:
         iface = self._api("findHostNetworkInterfaceByName", self.vbox.host.findHostNetworkInterfaceByName, nic)
@@ -310,7 +313,7 @@ class VBoxMain:
     async def attach_hostonly(self, name: str, nic: str, nictype: str, promisc: str, mac: str = "") -> None:
         c = self.c
 
-        def change(m):
+        def change(m: Any) -> None:
             adapter = m.getNetworkAdapter(1)
             adapter.enabled = True
             adapter.attachmentType = c.NetworkAttachmentType_HostOnly

@@ -7,6 +7,8 @@ import asyncio
 import os
 import re
 import shutil
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from ...errors import MachineError
 from .backend import VBoxError, VMSpec
@@ -29,14 +31,14 @@ def find_vboxmanage() -> str:
 class VBoxManage:
     """The VBoxManage path: each operation is the command line docker-machine runs for it."""
 
-    def __init__(self, binary: str | None = None, log=None):
+    def __init__(self, binary: str | None = None, log: Callable[..., None] | None = None) -> None:
         self.binary = binary or find_vboxmanage()
         self.log = log  # a callable receiving each command line (--debug)
 
     def describe(self) -> str:
         return f"VBoxManage ({self.binary})"
 
-    async def run(self, *args: str, stdin=None) -> str:
+    async def run(self, *args: str, stdin: Any | None = None) -> str:
         """stdout of `VBoxManage args`; `stdin` may be bytes or an async iterator of bytes (a streamed disk)."""
         for attempt in range(5):
             if self.log:
@@ -165,7 +167,7 @@ class VBoxManage:
         await self.run("modifymedium", "disk", path, "--resize", str(megabytes))
 
 
-async def _disk_stream(head: bytes, size: int):
+async def _disk_stream(head: bytes, size: int) -> AsyncIterator[bytes]:
     """`head` then zeros up to `size` bytes, in chunks, so a 20 GB disk never sits in memory."""
     yield head
     left = size - len(head)
@@ -176,7 +178,7 @@ async def _disk_stream(head: bytes, size: int):
         left -= n
 
 
-async def _feed(proc, chunks) -> None:
+async def _feed(proc: Any, chunks: Any) -> None:
     try:
         async for chunk in chunks:
             proc.stdin.write(chunk)
