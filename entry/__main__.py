@@ -1,0 +1,5 @@
+import sys
+
+from machine_tui.cli.main import main
+
+sys.exit(main())
