@@ -98,6 +98,7 @@ def build_host(store: Store, name: str, driver_name: str, opts: dict[str, Any], 
                 and os.environ.get(flag.env) else ""
             raise MachineError(f"Error setting machine configuration from flags provided: {problem}{came_from}")
     driver_opts = {k: v for k, v in opts.items() if k in own or explicit is None or k in explicit}
+    driver.flags_given = explicit
     try:
         driver.set_config_from_flags(driver_opts)
     except MachineError as err:

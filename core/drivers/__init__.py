@@ -18,6 +18,7 @@ DRIVERS: dict[str, str] = {
     "qemu": "qemu:QemuDriver",
     "generic": "generic:GenericDriver",
     "virtualbox": "virtualbox:VirtualBoxDriver",
+    "amazonec2": "amazonec2:AmazonEC2Driver",
 }
 
 

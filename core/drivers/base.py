@@ -15,7 +15,7 @@ from ..states import State
 if TYPE_CHECKING:
     from ..events import Reporter
 
-T = TypeVar("T", str, int, bool, dict[str, Any])  # dict[str, Any]: a nested object kept as docker-machine wrote it
+T = TypeVar("T", str, int, bool, list[Any], dict[str, Any])  # lists and objects: JSON values kept as written
 
 
 class Setting(Generic[T]):
@@ -36,7 +36,7 @@ class Setting(Generic[T]):
 
     def default_for(self, owner: type[Driver]) -> T:
         if self._default is not None:
-            return copy.copy(self._default)  # each config its own dict
+            return copy.copy(self._default)  # each config its own list or dict
         if not self.flag:
             return self.kind()
         default = owner.flag_named(self.flag).default
@@ -76,6 +76,7 @@ class Driver(abc.ABC):
     name = "base"
     flags: list[Flag] = []
     provisions = True  # False: create stops after the driver (none)
+    flags_given: set[str] | None = None  # at create: the flags the user typed (None: all of them count as typed)
 
     ip_address = Setting("IPAddress", str, "")
     machine_name = Setting("MachineName", str, "")

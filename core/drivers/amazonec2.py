@@ -1,0 +1,510 @@
+"""The amazonec2 driver, on boto3: docker-machine's flags, fields and call sequence, with today's defaults.
+
+Beyond docker-machine:
+- The default image is looked up at create from the public SSM parameter Canonical publishes (Ubuntu 24.04 LTS)
+  instead of a 2018 table of Ubuntu 16.04 AMIs.
+- A failed create removes everything it made: the instance, the imported key pair, and a security group it created.
+- Credentials given on the environment, in ~/.aws or by an instance role are resolved at run time by boto3's own
+  chain and never written to config.json. Only keys passed as flags are kept, as docker-machine keeps them.
+- Spot instances use RunInstances' market options: spot blocks (--amazonec2-block-duration-minutes) ended in 2022."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from typing import Any
+
+from ..errors import MachineError, PreCreateError, VMMissing
+from ..flags import PORT, Flag
+from ..states import State
+from .base import Driver, Setting
+
+DEFAULT_IMAGE_PARAMETER = "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
+GROUP_DESCRIPTION = "Docker Machine"
+ENGINE_PORT = 2376
+SWARM_PORT = 3376
+STATES = {"pending": State.STARTING, "running": State.RUNNING, "stopping": State.STOPPING,
+          "shutting-down": State.STOPPING, "stopped": State.STOPPED}
+_B, _L = "bool", "list"
+
+FLAGS = [
+    Flag("amazonec2-access-key", "AWS Access Key (kept in config.json only when given as this flag)",
+         env="AWS_ACCESS_KEY_ID"),
+    Flag("amazonec2-ami", "AWS machine image (default: the current Ubuntu LTS, from its public SSM parameter)",
+         env="AWS_AMI"),
+    Flag("amazonec2-block-duration-minutes", "AWS spot instance duration in minutes (60, 120, 180, 240, 300, or 360)",
+         "int", 0),
+    Flag("amazonec2-device-name", "AWS root device name", default="/dev/sda1", env="AWS_DEVICE_NAME"),
+    Flag("amazonec2-endpoint", "Optional endpoint URL (hostname only or fully qualified URI)", env="AWS_ENDPOINT"),
+    Flag("amazonec2-iam-instance-profile", "AWS IAM Instance Profile", env="AWS_INSTANCE_PROFILE"),
+    Flag("amazonec2-insecure-transport", "Disable SSL when sending requests", _B, False, "AWS_INSECURE_TRANSPORT"),
+    Flag("amazonec2-instance-type", "AWS instance type", default="t3.micro", env="AWS_INSTANCE_TYPE"),
+    Flag("amazonec2-keypair-name", "AWS keypair to use; requires --amazonec2-ssh-keypath", env="AWS_KEYPAIR_NAME"),
+    Flag("amazonec2-monitoring", "Set this flag to enable CloudWatch monitoring", _B, False),
+    Flag("amazonec2-open-port", "Make the specified port number accessible from the Internet", _L),
+    Flag("amazonec2-private-address-only", "Only use a private IP address", _B, False),
+    Flag("amazonec2-region", "AWS region", default="us-east-1", env="AWS_DEFAULT_REGION"),
+    Flag("amazonec2-request-spot-instance", "Set this flag to request spot instance", _B, False),
+    Flag("amazonec2-retries", "Set retry count for recoverable failures (use -1 to disable)", "int", 5,
+         bounds=(-1, 100)),
+    Flag("amazonec2-root-size", "AWS root disk size (in GB)", "int", 16, "AWS_ROOT_SIZE", bounds=(1, 65536)),
+    Flag("amazonec2-secret-key", "AWS Secret Key (kept in config.json only when given as this flag)",
+         env="AWS_SECRET_ACCESS_KEY"),
+    Flag("amazonec2-security-group", "AWS VPC security group", _L, env="AWS_SECURITY_GROUP"),
+    Flag("amazonec2-security-group-readonly", "Skip adding default rules to security groups", _B, False,
+         "AWS_SECURITY_GROUP_READONLY"),
+    Flag("amazonec2-session-token", "AWS Session Token (kept in config.json only when given as this flag)",
+         env="AWS_SESSION_TOKEN"),
+    Flag("amazonec2-spot-price", "AWS spot instance bid price (in dollar)", default="0.50"),
+    Flag("amazonec2-ssh-keypath", "SSH Key for Instance", env="AWS_SSH_KEYPATH"),
+    Flag("amazonec2-ssh-port", "SSH port", "int", 22, "AWS_SSH_PORT", bounds=PORT),
+    Flag("amazonec2-ssh-user", "SSH username", default="ubuntu", env="AWS_SSH_USER"),
+    Flag("amazonec2-subnet-id", "AWS VPC subnet id", env="AWS_SUBNET_ID"),
+    Flag("amazonec2-tags", "AWS Tags (e.g. key1,value1,key2,value2)", env="AWS_TAGS"),
+    Flag("amazonec2-use-ebs-optimized-instance", "Create an EBS optimized instance", _B, False),
+    Flag("amazonec2-use-private-address", "Force the usage of private IP address", _B, False),
+    Flag("amazonec2-userdata", "path to file with cloud-init user data", env="AWS_USERDATA"),
+    Flag("amazonec2-volume-type", "Amazon EBS volume type", default="gp3", env="AWS_VOLUME_TYPE"),
+    Flag("amazonec2-vpc-id", "AWS VPC id", env="AWS_VPC_ID"),
+    Flag("amazonec2-zone", "AWS zone for instance (i.e. a,b,c,d,e)", default="a", env="AWS_ZONE"),
+]
+CREDENTIAL_FLAGS = ("amazonec2-access-key", "amazonec2-secret-key", "amazonec2-session-token")
+
+
+class AmazonEC2Driver(Driver):
+    """Fields in docker-machine's order (dm/drivers/amazonec2), so its stores load and ours load in it."""
+
+    name = "amazonec2"
+    flags = FLAGS
+
+    ssh_user_setting = Setting("SSHUser", str, flag="amazonec2-ssh-user")
+    ssh_port_setting = Setting("SSHPort", int, flag="amazonec2-ssh-port")
+    id = Setting("Id", str, "")
+    access_key = Setting("AccessKey", str, flag="amazonec2-access-key")
+    secret_key = Setting("SecretKey", str, flag="amazonec2-secret-key")
+    session_token = Setting("SessionToken", str, flag="amazonec2-session-token")
+    region = Setting("Region", str, flag="amazonec2-region")
+    ami = Setting("AMI", str, flag="amazonec2-ami")
+    ssh_key_id = Setting("SSHKeyID", int, 0)  # unused, as in docker-machine
+    existing_key = Setting("ExistingKey", bool, False)
+    key_name = Setting("KeyName", str, flag="amazonec2-keypair-name")
+    instance_id = Setting("InstanceId", str, "")
+    instance_type = Setting("InstanceType", str, flag="amazonec2-instance-type")
+    private_ip_address = Setting("PrivateIPAddress", str, "")
+    security_group_id = Setting("SecurityGroupId", str, "")  # the singular fields: old configs only
+    security_group_ids = Setting("SecurityGroupIds", list, [])
+    security_group_name = Setting("SecurityGroupName", str, "")
+    security_group_names = Setting("SecurityGroupNames", list, flag="amazonec2-security-group")
+    security_group_readonly = Setting("SecurityGroupReadOnly", bool, flag="amazonec2-security-group-readonly")
+    open_ports = Setting("OpenPorts", list, flag="amazonec2-open-port")
+    tags = Setting("Tags", str, flag="amazonec2-tags")
+    reservation_id = Setting("ReservationId", str, "")
+    device_name = Setting("DeviceName", str, flag="amazonec2-device-name")
+    root_size = Setting("RootSize", int, flag="amazonec2-root-size")
+    volume_type = Setting("VolumeType", str, flag="amazonec2-volume-type")
+    iam_instance_profile = Setting("IamInstanceProfile", str, flag="amazonec2-iam-instance-profile")
+    vpc_id = Setting("VpcId", str, flag="amazonec2-vpc-id")
+    subnet_id = Setting("SubnetId", str, flag="amazonec2-subnet-id")
+    zone = Setting("Zone", str, flag="amazonec2-zone")
+    request_spot_instance = Setting("RequestSpotInstance", bool, flag="amazonec2-request-spot-instance")
+    spot_price = Setting("SpotPrice", str, flag="amazonec2-spot-price")
+    block_duration_minutes = Setting("BlockDurationMinutes", int, flag="amazonec2-block-duration-minutes")
+    private_ip_only = Setting("PrivateIPOnly", bool, flag="amazonec2-private-address-only")
+    use_private_ip = Setting("UsePrivateIP", bool, flag="amazonec2-use-private-address")
+    use_ebs_optimized = Setting("UseEbsOptimizedInstance", bool, flag="amazonec2-use-ebs-optimized-instance")
+    monitoring = Setting("Monitoring", bool, flag="amazonec2-monitoring")
+    ssh_private_key_path = Setting("SSHPrivateKeyPath", str, flag="amazonec2-ssh-keypath")
+    retry_count = Setting("RetryCount", int, flag="amazonec2-retries")
+    endpoint = Setting("Endpoint", str, flag="amazonec2-endpoint")
+    disable_ssl = Setting("DisableSSL", bool, flag="amazonec2-insecure-transport")
+    user_data_file = Setting("UserDataFile", str, flag="amazonec2-userdata")
+    # beyond docker-machine: a security group this machine's create made (removed if that create fails)
+    made_security_group = Setting("MadeSecurityGroup", str, "", written_at_create=False)
+
+    def __init__(self, config: dict[str, Any]):
+        super().__init__(config)
+        self._client: Any = None
+        self.wait_tries, self.wait_delay = 60, 3.0  # for the instance to run with an address, as docker-machine
+
+    # ----- configuration
+    def set_config_from_flags(self, opts: dict[str, Any]) -> None:
+        super().set_config_from_flags(opts)
+        given = getattr(self, "flags_given", None)
+        for flag, setting in zip(CREDENTIAL_FLAGS, ("access_key", "secret_key", "session_token"), strict=True):
+            # a key from the environment or ~/.aws is resolved at run time, never written to the store
+            if given is not None and flag not in given:
+                setattr(self, setting, "")
+        if bool(self.access_key) != bool(self.secret_key):
+            raise MachineError("--amazonec2-access-key and --amazonec2-secret-key go together: give both, or neither "
+                               "(boto3 then finds credentials in the environment, ~/.aws or an instance role)")
+        if self.block_duration_minutes:
+            raise MachineError("--amazonec2-block-duration-minutes: AWS ended spot blocks on 2022-12-31; "
+                               "use --amazonec2-request-spot-instance without a duration")
+        if self.key_name and not self.ssh_private_key_path:
+            raise MachineError("using --amazonec2-keypair-name also requires --amazonec2-ssh-keypath")
+        if self.ssh_private_key_path:
+            self.ssh_private_key_path = os.path.abspath(os.path.expanduser(self.ssh_private_key_path))
+        if self.user_data_file:
+            self.user_data_file = os.path.abspath(os.path.expanduser(self.user_data_file))
+            if not os.path.isfile(self.user_data_file):
+                raise MachineError(f"--amazonec2-userdata {self.user_data_file}: no such file")
+        for port in self.open_ports:
+            number = str(port).split("/")[0]
+            if not number.isdigit() or not 1 <= int(number) <= 65535:
+                raise MachineError(f'invalid value "{port}" for flag --amazonec2-open-port: a port is 1 to 65535')
+        if len(self.zone) != 1 or not self.zone.isalpha():
+            raise MachineError(f'--amazonec2-zone "{self.zone}": a zone is one letter (a, b, c...)')
+        pairs = [p for p in self.tags.split(",")] if self.tags else []
+        if len(pairs) % 2:
+            raise MachineError(f'--amazonec2-tags "{self.tags}": give key,value pairs')
+        if not self.security_group_names:
+            self.security_group_names = ["docker-machine"]
+        self.existing_key = bool(self.key_name)
+        if not self.key_name:
+            self.key_name = self.machine_name
+        if self.private_ip_only:
+            self.use_private_ip = True
+
+    # ----- the API
+    def client(self) -> Any:
+        if self._client is None:
+            try:
+                import boto3
+                from botocore.config import Config
+            except ImportError:
+                raise MachineError("the amazonec2 driver needs boto3: pip install 'machine-tui[aws]'") from None
+            session = boto3.session.Session(aws_access_key_id=self.access_key or None,
+                                            aws_secret_access_key=self.secret_key or None,
+                                            aws_session_token=self.session_token or None, region_name=self.region)
+            endpoint = self.endpoint or None
+            if endpoint and "://" not in endpoint:
+                endpoint = ("http://" if self.disable_ssl else "https://") + endpoint
+            retries = {"max_attempts": max(1, self.retry_count + 1), "mode": "standard"}  # throttling backs off
+            self._client = session.client("ec2", endpoint_url=endpoint, use_ssl=not self.disable_ssl,
+                                          config=Config(retries=retries, connect_timeout=15, read_timeout=60))
+        return self._client
+
+    async def call(self, operation: str, **params: Any) -> Any:
+        """One EC2 API call in a thread, its failure as one line naming the operation and AWS's own words."""
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        try:
+            return await asyncio.to_thread(getattr(self.client(), operation), **params)
+        except ClientError as err:
+            raise Ec2Error(operation, err.response.get("Error", {}).get("Code", ""),
+                           err.response.get("Error", {}).get("Message", "")) from None
+        except NoCredentialsError:
+            raise MachineError("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, use a profile "
+                               "in ~/.aws (AWS_PROFILE), or pass --amazonec2-access-key and "
+                               "--amazonec2-secret-key") from None
+        except BotoCoreError as err:
+            raise MachineError(f"EC2 {operation}: {err}") from None
+
+    # ----- create
+    @property
+    def availability_zone(self) -> str:
+        return self.region + self.zone
+
+    async def pre_create_check(self) -> None:
+        try:
+            await self._find_network()
+            await self._check_key_pair()
+        except MachineError as err:
+            raise PreCreateError(f'Error with pre-create check: "{err}"') from None
+
+    async def _find_network(self) -> None:
+        if self.subnet_id and self.vpc_id:
+            subnets = (await self.call("describe_subnets", SubnetIds=[self.subnet_id]))["Subnets"]
+            if not subnets or subnets[0]["VpcId"] != self.vpc_id:
+                raise MachineError(f"subnet {self.subnet_id} is not in VPC {self.vpc_id}")
+            return
+        if self.subnet_id:
+            subnets = (await self.call("describe_subnets", SubnetIds=[self.subnet_id]))["Subnets"]
+            self.vpc_id = subnets[0]["VpcId"]
+            return
+        if not self.vpc_id:
+            # the default VPC, asked for directly (moto and some regions answer default-vpc=none to the attribute)
+            vpcs = (await self.call("describe_vpcs", Filters=[{"Name": "is-default", "Values": ["true"]}]))["Vpcs"]
+            if not vpcs:
+                raise MachineError(f"region {self.region} has no default VPC: pass --amazonec2-vpc-id or "
+                                   "--amazonec2-subnet-id")
+            self.vpc_id = vpcs[0]["VpcId"]
+        subnets = (await self.call("describe_subnets", Filters=[
+            {"Name": "availability-zone", "Values": [self.availability_zone]},
+            {"Name": "vpc-id", "Values": [self.vpc_id]}]))["Subnets"]
+        if not subnets:
+            raise MachineError(f"VPC {self.vpc_id} has no subnet in {self.availability_zone}: pass "
+                               "--amazonec2-subnet-id, or another --amazonec2-zone")
+        chosen = next((s for s in subnets if s.get("DefaultForAz")), subnets[0])
+        self.subnet_id = chosen["SubnetId"]
+
+    async def _check_key_pair(self) -> None:
+        try:
+            await self.call("describe_key_pairs", KeyNames=[self.key_name])
+        except Ec2Error as err:
+            if err.code != "InvalidKeyPair.NotFound":
+                raise
+            if self.existing_key:
+                raise MachineError(f"there is no key pair {self.key_name} in {self.region}") from None
+            return
+        if not self.existing_key:
+            raise MachineError(f"there is already a key pair named {self.machine_name} in {self.region}: remove it "
+                               "or choose another machine name")
+
+    async def create(self, report: Any) -> None:
+        made: dict[str, str] = {}
+        try:
+            await self._create(report, made)
+        except BaseException as err:
+            left = await self._undo(made)
+            if isinstance(err, MachineError) and left:
+                raise MachineError(f"{err} (and removing what the create made failed: {left})") from None
+            raise
+
+    async def _create(self, report: Any, made: dict[str, str]) -> None:
+        from ..sshkeys import make_key_pair
+
+        report.info("Creating the SSH key...")
+        key_path = self.resolve_store_path("id_rsa")
+        if self.ssh_private_key_path:
+            shutil.copyfile(self.ssh_private_key_path, key_path)
+            os.chmod(key_path, 0o600)
+            if os.path.exists(self.ssh_private_key_path + ".pub"):
+                shutil.copyfile(self.ssh_private_key_path + ".pub", key_path + ".pub")
+        else:
+            make_key_pair(key_path)
+        self.ssh_key_setting = key_path
+        if not self.existing_key:
+            report.info(f"Importing the key pair {self.key_name}...")
+            with open(key_path + ".pub", "rb") as fh:
+                await self.call("import_key_pair", KeyName=self.key_name, PublicKeyMaterial=fh.read())
+            made["key"] = self.key_name
+        groups = await self._security_groups(report, made)
+        if not self.ami:
+            self.ami = await self._default_image()
+        report.info(f"Launching a {self.instance_type} instance of {self.ami} in {self.availability_zone}...")
+        launch: dict[str, Any] = {
+            "ImageId": self.ami, "MinCount": 1, "MaxCount": 1, "InstanceType": self.instance_type,
+            "KeyName": self.key_name, "Placement": {"AvailabilityZone": self.availability_zone},
+            "Monitoring": {"Enabled": self.monitoring}, "EbsOptimized": self.use_ebs_optimized,
+            "NetworkInterfaces": [{"DeviceIndex": 0, "Groups": groups, "SubnetId": self.subnet_id,
+                                   "AssociatePublicIpAddress": not self.private_ip_only}],
+            "BlockDeviceMappings": [{"DeviceName": self.device_name, "Ebs": {
+                "VolumeSize": self.root_size, "VolumeType": self.volume_type, "DeleteOnTermination": True}}],
+            "TagSpecifications": [{"ResourceType": "instance", "Tags": self._tags()}],
+        }
+        if self.iam_instance_profile:
+            launch["IamInstanceProfile"] = {"Name": self.iam_instance_profile}
+        if self.user_data_file:
+            with open(self.user_data_file) as fh:
+                launch["UserData"] = fh.read()  # boto3 encodes it
+        if self.request_spot_instance:
+            launch["InstanceMarketOptions"] = {"MarketType": "spot", "SpotOptions": {
+                "MaxPrice": self.spot_price, "SpotInstanceType": "one-time"}}
+        reservation = await self.call("run_instances", **launch)
+        self.instance_id = reservation["Instances"][0]["InstanceId"]
+        self.reservation_id = reservation.get("ReservationId", "")
+        made["instance"] = self.instance_id
+        await self._wait_for_address(report)
+
+    async def _security_groups(self, report: Any, made: dict[str, str]) -> list[str]:
+        names = list(self.security_group_names)
+        found = (await self.call("describe_security_groups", Filters=[
+            {"Name": "group-name", "Values": names}, {"Name": "vpc-id", "Values": [self.vpc_id]}]))["SecurityGroups"]
+        by_name = {g["GroupName"]: g for g in found}
+        ids = []
+        for name in names:
+            group = by_name.get(name)
+            if group is None:
+                report.info(f"Creating the security group {name} in {self.vpc_id}...")
+                answer = await self.call("create_security_group", GroupName=name, Description=GROUP_DESCRIPTION,
+                                         VpcId=self.vpc_id)
+                group = {"GroupId": answer["GroupId"], "GroupName": name, "IpPermissions": []}
+                made["group"] = answer["GroupId"]
+                self.made_security_group = answer["GroupId"]
+            ids.append(group["GroupId"])
+            if not self.security_group_readonly:
+                await self._open_ports(group)
+        self.security_group_ids = ids
+        return ids
+
+    async def _open_ports(self, group: dict[str, Any]) -> None:
+        have = {(p.get("IpProtocol"), p.get("FromPort")) for p in group.get("IpPermissions", [])}
+        wanted = [("tcp", self.ssh_port_setting), ("tcp", ENGINE_PORT)]
+        if self.swarm_master:
+            wanted.append(("tcp", SWARM_PORT))
+        for port in self.open_ports:
+            number, _, proto = str(port).partition("/")
+            wanted += [(proto, int(number))] if proto else [("tcp", int(number)), ("udp", int(number))]
+        missing = [(proto, port) for proto, port in dict.fromkeys(wanted) if (proto, port) not in have]
+        if missing:
+            try:
+                await self.call("authorize_security_group_ingress", GroupId=group["GroupId"], IpPermissions=[
+                    {"IpProtocol": proto, "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
+                    for proto, port in missing])
+            except Ec2Error as err:
+                if err.code != "InvalidPermission.Duplicate":  # another create opened them meanwhile
+                    raise
+
+    async def _default_image(self) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            import boto3
+
+            ssm = boto3.session.Session(aws_access_key_id=self.access_key or None,
+                                        aws_secret_access_key=self.secret_key or None,
+                                        aws_session_token=self.session_token or None,
+                                        region_name=self.region).client("ssm", endpoint_url=self._ssm_endpoint())
+            answer = await asyncio.to_thread(ssm.get_parameter, Name=DEFAULT_IMAGE_PARAMETER)
+            image: str = answer["Parameter"]["Value"]
+            return image
+        except (ClientError, BotoCoreError) as err:
+            raise MachineError(f"finding the default image ({DEFAULT_IMAGE_PARAMETER}): {err}; pass "
+                               "--amazonec2-ami") from None
+
+    def _ssm_endpoint(self) -> str | None:
+        # an EC2-compatible endpoint of one's own: ask it for the parameter too (moto answers both)
+        if not self.endpoint:
+            return None
+        return self.endpoint if "://" in self.endpoint else ("http://" if self.disable_ssl else "https://") + \
+            self.endpoint
+
+    def _tags(self) -> list[dict[str, str]]:
+        tags = [{"Key": "Name", "Value": self.machine_name}]
+        parts = self.tags.split(",") if self.tags else []
+        tags += [{"Key": k, "Value": v} for k, v in zip(parts[::2], parts[1::2], strict=True)]
+        return tags
+
+    async def _wait_for_address(self, report: Any) -> None:
+        report.info("Waiting for the instance to run and have an address...")
+        tries, delay = self.wait_tries, self.wait_delay
+        for _ in range(tries):
+            instance = await self._instance()
+            state = instance["State"]["Name"]
+            if state in ("terminated", "shutting-down"):
+                reason = instance.get("StateReason", {}).get("Message", "")
+                raise MachineError(f"instance {self.instance_id} was {state}" + (f": {reason}" if reason else ""))
+            self.private_ip_address = instance.get("PrivateIpAddress", "")
+            address = self.private_ip_address if self.use_private_ip else instance.get("PublicIpAddress", "")
+            if address and state == "running":
+                self.ip_address = address
+                return
+            await asyncio.sleep(delay)
+        raise MachineError(f"instance {self.instance_id} did not run with an address within {tries * delay:.0f} s")
+
+    async def _undo(self, made: dict[str, str]) -> str:
+        """Remove what a failed create made; what could not be removed, as one line ("" when all went)."""
+        left = []
+        if "instance" in made:
+            try:
+                await self.call("terminate_instances", InstanceIds=[made["instance"]])
+                if "group" in made:
+                    await self._wait_terminated(made["instance"])
+            except MachineError as err:
+                left.append(f"instance {made['instance']}: {err}")
+        if "group" in made:
+            try:
+                await self.call("delete_security_group", GroupId=made["group"])
+                self.made_security_group = ""
+            except MachineError as err:
+                left.append(f"security group {made['group']}: {err}")
+        if "key" in made:
+            try:
+                await self.call("delete_key_pair", KeyName=made["key"])
+            except MachineError as err:
+                left.append(f"key pair {made['key']}: {err}")
+        if "instance" in made:
+            self.instance_id = ""
+        return "; ".join(left)
+
+    async def _wait_terminated(self, instance_id: str) -> None:
+        """A group cannot be deleted while an instance still uses it."""
+        for _ in range(self.wait_tries):
+            answer = await self.call("describe_instances", InstanceIds=[instance_id])
+            if answer["Reservations"][0]["Instances"][0]["State"]["Name"] == "terminated":
+                return
+            await asyncio.sleep(self.wait_delay)
+
+    # ----- state and lifecycle
+    async def _instance(self) -> dict[str, Any]:
+        if not self.instance_id:
+            raise VMMissing("the machine has no instance (its create did not get that far)")
+        try:
+            answer = await self.call("describe_instances", InstanceIds=[self.instance_id])
+        except Ec2Error as err:
+            if err.code == "InvalidInstanceID.NotFound":
+                raise VMMissing(f"instance {self.instance_id} does not exist") from None
+            raise
+        instance: dict[str, Any] = answer["Reservations"][0]["Instances"][0]
+        return instance
+
+    async def state(self) -> State:
+        instance = await self._instance()
+        name = instance["State"]["Name"]
+        if name == "terminated":
+            raise VMMissing(f"instance {self.instance_id} was terminated")
+        return STATES.get(name, State.ERROR)
+
+    async def get_ip(self) -> str:
+        instance = await self._instance()
+        self.private_ip_address = instance.get("PrivateIpAddress", "")
+        address: str = self.private_ip_address if self.use_private_ip else instance.get("PublicIpAddress", "")
+        if not address:
+            raise MachineError("the instance has no address (is it running?)")
+        self.ip_address = address
+        return address
+
+    async def get_url(self) -> str:
+        if await self.state() != State.RUNNING:
+            raise MachineError("Host is not running")
+        ip = await self.get_ip()
+        return f"tcp://{ip}:{ENGINE_PORT}"
+
+    async def start(self) -> None:
+        await self.call("start_instances", InstanceIds=[self.instance_id])
+
+    async def stop(self) -> None:
+        await self.call("stop_instances", InstanceIds=[self.instance_id], Force=False)
+
+    async def kill(self) -> None:
+        await self.call("stop_instances", InstanceIds=[self.instance_id], Force=True)
+
+    async def restart(self) -> None:
+        await self.call("reboot_instances", InstanceIds=[self.instance_id])
+
+    async def remove(self) -> None:
+        """The instance and the key pair this machine imported; an instance already gone is fine. A shared
+        security group stays (other machines use it), as docker-machine leaves it."""
+        problems = []
+        if self.instance_id:
+            try:
+                await self.call("terminate_instances", InstanceIds=[self.instance_id])
+            except Ec2Error as err:
+                if err.code != "InvalidInstanceID.NotFound":
+                    problems.append(str(err))
+        if not self.existing_key and self.key_name:
+            try:
+                await self.call("delete_key_pair", KeyName=self.key_name)
+            except MachineError as err:
+                problems.append(str(err))
+        if problems:
+            raise MachineError("; ".join(problems))
+
+
+class Ec2Error(MachineError):
+    def __init__(self, operation: str, code: str, message: str):
+        super().__init__(f"EC2 {operation}: {code}: {message}" + _advice(code))
+        self.code = code
+
+
+def _advice(code: str) -> str:
+    """What to do about the errors a user can act on."""
+    if code in ("UnauthorizedOperation", "AccessDenied", "AuthFailure"):
+        return " (the credentials lack this permission: grant it in IAM)"
+    if code in ("InstanceLimitExceeded", "VcpuLimitExceeded", "MaxSpotInstanceCountExceeded"):
+        return " (a quota: ask AWS for more in Service Quotas, or use another region or instance type)"
+    if code == "InsufficientInstanceCapacity":
+        return " (AWS has no capacity for this type here now: try another --amazonec2-zone or instance type)"
+    return ""

@@ -1,0 +1,223 @@
+"""The amazonec2 driver against moto's EC2 server on 127.0.0.1, pointed at it with --amazonec2-endpoint.
+
+moto hands out public-looking addresses (54.214.x.x, a real AWS range): nothing here dials an instance's address.
+The driver is driven up to the point where libmachine would SSH in; the end-to-end run on a VM is left to a harness
+that maps the address to a loopback VM."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import urllib.request
+
+import boto3
+import moto.server as moto_server
+import pytest
+from machine_tui.core import operations
+from machine_tui.core.errors import MachineError, VMMissing
+from machine_tui.core.events import Reporter
+from machine_tui.core.states import State
+from machine_tui.core.store import Store
+
+FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures", "docker-machine",
+                       "cloud-help", "01-create-amazonec2-help", "stdout")
+# the defaults that were obsolete (docker-machine 0.16.2 -> machine-tui), and why: README "The amazonec2 driver"
+CHANGED_DEFAULTS = {"amazonec2-instance-type": ("t2.micro", "t3.micro"), "amazonec2-volume-type": ("gp2", "gp3")}
+LINE = re.compile(r'^\s+--(amazonec2-[\w-]+)(?: \[[^\]]*\])?(?: "([^"]*)")?\s+(.*?)(?: \[\$(\w+)\])?$')
+
+
+def flag_table(text: str) -> dict[str, tuple[str, str]]:
+    table = {}
+    for line in text.splitlines():
+        m = LINE.match(line)
+        if m:
+            table[m.group(1)] = (m.group(2) or "", m.group(4) or "")
+    return table
+
+
+def test_create_help_lists_docker_machines_flags_env_vars_and_defaults(cli):
+    ours = flag_table(cli("create", "-d", "amazonec2", "--help").stdout)
+    with open(FIXTURE) as fh:
+        theirs = flag_table(fh.read())
+    assert len(theirs) == 32 and set(ours) == set(theirs)
+    for name, (default, env) in theirs.items():
+        old, new = CHANGED_DEFAULTS.get(name, (default, default))
+        assert default == old and ours[name] == (new, env), name
+
+
+@pytest.fixture
+def ec2(monkeypatch, tmp_path):
+    """moto's EC2 (and SSM) server on a loopback port; credentials only in the environment, as boto3's chain finds
+    them; no shared ~/.aws config is read."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    for key, value in {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret-from-env",
+                       "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+                       "AWS_EC2_METADATA_DISABLED": "true"}.items():
+        monkeypatch.setenv(key, value)
+    endpoint = f"http://127.0.0.1:{port}"
+    # moto keeps its accounts in the process: each test starts from an empty cloud
+    urllib.request.urlopen(urllib.request.Request(endpoint + "/moto-api/reset", method="POST"), timeout=10).close()
+    yield endpoint, boto3.client("ec2", region_name="us-east-1", endpoint_url=endpoint)
+    server.stop()
+
+
+def new_driver(store: str, endpoint: str, name: str = "aws1", **flags):
+    opts = {"amazonec2-endpoint": endpoint, "amazonec2-ami": "ami-12c6146b", **flags}
+    host, driver = operations.build_host(Store(store), name, "amazonec2", opts, operations.TLSFiles(),
+                                         explicit=set(opts))
+    os.makedirs(os.path.join(store, "machines", name), exist_ok=True)
+    return host, driver
+
+
+def live(client, name):
+    found = client.describe_instances(Filters=[{"Name": "tag:Name", "Values": [name]}])["Reservations"]
+    return [i for r in found for i in r["Instances"] if i["State"]["Name"] != "terminated"]
+
+
+async def test_create_makes_key_pair_group_and_instance_and_stores_no_secret(store, ec2):
+    endpoint, client = ec2
+    host, driver = new_driver(store, endpoint, **{"amazonec2-open-port": ["8080"], "amazonec2-tags": "team,web"})
+    await driver.pre_create_check()
+    await driver.create(Reporter())
+    [instance] = live(client, "aws1")
+    assert instance["KeyName"] == "aws1" and instance["InstanceType"] == "t3.micro"
+    assert instance["Placement"]["AvailabilityZone"] == "us-east-1a"
+    assert {"Key": "team", "Value": "web"} in instance["Tags"]
+    [group] = client.describe_security_groups(GroupNames=["docker-machine"])["SecurityGroups"]
+    opened = {(p["IpProtocol"], p["FromPort"]) for p in group["IpPermissions"]}
+    assert {("tcp", 22), ("tcp", 2376), ("tcp", 8080), ("udp", 8080)} <= opened
+    assert client.describe_key_pairs(KeyNames=["aws1"])["KeyPairs"]
+    assert driver.ip_address == instance["PublicIpAddress"]  # stored, never dialled here
+    # credentials from the environment are resolved at run time, never written to the store
+    assert driver.config["AccessKey"] == "" and driver.config["SecretKey"] == ""
+    assert list(driver.config)[:9] == ["IPAddress", "MachineName", "SSHUser", "SSHPort", "SSHKeyPath", "StorePath",
+                                       "SwarmMaster", "SwarmHost", "SwarmDiscovery"]
+    assert list(driver.config)[9:13] == ["Id", "AccessKey", "SecretKey", "SessionToken"]
+    assert oct(os.stat(driver.ssh_key_path()).st_mode & 0o777) == "0o600"
+
+
+async def test_stop_start_kill_restart_follow_the_instance_state(store, ec2):
+    endpoint, client = ec2
+    _, driver = new_driver(store, endpoint)
+    await driver.pre_create_check()
+    await driver.create(Reporter())
+    assert await driver.state() == State.RUNNING
+    await driver.stop()
+    assert await driver.state() in (State.STOPPING, State.STOPPED)
+    assert await driver.state() == State.STOPPED
+    with pytest.raises(MachineError, match="Host is not running"):
+        await driver.get_url()
+    await driver.start()
+    assert await driver.state() in (State.STARTING, State.RUNNING)
+    await driver.kill()
+    assert await driver.state() in (State.STOPPING, State.STOPPED)
+    await driver.start()
+    await driver.restart()
+    assert await driver.state() == State.RUNNING
+
+
+async def test_rm_removes_instance_and_key_pair_and_an_instance_deleted_behind_its_back(store, ec2):
+    endpoint, client = ec2
+    _, driver = new_driver(store, endpoint)
+    await driver.pre_create_check()
+    await driver.create(Reporter())
+    await driver.remove()
+    assert not live(client, "aws1")
+    assert not client.describe_key_pairs(Filters=[{"Name": "key-name", "Values": ["aws1"]}])["KeyPairs"]
+    _, other = new_driver(store, endpoint, "aws2")
+    await other.pre_create_check()
+    await other.create(Reporter())
+    client.terminate_instances(InstanceIds=[other.instance_id])
+    client.describe_instances(InstanceIds=[other.instance_id])  # moto finishes the termination at the next call
+    with pytest.raises(VMMissing):
+        await other.state()
+    await other.remove()  # nothing left to terminate: fine
+
+
+@pytest.mark.parametrize("code", ["InsufficientInstanceCapacity", "UnauthorizedOperation"])
+async def test_a_failed_launch_removes_what_the_create_made_and_says_what_to_do(store, ec2, code):
+    from machine_tui.core.drivers.amazonec2 import Ec2Error
+
+    endpoint, client = ec2
+    _, driver = new_driver(store, endpoint, **{"amazonec2-security-group": ["web-only"]})
+    real = driver.call
+
+    async def faulty(operation, **params):  # the fault, injected between the driver and the API
+        if operation == "run_instances":
+            raise Ec2Error(operation, code, "injected")
+        return await real(operation, **params)
+
+    driver.call = faulty
+    await driver.pre_create_check()
+    with pytest.raises(MachineError) as err:
+        await driver.create(Reporter())
+    assert code in str(err.value) and ("another --amazonec2-zone" in str(err.value) or "IAM" in str(err.value))
+    assert not client.describe_key_pairs(Filters=[{"Name": "key-name", "Values": ["aws1"]}])["KeyPairs"]
+    groups = client.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["web-only"]}])
+    assert not groups["SecurityGroups"]
+    assert not live(client, "aws1")
+
+
+async def test_an_instance_that_never_runs_is_terminated_and_named(store, ec2, monkeypatch):
+    endpoint, client = ec2
+    _, driver = new_driver(store, endpoint)
+    real = driver.call
+
+    async def stuck(operation, **params):
+        answer = await real(operation, **params)
+        if operation == "describe_instances":
+            for r in answer["Reservations"]:
+                for i in r["Instances"]:
+                    if i["State"]["Name"] == "running":
+                        i["State"]["Name"] = "pending"
+        return answer
+
+    driver.call = stuck
+    driver.wait_tries, driver.wait_delay = 3, 0.01
+    await driver.pre_create_check()
+    with pytest.raises(MachineError, match=r"did not run with an address within"):
+        await driver.create(Reporter())
+    assert not live(client, "aws1")
+    assert not client.describe_key_pairs(Filters=[{"Name": "key-name", "Values": ["aws1"]}])["KeyPairs"]
+
+
+async def test_bad_flags_are_one_line_before_any_call(store, ec2):
+    endpoint, _ = ec2
+    for flags, said in (({"amazonec2-block-duration-minutes": 60}, "spot blocks on 2022-12-31"),
+                        ({"amazonec2-keypair-name": "mine"}, "requires --amazonec2-ssh-keypath"),
+                        ({"amazonec2-zone": "zz"}, "a zone is one letter"),
+                        ({"amazonec2-tags": "a,b,c"}, "key,value pairs"),
+                        ({"amazonec2-open-port": ["99999"]}, "a port is 1 to 65535"),
+                        ({"amazonec2-access-key": "AKID"}, "go together")):
+        with pytest.raises(MachineError, match=re.escape(said)):
+            new_driver(store, endpoint, **flags)
+
+
+async def test_a_key_pair_of_the_machines_name_or_a_missing_vpc_stops_the_precreate_check(store, ec2, tmp_path):
+    endpoint, client = ec2
+    from machine_tui.core.sshkeys import make_key_pair
+
+    with open(make_key_pair(str(tmp_path / "k")) + ".pub", "rb") as fh:
+        client.import_key_pair(KeyName="taken", PublicKeyMaterial=fh.read())
+    _, driver = new_driver(store, endpoint, "taken")
+    with pytest.raises(MachineError, match="already a key pair named taken"):
+        await driver.pre_create_check()
+    _, driver = new_driver(store, endpoint, "novpc", **{"amazonec2-vpc-id": "vpc-12345678"})
+    with pytest.raises(MachineError, match="has no subnet in us-east-1a"):
+        await driver.pre_create_check()
+
+
+def test_cli_rm_of_a_machine_whose_instance_is_gone_succeeds(store, ec2, cli):
+    """A store entry whose instance was deleted in the console: rm removes the folder and exits 0."""
+    endpoint, client = ec2
+    host, driver = new_driver(store, endpoint, "gone")
+    driver.instance_id = "i-0123456789abcdef0"
+    Store(store).save(host)
+    r = cli("rm", "-y", "gone")
+    assert r.returncode == 0, r.stderr
+    assert not os.path.exists(os.path.join(store, "machines", "gone"))
