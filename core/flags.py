@@ -13,15 +13,16 @@ class Flag:
     """One create option of a driver (mcnflag): kind is string, int, bool or list.
     A plain class, not a dataclass: the CLI builds dozens at start-up and dataclasses cost ~9 ms to import."""
 
-    __slots__ = ("name", "usage", "kind", "default", "env", "required", "choices", "advanced", "bounds")
+    __slots__ = ("name", "usage", "kind", "default", "env", "required", "choices", "advanced", "bounds", "secret")
 
     def __init__(self, name: str, usage: str, kind: str = "string", default: Any | None = None, env: str = "",
                  required: bool = False, choices: tuple[Any, ...] = (), advanced: bool = False,
-                 bounds: tuple[int, int] | None = None) -> None:
+                 bounds: tuple[int, int] | None = None, secret: bool = False) -> None:
         self.name, self.usage, self.kind, self.env = name, usage, kind, env
         self.default = ("" if kind in ("string", "int") else None) if default is None else default
         self.required, self.choices, self.advanced = required, choices, advanced
         self.bounds = bounds  # an int flag's smallest and largest accepted value (ports, sizes, counts)
+        self.secret = secret  # a credential: never shown (the app masks it and never fills it in from the environment)
 
     def problem(self, value: Any) -> str:
         """Why value is refused for this flag ("" when it is fine): checked where values enter, CLI and app alike."""

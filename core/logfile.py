@@ -17,8 +17,12 @@ _logger: logging.Logger | None = None
 _wanted: tuple[bool, Any] = (False, None)  # how the command asked for its log, set up when first written
 
 
+_FLAG = re.compile(r"(?i)(--[\w-]*(?:secret|token|password|access-key)[\w-]*(?:=|\s+))(\S+)")
+
+
 def redact(text: str) -> str:
     text = _PEM.sub("<REDACTED>", text)
+    text = _FLAG.sub(lambda m: m.group(1) + "<REDACTED>", text)  # --amazonec2-secret-key VALUE
     return _TOKEN.sub(lambda m: m.group(1) + "<REDACTED>", text)
 
 

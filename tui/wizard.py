@@ -3,6 +3,7 @@ CLI's options come from), create in the background."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from textual import on
@@ -87,6 +88,12 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
                     Select([(c, c) for c in flag.choices],
                            value=initial if initial in flag.choices else flag.choices[0],
                            allow_blank=False, id=_widget_id(flag.name))]
+        if flag.secret:  # a credential: typed masked, never filled in (nor echoed) from the environment
+            found = bool(flag.env and os.environ.get(flag.env))
+            hint = (f"set in ${flag.env}: used without being stored" if found
+                    else "not set (kept in config.json if typed here)")
+            return [Label(label, classes="flag-label", markup=False),
+                    Input(value="", placeholder=hint, password=True, id=_widget_id(flag.name))]
         validators = [Integer()] if flag.kind == "int" else []
         value = ",".join(initial) if flag.kind == "list" else str(initial if initial is not None else "")
         hint = "comma-separated" if flag.kind == "list" else str(flag.default or "")
@@ -135,7 +142,9 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
                 value = str(widget.value).strip()
             if flag.required and not value:
                 return f"--{flag.name} is required"
+            if flag.secret and not value:
+                continue  # left empty: the environment's credential is used at run time, never stored
             values[flag.name] = value
-            if value != flag.initial():
+            if flag.secret or value != flag.initial():
                 explicit.add(flag.name)
         return CreateRequest(name, self.driver, values, explicit)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 from typing import Any
 
@@ -30,7 +31,7 @@ _B, _L = "bool", "list"
 
 FLAGS = [
     Flag("amazonec2-access-key", "AWS Access Key (kept in config.json only when given as this flag)",
-         env="AWS_ACCESS_KEY_ID"),
+         env="AWS_ACCESS_KEY_ID", secret=True),
     Flag("amazonec2-ami", "AWS machine image (default: the current Ubuntu LTS, from its public SSM parameter)",
          env="AWS_AMI"),
     Flag("amazonec2-block-duration-minutes", "AWS spot instance duration in minutes (60, 120, 180, 240, 300, or 360)",
@@ -50,12 +51,12 @@ FLAGS = [
          bounds=(-1, 100)),
     Flag("amazonec2-root-size", "AWS root disk size (in GB)", "int", 16, "AWS_ROOT_SIZE", bounds=(1, 65536)),
     Flag("amazonec2-secret-key", "AWS Secret Key (kept in config.json only when given as this flag)",
-         env="AWS_SECRET_ACCESS_KEY"),
+         env="AWS_SECRET_ACCESS_KEY", secret=True),
     Flag("amazonec2-security-group", "AWS VPC security group", _L, env="AWS_SECURITY_GROUP"),
     Flag("amazonec2-security-group-readonly", "Skip adding default rules to security groups", _B, False,
          "AWS_SECURITY_GROUP_READONLY"),
     Flag("amazonec2-session-token", "AWS Session Token (kept in config.json only when given as this flag)",
-         env="AWS_SESSION_TOKEN"),
+         env="AWS_SESSION_TOKEN", secret=True),
     Flag("amazonec2-spot-price", "AWS spot instance bid price (in dollar)", default="0.50"),
     Flag("amazonec2-ssh-keypath", "SSH Key for Instance", env="AWS_SSH_KEYPATH"),
     Flag("amazonec2-ssh-port", "SSH port", "int", 22, "AWS_SSH_PORT", bounds=PORT),
@@ -165,6 +166,8 @@ class AmazonEC2Driver(Driver):
             self.key_name = self.machine_name
         if self.private_ip_only:
             self.use_private_ip = True
+        if not self.id:
+            self.id = secrets.token_hex(16)  # docker-machine's random driver id
 
     # ----- the API
     def client(self) -> Any:

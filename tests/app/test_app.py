@@ -166,6 +166,27 @@ async def test_wizard_form_follows_the_driver_schema(store):
         assert wizard.query_one("#flag-virtualbox-hostonly-cidr").value == "192.168.99.1/24"
 
 
+async def test_the_cloud_form_never_shows_a_credential_from_the_environment(store, monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t-from-env")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    app = MachineTuiApp(Store(store), poll_interval=5, timeout=2)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("c")
+        await pilot.pause(0.3)
+        wizard = app.screen
+        wizard.query_one("#driver").value = "amazonec2"
+        await pilot.pause(0.5)
+        secret = wizard.query_one("#flag-amazonec2-secret-key")
+        assert secret.value == "" and secret.password
+        assert "set in $AWS_SECRET_ACCESS_KEY" in str(secret.placeholder)
+        assert "not set" in str(wizard.query_one("#flag-amazonec2-session-token").placeholder)
+        assert wizard.query_one("#flag-amazonec2-instance-type").value == "t3.micro"
+        wizard.query_one("#name").value = "aws1"
+        request = wizard.collect()
+        assert "amazonec2-secret-key" not in request.values and "amazonec2-secret-key" not in request.explicit
+        assert "s3cr3t" not in str(request.values)
+
+
 async def test_cancelled_create_leaves_nothing(store, tmp_path):
     import subprocess
 

@@ -166,6 +166,8 @@ def test_redaction():
     assert redact("key -----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY----- end") == "key <REDACTED> end"
     assert redact("--github-api-token=abc123 x") == "--github-api-token=<REDACTED> x"
     assert redact('"SecretKey": "s3cr3t"') == '"SecretKey": "<REDACTED>"'
+    assert redact("create --amazonec2-secret-key s3 --amazonec2-session-token=t0 -d x") == \
+        "create --amazonec2-secret-key <REDACTED> --amazonec2-session-token=<REDACTED> -d x"
 
 
 def test_version_does_not_import_heavy_modules():
