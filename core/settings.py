@@ -23,6 +23,11 @@ def log_dir_override() -> str:
     return os.environ.get("MACHINE_TUI_LOG_DIR", "")
 
 
+def amazonec2_image_parameter() -> str:
+    """The SSM parameter naming amazonec2's default image ("": Canonical's Ubuntu LTS)."""
+    return os.environ.get("MACHINE_TUI_AMAZONEC2_IMAGE_PARAMETER", "")
+
+
 def config_dir_override() -> str:
     return os.environ.get("MACHINE_TUI_CONFIG_DIR", "")
 

@@ -170,23 +170,28 @@ class AmazonEC2Driver(Driver):
             self.id = secrets.token_hex(16)  # docker-machine's random driver id
 
     # ----- the API
-    def client(self) -> Any:
-        if self._client is None:
-            try:
-                import boto3
-                from botocore.config import Config
-            except ImportError:
-                raise MachineError("the amazonec2 driver needs boto3: pip install 'machine-tui[aws]'") from None
-            session = boto3.session.Session(aws_access_key_id=self.access_key or None,
-                                            aws_secret_access_key=self.secret_key or None,
-                                            aws_session_token=self.session_token or None, region_name=self.region)
-            endpoint = self.endpoint or None
-            if endpoint and "://" not in endpoint:
-                endpoint = ("http://" if self.disable_ssl else "https://") + endpoint
-            retries = {"max_attempts": max(1, self.retry_count + 1), "mode": "standard"}  # throttling backs off
-            self._client = session.client("ec2", endpoint_url=endpoint, use_ssl=not self.disable_ssl,
-                                          config=Config(retries=retries, connect_timeout=15, read_timeout=60))
-        return self._client
+    def client(self, service: str = "ec2") -> Any:
+        """A boto3 client of the machine's region and endpoint (EC2, or SSM for the default image); credentials
+        from the flags if they were given, else boto3's own chain."""
+        if service == "ec2" and self._client is not None:
+            return self._client
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError:
+            raise MachineError("the amazonec2 driver needs boto3: pip install 'machine-tui[aws]'") from None
+        session = boto3.session.Session(aws_access_key_id=self.access_key or None,
+                                        aws_secret_access_key=self.secret_key or None,
+                                        aws_session_token=self.session_token or None, region_name=self.region)
+        endpoint = self.endpoint or None  # an EC2-compatible API of one's own answers SSM too (moto does)
+        if endpoint and "://" not in endpoint:
+            endpoint = ("http://" if self.disable_ssl else "https://") + endpoint
+        retries = {"max_attempts": max(1, self.retry_count + 1), "mode": "standard"}  # throttling backs off
+        client = session.client(service, endpoint_url=endpoint, use_ssl=not self.disable_ssl,
+                                config=Config(retries=retries, connect_timeout=15, read_timeout=60))
+        if service == "ec2":
+            self._client = client
+        return client
 
     async def call(self, operation: str, **params: Any) -> Any:
         """One EC2 API call in a thread, its failure as one line naming the operation and AWS's own words."""
@@ -211,6 +216,8 @@ class AmazonEC2Driver(Driver):
 
     async def pre_create_check(self) -> None:
         try:
+            if not self.ami:  # before anything is made
+                self.ami = await self._default_image()
             await self._find_network()
             await self._check_key_pair()
         except MachineError as err:
@@ -284,8 +291,6 @@ class AmazonEC2Driver(Driver):
                 await self.call("import_key_pair", KeyName=self.key_name, PublicKeyMaterial=fh.read())
             made["key"] = self.key_name
         groups = await self._security_groups(report, made)
-        if not self.ami:
-            self.ami = await self._default_image()
         report.info(f"Launching a {self.instance_type} instance of {self.ami} in {self.availability_zone}...")
         launch: dict[str, Any] = {
             "ImageId": self.ami, "MinCount": 1, "MaxCount": 1, "InstanceType": self.instance_type,
@@ -354,25 +359,12 @@ class AmazonEC2Driver(Driver):
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            import boto3
-
-            ssm = boto3.session.Session(aws_access_key_id=self.access_key or None,
-                                        aws_secret_access_key=self.secret_key or None,
-                                        aws_session_token=self.session_token or None,
-                                        region_name=self.region).client("ssm", endpoint_url=self._ssm_endpoint())
-            answer = await asyncio.to_thread(ssm.get_parameter, Name=DEFAULT_IMAGE_PARAMETER)
+            answer = await asyncio.to_thread(self.client("ssm").get_parameter, Name=image_parameter())
             image: str = answer["Parameter"]["Value"]
             return image
         except (ClientError, BotoCoreError) as err:
-            raise MachineError(f"finding the default image ({DEFAULT_IMAGE_PARAMETER}): {err}; pass "
+            raise MachineError(f"finding the default image ({image_parameter()}): {err}; pass "
                                "--amazonec2-ami") from None
-
-    def _ssm_endpoint(self) -> str | None:
-        # an EC2-compatible endpoint of one's own: ask it for the parameter too (moto answers both)
-        if not self.endpoint:
-            return None
-        return self.endpoint if "://" in self.endpoint else ("http://" if self.disable_ssl else "https://") + \
-            self.endpoint
 
     def _tags(self) -> list[dict[str, str]]:
         tags = [{"Key": "Name", "Value": self.machine_name}]
@@ -494,6 +486,14 @@ class AmazonEC2Driver(Driver):
                 problems.append(str(err))
         if problems:
             raise MachineError("; ".join(problems))
+
+
+def image_parameter() -> str:
+    """The SSM parameter naming the default image: Canonical's, or another distribution's or a private one
+    (MACHINE_TUI_AMAZONEC2_IMAGE_PARAMETER)."""
+    from ..settings import amazonec2_image_parameter
+
+    return amazonec2_image_parameter() or DEFAULT_IMAGE_PARAMETER
 
 
 class Ec2Error(MachineError):

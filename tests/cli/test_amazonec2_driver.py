@@ -221,3 +221,22 @@ def test_cli_rm_of_a_machine_whose_instance_is_gone_succeeds(store, ec2, cli):
     r = cli("rm", "-y", "gone")
     assert r.returncode == 0, r.stderr
     assert not os.path.exists(os.path.join(store, "machines", "gone"))
+
+
+async def test_the_default_image_comes_from_an_ssm_parameter_and_its_absence_is_one_line(store, ec2, monkeypatch):
+    from machine_tui.core.drivers.amazonec2 import DEFAULT_IMAGE_PARAMETER
+
+    endpoint, client = ec2
+    _, driver = new_driver(store, endpoint, **{"amazonec2-ami": ""})
+    with pytest.raises(MachineError, match=re.escape(f"finding the default image ({DEFAULT_IMAGE_PARAMETER})")):
+        await driver.pre_create_check()  # moto has no /aws/service parameters: nothing is made before this fails
+    assert not client.describe_key_pairs()["KeyPairs"] and not live(client, "aws1")
+    # the same lookup on a parameter of one's own (moto refuses writing /aws/ names)
+    boto3.client("ssm", region_name="us-east-1", endpoint_url=endpoint).put_parameter(
+        Name="/images/ubuntu-lts", Value="ami-0abcdef1234567890", Type="String")
+    monkeypatch.setenv("MACHINE_TUI_AMAZONEC2_IMAGE_PARAMETER", "/images/ubuntu-lts")
+    _, driver = new_driver(store, endpoint, "aws2", **{"amazonec2-ami": ""})
+    await driver.pre_create_check()
+    await driver.create(Reporter())
+    assert driver.ami == "ami-0abcdef1234567890" and live(client, "aws2")[0]["ImageId"] == driver.ami
+    assert driver.ssh_user() == "ubuntu"
