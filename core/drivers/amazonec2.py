@@ -186,7 +186,7 @@ class AmazonEC2Driver(Driver):
         endpoint = self.endpoint or None  # an EC2-compatible API of one's own answers SSM too (moto does)
         if endpoint and "://" not in endpoint:
             endpoint = ("http://" if self.disable_ssl else "https://") + endpoint
-        retries = {"max_attempts": max(1, self.retry_count + 1), "mode": "standard"}  # throttling backs off
+        retries = {"max_attempts": max(0, self.retry_count), "mode": "standard"}  # retries; throttling backs off
         client = session.client(service, endpoint_url=endpoint, use_ssl=not self.disable_ssl,
                                 config=Config(retries=retries, connect_timeout=15, read_timeout=60))
         if service == "ec2":

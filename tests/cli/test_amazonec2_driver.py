@@ -6,9 +6,12 @@ that maps the address to a loopback VM."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
+import urllib.error
+import urllib.parse
 import urllib.request
 
 import boto3
@@ -240,3 +243,137 @@ async def test_the_default_image_comes_from_an_ssm_parameter_and_its_absence_is_
     await driver.create(Reporter())
     assert driver.ami == "ami-0abcdef1234567890" and live(client, "aws2")[0]["ImageId"] == driver.ami
     assert driver.ssh_user() == "ubuntu"
+
+
+# docker-machine 0.16.2's amazonec2 Driver fields, in its struct order (../shared/reference/cloud-apis.md §1.2)
+DOCKER_MACHINE_FIELDS = [
+    "IPAddress", "MachineName", "SSHUser", "SSHPort", "SSHKeyPath", "StorePath", "SwarmMaster", "SwarmHost",
+    "SwarmDiscovery", "Id", "AccessKey", "SecretKey", "SessionToken", "Region", "AMI", "SSHKeyID", "ExistingKey",
+    "KeyName", "InstanceId", "InstanceType", "PrivateIPAddress", "SecurityGroupId", "SecurityGroupIds",
+    "SecurityGroupName", "SecurityGroupNames", "SecurityGroupReadOnly", "OpenPorts", "Tags", "ReservationId",
+    "DeviceName", "RootSize", "VolumeType", "IamInstanceProfile", "VpcId", "SubnetId", "Zone", "RequestSpotInstance",
+    "SpotPrice", "BlockDurationMinutes", "PrivateIPOnly", "UsePrivateIP", "UseEbsOptimizedInstance", "Monitoring",
+    "SSHPrivateKeyPath", "RetryCount", "Endpoint", "DisableSSL", "UserDataFile"]
+
+
+def test_config_json_has_docker_machines_fields_in_its_order():
+    from machine_tui.core.drivers.amazonec2 import AmazonEC2Driver
+
+    assert list(AmazonEC2Driver.new_config("m", "/s")) == DOCKER_MACHINE_FIELDS
+
+
+def test_a_store_docker_machine_wrote_is_listed_and_removed(tmp_path, ec2, cli, store, monkeypatch):
+    """docker-machine kept the keys in config.json and had no endpoint: boto3 finds moto through
+    AWS_ENDPOINT_URL_EC2, as it would find any endpoint a user sets. The instance is stopped: `ls` asks EC2 for
+    its state and, as for any stopped host, dials nothing."""
+    endpoint, client = ec2
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", endpoint)
+    vpc = client.describe_vpcs()["Vpcs"][0]["VpcId"]
+    client.import_key_pair(KeyName="dm1", PublicKeyMaterial=_public_key(tmp_path))
+    instance = client.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, KeyName="dm1",
+                                    InstanceType="t2.micro")["Instances"][0]["InstanceId"]
+    client.stop_instances(InstanceIds=[instance])
+    machine = os.path.join(store, "machines", "dm1")
+    os.makedirs(machine, mode=0o700)
+    fields = {k: "" for k in DOCKER_MACHINE_FIELDS}
+    fields.update(IPAddress="54.214.1.2", MachineName="dm1", SSHUser="ubuntu", SSHPort=22,
+                  SSHKeyPath=os.path.join(machine, "id_rsa"), StorePath=store, SwarmMaster=False,
+                  Id="0123456789abcdef", AccessKey="AKIDEXAMPLE", SecretKey="secret-in-config",
+                  Region="us-east-1", AMI="ami-12c6146b", SSHKeyID=0, ExistingKey=False, KeyName="dm1",
+                  InstanceId=instance, InstanceType="t2.micro", SecurityGroupIds=["sg-1"],
+                  SecurityGroupNames=["docker-machine"], SecurityGroupReadOnly=False, OpenPorts=None,
+                  DeviceName="/dev/sda1", RootSize=16, VolumeType="gp2", VpcId=vpc, Zone="a",
+                  RequestSpotInstance=False, SpotPrice="0.50", BlockDurationMinutes=0, PrivateIPOnly=False,
+                  UsePrivateIP=False, UseEbsOptimizedInstance=False, Monitoring=False, RetryCount=5,
+                  DisableSSL=False)
+    with open(os.path.join(FIXTURE_STORE, "machines", "gen1", "config.json")) as fh:
+        doc = json.load(fh)
+    doc.update(Driver=fields, DriverName="amazonec2", Name="dm1")
+    with open(os.path.join(machine, "config.json"), "w") as fh:
+        json.dump(doc, fh, indent=4)
+    rows = cli("ls").stdout.splitlines()
+    assert rows[1].split()[:4] == ["dm1", "-", "amazonec2", "Stopped"], rows
+    assert '"SecretKey": "secret-in-config"' in cli("inspect", "dm1").stdout  # read as written
+    r = cli("rm", "-y", "dm1")
+    assert r.returncode == 0, r.stderr
+    assert client.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]["State"][
+        "Name"] in ("shutting-down", "terminated")
+    assert not client.describe_key_pairs(Filters=[{"Name": "key-name", "Values": ["dm1"]}])["KeyPairs"]
+    assert not os.path.exists(machine)
+
+
+FIXTURE_STORE = os.path.join(os.path.dirname(FIXTURE), "..", "..", "store-after-create-generic")
+
+
+def _public_key(tmp_path) -> bytes:
+    from machine_tui.core.sshkeys import make_key_pair
+
+    with open(make_key_pair(str(tmp_path / "dmkey")) + ".pub", "rb") as fh:
+        return fh.read()
+
+
+class ThrottlingProxy:
+    """Between the driver and moto: answers the first `throttled` calls of one EC2 action with AWS's
+    RequestLimitExceeded (HTTP 503), forwards everything else."""
+
+    def __init__(self, upstream: str, action: str, throttled: int):
+        import http.server
+        import threading
+
+        proxy = self
+        self.upstream, self.action, self.left, self.seen = upstream, action, throttled, []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                action = urllib.parse.parse_qs(body.decode()).get("Action", [""])[0]
+                proxy.seen.append(action)
+                if action == proxy.action and proxy.left > 0:
+                    proxy.left -= 1
+                    self._reply(503, b"<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request "
+                                     b"limit exceeded.</Message></Error></Errors><RequestID>r</RequestID></Response>")
+                    return
+                request = urllib.request.Request(proxy.upstream + self.path, data=body, method="POST",
+                                                 headers={k: v for k, v in self.headers.items() if k != "Host"})
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as answer:
+                        self._reply(answer.status, answer.read())
+                except urllib.error.HTTPError as err:
+                    self._reply(err.code, err.read())
+
+            def _reply(self, status, data):
+                self.send_response(status)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def test_throttling_is_retried_with_backoff_and_without_retries_is_one_line(store, ec2):
+    endpoint, client = ec2
+    proxy = ThrottlingProxy(endpoint, "RunInstances", 2)
+    try:
+        _, driver = new_driver(store, proxy.url)
+        await driver.pre_create_check()
+        await driver.create(Reporter())
+        assert proxy.seen.count("RunInstances") == 3 and len(live(client, "aws1")) == 1
+        proxy.left = 1
+        _, driver = new_driver(store, proxy.url, "aws2", **{"amazonec2-retries": 0})
+        await driver.pre_create_check()
+        with pytest.raises(MachineError, match="EC2 run_instances: RequestLimitExceeded: Request limit exceeded"):
+            await driver.create(Reporter())
+        assert not live(client, "aws2")
+        assert not client.describe_key_pairs(Filters=[{"Name": "key-name", "Values": ["aws2"]}])["KeyPairs"]
+    finally:
+        proxy.close()
