@@ -377,3 +377,16 @@ async def test_throttling_is_retried_with_backoff_and_without_retries_is_one_lin
         assert not client.describe_key_pairs(Filters=[{"Name": "key-name", "Values": ["aws2"]}])["KeyPairs"]
     finally:
         proxy.close()
+
+
+async def test_a_spot_create_launches_a_spot_instance_and_rm_leaves_nothing(store, ec2):
+    endpoint, client = ec2
+    _, driver = new_driver(store, endpoint, **{"amazonec2-request-spot-instance": True,
+                                              "amazonec2-spot-price": "0.02"})
+    await driver.pre_create_check()
+    await driver.create(Reporter())
+    [instance] = live(client, "aws1")
+    assert instance.get("InstanceLifecycle") == "spot"
+    await driver.remove()
+    assert not live(client, "aws1")
+    assert not client.describe_spot_instance_requests()["SpotInstanceRequests"]  # none to cancel: one-time market
