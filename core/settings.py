@@ -28,6 +28,15 @@ def amazonec2_image_parameter() -> str:
     return os.environ.get("MACHINE_TUI_AMAZONEC2_IMAGE_PARAMETER", "")
 
 
+def digitalocean_token() -> str:
+    return os.environ.get("DIGITALOCEAN_ACCESS_TOKEN", "")
+
+
+def digitalocean_api() -> str:
+    """DigitalOcean's API (MACHINE_TUI_DIGITALOCEAN_API: a proxy, or the tests' stand-in)."""
+    return os.environ.get("MACHINE_TUI_DIGITALOCEAN_API") or "https://api.digitalocean.com"
+
+
 def config_dir_override() -> str:
     return os.environ.get("MACHINE_TUI_CONFIG_DIR", "")
 

@@ -19,6 +19,7 @@ DRIVERS: dict[str, str] = {
     "generic": "generic:GenericDriver",
     "virtualbox": "virtualbox:VirtualBoxDriver",
     "amazonec2": "amazonec2:AmazonEC2Driver",
+    "digitalocean": "digitalocean:DigitalOceanDriver",
 }
 
 

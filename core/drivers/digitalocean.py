@@ -1,0 +1,291 @@
+"""The digitalocean driver, on pydo (DigitalOcean's own client): docker-machine's flags, fields and calls.
+
+Beyond docker-machine:
+- The default image is Ubuntu 24.04 (docker-machine's ubuntu-16-04-x64 is retired).
+- A token from DIGITALOCEAN_ACCESS_TOKEN is read at run time and never written to config.json. Only a token given
+  as the flag is kept, as docker-machine keeps it.
+- The wait for the droplet's address is bounded: docker-machine polls every second for ever.
+- A failed create deletes the droplet and the key it made.
+- Rate limits (429) and server errors are retried with backoff on reads. A create is sent once, because a retried
+  POST can make two droplets."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from typing import Any
+
+from ..errors import MachineError, PreCreateError, VMMissing
+from ..flags import PORT, Flag
+from ..states import State
+from .base import Driver, Setting
+
+STATES = {"new": State.STARTING, "active": State.RUNNING, "off": State.STOPPED}
+ENGINE_PORT = 2376
+_B = "bool"
+
+FLAGS = [
+    Flag("digitalocean-access-token", "Digital Ocean access token (kept in config.json only when given as this flag)",
+         env="DIGITALOCEAN_ACCESS_TOKEN", secret=True),
+    Flag("digitalocean-backups", "enable backups for droplet", _B, False, "DIGITALOCEAN_BACKUPS"),
+    Flag("digitalocean-image", "Digital Ocean Image", default="ubuntu-24-04-x64", env="DIGITALOCEAN_IMAGE"),
+    Flag("digitalocean-ipv6", "enable ipv6 for droplet", _B, False, "DIGITALOCEAN_IPV6"),
+    Flag("digitalocean-monitoring", "enable monitoring for droplet", _B, False, "DIGITALOCEAN_MONITORING"),
+    Flag("digitalocean-private-networking", "enable private networking for droplet", _B, False,
+         "DIGITALOCEAN_PRIVATE_NETWORKING"),
+    Flag("digitalocean-region", "Digital Ocean region", default="nyc3", env="DIGITALOCEAN_REGION"),
+    Flag("digitalocean-size", "Digital Ocean size", default="s-1vcpu-1gb", env="DIGITALOCEAN_SIZE"),
+    Flag("digitalocean-ssh-key-fingerprint", "SSH key fingerprint", env="DIGITALOCEAN_SSH_KEY_FINGERPRINT"),
+    Flag("digitalocean-ssh-key-path", "SSH private key path ", env="DIGITALOCEAN_SSH_KEY_PATH"),
+    Flag("digitalocean-ssh-port", "SSH port", "int", 22, "DIGITALOCEAN_SSH_PORT", bounds=PORT),
+    Flag("digitalocean-ssh-user", "SSH username", default="root", env="DIGITALOCEAN_SSH_USER"),
+    Flag("digitalocean-tags", "comma-separated list of tags to apply to the Droplet", env="DIGITALOCEAN_TAGS"),
+    Flag("digitalocean-userdata", "path to file with cloud-init user-data", env="DIGITALOCEAN_USERDATA"),
+]
+
+
+class DigitalOceanDriver(Driver):
+    """Fields in docker-machine's order (dm/drivers/digitalocean), so its stores load and ours load in it."""
+
+    name = "digitalocean"
+    flags = FLAGS
+
+    ssh_user_setting = Setting("SSHUser", str, flag="digitalocean-ssh-user")
+    ssh_port_setting = Setting("SSHPort", int, flag="digitalocean-ssh-port")
+    access_token = Setting("AccessToken", str, flag="digitalocean-access-token")
+    droplet_id = Setting("DropletID", int, 0)
+    droplet_name = Setting("DropletName", str, "")  # never set, as in docker-machine
+    image = Setting("Image", str, flag="digitalocean-image")
+    region = Setting("Region", str, flag="digitalocean-region")
+    ssh_key_id = Setting("SSHKeyID", int, 0)
+    ssh_key_fingerprint = Setting("SSHKeyFingerprint", str, flag="digitalocean-ssh-key-fingerprint")
+    ssh_key = Setting("SSHKey", str, flag="digitalocean-ssh-key-path")
+    size = Setting("Size", str, flag="digitalocean-size")
+    ipv6 = Setting("IPv6", bool, flag="digitalocean-ipv6")
+    backups = Setting("Backups", bool, flag="digitalocean-backups")
+    private_networking = Setting("PrivateNetworking", bool, flag="digitalocean-private-networking")
+    user_data_file = Setting("UserDataFile", str, flag="digitalocean-userdata")
+    monitoring = Setting("Monitoring", bool, flag="digitalocean-monitoring")
+    tags = Setting("Tags", str, flag="digitalocean-tags")
+
+    def __init__(self, config: dict[str, Any]):
+        super().__init__(config)
+        self._client: Any = None
+        self.wait_tries, self.wait_delay = 180, 2.0  # for the droplet's public address
+
+    def set_config_from_flags(self, opts: dict[str, Any]) -> None:
+        super().set_config_from_flags(opts)
+        given = self.flags_given
+        if given is not None and "digitalocean-access-token" not in given:
+            self.access_token = ""  # from the environment: read when used, never stored
+        for setting, flag in (("ssh_key", "--digitalocean-ssh-key-path"),
+                              ("user_data_file", "--digitalocean-userdata")):
+            path = getattr(self, setting)
+            if path:
+                path = os.path.abspath(os.path.expanduser(path))
+                if not os.path.isfile(path):
+                    raise MachineError(f"{flag} {path}: no such file")
+                setattr(self, setting, path)
+        if self.ssh_key_fingerprint and not self.ssh_key:
+            raise MachineError("--digitalocean-ssh-key-fingerprint also requires --digitalocean-ssh-key-path "
+                               "(the private key of that fingerprint)")
+
+    # ----- the API
+    def token(self) -> str:
+        from ..settings import digitalocean_token
+
+        token = self.access_token or digitalocean_token()
+        if not token:
+            raise MachineError("no DigitalOcean token: set DIGITALOCEAN_ACCESS_TOKEN or pass "
+                               "--digitalocean-access-token")
+        return token
+
+    def client(self) -> Any:
+        if self._client is None:
+            try:
+                import pydo
+                from azure.core.pipeline.policies import HeadersPolicy
+            except ImportError:
+                raise MachineError("the digitalocean driver needs pydo: pip install 'machine-tui[digitalocean]'") \
+                    from None
+            from ..settings import digitalocean_api
+
+            endpoint = digitalocean_api()
+            extra: dict[str, Any] = {}
+            if endpoint.startswith("http://"):
+                # pydo refuses a bearer token over plain http; an http API (a stand-in on loopback) gets the header
+                extra["authentication_policy"] = HeadersPolicy(base_headers={"Authorization": f"Bearer {self.token()}"})
+            self._client = pydo.Client(token=self.token(), endpoint=endpoint, timeout=60, retry_total=3,
+                                       retry_backoff_factor=0.8, **extra)
+        return self._client
+
+    async def call(self, what: str, operation: Any, *args: Any, retries: bool = True) -> Any:
+        """One API call in a thread; a failure as one line with DigitalOcean's own message. A 404 comes back as the
+        error dict pydo returns (the caller decides what it means)."""
+        from azure.core.exceptions import AzureError, HttpResponseError
+
+        kwargs = {} if retries else {"retry_total": 0}
+        try:
+            return await asyncio.to_thread(operation, *args, **kwargs)
+        except HttpResponseError as err:
+            raise DoError(what, err.status_code or 0, _message(err)) from None
+        except AzureError as err:
+            raise MachineError(f"DigitalOcean {what}: {err}") from None
+
+    # ----- create
+    async def pre_create_check(self) -> None:
+        try:
+            answer = await self.call("listing regions", self.client().regions.list, retries=True)
+        except MachineError as err:
+            raise PreCreateError(f'Error with pre-create check: "{err}"') from None
+        regions = {r.get("slug"): r for r in answer.get("regions", [])}
+        if self.region not in regions:
+            raise PreCreateError(f'Error with pre-create check: "invalid region {self.region!r}; DigitalOcean has '
+                                 f'{", ".join(sorted(regions))}"')
+        if not regions[self.region].get("available", True):
+            raise PreCreateError(f'Error with pre-create check: "region {self.region} takes no new droplets now"')
+
+    async def create(self, report: Any) -> None:
+        made: dict[str, int] = {}
+        try:
+            await self._create(report, made)
+        except BaseException as err:
+            left = await self._undo(made)
+            if isinstance(err, MachineError) and left:
+                raise MachineError(f"{err} (and removing what the create made failed: {left})") from None
+            raise
+
+    async def _create(self, report: Any, made: dict[str, int]) -> None:
+        from ..sshkeys import make_key_pair
+
+        key_path = self.resolve_store_path("id_rsa")
+        if self.ssh_key:
+            shutil.copyfile(self.ssh_key, key_path)
+            os.chmod(key_path, 0o600)
+            if os.path.exists(self.ssh_key + ".pub"):
+                shutil.copyfile(self.ssh_key + ".pub", key_path + ".pub")
+        else:
+            report.info("Creating SSH key...")
+            make_key_pair(key_path)
+        self.ssh_key_setting = key_path
+        client = self.client()
+        if self.ssh_key_fingerprint:
+            answer = await self.call("reading the SSH key", client.ssh_keys.get, self.ssh_key_fingerprint)
+            if "ssh_key" not in answer:
+                raise MachineError(f"DigitalOcean has no SSH key with the fingerprint {self.ssh_key_fingerprint}")
+            self.ssh_key_id = answer["ssh_key"]["id"]
+        else:
+            report.info("Uploading the SSH key...")
+            with open(key_path + ".pub") as fh:
+                body = {"name": self.machine_name, "public_key": fh.read().strip()}
+            answer = await self.call("uploading the SSH key", client.ssh_keys.create, body, retries=False)
+            self.ssh_key_id = answer["ssh_key"]["id"]
+            made["key"] = self.ssh_key_id
+        spec: dict[str, Any] = {
+            "name": self.machine_name, "region": self.region, "size": self.size, "image": self.image,
+            "ssh_keys": [self.ssh_key_id], "backups": self.backups, "ipv6": self.ipv6,
+            "private_networking": self.private_networking, "monitoring": self.monitoring,
+            "tags": [t.strip() for t in self.tags.split(",") if t.strip()]}
+        if self.user_data_file:
+            with open(self.user_data_file) as fh:
+                spec["user_data"] = fh.read()
+        report.info(f"Creating a {self.size} droplet of {self.image} in {self.region}...")
+        answer = await self.call("creating the droplet", client.droplets.create, spec, retries=False)
+        self.droplet_id = answer["droplet"]["id"]
+        made["droplet"] = self.droplet_id
+        report.info("Waiting for the droplet's address...")
+        for _ in range(self.wait_tries):
+            droplet = await self._droplet()
+            public = [n["ip_address"] for n in droplet.get("networks", {}).get("v4", []) if n.get("type") == "public"]
+            private = [n["ip_address"] for n in droplet.get("networks", {}).get("v4", [])
+                       if n.get("type") == "private"]
+            if public:
+                self.ip_address = public[-1]  # the last one wins, as in docker-machine
+                if private:
+                    report.info(f"The droplet's private address is {private[-1]}")
+                return
+            await asyncio.sleep(self.wait_delay)
+        raise MachineError(f"droplet {self.droplet_id} got no public address within "
+                           f"{self.wait_tries * self.wait_delay:.0f} s")
+
+    async def _undo(self, made: dict[str, int]) -> str:
+        left: list[str] = []
+        if not made:
+            return ""
+        client = self.client()
+        if "droplet" in made:
+            try:
+                await self.call("deleting the droplet", client.droplets.destroy, made["droplet"])
+                self.droplet_id = 0
+            except MachineError as err:
+                left.append(f"droplet {made['droplet']}: {err}")
+        if "key" in made:
+            try:
+                await self.call("deleting the SSH key", client.ssh_keys.delete, made["key"])
+            except MachineError as err:
+                left.append(f"SSH key {made['key']}: {err}")
+        return "; ".join(left)
+
+    # ----- state and lifecycle
+    async def _droplet(self) -> dict[str, Any]:
+        if not self.droplet_id:
+            raise VMMissing("the machine has no droplet (its create did not get that far)")
+        answer = await self.call("reading the droplet", self.client().droplets.get, self.droplet_id)
+        if "droplet" not in answer:  # pydo returns the 404 body instead of raising
+            raise VMMissing(f"droplet {self.droplet_id} does not exist")
+        droplet: dict[str, Any] = answer["droplet"]
+        return droplet
+
+    async def state(self) -> State:
+        return STATES.get((await self._droplet()).get("status", ""), State.NONE)
+
+    async def get_url(self) -> str:
+        if await self.state() != State.RUNNING:
+            raise MachineError("Host is not running")
+        return f"tcp://{await self.get_ip()}:{ENGINE_PORT}"
+
+    async def _action(self, kind: str) -> None:
+        answer = await self.call(f"{kind.replace('_', ' ')} of the droplet", self.client().droplet_actions.post,
+                                 self.droplet_id, {"type": kind}, retries=False)
+        if "action" not in answer:
+            raise VMMissing(f"droplet {self.droplet_id} does not exist")
+
+    async def start(self) -> None:
+        await self._action("power_on")
+
+    async def stop(self) -> None:
+        await self._action("shutdown")
+
+    async def restart(self) -> None:
+        await self._action("reboot")
+
+    async def kill(self) -> None:
+        await self._action("power_off")
+
+    async def remove(self) -> None:
+        """The key this machine uploaded, then the droplet; either already gone is fine."""
+        client = self.client()
+        if self.ssh_key_id and not self.ssh_key_fingerprint:
+            await self.call("deleting the SSH key", client.ssh_keys.delete, self.ssh_key_id)  # a 404 returns
+        if self.droplet_id:
+            await self.call("deleting the droplet", client.droplets.destroy, self.droplet_id)
+
+
+class DoError(MachineError):
+    def __init__(self, what: str, status: int, message: str):
+        advice = {401: " (the token is not valid: make a new one in the control panel's API page)",
+                  403: " (the token lacks the write scope)",
+                  429: " (the API's rate limit: wait a minute and try again)"}.get(status, "")
+        super().__init__(f"DigitalOcean {what}: {status} {message}{advice}")
+        self.status = status
+
+
+def _message(err: Any) -> str:
+    import json
+
+    try:
+        body = json.loads(err.response.text())
+        return str(body.get("message") or body)
+    except Exception:  # noqa: BLE001 - a body that is not JSON: its reason is enough
+        return str(err.reason or err.message or "").strip()

@@ -1,0 +1,139 @@
+"""A stand-in for DigitalOcean's API v2 on 127.0.0.1, written from its published reference for the calls the
+digitalocean driver makes: bearer auth, JSON bodies, the status codes and error bodies
+({"id": "not_found", "message": ...}), rate-limit headers, droplets that are `new` with no address on the first
+read, then `active` with one. Addresses come from 192.0.2.0/24 (TEST-NET-1, never routed): nothing dials them.
+Faults are queued per method and path and answered before the request is handled."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+REGIONS = [{"slug": s, "name": s, "available": s != "ams2", "sizes": ["s-1vcpu-1gb"], "features": []}
+           for s in ("nyc1", "nyc3", "sfo3", "ams2", "ams3", "fra1", "lon1", "sgp1")]
+
+
+class FakeDigitalOcean:
+    def __init__(self, token: str = "do-token"):
+        self.token = token
+        self.keys: dict[int, dict] = {}
+        self.droplets: dict[int, dict] = {}
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request, faults included
+        self.faults: list[tuple[str, str, int, dict, dict]] = []  # (method, path regex, status, body, headers)
+        self._ids = itertools.count(1000)
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                fake._handle(self, "GET")
+
+            def do_POST(self):  # noqa: N802
+                fake._handle(self, "POST")
+
+            def do_DELETE(self):  # noqa: N802
+                fake._handle(self, "DELETE")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def fail(self, method: str, path: str, status: int, message: str, error_id: str = "", headers=None) -> None:
+        """The next `method` request on a path matching `path` gets this error."""
+        body = {"id": error_id or {401: "unauthorized", 404: "not_found", 422: "unprocessable_entity",
+                                   429: "too_many_requests"}.get(status, "server_error"), "message": message}
+        self.faults.append((method, path, status, body, headers or {}))
+
+    # ----- the API
+    def _handle(self, req: BaseHTTPRequestHandler, method: str) -> None:
+        path = req.path.split("?")[0].rstrip("/")
+        length = int(req.headers.get("Content-Length") or 0)
+        body = json.loads(req.rfile.read(length) or b"{}") if length else {}
+        with self._lock:
+            self.requests.append((method, path))
+            if req.headers.get("Authorization") != f"Bearer {self.token}":
+                return self._send(req, 401, {"id": "unauthorized", "message": "Unable to authenticate you"})
+            for fault in self.faults:
+                if fault[0] == method and re.fullmatch(fault[1], path):
+                    self.faults.remove(fault)
+                    return self._send(req, fault[2], fault[3], fault[4])
+            status, answer = self._route(method, path, body)
+        self._send(req, status, answer)
+
+    def _route(self, method: str, path: str, body: dict) -> tuple[int, dict | None]:
+        missing = (404, {"id": "not_found", "message": "The resource you were accessing could not be found."})
+        if method == "GET" and path == "/v2/regions":
+            return 200, {"regions": REGIONS, "links": {}, "meta": {"total": len(REGIONS)}}
+        if method == "POST" and path == "/v2/account/keys":
+            if any(k["public_key"] == body.get("public_key") for k in self.keys.values()):
+                return 422, {"id": "unprocessable_entity", "message": "SSH Key is already in use on your account"}
+            key_id = next(self._ids)
+            key = {"id": key_id, "name": body["name"], "public_key": body["public_key"],
+                   "fingerprint": f"aa:bb:{key_id % 256:02x}"}
+            self.keys[key_id] = key
+            return 201, {"ssh_key": key}
+        m = re.fullmatch(r"/v2/account/keys/([^/]+)", path)
+        if m:
+            key = next((k for k in self.keys.values() if m.group(1) in (str(k["id"]), k["fingerprint"])), None)
+            if key is None:
+                return missing
+            if method == "DELETE":
+                del self.keys[key["id"]]
+                return 204, None
+            return 200, {"ssh_key": key}
+        if method == "POST" and path == "/v2/droplets":
+            if body.get("region") not in {r["slug"] for r in REGIONS}:
+                return 422, {"id": "unprocessable_entity", "message": "You specified an invalid region."}
+            if any(k not in self.keys for k in body.get("ssh_keys", [])):
+                return 422, {"id": "unprocessable_entity", "message": "You specified an invalid SSH key."}
+            droplet_id = next(self._ids)
+            droplet = {"id": droplet_id, "name": body["name"], "status": "new", "locked": False,
+                       "networks": {"v4": [], "v6": []}, "region": {"slug": body["region"]},
+                       "size_slug": body["size"], "image": {"slug": body["image"]}, "tags": body.get("tags", []),
+                       "ssh_keys": body.get("ssh_keys", []), "backups": body.get("backups", False)}
+            self.droplets[droplet_id] = droplet
+            return 202, {"droplet": droplet, "links": {"actions": [{"id": 1, "rel": "create"}]}}
+        m = re.fullmatch(r"/v2/droplets/(\d+)(/actions)?", path)
+        if m:
+            droplet = self.droplets.get(int(m.group(1)))
+            if droplet is None:
+                return missing
+            if m.group(2) and method == "POST":
+                droplet["status"] = {"power_on": "active", "reboot": "active", "shutdown": "off",
+                                     "power_off": "off"}[body["type"]]
+                return 201, {"action": {"id": next(self._ids), "status": "in-progress", "type": body["type"],
+                                        "resource_id": droplet["id"], "resource_type": "droplet"}}
+            if method == "DELETE":
+                del self.droplets[droplet["id"]]
+                return 204, None
+            if droplet["status"] == "new" and droplet.pop("_seen", False):
+                droplet["status"] = "active"  # active, with its address, from the second read on
+                droplet["networks"]["v4"] = [
+                    {"ip_address": f"10.10.0.{droplet['id'] % 250}", "type": "private"},
+                    {"ip_address": f"192.0.2.{droplet['id'] % 250}", "type": "public"}]
+            elif droplet["status"] == "new":
+                droplet["_seen"] = True
+            return 200, {"droplet": {k: v for k, v in droplet.items() if not k.startswith("_")}}
+        return 404, {"id": "not_found", "message": f"no route {method} {path}"}
+
+    @staticmethod
+    def _send(req: BaseHTTPRequestHandler, status: int, body: dict | None, headers: dict | None = None) -> None:
+        data = b"" if body is None else json.dumps(body).encode()
+        req.send_response(status)
+        req.send_header("Content-Type", "application/json")
+        req.send_header("Content-Length", str(len(data)))
+        for k, v in {"ratelimit-limit": "5000", "ratelimit-remaining": "4999", "ratelimit-reset": "0",
+                     **(headers or {})}.items():
+            req.send_header(k, v)
+        req.end_headers()
+        req.wfile.write(data)
