@@ -1,0 +1,115 @@
+"""Cloud creates on the emulated clouds: each phase's time and the API calls a create makes, against the calls
+docker-machine 0.16.2 makes for the same create (counted from its source, ../shared/reference/cloud-apis.md).
+
+    python bench/bench_clouds.py [--repeat 3]
+
+Not a test: it prints figures. Runs the drivers up to where SSH would start (the emulated clouds hand out addresses
+nothing may dial), so the provisioning is bench_provision.py's business."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.join(HERE, "..", "tests"), os.path.join(HERE, "..", "tests", "helpers")]
+
+from fakedigitalocean import FakeDigitalOcean  # noqa: E402
+from machine_tui.core import operations  # noqa: E402
+from machine_tui.core.events import Reporter  # noqa: E402
+from machine_tui.core.store import Store  # noqa: E402
+
+# docker-machine's calls for a default on-demand create in a fresh account, and the polls it adds at best
+# (one DescribeSecurityGroups poll, two DescribeInstances: one for the address, one for running)
+DOCKER_MACHINE_EC2 = ["DescribeAccountAttributes", "DescribeKeyPairs", "DescribeSubnets", "DescribeKeyPairs",
+                      "DescribeSubnets", "ImportKeyPair", "DescribeSecurityGroups", "CreateSecurityGroup",
+                      "DescribeSecurityGroups", "AuthorizeSecurityGroupIngress", "RunInstances", "DescribeInstances",
+                      "DescribeInstances", "CreateTags"]
+# regions, key, droplet, then one GET a second until the address: two at best
+DOCKER_MACHINE_DO = ["GET /v2/regions", "POST /v2/account/keys", "POST /v2/droplets", "GET /v2/droplets/ID",
+                     "GET /v2/droplets/ID"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def timed_create(store: str, name: str, driver_name: str, opts: dict, log=None) -> tuple[dict, list[str]]:
+    """Phase times of a create (and its rm), and the API calls up to the end of the create."""
+    host, driver = operations.build_host(Store(store), name, driver_name, opts, operations.TLSFiles(),
+                                         explicit=set(opts))
+    os.makedirs(os.path.join(store, "machines", name), exist_ok=True)
+    driver.wait_delay = 0.05
+    calls: list[str] = log if log is not None else []
+    if driver_name == "amazonec2":
+        real = driver.call
+
+        async def counted(operation, **params):
+            calls.append("".join(p.title() for p in operation.split("_")))
+            return await real(operation, **params)
+
+        driver.call = counted
+    phases = {}
+    t = time.perf_counter()
+    await driver.pre_create_check()
+    phases["pre-create check"] = time.perf_counter() - t
+    t = time.perf_counter()
+    await driver.create(Reporter())
+    phases["create (to an address)"] = time.perf_counter() - t
+    calls = list(calls)
+    t = time.perf_counter()
+    await driver.remove()
+    phases["rm"] = time.perf_counter() - t
+    return phases, calls
+
+
+def report(title: str, runs: list[dict], ours: list[str], theirs: list[str]) -> None:
+    print(f"\n{title}")
+    for phase in runs[0]:
+        print(f"  {phase:<26}{statistics.median(r[phase] for r in runs) * 1000:>8.0f} ms")
+    print(f"  API calls per create: machine-tui {len(ours)}, docker-machine at least {len(theirs)}")
+    counts = collections.Counter(ours)
+    print("    ours: " + ", ".join(f"{k} x{v}" if v > 1 else k for k, v in counts.items()))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_EC2_METADATA_DISABLED="true")
+    import moto.server
+
+    port = free_port()
+    server = moto.server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    api = FakeDigitalOcean()
+    os.environ.update(MACHINE_TUI_DIGITALOCEAN_API=api.url, DIGITALOCEAN_ACCESS_TOKEN=api.token)
+    try:
+        with tempfile.TemporaryDirectory() as store:
+            ec2_runs, do_runs, ec2_calls = [], [], []
+            for i in range(a.repeat):
+                phases, ec2_calls = asyncio.run(timed_create(store, f"aws{i}", "amazonec2", {
+                    "amazonec2-endpoint": f"http://127.0.0.1:{port}", "amazonec2-ami": "ami-12c6146b"}))
+                ec2_runs.append(phases)
+                api.requests.clear()
+                phases, do_calls = asyncio.run(timed_create(store, f"do{i}", "digitalocean", {}, api.requests))
+                do_runs.append(phases)
+            report("amazonec2 on moto's EC2 server", ec2_runs, ec2_calls, DOCKER_MACHINE_EC2)
+            shown = [f"{m} {p.rstrip('0123456789')}" + ("ID" if p[-1].isdigit() else "") for m, p in do_calls]
+            report("digitalocean on the API v2 stand-in", do_runs, shown, DOCKER_MACHINE_DO)
+    finally:
+        server.stop()
+        api.close()
+
+
+if __name__ == "__main__":
+    main()
