@@ -131,7 +131,7 @@ class AmazonEC2Driver(Driver):
     # ----- configuration
     def set_config_from_flags(self, opts: dict[str, Any]) -> None:
         super().set_config_from_flags(opts)
-        given = getattr(self, "flags_given", None)
+        given = self.flags_given
         for flag, setting in zip(CREDENTIAL_FLAGS, ("access_key", "secret_key", "session_token"), strict=True):
             # a key from the environment or ~/.aws is resolved at run time, never written to the store
             if given is not None and flag not in given:
