@@ -34,8 +34,8 @@ FLAGS = [
          env="AWS_ACCESS_KEY_ID", secret=True),
     Flag("amazonec2-ami", "AWS machine image (default: the current Ubuntu LTS, from its public SSM parameter)",
          env="AWS_AMI"),
-    Flag("amazonec2-block-duration-minutes", "AWS spot instance duration in minutes (60, 120, 180, 240, 300, or 360)",
-         "int", 0),
+    Flag("amazonec2-block-duration-minutes", "AWS spot instance duration in minutes (60, 120, 180, 240, 300, or 360; "
+         "refused: AWS ended spot blocks in 2022)", "int", 0),
     Flag("amazonec2-device-name", "AWS root device name", default="/dev/sda1", env="AWS_DEVICE_NAME"),
     Flag("amazonec2-endpoint", "Optional endpoint URL (hostname only or fully qualified URI)", env="AWS_ENDPOINT"),
     Flag("amazonec2-iam-instance-profile", "AWS IAM Instance Profile", env="AWS_INSTANCE_PROFILE"),
