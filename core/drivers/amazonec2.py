@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import shutil
 from typing import Any
 
 from ..errors import MachineError, PreCreateError, VMMissing
@@ -263,28 +262,13 @@ class AmazonEC2Driver(Driver):
                                "or choose another machine name")
 
     async def create(self, report: Any) -> None:
-        made: dict[str, str] = {}
-        try:
-            await self._create(report, made)
-        except BaseException as err:
-            left = await self._undo(made)
-            if isinstance(err, MachineError) and left:
-                raise MachineError(f"{err} (and removing what the create made failed: {left})") from None
-            raise
+        await self.create_or_undo(lambda made: self._create(report, made), self._undo)
 
     async def _create(self, report: Any, made: dict[str, str]) -> None:
-        from ..sshkeys import make_key_pair
+        from ..sshkeys import adopt_or_make_key
 
         report.info("Creating the SSH key...")
-        key_path = self.resolve_store_path("id_rsa")
-        if self.ssh_private_key_path:
-            shutil.copyfile(self.ssh_private_key_path, key_path)
-            os.chmod(key_path, 0o600)
-            if os.path.exists(self.ssh_private_key_path + ".pub"):
-                shutil.copyfile(self.ssh_private_key_path + ".pub", key_path + ".pub")
-        else:
-            make_key_pair(key_path)
-        self.ssh_key_setting = key_path
+        key_path = self.ssh_key_setting = adopt_or_make_key(self.ssh_private_key_path, self.resolve_store_path())
         if not self.existing_key:
             report.info(f"Importing the key pair {self.key_name}...")
             with open(key_path + ".pub", "rb") as fh:

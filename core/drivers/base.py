@@ -6,6 +6,7 @@ from __future__ import annotations
 import abc
 import copy
 import os
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from ..errors import MachineError
@@ -130,6 +131,19 @@ class Driver(abc.ABC):
 
     async def create(self, report: Reporter) -> None:
         return None
+
+    async def create_or_undo(self, create: Callable[[dict[str, Any]], Awaitable[None]],
+                             undo: Callable[[dict[str, Any]], Awaitable[str]]) -> None:
+        """Run a create that notes what it makes in a dict; on any failure undo those, and say what could not be
+        undone (a cloud driver's create leaves nothing behind)."""
+        made: dict[str, Any] = {}
+        try:
+            await create(made)
+        except BaseException as err:
+            left = await undo(made)
+            if isinstance(err, MachineError) and left:
+                raise MachineError(f"{err} (and removing what the create made failed: {left})") from None
+            raise
 
     @abc.abstractmethod
     async def state(self) -> State:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 from typing import Any
 
 from ..errors import MachineError, PreCreateError, VMMissing
@@ -150,28 +149,13 @@ class DigitalOceanDriver(Driver):
             raise PreCreateError(f'Error with pre-create check: "region {self.region} takes no new droplets now"')
 
     async def create(self, report: Any) -> None:
-        made: dict[str, int] = {}
-        try:
-            await self._create(report, made)
-        except BaseException as err:
-            left = await self._undo(made)
-            if isinstance(err, MachineError) and left:
-                raise MachineError(f"{err} (and removing what the create made failed: {left})") from None
-            raise
+        await self.create_or_undo(lambda made: self._create(report, made), self._undo)
 
     async def _create(self, report: Any, made: dict[str, int]) -> None:
-        from ..sshkeys import make_key_pair
+        from ..sshkeys import adopt_or_make_key
 
-        key_path = self.resolve_store_path("id_rsa")
-        if self.ssh_key:
-            shutil.copyfile(self.ssh_key, key_path)
-            os.chmod(key_path, 0o600)
-            if os.path.exists(self.ssh_key + ".pub"):
-                shutil.copyfile(self.ssh_key + ".pub", key_path + ".pub")
-        else:
-            report.info("Creating SSH key...")
-            make_key_pair(key_path)
-        self.ssh_key_setting = key_path
+        report.info("Creating SSH key...")
+        key_path = self.ssh_key_setting = adopt_or_make_key(self.ssh_key, self.resolve_store_path())
         client = self.client()
         if self.ssh_key_fingerprint:
             answer = await self.call("reading the SSH key", client.ssh_keys.get, self.ssh_key_fingerprint)
