@@ -20,6 +20,7 @@ DRIVERS: dict[str, str] = {
     "virtualbox": "virtualbox:VirtualBoxDriver",
     "amazonec2": "amazonec2:AmazonEC2Driver",
     "digitalocean": "digitalocean:DigitalOceanDriver",
+    "openstack": "openstack:OpenStackDriver",
 }
 
 

@@ -1,0 +1,528 @@
+"""The openstack driver (private clouds), on openstacksdk: docker-machine's flags and fields, plus clouds.yaml.
+
+Beyond docker-machine:
+- `--openstack-cloud` (OS_CLOUD) names a cloud of clouds.yaml; flags given beside it override its entries.
+- Identity v3 with project names works (docker-machine looked tenants up through keystone v2, gone on v3 clouds);
+  images are found through glance v2, not nova's retired image proxy.
+- Without `--openstack-sec-groups` the machine gets a `docker-machine` group opening SSH and the engine's port
+  (made once, then reused): a new project's default group lets neither in.
+- The SSH user defaults to the image's own (from its `os_distro` property): cloud images refuse root.
+- A failed create removes the server, the key pair and a floating IP or group it made, and says what failed;
+  `rm` also releases a floating IP the create allocated (docker-machine leaked it).
+- nova-network (`--openstack-nova-network`) was removed from OpenStack in 2019: refused with that reason.
+- A password from OS_PASSWORD or clouds.yaml is read at run time and never written to config.json. Only a password
+  given as the flag is kept, as docker-machine keeps it."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import os
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import MachineError, PreCreateError, VMMissing
+from ..flags import PORT, Flag
+from ..states import State
+from .base import Driver, Setting
+
+ENGINE_PORT = 2376
+GROUP = "docker-machine"
+STATES = {"ACTIVE": State.RUNNING, "BUILD": State.STARTING, "REBOOT": State.STARTING,
+          "HARD_REBOOT": State.STARTING, "PAUSED": State.PAUSED, "SUSPENDED": State.SAVED, "SHUTOFF": State.STOPPED,
+          "SHELVED": State.STOPPED, "SHELVED_OFFLOADED": State.STOPPED, "ERROR": State.ERROR}
+GONE = ("DELETED", "SOFT_DELETED")
+# the login user of the common cloud images, by glance's standard os_distro property
+IMAGE_USERS = {"ubuntu": "ubuntu", "debian": "debian", "centos": "centos", "fedora": "fedora", "rocky": "rocky",
+               "almalinux": "almalinux", "rhel": "cloud-user", "opensuse": "opensuse", "sles": "sles",
+               "arch": "arch", "fedora-coreos": "core"}
+ENDPOINT_TYPES = {"publicURL": "public", "internalURL": "internal", "adminURL": "admin",
+                  "public": "public", "internal": "internal", "admin": "admin"}
+_B = "bool"
+
+
+def _f(name: str, usage: str, env: str, kind: str = "string", default: Any = None, **kw: Any) -> Flag:
+    return Flag(f"openstack-{name}", usage, kind, default, env, **kw)
+
+
+FLAGS = [
+    _f("active-timeout", "OpenStack active timeout", "OS_ACTIVE_TIMEOUT", "int", 200, bounds=(1, 86400)),
+    _f("auth-url", "OpenStack authentication URL", "OS_AUTH_URL"),
+    _f("availability-zone", "OpenStack availability zone", "OS_AVAILABILITY_ZONE"),
+    _f("cacert", "CA certificate bundle to verify against", "OS_CACERT"),
+    _f("cloud", "Cloud of clouds.yaml to use (flags given beside it override its entries)", "OS_CLOUD"),
+    _f("config-drive", "Enables the OpenStack config drive for the instance", "OS_CONFIG_DRIVE", _B, False),
+    _f("domain-id", "OpenStack domain ID (identity v3 only)", "OS_DOMAIN_ID"),
+    _f("domain-name", "OpenStack domain name (identity v3 only)", "OS_DOMAIN_NAME"),
+    _f("endpoint-type", "OpenStack endpoint type (adminURL, internalURL or publicURL)", "OS_ENDPOINT_TYPE"),
+    _f("flavor-id", "OpenStack flavor id to use for the instance", "OS_FLAVOR_ID"),
+    _f("flavor-name", "OpenStack flavor name to use for the instance", "OS_FLAVOR_NAME"),
+    _f("floatingip-pool", "OpenStack floating IP pool to get an IP from to assign to the instance",
+       "OS_FLOATINGIP_POOL"),
+    _f("image-id", "OpenStack image id to use for the instance", "OS_IMAGE_ID"),
+    _f("image-name", "OpenStack image name to use for the instance", "OS_IMAGE_NAME"),
+    _f("insecure", "Disable TLS credential checking.", "OS_INSECURE", _B, False),
+    _f("ip-version", "OpenStack version of IP address assigned for the machine", "OS_IP_VERSION", "int", 4,
+       bounds=(4, 6)),
+    _f("keypair-name", "OpenStack keypair to use to SSH to the instance", "OS_KEYPAIR_NAME"),
+    _f("metadata", "OpenStack Instance Metadata (e.g. key1,value1,key2,value2)", "OS_METADATA"),
+    _f("net-id", "OpenStack network id the machine will be connected on", "OS_NETWORK_ID"),
+    _f("net-name", "OpenStack network name the machine will be connected on", "OS_NETWORK_NAME"),
+    _f("nova-network", "Use the nova networking services instead of neutron (refused: removed from OpenStack)",
+       "OS_NOVA_NETWORK", _B, False),
+    _f("password", "OpenStack password (kept in config.json only when given as this flag)", "OS_PASSWORD",
+       secret=True),
+    _f("private-key-file", "Private keyfile to use for SSH (absolute path)", "OS_PRIVATE_KEY_FILE"),
+    _f("region", "OpenStack region name", "OS_REGION_NAME"),
+    _f("sec-groups", "OpenStack comma separated security groups for the machine (default: docker-machine, made "
+       "with SSH and the engine's port open)", "OS_SECURITY_GROUPS"),
+    _f("ssh-port", "OpenStack SSH port", "OS_SSH_PORT", "int", 22, bounds=PORT),
+    _f("ssh-user", "OpenStack SSH user (default: the image's own, from its os_distro)", "OS_SSH_USER"),
+    _f("tenant-id", "OpenStack tenant id", "OS_TENANT_ID"),
+    _f("tenant-name", "OpenStack tenant name", "OS_TENANT_NAME"),
+    _f("user-data-file", "File containing an openstack userdata script", "OS_USER_DATA_FILE"),
+    _f("username", "OpenStack username", "OS_USERNAME"),
+]
+
+
+class OpenStackDriver(Driver):
+    """Fields in docker-machine's order (dm/drivers/openstack), so its stores load and ours load in it."""
+
+    name = "openstack"
+    flags = FLAGS
+
+    ssh_user_setting = Setting("SSHUser", str, flag="openstack-ssh-user")
+    ssh_port_setting = Setting("SSHPort", int, flag="openstack-ssh-port")
+    auth_url = Setting("AuthUrl", str, flag="openstack-auth-url")
+    active_timeout = Setting("ActiveTimeout", int, flag="openstack-active-timeout")
+    insecure = Setting("Insecure", bool, flag="openstack-insecure")
+    ca_cert = Setting("CaCert", str, flag="openstack-cacert")
+    domain_id = Setting("DomainID", str, flag="openstack-domain-id")
+    domain_name = Setting("DomainName", str, flag="openstack-domain-name")
+    username = Setting("Username", str, flag="openstack-username")
+    password = Setting("Password", str, flag="openstack-password")
+    tenant_name = Setting("TenantName", str, flag="openstack-tenant-name")
+    tenant_id = Setting("TenantId", str, flag="openstack-tenant-id")
+    region = Setting("Region", str, flag="openstack-region")
+    availability_zone = Setting("AvailabilityZone", str, flag="openstack-availability-zone")
+    endpoint_type = Setting("EndpointType", str, flag="openstack-endpoint-type")
+    machine_id = Setting("MachineId", str, "")
+    flavor_name = Setting("FlavorName", str, flag="openstack-flavor-name")
+    flavor_id = Setting("FlavorId", str, flag="openstack-flavor-id")
+    image_name = Setting("ImageName", str, flag="openstack-image-name")
+    image_id = Setting("ImageId", str, flag="openstack-image-id")
+    key_pair_name = Setting("KeyPairName", str, flag="openstack-keypair-name")
+    network_name = Setting("NetworkName", str, flag="openstack-net-name")
+    network_id = Setting("NetworkId", str, flag="openstack-net-id")
+    user_data = Setting("UserData", str, "")  # the file's bytes in base64, as Go writes a []byte
+    private_key_file = Setting("PrivateKeyFile", str, flag="openstack-private-key-file")
+    security_groups = Setting("SecurityGroups", list, [])
+    floating_ip_pool = Setting("FloatingIpPool", str, flag="openstack-floatingip-pool")
+    compute_network = Setting("ComputeNetwork", bool, flag="openstack-nova-network")
+    floating_ip_pool_id = Setting("FloatingIpPoolId", str, "")
+    ip_version = Setting("IpVersion", int, flag="openstack-ip-version")
+    config_drive = Setting("ConfigDrive", bool, flag="openstack-config-drive")
+    existing_key = Setting("ExistingKey", bool, False)
+    # ours, written only when used (docker-machine ignores keys it does not know)
+    cloud = Setting("Cloud", str, flag="openstack-cloud", written_at_create=False)
+    metadata = Setting("Metadata", dict, {}, written_at_create=False)
+    floating_ip_id = Setting("FloatingIpId", str, "", written_at_create=False)  # allocated by the create
+
+    def __init__(self, config: dict[str, Any]):
+        super().__init__(config)
+        self._conn: Any = None
+        self.wait_delay = 2.0  # between reads of a server being built, started or given an address
+
+    # ----- configuration
+    def set_config_from_flags(self, opts: dict[str, Any]) -> None:
+        super().set_config_from_flags(opts)
+        for key in ("Cloud", "Metadata"):  # written only when given
+            if not self.config.get(key):
+                self.config.pop(key, None)
+        if self.flags_given is not None and "openstack-password" not in self.flags_given:
+            self.password = ""  # from OS_PASSWORD or clouds.yaml: read when used, never stored
+        if self.compute_network:
+            raise MachineError("--openstack-nova-network: nova-network was removed from OpenStack (Train, 2019); "
+                               "networks are neutron's (--openstack-net-name, --openstack-floatingip-pool)")
+        if self.endpoint_type and self.endpoint_type not in ENDPOINT_TYPES:
+            raise MachineError(f'--openstack-endpoint-type "{self.endpoint_type}": use publicURL, internalURL '
+                               "or adminURL")
+        if not (self.cloud or self.auth_url):
+            raise MachineError("OpenStack needs a cloud: --openstack-cloud (OS_CLOUD) naming one in clouds.yaml, "
+                               "or --openstack-auth-url (OS_AUTH_URL)")
+        for a, b in (("flavor", "flavor"), ("image", "image"), ("net", "net")):
+            if opts.get(f"openstack-{a}-name") and opts.get(f"openstack-{b}-id"):
+                raise MachineError(f"--openstack-{a}-name and --openstack-{b}-id: give one of them")
+        if not (self.flavor_name or self.flavor_id):
+            raise MachineError("OpenStack needs a flavor: --openstack-flavor-name or --openstack-flavor-id "
+                               "(`openstack flavor list` names them)")
+        if not (self.image_name or self.image_id):
+            raise MachineError("OpenStack needs an image: --openstack-image-name or --openstack-image-id "
+                               "(`openstack image list` names them)")
+        if self.key_pair_name and not self.private_key_file:
+            raise MachineError("--openstack-keypair-name also requires --openstack-private-key-file "
+                               "(the private key of that key pair)")
+        if self.private_key_file:
+            self.private_key_file = os.path.abspath(os.path.expanduser(self.private_key_file))
+            if not os.path.isfile(self.private_key_file):
+                raise MachineError(f"--openstack-private-key-file {self.private_key_file}: no such file")
+        path = opts.get("openstack-user-data-file") or ""
+        if path:
+            path = os.path.abspath(os.path.expanduser(path))
+            try:
+                with open(path, "rb") as fh:
+                    self.user_data = base64.b64encode(fh.read()).decode()
+            except OSError as err:
+                raise MachineError(f"--openstack-user-data-file {path}: {err.strerror}") from None
+        words = [w.strip() for w in str(opts.get("openstack-metadata") or "").split(",")] \
+            if opts.get("openstack-metadata") else []
+        if len(words) % 2:
+            raise MachineError(f'--openstack-metadata "{opts["openstack-metadata"]}": give key,value pairs')
+        if words:
+            self.metadata = dict(zip(words[::2], words[1::2], strict=True))
+        self.security_groups = [g.strip() for g in str(opts.get("openstack-sec-groups") or "").split(",")
+                                if g.strip()]
+        self.existing_key = bool(self.key_pair_name)
+
+    # ----- the API
+    def connection(self) -> Any:
+        """openstacksdk's connection: clouds.yaml's cloud if named, the flags over it. Throttling (429) and an
+        unavailable service (503) are retried by keystoneauth with backoff, a bounded number of times."""
+        if self._conn is None:
+            try:
+                import openstack
+            except ImportError:
+                raise MachineError("the openstack driver needs openstacksdk: pip install 'machine-tui[openstack]'") \
+                    from None
+            args: dict[str, Any] = {"app_name": "machine-tui", "status_code_retries": 4,
+                                    "retriable_status_codes": [429, 503], "connect_retries": 2}
+            for key, value in (("auth_url", self.auth_url), ("username", self.username),
+                               ("password", self.password or os.environ.get("OS_PASSWORD", "")),
+                               ("project_name", self.tenant_name), ("project_id", self.tenant_id),
+                               ("user_domain_name", self.domain_name), ("project_domain_name", self.domain_name),
+                               ("user_domain_id", self.domain_id), ("project_domain_id", self.domain_id),
+                               ("region_name", self.region), ("cacert", self.ca_cert),
+                               ("interface", ENDPOINT_TYPES.get(self.endpoint_type, ""))):
+                if value:
+                    args[key] = value  # only what was given: clouds.yaml's entries stay where no flag says
+            if self.insecure:
+                args["verify"] = False
+            try:
+                self._conn = openstack.connect(cloud=self.cloud or None, **args)
+            except Exception as err:  # noqa: BLE001 - clouds.yaml missing or naming no such cloud: one line
+                raise MachineError(f"OpenStack configuration: {_words(err)}") from None
+        return self._conn
+
+    async def call(self, what: str, operation: Callable[[], Any]) -> Any:
+        """One API exchange in a thread, its failure as one line with OpenStack's own words and what to do."""
+        try:
+            return await asyncio.to_thread(operation)
+        except MachineError:
+            raise
+        except Exception as err:  # noqa: BLE001 - keystoneauth's and openstacksdk's errors: told apart below
+            raise _error(what, err) from None
+
+    # ----- create
+    async def pre_create_check(self) -> None:
+        try:
+            await self.call("signing in", lambda: self.connection().authorize())
+            await self._resolve()
+        except MachineError as err:
+            raise PreCreateError(f'Error with pre-create check: "{err}"') from None
+
+    async def _resolve(self) -> None:
+        """Names to ids (flavor, image, networks), each miss as one line naming what the cloud has."""
+        conn = self.connection()
+        flavor = await self._find("flavor", self.flavor_id or self.flavor_name, conn.compute.find_flavor,
+                                  conn.compute.flavors)
+        self.flavor_id, self.flavor_name = flavor.id, flavor.name
+        image = await self._find("image", self.image_id or self.image_name, conn.image.find_image, conn.image.images)
+        self.image_id, self.image_name = image.id, image.name
+        if not self.ssh_user_setting:
+            self.ssh_user_setting = IMAGE_USERS.get(str(getattr(image, "os_distro", "") or "").lower(), "ubuntu")
+        if self.network_id or self.network_name:
+            net = await self._find("network", self.network_id or self.network_name, conn.network.find_network,
+                                   conn.network.networks)
+            self.network_id, self.network_name = net.id, net.name
+        if self.floating_ip_pool:
+            def pools() -> Any:
+                return conn.network.networks(is_router_external=True)
+
+            pool = await self._find("floating IP pool", self.floating_ip_pool, conn.network.find_network, pools)
+            if not pool.is_router_external:
+                names = await self.call("listing floating IP pools", lambda: sorted(str(x.name) for x in pools()))
+                raise MachineError(f"OpenStack has no floating IP pool {self.floating_ip_pool!r} (that network is "
+                                   f"not external); it has: {', '.join(names) or 'none'}")
+            self.floating_ip_pool_id = pool.id
+
+    async def _find(self, kind: str, name_or_id: str, find: Callable[..., Any],
+                    listing: Callable[[], Any]) -> Any:
+        found = await self.call(f"finding the {kind} {name_or_id}", lambda: _find_or_none(find, name_or_id))
+        if found is None:
+            names = await self.call(f"listing {kind}s", lambda: sorted(str(x.name) for x in listing()))
+            raise MachineError(f"OpenStack has no {kind} {name_or_id!r}; it has: {', '.join(names) or 'none'}")
+        return found
+
+    async def create(self, report: Any) -> None:
+        await self.create_or_undo(lambda made: self._create(report, made), self._undo)
+
+    async def _create(self, report: Any, made: dict[str, str]) -> None:
+        from ..sshkeys import adopt_or_make_key
+
+        conn = self.connection()
+        if not self.flavor_id or not self.image_id or (self.floating_ip_pool and not self.floating_ip_pool_id):
+            await self._resolve()
+        report.info("Creating SSH key...")
+        key_path = adopt_or_make_key(self.private_key_file, self.resolve_store_path())
+        self.ssh_key_setting = key_path
+        if self.existing_key:
+            await self.call(f"reading the key pair {self.key_pair_name}",
+                            lambda: conn.compute.get_keypair(self.key_pair_name))
+        else:
+            self.key_pair_name = f"{self.machine_name}-{secrets.token_hex(32)}".replace(".", "_")
+            report.info(f"Importing the key pair {self.key_pair_name}...")
+            with open(key_path + ".pub") as fh:
+                public_key = fh.read().strip()
+            await self.call("importing the key pair",
+                            lambda: conn.compute.create_keypair(name=self.key_pair_name, public_key=public_key))
+            made["keypair"] = self.key_pair_name
+        groups = await self._security_groups(report, made)
+        spec: dict[str, Any] = {"name": self.machine_name, "flavor_id": self.flavor_id, "image_id": self.image_id,
+                                "key_name": self.key_pair_name, "security_groups": [{"name": g} for g in groups],
+                                "networks": [{"uuid": self.network_id}] if self.network_id else "auto"}
+        if self.availability_zone:
+            spec["availability_zone"] = self.availability_zone
+        if self.config_drive:
+            spec["config_drive"] = True
+        if self.metadata:
+            spec["metadata"] = self.metadata
+        if self.user_data:
+            spec["user_data"] = self.user_data
+        report.info(f"Creating a {self.flavor_name} server of {self.image_name}...")
+        server = await self.call("creating the server", lambda: conn.compute.create_server(**spec))
+        self.machine_id = made["server"] = server.id
+        await self._wait_for("ACTIVE", report, self.active_timeout)
+        if self.floating_ip_pool_id:
+            await self._attach_floating_ip(report, made)
+        else:
+            self.ip_address = await self._fixed_address()
+        report.info(f"The server's address is {self.ip_address}")
+
+    async def _security_groups(self, report: Any, made: dict[str, str]) -> list[str]:
+        """The groups named by the flag (each must exist), else docker-machine's own, made once and reused."""
+        conn = self.connection()
+        if self.security_groups:
+            for name in self.security_groups:
+                await self._find("security group", name, conn.network.find_security_group,
+                                 conn.network.security_groups)
+            return list(self.security_groups)
+        group = await self.call("finding the security group",
+                                lambda: _find_or_none(conn.network.find_security_group, GROUP))
+        if group is None:
+            report.info(f"Creating the security group {GROUP}...")
+            group = await self.call("creating the security group", lambda: conn.network.create_security_group(
+                name=GROUP, description="Docker Machine: SSH and the Docker engine's TLS port"))
+            made["group"] = group.id
+        have = {(r.get("protocol"), r.get("port_range_min")) for r in (group.security_group_rules or [])
+                if r.get("direction") == "ingress"}
+        for port in sorted({self.ssh_port(), ENGINE_PORT}):
+            if ("tcp", port) not in have:
+                await self.call(f"opening port {port}", functools.partial(_add_rule, conn, group.id, port))
+        self.security_groups = [GROUP]
+        return [GROUP]
+
+    async def _wait_for(self, status: str, report: Any, timeout: float) -> Any:
+        seen = ""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            server = await self._server()
+            if server.status != seen:
+                seen = server.status
+                report.info(f"Server {server.id} is {seen}")
+            if seen == status:
+                return server
+            if seen == "ERROR":
+                fault = (getattr(server, "fault", None) or {}).get("message", "") or "no reason given"
+                raise MachineError(f"the server {server.id} went into ERROR: {fault}")
+            if loop.time() >= deadline:
+                raise MachineError(f"the server {server.id} was still {seen} after {timeout:.0f} s "
+                                   "(--openstack-active-timeout)")
+            await asyncio.sleep(self.wait_delay)
+
+    async def _attach_floating_ip(self, report: Any, made: dict[str, str]) -> None:
+        conn = self.connection()
+        pool = self.floating_ip_pool_id
+        free = await self.call("listing floating IPs", lambda: [
+            ip for ip in conn.network.ips(floating_network_id=pool) if not ip.port_id])
+        ports = await self.call("finding the server's port", lambda: list(conn.network.ports(
+            device_id=self.machine_id, **({"network_id": self.network_id} if self.network_id else {}))))
+        if not ports:
+            raise MachineError(f"the server {self.machine_id} has no network port for a floating IP")
+        if free:
+            ip = free[0]
+            report.info(f"Attaching the free floating IP {ip.floating_ip_address}...")
+            ip = await self.call("attaching the floating IP",
+                                 lambda: conn.network.update_ip(ip, port_id=ports[0].id))
+        else:
+            report.info(f"Allocating a floating IP from {self.floating_ip_pool}...")
+            ip = await self.call("allocating a floating IP", lambda: conn.network.create_ip(
+                floating_network_id=pool, port_id=ports[0].id))
+            self.floating_ip_id = made["floating_ip"] = ip.id
+        self.ip_address = ip.floating_ip_address
+
+    async def _fixed_address(self) -> str:
+        """The server's fixed address of the IP version asked for, on the named network if there is one."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(60.0, self.wait_delay * 30)
+        while True:
+            server = await self._server()
+            for net, entries in (server.addresses or {}).items():
+                if self.network_name and net != self.network_name:
+                    continue
+                for entry in entries:
+                    if entry.get("OS-EXT-IPS:type", "fixed") == "fixed" and entry.get("version") == self.ip_version:
+                        return str(entry["addr"])
+            if loop.time() >= deadline:
+                raise MachineError(f"the server {server.id} got no IPv{self.ip_version} address")
+            await asyncio.sleep(self.wait_delay)
+
+    async def _undo(self, made: dict[str, str]) -> str:
+        left: list[str] = []
+        if not made:
+            return ""
+        conn = self.connection()
+        steps: list[tuple[str, str, Callable[[], Any]]] = [
+            ("server", "deleting the server", lambda: conn.compute.delete_server(made["server"])),
+            ("floating_ip", "releasing the floating IP", lambda: conn.network.delete_ip(made["floating_ip"])),
+            ("keypair", "deleting the key pair", lambda: conn.compute.delete_keypair(made["keypair"])),
+            ("group", "deleting the security group", lambda: self._delete_group_after_server(made))]
+        for key, what, step in steps:
+            if key in made:
+                try:
+                    await self.call(what, step)
+                except MachineError as err:
+                    left.append(str(err))
+        if "server" in made:
+            self.machine_id = ""
+        return "; ".join(left)
+
+    def _delete_group_after_server(self, made: dict[str, str]) -> None:
+        """A group still used by a server being deleted is refused (409): wait for the server to go first."""
+        conn = self.connection()
+        server = _find_or_none(conn.compute.find_server, made["server"]) if "server" in made else None
+        if server is not None:
+            conn.compute.wait_for_delete(server, interval=self.wait_delay, wait=120)
+        conn.network.delete_security_group(made["group"], ignore_missing=True)
+
+    # ----- state and lifecycle
+    async def _server(self) -> Any:
+        if not self.machine_id:
+            raise VMMissing("the machine has no server (its create did not get that far)")
+        conn = self.connection()
+        server = await self.call("reading the server",
+                                 lambda: _find_or_none(conn.compute.find_server, self.machine_id))
+        if server is None or server.status in GONE:
+            raise VMMissing(f"the server {self.machine_id} does not exist")
+        return server
+
+    async def state(self) -> State:
+        return STATES.get((await self._server()).status, State.NONE)
+
+    async def get_url(self) -> str:
+        if await self.state() != State.RUNNING:
+            raise MachineError("Host is not running")
+        return f"tcp://{await self.get_ip()}:{ENGINE_PORT}"
+
+    async def _action(self, what: str, act: Callable[[Any, str], Any]) -> None:
+        await self._server()
+        conn = self.connection()
+        await self.call(what, lambda: act(conn, self.machine_id))
+
+    async def start(self) -> None:
+        await self._action("starting the server", lambda c, s: c.compute.start_server(s))
+
+    async def stop(self) -> None:
+        await self._action("stopping the server", lambda c, s: c.compute.stop_server(s))
+
+    async def kill(self) -> None:
+        await self.stop()  # nova has no power-off apart from stop, as docker-machine found
+
+    async def restart(self) -> None:
+        await self._action("rebooting the server", lambda c, s: c.compute.reboot_server(s, "SOFT"))
+
+    async def remove(self) -> None:
+        """The server, the key pair this machine imported and the floating IP it allocated; any already gone is
+        fine. The shared docker-machine group stays, as other machines use it."""
+        conn = self.connection()
+        if self.machine_id:
+            await self.call("deleting the server", lambda: conn.compute.delete_server(self.machine_id))
+        if self.floating_ip_id:
+            await self.call("releasing the floating IP", lambda: conn.network.delete_ip(self.floating_ip_id))
+        if self.key_pair_name and not self.existing_key:
+            await self.call("deleting the key pair", lambda: conn.compute.delete_keypair(self.key_pair_name))
+
+
+def _add_rule(conn: Any, group_id: str, port: int) -> None:
+    from openstack import exceptions
+
+    try:
+        conn.network.create_security_group_rule(security_group_id=group_id, direction="ingress", ethertype="IPv4",
+                                                protocol="tcp", port_range_min=port, port_range_max=port,
+                                                remote_ip_prefix="0.0.0.0/0")
+    except exceptions.ConflictException:
+        pass  # the rule is there already
+
+
+def _find_or_none(find: Callable[..., Any], name_or_id: str) -> Any:
+    """openstacksdk's find_*, a miss as None (its ignore_missing=True is deprecated)."""
+    from openstack import exceptions
+
+    try:
+        return find(name_or_id, ignore_missing=False)
+    except exceptions.NotFoundException:
+        return None
+
+
+class OpenStackError(MachineError):
+    def __init__(self, what: str, status: int, message: str):
+        super().__init__(f"OpenStack {what}: {status} {message}{_advice(status, message)}".rstrip())
+        self.status = status
+
+
+def _advice(status: int, message: str) -> str:
+    low = message.lower()
+    if "quota" in low or status == 413:
+        return " (a quota of the project: remove machines or ask the cloud's operator to raise it)"
+    if status == 403:
+        return " (the cloud's policy refuses this to your user: ask its operator for the role that allows it)"
+    if status == 429:
+        return " (the API's rate limit, still hit after retries: wait and try again)"
+    return ""
+
+
+def _words(err: Exception) -> str:
+    text = str(getattr(err, "details", "") or getattr(err, "message", "") or err).strip()
+    return " ".join(text.split()) or type(err).__name__
+
+
+def _error(what: str, err: Exception) -> MachineError:
+    """keystoneauth's and openstacksdk's errors as one line; the status and OpenStack's message where there are."""
+    cause = err.__cause__ or err.__context__
+    if type(err).__name__ == "SDKException" and isinstance(cause, Exception):
+        err = cause  # authorize() wraps keystoneauth's error, status and all, in a bare SDKException
+    module = type(err).__module__
+    status = int(getattr(err, "status_code", 0) or getattr(err, "http_status", 0) or 0)
+    if module.startswith("keystoneauth1"):
+        if status == 401:
+            return OpenStackError(what, 401, "the cloud refused the credentials (check the user name, password, "
+                                  "project and domain)")
+        if status:
+            return OpenStackError(what, status, _words(err))
+        return MachineError(f"OpenStack {what}: cannot reach the cloud: {_words(err)}")
+    if module.startswith("openstack"):
+        return OpenStackError(what, status, _words(err)) if status else MachineError(f"OpenStack {what}: "
+                                                                                     f"{_words(err)}")
+    return MachineError(f"OpenStack {what}: {type(err).__name__}: {_words(err)}")
