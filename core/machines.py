@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 from .states import State
 
 if TYPE_CHECKING:
+    from .choices import Choices
     from .flags import Flag
     from .hostconfig import Host
     from .shell_session import ShellSession
     from .ssh import Target
 
-__all__ = ["State", "driver_names", "driver_flags", "check_driver", "machine_state", "machine_ip",
+__all__ = ["State", "driver_names", "driver_flags", "check_driver", "offers_choices", "live_choices", "machine_state", "machine_ip",
            "console_log_path", "open_shell", "running_ssh_target", "check_host_key", "ssh_connection"]
 
 
@@ -33,6 +34,20 @@ def driver_flags(name: str) -> list[Flag]:
 
 def check_driver(name: str) -> None:
     driver_flags(name)
+
+
+def offers_choices(name: str) -> bool:
+    """Whether the driver's provider lists choices for its create options (the cloud drivers)."""
+    from .drivers import Driver, driver_class
+
+    return driver_class(name).live_choices.__func__ is not Driver.live_choices.__func__  # type: ignore[attr-defined]
+
+
+async def live_choices(store_path: str, name: str, values: dict[str, Any], refresh: bool = False) -> Choices:
+    """The driver's choices for the form's values so far: cached an hour, the last good answer when offline."""
+    from .choices import driver_choices
+
+    return await driver_choices(store_path, name, values, refresh)
 
 
 async def machine_state(host: Host) -> State:

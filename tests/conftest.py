@@ -11,8 +11,12 @@ SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 FIXTURES = os.path.join(SHARED, "fixtures", "docker-machine")
 
 
+NOWHERE = "http://127.0.0.1:9"  # a closed loopback port: where a cloud client not given a stand-in goes
+
+
 def clean_env(store: str | None = None, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MACHINE_", "DOCKER_")) and k != "USER"}
+    env["MACHINE_TUI_DIGITALOCEAN_API"] = NOWHERE
     env.pop("NO_PROXY", None)
     env.pop("no_proxy", None)
     env["SHELL"] = "/bin/bash"
@@ -102,6 +106,15 @@ VM_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vm")
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "vm: boots a real QEMU guest (slow under TCG)")
+
+
+# No test may reach a real cloud: a cloud client that was not pointed at a stand-in meets a closed loopback port.
+# (boto3 reads AWS_ENDPOINT_URL, the digitalocean driver MACHINE_TUI_DIGITALOCEAN_API; OpenStack has no default.)
+os.environ.setdefault("AWS_ENDPOINT_URL", NOWHERE)
+os.environ.setdefault("MACHINE_TUI_DIGITALOCEAN_API", NOWHERE)
+for _var in [v for v in os.environ if v.startswith("OS_") and v not in ("OS_CLIENT_CONFIG_FILE",)]:
+    del os.environ[_var]
+os.environ["OS_CLIENT_CONFIG_FILE"] = os.path.join(os.path.dirname(__file__), "no-clouds.yaml")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -341,7 +341,7 @@ class MainScreen(Screen[None]):
             if request is not None:
                 self.start_create(request)
 
-        self.app.push_screen(CreateWizard(existing=set(self.rows)), chosen)
+        self.app.push_screen(CreateWizard(existing=set(self.rows), store_path=self.store.path), chosen)
 
     def start_create(self, request) -> None:
         log_action(f"create {request.name} (driver {request.driver})")

@@ -1,12 +1,14 @@
 """The create wizard: pick a driver, fill a form generated from that driver's flag schema (the same schema the
-CLI's options come from), create in the background."""
+CLI's options come from), create in the background. A cloud driver's form offers live choices from its provider
+(regions, sizes with vCPUs, memory and price, images, networks, key pairs) above the fields they fill; typing a
+value stays possible, and is the way when the provider cannot be reached."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -17,7 +19,7 @@ from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Select
 from ..core.createflags import create_flags
 from ..core.hostconfig import INVALID_NAME_MESSAGE, is_valid_name
 from ..core.machines import driver_flags as flags_of
-from ..core.machines import driver_names
+from ..core.machines import driver_names, live_choices, offers_choices
 
 
 @dataclass
@@ -32,13 +34,21 @@ def _widget_id(flag_name: str) -> str:
     return "flag-" + flag_name
 
 
-class CreateWizard(ModalScreen[CreateRequest | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="wizard-cancel")]
+def _choice_id(flag_name: str) -> str:
+    return "choice-" + flag_name
 
-    def __init__(self, driver: str = "none", existing: set[str] | None = None):
+
+class CreateWizard(ModalScreen[CreateRequest | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="wizard-cancel"),
+                Binding("ctrl+r", "refresh_choices", "Refresh choices", id="wizard-refresh-choices")]
+
+    def __init__(self, driver: str = "none", existing: set[str] | None = None, store_path: str = ""):
         super().__init__()
         self.driver = driver
         self.existing = existing or set()
+        self.store_path = store_path  # where live choices are cached
+        self.choices = None  # the last Choices shown
+        self.choices_region = None  # the region they are for
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -49,6 +59,7 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
                                     Function(lambda v: v not in self.existing, "a machine of that name exists")])
             form = VerticalScroll(id="form")
             form.can_focus = False  # Tab goes from the name straight to the first field, not to the scroller
+            yield Label("", id="choices-status", markup=False)
             yield form
             yield Label("", id="problem")
             with Horizontal(id="buttons"):
@@ -75,6 +86,80 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
         advanced = Collapsible(title="Advanced: engine, swarm and TLS options", collapsed=True)
         await form.mount(advanced)
         await advanced.query_one(Collapsible.Contents).mount_all([w for f in common for w in self._field(f)])
+        self.choices = None
+        self.query_one("#choices-status", Label).update("")
+        if self.store_path and offers_choices(self.driver):
+            self.fetch_choices()
+
+    # ----- live choices
+    def typed_values(self) -> dict:
+        """The driver's options as the form holds them now (unchecked), to ask its provider for choices."""
+        values = {}
+        for flag in flags_of(self.driver):
+            widget = self.query_one(f"#{_widget_id(flag.name)}")
+            value = widget.value
+            if isinstance(value, str):
+                value = value.strip()
+                if flag.kind == "list":
+                    value = [v for v in value.split(",") if v.strip()]
+                elif flag.kind == "int":
+                    value = int(value) if value.isdigit() else flag.initial()
+            if value not in ("", None, []) or not flag.secret:
+                values[flag.name] = value
+        return values
+
+    def action_refresh_choices(self) -> None:
+        if self.store_path and offers_choices(self.driver):
+            self.fetch_choices(refresh=True)
+
+    @work(exclusive=True, group="choices")
+    async def fetch_choices(self, refresh: bool = False) -> None:
+        driver = self.driver
+        status = self.query_one("#choices-status", Label)
+        status.update(f"Fetching live choices for {driver}…")
+        values = self.typed_values()
+        self.choices_region = next((v for k, v in values.items() if k.endswith("-region")), None)
+        found = await live_choices(self.store_path, driver, values, refresh)
+        if driver != self.driver:
+            return
+        self.choices = found
+        await self.show_choices(found.by_flag)
+        status.update(found.summary)
+
+    async def show_choices(self, by_flag: dict) -> None:
+        """A Select above each option the provider listed, its choices labelled with their details; choosing fills
+        the option's field."""
+        for flag in flags_of(self.driver):
+            fields = self.query(f"#{_widget_id(flag.name)}")
+            field = fields.first() if fields else None
+            if field is None or field.parent is None:
+                return  # the form is being rebuilt for another driver
+            old = self.query(f"#{_choice_id(flag.name)}")
+            if old:
+                await old.remove()
+            options = by_flag.get(flag.name) or []
+            if not options or not isinstance(field, Input):
+                continue
+            current = field.value.strip()
+            known = {c.value for c in options}
+            select = Select([(c.label, c.value) for c in options], prompt=f"{len(options)} choices",
+                            value=current if current in known else Select.NULL, id=_choice_id(flag.name),
+                            classes="choice")
+            await field.parent.mount(select, before=field)
+
+    @on(Select.Changed, ".choice")
+    def choice_made(self, event: Select.Changed) -> None:
+        if event.value is Select.NULL or event.select.id is None:
+            return
+        flag = event.select.id.removeprefix("choice-")
+        field = self.query_one(f"#{_widget_id(flag)}", Input)
+        if flag.endswith(("security-group", "sec-groups")) and field.value.strip() and \
+                str(event.value) not in field.value.split(","):
+            field.value = f"{field.value.strip()},{event.value}"  # a list: a choice adds to it
+        else:
+            field.value = str(event.value)
+        if flag.endswith("-region") and self.choices is not None and field.value != self.choices_region:
+            self.fetch_choices()  # sizes, images, networks and key pairs are the region's
 
     def _field(self, flag):
         label = f"--{flag.name}" + (" (required)" if flag.required else "") + f": {flag.usage}"
@@ -102,6 +187,7 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
 
     @on(Select.Changed, "#driver")
     async def driver_changed(self, event: Select.Changed) -> None:
+        event.stop()
         if event.value != self.driver:
             self.driver = str(event.value)
             await self.build_form()

@@ -13,12 +13,15 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import MachineError, PreCreateError, VMMissing
 from ..flags import PORT, Flag
 from ..states import State
-from .base import Driver, Setting
+from .base import Driver, Setting, gather_choices
+
+if TYPE_CHECKING:
+    from ..choices import Choice
 
 DEFAULT_IMAGE_PARAMETER = "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
 GROUP_DESCRIPTION = "Docker Machine"
@@ -186,7 +189,9 @@ class AmazonEC2Driver(Driver):
         if endpoint and "://" not in endpoint:
             endpoint = ("http://" if self.disable_ssl else "https://") + endpoint
         retries = {"max_attempts": max(0, self.retry_count), "mode": "standard"}  # retries; throttling backs off
-        client = session.client(service, endpoint_url=endpoint, use_ssl=not self.disable_ssl,
+        # the Price List API answers in us-east-1 for every region
+        region = "us-east-1" if service == "pricing" else self.region
+        client = session.client(service, endpoint_url=endpoint, use_ssl=not self.disable_ssl, region_name=region,
                                 config=Config(retries=retries, connect_timeout=15, read_timeout=60))
         if service == "ec2":
             self._client = client
@@ -207,6 +212,109 @@ class AmazonEC2Driver(Driver):
                                "--amazonec2-secret-key") from None
         except BotoCoreError as err:
             raise MachineError(f"EC2 {operation}: {err}") from None
+
+    # ----- live choices for the create form
+    @classmethod
+    def choice_source(cls, values: dict[str, Any]) -> tuple[str, str]:
+        region = values.get("amazonec2-region") or cls.flag_named("amazonec2-region").initial()
+        return "Amazon EC2", f"{values.get('amazonec2-endpoint') or ''}|{region}"
+
+    @classmethod
+    async def live_choices(cls, values: dict[str, Any]) -> dict[str, list[Choice]]:
+        from ..choices import Choice, size_detail
+
+        driver = cls.from_form(values)
+        assert isinstance(driver, AmazonEC2Driver)
+
+        async def regions() -> list[Choice]:
+            found = (await driver.call("describe_regions"))["Regions"]
+            return [Choice(r["RegionName"]) for r in sorted(found, key=lambda r: r["RegionName"])]
+
+        async def zones() -> list[Choice]:
+            found = (await driver.call("describe_availability_zones"))["AvailabilityZones"]
+            return [Choice(z["ZoneName"][-1], z["ZoneName"]) for z in found if z.get("State") == "available"]
+
+        async def instance_types() -> list[Choice]:
+            found: list[dict[str, Any]] = []
+            filters = [{"Name": "current-generation", "Values": ["true"]},
+                       {"Name": "processor-info.supported-architecture", "Values": ["x86_64"]}]
+            token = ""
+            for _ in range(10):  # bounded: a region has some 800 types, 100 a page
+                page = await driver.call("describe_instance_types", Filters=filters, MaxResults=100,
+                                         **({"NextToken": token} if token else {}))
+                found += page["InstanceTypes"]
+                token = page.get("NextToken", "")
+                if not token:
+                    break
+            prices = await driver._hourly_prices()
+            found.sort(key=lambda t: (prices.get(t["InstanceType"], 1e9), t["VCpuInfo"]["DefaultVCpus"],
+                                      t["MemoryInfo"]["SizeInMiB"], t["InstanceType"]))
+            return [Choice(t["InstanceType"], size_detail(t["VCpuInfo"]["DefaultVCpus"], t["MemoryInfo"]["SizeInMiB"],
+                                                          prices.get(t["InstanceType"]))) for t in found]
+
+        async def images() -> list[Choice]:
+            default = await driver._default_image()
+            owned = (await driver.call("describe_images", Owners=["self"]))["Images"]
+            return [Choice(default, "Ubuntu 24.04 LTS, the default")] + [
+                Choice(i["ImageId"], i.get("Name", "")) for i in sorted(owned, key=lambda i: i.get("Name", ""))]
+
+        async def vpcs() -> list[Choice]:
+            found = (await driver.call("describe_vpcs"))["Vpcs"]
+            return [Choice(v["VpcId"], " ".join(filter(None, [v.get("CidrBlock", ""), _name(v),
+                                                              "default" if v.get("IsDefault") else ""])))
+                    for v in found]
+
+        async def subnets() -> list[Choice]:
+            found = (await driver.call("describe_subnets"))["Subnets"]
+            return [Choice(n["SubnetId"], f"{n['AvailabilityZone']} {n.get('CidrBlock', '')} {n['VpcId']} "
+                                          f"{_name(n)}".strip()) for n in found]
+
+        async def key_pairs() -> list[Choice]:
+            found = (await driver.call("describe_key_pairs"))["KeyPairs"]
+            return [Choice(k["KeyName"], k.get("KeyType", "")) for k in found]
+
+        async def groups() -> list[Choice]:
+            found = (await driver.call("describe_security_groups"))["SecurityGroups"]
+            return [Choice(g["GroupName"], f"{g['GroupId']} {g.get('VpcId', '')}".strip()) for g in found]
+
+        return await gather_choices({
+            "amazonec2-region": regions(), "amazonec2-zone": zones(), "amazonec2-instance-type": instance_types(),
+            "amazonec2-ami": images(), "amazonec2-vpc-id": vpcs(), "amazonec2-subnet-id": subnets(),
+            "amazonec2-keypair-name": key_pairs(), "amazonec2-security-group": groups()})
+
+    async def _hourly_prices(self) -> dict[str, float]:
+        """On-demand Linux prices of the region from the AWS Price List API; none where it cannot be asked (an
+        EC2-compatible API of one's own, a user without pricing:GetProducts, no network): no price is shown."""
+        import json
+
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        prices: dict[str, float] = {}
+        if self.endpoint:
+            return prices  # an API of one's own has no AWS price list
+        try:
+            client = self.client("pricing")
+            filters = [{"Type": "TERM_MATCH", "Field": f, "Value": v} for f, v in (
+                ("regionCode", self.region), ("operatingSystem", "Linux"), ("tenancy", "Shared"),
+                ("preInstalledSw", "NA"), ("capacitystatus", "Used"))]
+            token = ""
+            for _ in range(10):
+                page = await asyncio.to_thread(client.get_products, ServiceCode="AmazonEC2", Filters=filters,
+                                               MaxResults=100, **({"NextToken": token} if token else {}))
+                for item in page.get("PriceList", []):
+                    product = json.loads(item)
+                    kind = product["product"]["attributes"].get("instanceType", "")
+                    for term in product.get("terms", {}).get("OnDemand", {}).values():
+                        for dimension in term.get("priceDimensions", {}).values():
+                            usd = float(dimension.get("pricePerUnit", {}).get("USD", 0) or 0)
+                            if kind and usd:
+                                prices[kind] = usd
+                token = page.get("NextToken", "")
+                if not token:
+                    break
+        except (BotoCoreError, ClientError, ValueError, KeyError, MachineError):
+            pass
+        return prices
 
     # ----- create
     @property
@@ -495,3 +603,7 @@ def _advice(code: str) -> str:
     if code == "InsufficientInstanceCapacity":
         return " (AWS has no capacity for this type here now: try another --amazonec2-zone or instance type)"
     return ""
+
+
+def _name(item: dict[str, Any]) -> str:
+    return next((t["Value"] for t in item.get("Tags", []) if t.get("Key") == "Name"), "")

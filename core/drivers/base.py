@@ -14,6 +14,7 @@ from ..flags import Flag
 from ..states import State
 
 if TYPE_CHECKING:
+    from ..choices import Choice
     from ..events import Reporter
 
 T = TypeVar("T", str, int, bool, list[Any], dict[str, Any])  # lists and objects: JSON values kept as written
@@ -118,9 +119,32 @@ class Driver(abc.ABC):
     def set_config_from_flags(self, opts: dict[str, Any]) -> None:
         """Every setting that a flag sets, from the options (their defaults where not given); subclasses then
         derive and check what they need."""
+        self.fill_settings(opts)
+
+    def fill_settings(self, opts: dict[str, Any]) -> None:
         for setting in self.settings():
             if setting.flag and (setting.flag in opts or any(f.name == setting.flag for f in self.flags)):
                 setting.from_options(self, opts)
+
+    @classmethod
+    def from_form(cls, values: dict[str, Any]) -> Driver:
+        """A driver holding a create form's values as typed so far, unchecked: enough to reach its provider."""
+        driver = cls(cls.new_config("", ""))
+        driver.fill_settings(values)
+        return driver
+
+    # ----- live choices for the create form (cloud drivers)
+    @classmethod
+    def choice_source(cls, values: dict[str, Any]) -> tuple[str, str]:
+        """Who the choices come from ("DigitalOcean") and what they depend on (API, region, account), or ("", "")
+        when the driver offers none."""
+        return "", ""
+
+    @classmethod
+    async def live_choices(cls, values: dict[str, Any]) -> dict[str, list[Choice]]:
+        """Choices per flag name, fetched from the provider with the form's values; MachineError when it cannot
+        be reached at all."""
+        return {}
 
     def resolve_store_path(self, *parts: str) -> str:
         return os.path.join(self.store_path, "machines", self.machine_name, *parts)
@@ -198,3 +222,20 @@ class Driver(abc.ABC):
     async def prepare_host(self, conn: Any, report: Reporter) -> None:
         """Driver work inside the guest once SSH answers, before provisioning (e.g. growing the disk)."""
         return None
+
+
+async def gather_choices(listings: dict[str, Awaitable[list[Choice]]]) -> dict[str, list[Choice]]:
+    """Each listing at once; one refused (a permission the user lacks) leaves the others. The first failure is
+    raised only when every listing failed."""
+    import asyncio
+
+    names = list(listings)
+    answers = await asyncio.gather(*listings.values(), return_exceptions=True)
+    found = {n: a for n, a in zip(names, answers, strict=True) if isinstance(a, list) and a}
+    failures = [a for a in answers if isinstance(a, BaseException)]
+    for failure in failures:
+        if not isinstance(failure, Exception):
+            raise failure  # a cancellation, an interrupt
+    if failures and not found:
+        raise failures[0] if isinstance(failures[0], MachineError) else MachineError(str(failures[0]))
+    return found

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import MachineError, PreCreateError, VMMissing
 from ..flags import PORT, Flag
 from ..states import State
-from .base import Driver, Setting
+from .base import Driver, Setting, gather_choices
+
+if TYPE_CHECKING:
+    from ..choices import Choice
 
 STATES = {"new": State.STARTING, "active": State.RUNNING, "off": State.STOPPED}
 ENGINE_PORT = 2376
@@ -134,6 +137,52 @@ class DigitalOceanDriver(Driver):
             if type(err).__module__.startswith("azure."):  # the transport (pydo's own pipeline): one line
                 raise MachineError(f"DigitalOcean {what}: {err}") from None
             raise
+
+    # ----- live choices for the create form
+    @classmethod
+    def choice_source(cls, values: dict[str, Any]) -> tuple[str, str]:
+        import hashlib
+
+        from ..settings import digitalocean_api, digitalocean_token
+
+        token = values.get("digitalocean-access-token") or digitalocean_token()
+        account = hashlib.sha256(token.encode()).hexdigest()[:12] if token else ""
+        return "DigitalOcean", f"{digitalocean_api()}|{account}"  # the keys listed are the account's
+
+    @classmethod
+    async def live_choices(cls, values: dict[str, Any]) -> dict[str, list[Choice]]:
+        from ..choices import Choice, size_detail
+
+        driver = cls.from_form(values)
+        assert isinstance(driver, DigitalOceanDriver)
+        client = driver.client()
+
+        async def listing(what: str, operation: Any, key: str, **query: Any) -> list[dict[str, Any]]:
+            answer = await driver.call(what, lambda **kw: operation(per_page=200, **query, **kw))
+            items: list[dict[str, Any]] = answer.get(key, [])
+            return items
+
+        async def regions() -> list[Choice]:
+            found = await listing("listing regions", client.regions.list, "regions")
+            return [Choice(r["slug"], r.get("name", "")) for r in found if r.get("available", True)]
+
+        async def sizes() -> list[Choice]:
+            found = await listing("listing sizes", client.sizes.list, "sizes")
+            return [Choice(z["slug"], size_detail(z.get("vcpus"), z.get("memory"), z.get("price_hourly"),
+                                                  f"{z.get('disk', 0)} GB disk"))
+                    for z in sorted(found, key=lambda z: z.get("price_hourly") or 0) if z.get("available", True)]
+
+        async def images() -> list[Choice]:
+            found = await listing("listing images", client.images.list, "images", type="distribution")
+            return [Choice(i["slug"], f"{i.get('distribution', '')} {i.get('name', '')}".strip())
+                    for i in found if i.get("slug")]
+
+        async def keys() -> list[Choice]:
+            found = await listing("listing SSH keys", client.ssh_keys.list, "ssh_keys")
+            return [Choice(k["fingerprint"], k.get("name", "")) for k in found]
+
+        return await gather_choices({"digitalocean-region": regions(), "digitalocean-size": sizes(),
+                                     "digitalocean-image": images(), "digitalocean-ssh-key-fingerprint": keys()})
 
     # ----- create
     async def pre_create_check(self) -> None:

@@ -21,12 +21,15 @@ import functools
 import os
 import secrets
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import MachineError, PreCreateError, VMMissing
 from ..flags import PORT, Flag
 from ..states import State
-from .base import Driver, Setting
+from .base import Driver, Setting, gather_choices
+
+if TYPE_CHECKING:
+    from ..choices import Choice
 
 ENGINE_PORT = 2376
 GROUP = "docker-machine"
@@ -223,6 +226,51 @@ class OpenStackDriver(Driver):
             raise
         except Exception as err:  # noqa: BLE001 - keystoneauth's and openstacksdk's errors: told apart below
             raise _error(what, err) from None
+
+    # ----- live choices for the create form
+    @classmethod
+    def choice_source(cls, values: dict[str, Any]) -> tuple[str, str]:
+        keys = ("openstack-cloud", "openstack-auth-url", "openstack-region", "openstack-tenant-name",
+                "openstack-tenant-id", "openstack-username")
+        return "OpenStack", "|".join(str(values.get(k) or "") for k in keys)
+
+    @classmethod
+    async def live_choices(cls, values: dict[str, Any]) -> dict[str, list[Choice]]:
+        from ..choices import Choice, size_detail
+
+        driver = cls.from_form(values)
+        assert isinstance(driver, OpenStackDriver)
+        if not (driver.cloud or driver.auth_url):
+            raise MachineError("no cloud named yet: --openstack-cloud or --openstack-auth-url")
+        conn = driver.connection()
+
+        def listed(what: str, listing: Callable[[], Any], choice: Callable[[Any], Choice]) -> Any:
+            return driver.call(what, lambda: sorted((choice(x) for x in listing()), key=lambda c: c.value))
+
+        def flavor(f: Any) -> Choice:
+            return Choice(str(f.name), size_detail(f.vcpus, f.ram, None, f"{f.disk} GB disk"))
+
+        def image(i: Any) -> Choice:
+            size = f"{(i.size or 0) / 2**30:.1f} GB" if i.size else ""
+            return Choice(str(i.name), " ".join(filter(None, [str(i.os_distro or ""), size])))
+
+        def network(n: Any) -> Choice:
+            return Choice(str(n.name), "external" if n.is_router_external else "")
+
+        return await gather_choices({
+            "openstack-region": listed("listing regions", conn.identity.regions, lambda r: Choice(str(r.id))),
+            "openstack-flavor-name": listed("listing flavors", conn.compute.flavors, flavor),
+            "openstack-image-name": listed("listing images", conn.image.images, image),
+            "openstack-net-name": listed("listing networks", lambda: [
+                n for n in conn.network.networks() if not n.is_router_external], network),
+            "openstack-floatingip-pool": listed("listing floating IP pools", lambda: conn.network.networks(
+                is_router_external=True), network),
+            "openstack-keypair-name": listed("listing key pairs", conn.compute.keypairs,
+                                             lambda k: Choice(str(k.name), str(k.type or ""))),
+            "openstack-sec-groups": listed("listing security groups", conn.network.security_groups,
+                                           lambda g: Choice(str(g.name), str(g.description or ""))),
+            "openstack-availability-zone": listed("listing availability zones", conn.compute.availability_zones,
+                                                  lambda z: Choice(str(z.name)))})
 
     # ----- create
     async def pre_create_check(self) -> None:

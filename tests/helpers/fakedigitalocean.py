@@ -15,6 +15,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 REGIONS = [{"slug": s, "name": s, "available": s != "ams2", "sizes": ["s-1vcpu-1gb"], "features": []}
            for s in ("nyc1", "nyc3", "sfo3", "ams2", "ams3", "fra1", "lon1", "sgp1")]
 
+# from the API reference's size and image examples: prices per hour in dollars, memory in MB, disk in GB
+SIZES = [{"slug": slug, "memory": mem, "vcpus": cpus, "disk": disk, "transfer": 1.0, "price_monthly": monthly,
+          "price_hourly": hourly, "regions": ["nyc3", "sfo3", "ams3"], "available": slug != "s-8vcpu-16gb",
+          "description": "Basic"}
+         for slug, mem, cpus, disk, monthly, hourly in [
+             ("s-1vcpu-512mb-10gb", 512, 1, 10, 4.0, 0.00595), ("s-1vcpu-1gb", 1024, 1, 25, 6.0, 0.00893),
+             ("s-2vcpu-2gb", 2048, 2, 60, 18.0, 0.02679), ("s-4vcpu-8gb", 8192, 4, 160, 48.0, 0.07143),
+             ("s-8vcpu-16gb", 16384, 8, 320, 96.0, 0.14286)]]
+IMAGES = [{"id": 100 + i, "name": name, "distribution": dist, "slug": slug, "public": True, "type": "base",
+           "regions": ["nyc3", "sfo3"], "min_disk_size": 10, "status": "available"}
+          for i, (slug, dist, name) in enumerate([("ubuntu-24-04-x64", "Ubuntu", "24.04 (LTS) x64"),
+                                                  ("ubuntu-22-04-x64", "Ubuntu", "22.04 (LTS) x64"),
+                                                  ("debian-12-x64", "Debian", "12 x64"),
+                                                  ("fedora-41-x64", "Fedora", "41 x64")])]
+
 
 class FakeDigitalOcean:
     def __init__(self, token: str = "do-token"):
@@ -23,6 +38,7 @@ class FakeDigitalOcean:
         self.droplets: dict[int, dict] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, faults included
         self.faults: list[tuple[str, str, int, dict, dict]] = []  # (method, path regex, status, body, headers)
+        self.hooks = None  # the end-to-end harness: a VM per droplet (on_create/on_action/on_delete)
         self._ids = itertools.count(1000)
         self._lock = threading.Lock()
         fake = self
@@ -74,6 +90,13 @@ class FakeDigitalOcean:
         missing = (404, {"id": "not_found", "message": "The resource you were accessing could not be found."})
         if method == "GET" and path == "/v2/regions":
             return 200, {"regions": REGIONS, "links": {}, "meta": {"total": len(REGIONS)}}
+        if method == "GET" and path == "/v2/sizes":
+            return 200, {"sizes": SIZES, "links": {}, "meta": {"total": len(SIZES)}}
+        if method == "GET" and path == "/v2/images":
+            return 200, {"images": IMAGES, "links": {}, "meta": {"total": len(IMAGES)}}
+        if method == "GET" and path == "/v2/account/keys":
+            keys = list(self.keys.values())
+            return 200, {"ssh_keys": keys, "links": {}, "meta": {"total": len(keys)}}
         if method == "POST" and path == "/v2/account/keys":
             if any(k["public_key"] == body.get("public_key") for k in self.keys.values()):
                 return 422, {"id": "unprocessable_entity", "message": "SSH Key is already in use on your account"}
@@ -102,25 +125,32 @@ class FakeDigitalOcean:
                        "size_slug": body["size"], "image": {"slug": body["image"]}, "tags": body.get("tags", []),
                        "ssh_keys": body.get("ssh_keys", []), "backups": body.get("backups", False)}
             self.droplets[droplet_id] = droplet
-            return 202, {"droplet": droplet, "links": {"actions": [{"id": 1, "rel": "create"}]}}
+            if self.hooks:
+                droplet["_address"] = self.hooks.on_create(droplet, [self.keys[k]["public_key"]
+                                                                     for k in droplet["ssh_keys"]])
+            return 202, {"droplet": {k: v for k, v in droplet.items() if not k.startswith("_")}, "links": {"actions": [{"id": 1, "rel": "create"}]}}
         m = re.fullmatch(r"/v2/droplets/(\d+)(/actions)?", path)
         if m:
             droplet = self.droplets.get(int(m.group(1)))
             if droplet is None:
                 return missing
             if m.group(2) and method == "POST":
+                if self.hooks:
+                    self.hooks.on_action(droplet, body["type"])
                 droplet["status"] = {"power_on": "active", "reboot": "active", "shutdown": "off",
                                      "power_off": "off"}[body["type"]]
                 return 201, {"action": {"id": next(self._ids), "status": "in-progress", "type": body["type"],
                                         "resource_id": droplet["id"], "resource_type": "droplet"}}
             if method == "DELETE":
+                if self.hooks:
+                    self.hooks.on_delete(droplet)
                 del self.droplets[droplet["id"]]
                 return 204, None
             if droplet["status"] == "new" and droplet.pop("_seen", False):
                 droplet["status"] = "active"  # active, with its address, from the second read on
                 droplet["networks"]["v4"] = [
                     {"ip_address": f"10.10.0.{droplet['id'] % 250}", "type": "private"},
-                    {"ip_address": f"192.0.2.{droplet['id'] % 250}", "type": "public"}]
+                    {"ip_address": droplet.get("_address") or f"192.0.2.{droplet['id'] % 250}", "type": "public"}]
             elif droplet["status"] == "new":
                 droplet["_seen"] = True
             return 200, {"droplet": {k: v for k, v in droplet.items() if not k.startswith("_")}}

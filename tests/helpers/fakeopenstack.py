@@ -142,6 +142,9 @@ class FakeOpenStack:
             return 200, {"version": v3}, {}
         if method == "POST" and path == "/v3/auth/tokens":
             return self._token(body)
+        if method == "GET" and path == "/v3/regions":
+            return 200, {"regions": [{"id": self.region, "description": "", "parent_region_id": None,
+                                      "links": {}}], "links": {}}, {}
         raise KeyError(path)
 
     def _token(self, body: dict) -> tuple[int, Any, dict]:
@@ -206,6 +209,9 @@ class FakeOpenStack:
                 del self.keypairs[name]
                 return 204, None, {}
             return 200, {"keypair": self.keypairs[name]}, {}
+        if path == "/os-availability-zone" and method == "GET":
+            return 200, {"availabilityZoneInfo": [{"zoneName": "nova", "zoneState": {"available": True},
+                                                   "hosts": None}]}, {}
         if path in ("/servers", "/servers/detail"):
             if method == "POST":
                 return self._create_server(body["server"])

@@ -136,3 +136,11 @@ def busybox_rootfs(folder: str) -> str:
     tar = os.path.join(folder, "rootfs.tar")
     subprocess.run(["tar", "-C", root, "-cf", tar, "."], check=True)
     return tar
+
+
+def docker(env: dict, context: str, *args: str, timeout: float = 180) -> str:
+    """The real docker CLI on a machine's context (made by `create`), over its TLS; its output."""
+    r = subprocess.run(["docker", "--context", context, *args], capture_output=True, text=True, timeout=timeout,
+                       env={**os.environ, "DOCKER_CONFIG": env["DOCKER_CONFIG"]})
+    assert r.returncode == 0, r.stderr
+    return r.stdout

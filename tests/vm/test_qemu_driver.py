@@ -14,7 +14,7 @@ import pytest
 import vmrig
 from conftest import ROOT, clean_env, run_cli
 from imageserver import ImageServer
-from vmrig import busybox_rootfs
+from vmrig import busybox_rootfs, docker
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +25,6 @@ def image():
 def port_open(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def docker(env, name, *args, timeout=180):
-    r = subprocess.run(["docker", "--context", name, *args], capture_output=True, text=True, timeout=timeout,
-                       env={**os.environ, "DOCKER_CONFIG": env["DOCKER_CONFIG"]})
-    assert r.returncode == 0, r.stderr
-    return r.stdout
 
 
 def console(store, name) -> str:
