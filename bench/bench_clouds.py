@@ -22,6 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "..", "tests"), os.path.join(HERE, "..", "tests", "helpers")]
 
 from fakedigitalocean import FakeDigitalOcean  # noqa: E402
+from fakeopenstack import FakeOpenStack  # noqa: E402
 from machine_tui.core import operations  # noqa: E402
 from machine_tui.core.events import Reporter  # noqa: E402
 from machine_tui.core.store import Store  # noqa: E402
@@ -35,6 +36,10 @@ DOCKER_MACHINE_EC2 = ["DescribeAccountAttributes", "DescribeKeyPairs", "Describe
 # regions, key, droplet, then one GET a second until the address: two at best
 DOCKER_MACHINE_DO = ["GET /v2/regions", "POST /v2/account/keys", "POST /v2/droplets", "GET /v2/droplets/ID",
                      "GET /v2/droplets/ID"]
+# a v3 auth URL used as given: token, flavor and image by name, key pair, server, then polls every 4 s until ACTIVE
+# (two at best) and one for the address
+DOCKER_MACHINE_OPENSTACK = ["POST /v3/auth/tokens", "GET /flavors/detail", "GET /images/detail", "POST /os-keypairs",
+                            "POST /servers", "GET /servers/ID", "GET /servers/ID", "GET /servers/ID"]
 
 
 def free_port() -> int:
@@ -93,8 +98,20 @@ def main() -> None:
     server.start()
     api = FakeDigitalOcean()
     os.environ.update(MACHINE_TUI_DIGITALOCEAN_API=api.url, DIGITALOCEAN_ACCESS_TOKEN=api.token)
+    cloud = FakeOpenStack()
+    os.environ["OS_PASSWORD"] = cloud.password
+    openstack = {"openstack-auth-url": cloud.auth_url, "openstack-username": cloud.user,
+                 "openstack-tenant-name": cloud.project, "openstack-domain-name": cloud.domain,
+                 "openstack-region": cloud.region, "openstack-flavor-name": "m1.small",
+                 "openstack-image-name": "ubuntu-24.04"}
     try:
         with tempfile.TemporaryDirectory() as store:
+            os_runs, os_calls = [], []
+            for i in range(a.repeat):
+                cloud.requests.clear()
+                phases, _ = asyncio.run(timed_create(store, f"os{i}", "openstack", openstack))
+                os_runs.append(phases)
+                os_calls = os_calls or [f"{m} {_shape(p)}" for m, p in cloud.requests[:_create_end(cloud)]]
             ec2_runs, do_runs, ec2_calls, do_calls = [], [], [], []
             for i in range(a.repeat):  # the calls shown are the first run's: a fresh account, no group yet
                 phases, calls = asyncio.run(timed_create(store, f"aws{i}", "amazonec2", {
@@ -108,9 +125,27 @@ def main() -> None:
             report("amazonec2 on moto's EC2 server", ec2_runs, ec2_calls, DOCKER_MACHINE_EC2)
             shown = [f"{m} {p.rstrip('0123456789')}" + ("ID" if p[-1].isdigit() else "") for m, p in do_calls]
             report("digitalocean on the API v2 stand-in", do_runs, shown, DOCKER_MACHINE_DO)
+            report("openstack on the keystone/nova/neutron/glance stand-in (a fresh project: the group is made)",
+                   os_runs, os_calls, DOCKER_MACHINE_OPENSTACK)
     finally:
         server.stop()
         api.close()
+        cloud.close()
+
+
+def _shape(path: str) -> str:
+    """A request path with its ids as ID, e.g. /compute/v2.1/servers/ID."""
+    import re
+
+    return re.sub(r"/[0-9a-f]{8}-[0-9a-f-]{27}|/[0-9a-f]{32}|/os1-[0-9a-f]{64}", "/ID", path)
+
+
+def _create_end(cloud) -> int:
+    """The requests up to the create's end: the rm's DELETEs follow."""
+    for i, (method, _) in enumerate(cloud.requests):
+        if method == "DELETE":
+            return i
+    return len(cloud.requests)
 
 
 if __name__ == "__main__":

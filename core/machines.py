@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from .shell_session import ShellSession
     from .ssh import Target
 
-__all__ = ["State", "driver_names", "driver_flags", "check_driver", "offers_choices", "live_choices", "machine_state", "machine_ip",
-           "console_log_path", "open_shell", "running_ssh_target", "check_host_key", "ssh_connection"]
+__all__ = ["State", "driver_names", "driver_flags", "check_driver", "offers_choices", "live_choices",
+           "machine_state", "machine_ip", "console_log_path", "open_shell", "running_ssh_target", "check_host_key",
+           "ssh_connection"]
 
 
 def driver_names() -> list[str]:

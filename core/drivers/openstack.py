@@ -281,36 +281,45 @@ class OpenStackDriver(Driver):
             raise PreCreateError(f'Error with pre-create check: "{err}"') from None
 
     async def _resolve(self) -> None:
-        """Names to ids (flavor, image, networks), each miss as one line naming what the cloud has."""
+        """Names to ids (flavor, image, networks), a request each; a miss is one line naming what the cloud has."""
         conn = self.connection()
-        flavor = await self._find("flavor", self.flavor_id or self.flavor_name, conn.compute.find_flavor,
-                                  conn.compute.flavors)
+        flavor = await self._find("flavor", self.flavor_id or self.flavor_name, lambda n: conn.compute.flavors(),
+                                  conn.compute.find_flavor if self.flavor_id else None)
         self.flavor_id, self.flavor_name = flavor.id, flavor.name
-        image = await self._find("image", self.image_id or self.image_name, conn.image.find_image, conn.image.images)
+        image = await self._find("image", self.image_id or self.image_name, lambda n: conn.image.images(**_named(n)),
+                                 conn.image.find_image if self.image_id else None)
         self.image_id, self.image_name = image.id, image.name
         if not self.ssh_user_setting:
             self.ssh_user_setting = IMAGE_USERS.get(str(getattr(image, "os_distro", "") or "").lower(), "ubuntu")
         if self.network_id or self.network_name:
-            net = await self._find("network", self.network_id or self.network_name, conn.network.find_network,
-                                   conn.network.networks)
+            net = await self._find("network", self.network_id or self.network_name,
+                                   lambda n: conn.network.networks(**_named(n)),
+                                   conn.network.find_network if self.network_id else None)
             self.network_id, self.network_name = net.id, net.name
         if self.floating_ip_pool:
-            def pools() -> Any:
-                return conn.network.networks(is_router_external=True)
+            def pools(name: str | None) -> Any:
+                return conn.network.networks(**_named(name)) if name else \
+                    conn.network.networks(is_router_external=True)
 
-            pool = await self._find("floating IP pool", self.floating_ip_pool, conn.network.find_network, pools)
+            pool = await self._find("floating IP pool", self.floating_ip_pool, pools)
             if not pool.is_router_external:
-                names = await self.call("listing floating IP pools", lambda: sorted(str(x.name) for x in pools()))
+                names = await self.call("listing floating IP pools", lambda: sorted(str(x.name) for x in pools(None)))
                 raise MachineError(f"OpenStack has no floating IP pool {self.floating_ip_pool!r} (that network is "
                                    f"not external); it has: {', '.join(names) or 'none'}")
             self.floating_ip_pool_id = pool.id
 
-    async def _find(self, kind: str, name_or_id: str, find: Callable[..., Any],
-                    listing: Callable[[], Any]) -> Any:
-        found = await self.call(f"finding the {kind} {name_or_id}", lambda: _find_or_none(find, name_or_id))
+    async def _find(self, kind: str, wanted: str, listing: Callable[[str | None], Any],
+                    by_id: Callable[..., Any] | None = None) -> Any:
+        """One request: the thing by its id, or the listing filtered by name (whole where the API has no filter)."""
+        def lookup() -> Any:
+            if by_id is not None:
+                return _find_or_none(by_id, wanted)
+            return next((x for x in listing(wanted) if wanted in (x.name, x.id)), None)
+
+        found = await self.call(f"finding the {kind} {wanted}", lookup)
         if found is None:
-            names = await self.call(f"listing {kind}s", lambda: sorted(str(x.name) for x in listing()))
-            raise MachineError(f"OpenStack has no {kind} {name_or_id!r}; it has: {', '.join(names) or 'none'}")
+            names = await self.call(f"listing {kind}s", lambda: sorted(str(x.name) for x in listing(None)))
+            raise MachineError(f"OpenStack has no {kind} {wanted!r}; it has: {', '.join(names) or 'none'}")
         return found
 
     async def create(self, report: Any) -> None:
@@ -351,11 +360,11 @@ class OpenStackDriver(Driver):
         report.info(f"Creating a {self.flavor_name} server of {self.image_name}...")
         server = await self.call("creating the server", lambda: conn.compute.create_server(**spec))
         self.machine_id = made["server"] = server.id
-        await self._wait_for("ACTIVE", report, self.active_timeout)
+        server = await self._wait_for("ACTIVE", report, self.active_timeout)
         if self.floating_ip_pool_id:
             await self._attach_floating_ip(report, made)
         else:
-            self.ip_address = await self._fixed_address()
+            self.ip_address = await self._fixed_address(server)
         report.info(f"The server's address is {self.ip_address}")
 
     async def _security_groups(self, report: Any, made: dict[str, str]) -> list[str]:
@@ -363,11 +372,10 @@ class OpenStackDriver(Driver):
         conn = self.connection()
         if self.security_groups:
             for name in self.security_groups:
-                await self._find("security group", name, conn.network.find_security_group,
-                                 conn.network.security_groups)
+                await self._find("security group", name, lambda n: conn.network.security_groups(**_named(n)))
             return list(self.security_groups)
         group = await self.call("finding the security group",
-                                lambda: _find_or_none(conn.network.find_security_group, GROUP))
+                                lambda: next(iter(conn.network.security_groups(name=GROUP)), None))
         if group is None:
             report.info(f"Creating the security group {GROUP}...")
             group = await self.call("creating the security group", lambda: conn.network.create_security_group(
@@ -421,12 +429,12 @@ class OpenStackDriver(Driver):
             self.floating_ip_id = made["floating_ip"] = ip.id
         self.ip_address = ip.floating_ip_address
 
-    async def _fixed_address(self) -> str:
-        """The server's fixed address of the IP version asked for, on the named network if there is one."""
+    async def _fixed_address(self, server: Any) -> str:
+        """The server's fixed address of the IP version asked for, on the named network if there is one: from the
+        read that found it ACTIVE, else read again until it has one."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(60.0, self.wait_delay * 30)
         while True:
-            server = await self._server()
             for net, entries in (server.addresses or {}).items():
                 if self.network_name and net != self.network_name:
                     continue
@@ -436,6 +444,7 @@ class OpenStackDriver(Driver):
             if loop.time() >= deadline:
                 raise MachineError(f"the server {server.id} got no IPv{self.ip_version} address")
             await asyncio.sleep(self.wait_delay)
+            server = await self._server()
 
     async def _undo(self, made: dict[str, str]) -> str:
         left: list[str] = []
@@ -522,6 +531,10 @@ def _add_rule(conn: Any, group_id: str, port: int) -> None:
                                                 remote_ip_prefix="0.0.0.0/0")
     except exceptions.ConflictException:
         pass  # the rule is there already
+
+
+def _named(name: str | None) -> dict[str, str]:
+    return {"name": name} if name else {}
 
 
 def _find_or_none(find: Callable[..., Any], name_or_id: str) -> Any:

@@ -103,8 +103,7 @@ async def test_create_makes_key_pair_group_server_and_floating_ip_and_stores_no_
     await driver.create(steps)
     # docker-machine's sequence, with the group it lacked: key pair, group and rules, server, wait, floating IP
     assert [c for c in cloud.calls() if not c.startswith("GET /compute/v2.1/servers/")] == [
-        "POST /compute/v2.1/os-keypairs", "GET /network/v2.0/security-groups/docker-machine",
-        "GET /network/v2.0/security-groups", "POST /network/v2.0/security-groups",
+        "POST /compute/v2.1/os-keypairs", "GET /network/v2.0/security-groups", "POST /network/v2.0/security-groups",
         "POST /network/v2.0/security-group-rules", "POST /network/v2.0/security-group-rules",
         "POST /compute/v2.1/servers", "GET /network/v2.0/floatingips", "GET /network/v2.0/ports",
         "POST /network/v2.0/floatingips"]
