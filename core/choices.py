@@ -22,7 +22,7 @@ class Choice:
     __slots__ = ("value", "detail")
 
     def __init__(self, value: str, detail: str = ""):
-        self.value, self.detail = value, detail
+        self.value, self.detail = value, detail if detail != value else ""
 
     @property
     def label(self) -> str:

@@ -64,6 +64,43 @@ async def shoot(store):
         app.save_screenshot("console.svg", path=shots)
 
 
+async def shoot_cloud_wizards(store):
+    """The create wizard's cloud forms with live choices, from the stand-ins of DigitalOcean and OpenStack."""
+    from fakedigitalocean import FakeDigitalOcean
+    from fakeopenstack import FakeOpenStack
+    from machine_tui.core.store import Store
+    from machine_tui.tui.app import MachineTuiApp
+
+    do, cloud = FakeDigitalOcean(), FakeOpenStack()
+    os.environ.update(MACHINE_TUI_DIGITALOCEAN_API=do.url, DIGITALOCEAN_ACCESS_TOKEN=do.token,
+                      OS_AUTH_URL=cloud.auth_url, OS_USERNAME=cloud.user, OS_PASSWORD=cloud.password,
+                      OS_TENANT_NAME=cloud.project, OS_DOMAIN_NAME=cloud.domain, OS_REGION_NAME=cloud.region)
+    shots = os.path.join(ROOT, "screenshots")
+    try:
+        app = MachineTuiApp(Store(store), poll_interval=60, timeout=3)
+        async with app.run_test(size=(130, 40)) as pilot:
+            for driver, flag, shot in (("digitalocean", "digitalocean-size", "cloud-wizard-digitalocean.svg"),
+                                       ("openstack", "openstack-flavor-name", "cloud-wizard-openstack.svg")):
+                await pilot.press("c")
+                await pilot.pause(0.5)
+                wizard = app.screen
+                wizard.query_one("#driver").value = driver
+                wizard.query_one("#name").value = "web2"
+                for _ in range(100):
+                    if "Live choices" in str(wizard.query_one("#choices-status").render()):
+                        break
+                    await pilot.pause(0.1)
+                wizard.query_one(f"#choice-{flag}").focus()
+                await pilot.press("enter")  # the list of sizes, open
+                await pilot.pause(0.5)
+                app.save_screenshot(shot, path=shots)
+                await pilot.press("escape", "escape")
+                await pilot.pause(0.3)
+    finally:
+        do.close()
+        cloud.close()
+
+
 def start_sshd(folder):
     """A real OpenSSH server on 127.0.0.1 with its own host key, accepting one key for this user."""
     import getpass
@@ -123,6 +160,7 @@ def main():
     try:
         with FakeEngine(store, "127.0.0.1", port):
             asyncio.run(shoot(store))
+        asyncio.run(shoot_cloud_wizards(store))
     finally:
         sshd.terminate()
     shutil.rmtree(work, ignore_errors=True)

@@ -244,8 +244,9 @@ class OpenStackDriver(Driver):
             raise MachineError("no cloud named yet: --openstack-cloud or --openstack-auth-url")
         conn = driver.connection()
 
-        def listed(what: str, listing: Callable[[], Any], choice: Callable[[Any], Choice]) -> Any:
-            return driver.call(what, lambda: sorted((choice(x) for x in listing()), key=lambda c: c.value))
+        def listed(what: str, listing: Callable[[], Any], choice: Callable[[Any], Choice],
+                   order: Callable[[Any], Any] = lambda x: str(x.name)) -> Any:
+            return driver.call(what, lambda: [choice(x) for x in sorted(listing(), key=order)])
 
         def flavor(f: Any) -> Choice:
             return Choice(str(f.name), size_detail(f.vcpus, f.ram, None, f"{f.disk} GB disk"))
@@ -258,8 +259,10 @@ class OpenStackDriver(Driver):
             return Choice(str(n.name), "external" if n.is_router_external else "")
 
         return await gather_choices({
-            "openstack-region": listed("listing regions", conn.identity.regions, lambda r: Choice(str(r.id))),
-            "openstack-flavor-name": listed("listing flavors", conn.compute.flavors, flavor),
+            "openstack-region": listed("listing regions", conn.identity.regions, lambda r: Choice(str(r.id)),
+                                       lambda r: str(r.id)),
+            "openstack-flavor-name": listed("listing flavors", conn.compute.flavors, flavor,
+                                            lambda f: (f.vcpus or 0, f.ram or 0, str(f.name))),
             "openstack-image-name": listed("listing images", conn.image.images, image),
             "openstack-net-name": listed("listing networks", lambda: [
                 n for n in conn.network.networks() if not n.is_router_external], network),

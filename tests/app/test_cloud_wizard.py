@@ -104,7 +104,7 @@ async def test_openstack_flavors_images_and_networks_from_the_typed_cloud(store,
             assert await wait_until(pilot, lambda: "Live choices from OpenStack" in status(wizard), 15), \
                 status(wizard)
             flavors = [v for _, v in wizard.query_one("#choice-openstack-flavor-name", Select)._options[1:]]
-            assert flavors == ["m1.large", "m1.medium", "m1.small", "m1.tiny"]
+            assert flavors == ["m1.tiny", "m1.small", "m1.medium", "m1.large"]  # smallest first
             pools = [v for _, v in wizard.query_one("#choice-openstack-floatingip-pool", Select)._options[1:]]
             assert pools == ["public"]
             wizard.query_one("#choice-openstack-image-name", Select).value = "debian-12"

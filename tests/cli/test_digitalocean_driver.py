@@ -149,3 +149,47 @@ def test_cli_rm_of_a_machine_whose_droplet_is_gone_succeeds(store, do, cli):
     r = cli("rm", "-y", "gone", MACHINE_TUI_DIGITALOCEAN_API=do.url)
     assert r.returncode == 0, r.stderr
     assert not os.path.exists(os.path.join(store, "machines", "gone"))
+
+
+FIXTURE_STORE = os.path.join(os.path.dirname(FIXTURE), "..", "..", "store-after-create-generic")
+
+
+def test_a_store_docker_machine_wrote_is_listed_and_removed_with_its_droplet(store, do, cli):
+    """docker-machine kept the token in config.json: it is used as written (the environment has none here). The
+    droplet is off, so `ls` asks DigitalOcean for its state and dials nothing."""
+    import json
+
+    key = {"id": 4242, "name": "dm1", "public_key": "ssh-ed25519 AAAA dm1", "fingerprint": "aa:bb:42"}
+    do.keys[4242] = key
+    do.droplets[777] = {"id": 777, "name": "dm1", "status": "off", "locked": False,
+                        "networks": {"v4": [{"ip_address": "192.0.2.77", "type": "public"}], "v6": []},
+                        "region": {"slug": "nyc3"}, "size_slug": "s-1vcpu-1gb", "image": {"slug": "ubuntu-16-04-x64"},
+                        "tags": [], "ssh_keys": [4242], "backups": False}
+    machine = os.path.join(store, "machines", "dm1")
+    os.makedirs(machine, mode=0o700)
+    fields = dict(IPAddress="192.0.2.77", MachineName="dm1", SSHUser="root", SSHPort=22,
+                  SSHKeyPath=os.path.join(machine, "id_rsa"), StorePath=store, SwarmMaster=False, SwarmHost="",
+                  SwarmDiscovery="", AccessToken=do.token, DropletID=777, DropletName="", Image="ubuntu-16-04-x64",
+                  Region="nyc3", SSHKeyID=4242, SSHKeyFingerprint="", SSHKey="", Size="s-1vcpu-1gb", IPv6=False,
+                  Backups=False, PrivateNetworking=False, UserDataFile="", Monitoring=False, Tags="")
+    assert list(fields) == DOCKER_MACHINE_FIELDS
+    with open(os.path.join(FIXTURE_STORE, "machines", "gen1", "config.json")) as fh:
+        doc = json.load(fh)
+    doc.update(Driver=fields, DriverName="digitalocean", Name="dm1")
+    with open(os.path.join(machine, "config.json"), "w") as fh:
+        json.dump(doc, fh, indent=4)
+    env = {"MACHINE_TUI_DIGITALOCEAN_API": do.url, "DIGITALOCEAN_ACCESS_TOKEN": ""}
+    rows = cli("ls", **env).stdout.splitlines()
+    assert rows[1].split()[:4] == ["dm1", "-", "digitalocean", "Stopped"], rows
+    r = cli("rm", "-y", "dm1", **env)
+    assert r.returncode == 0, r.stderr
+    assert not do.droplets and not do.keys and not os.path.exists(machine)
+
+
+async def test_a_droplet_that_never_gets_an_address_is_removed_with_its_key(store, do):
+    do.stuck = True  # the droplet stays `new`, with no address
+    _, driver = new_driver(store)
+    driver.wait_tries = 3
+    with pytest.raises(MachineError, match=r"droplet \d+ got no public address within"):
+        await driver.create(Reporter())
+    assert not do.droplets and not do.keys

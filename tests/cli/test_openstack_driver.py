@@ -295,16 +295,20 @@ def test_a_docker_machine_store_lists_and_is_removed_with_its_server(store, clou
     fields = {k: driver.config.get(k) for k in DOCKER_MACHINE_FIELDS}
     fields.update(MachineName="old", Password=cloud.password, TenantId=cloud.project_id, TenantName="",
                   SSHKeyPath=os.path.join(folder, "id_rsa"), StorePath=store, UserData=None, SecurityGroups=None)
+    with open(os.path.join(FIXTURE_STORE, "machines", "gen1", "config.json")) as fh:
+        doc = json.load(fh)  # HostOptions as docker-machine 0.16.2 writes them
+    doc.update(Driver=fields, DriverName="openstack", Name="old")
     with open(os.path.join(folder, "config.json"), "w") as fh:
-        json.dump({"ConfigVersion": 3, "Driver": fields, "DriverName": "openstack",
-                   "HostOptions": {"Driver": "", "Memory": 0, "Disk": 0, "EngineOptions": {}, "SwarmOptions": {},
-                                   "AuthOptions": {"StorePath": folder}}, "Name": "old"}, fh)
+        json.dump(doc, fh, indent=4)
     env = {"OS_PASSWORD": ""}
     r = cli("ls", "--filter", "name=old", "--format", "{{.Name}} {{.DriverName}} {{.State}}", **env)
     assert r.stdout == "old openstack Stopped\n", r.stderr
     r = cli("rm", "-y", "old", **env)
     assert r.returncode == 0, r.stderr
     assert server not in cloud.servers and pair not in cloud.keypairs and not os.path.exists(folder)
+
+
+FIXTURE_STORE = os.path.join(os.path.dirname(FIXTURE), "..", "..", "store-after-create-generic")
 
 
 def test_cli_rm_of_a_machine_whose_server_is_gone_succeeds(store, cloud, cli):

@@ -107,8 +107,11 @@ class CloudVMs:
     """The VMs behind one emulated cloud, by instance id; `events` keeps when each was launched, stopped and so on
     (the bench's timeline)."""
 
-    def __init__(self, image_dir: str, workdir: str):
-        self.image_dir, self.workdir = image_dir, workdir
+    def __init__(self, image_dir: str):
+        import tempfile
+
+        self.image_dir = image_dir
+        self.workdir = tempfile.mkdtemp(prefix="mt-cloud-")  # short: QMP's socket path must stay under 108 bytes
         self.vms: dict[str, InstanceVM] = {}
         self.events: list[tuple[float, str, str]] = []
         self._next = 20
@@ -125,8 +128,8 @@ class CloudVMs:
     def launch(self, instance: str, hostname: str, user: str, public_key: str) -> str:
         with self._lock:
             address = self._address()
-            vm = InstanceVM(self.image_dir, os.path.join(self.workdir, instance), address, hostname, user,
-                            public_key)
+            vm = InstanceVM(self.image_dir, os.path.join(self.workdir, "vm" + address.rsplit(".", 1)[1]),
+                            address, hostname, user, public_key)
             self.vms[instance] = vm
         vm.boot()
         self.events.append((time.monotonic(), instance, "launched"))
@@ -154,11 +157,16 @@ class CloudVMs:
             self.events.append((time.monotonic(), instance, "destroyed"))
 
     def consoles(self) -> str:
-        return "\n".join(f"--- {i}\n{vm.console[-2500:]}" for i, vm in self.vms.items())
+        def qemu_out(vm: InstanceVM) -> str:
+            path = os.path.join(vm.dir, "qemu.out")
+            return open(path, errors="replace").read()[-1000:] if os.path.exists(path) else ""
+
+        return "\n".join(f"--- {i}\n{qemu_out(vm)}{vm.console[-2500:]}" for i, vm in self.vms.items())
 
     def close(self) -> None:
         for instance in list(self.vms):
             self.destroy(instance)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 class OpenStackVMs:

@@ -12,8 +12,10 @@ import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-REGIONS = [{"slug": s, "name": s, "available": s != "ams2", "sizes": ["s-1vcpu-1gb"], "features": []}
-           for s in ("nyc1", "nyc3", "sfo3", "ams2", "ams3", "fra1", "lon1", "sgp1")]
+REGIONS = [{"slug": s, "name": n, "available": s != "ams2", "sizes": ["s-1vcpu-1gb"], "features": []}
+           for s, n in (("nyc1", "New York 1"), ("nyc3", "New York 3"), ("sfo3", "San Francisco 3"),
+                        ("ams2", "Amsterdam 2"), ("ams3", "Amsterdam 3"), ("fra1", "Frankfurt 1"),
+                        ("lon1", "London 1"), ("sgp1", "Singapore 1"))]
 
 # from the API reference's size and image examples: prices per hour in dollars, memory in MB, disk in GB
 SIZES = [{"slug": slug, "memory": mem, "vcpus": cpus, "disk": disk, "transfer": 1.0, "price_monthly": monthly,
@@ -38,6 +40,7 @@ class FakeDigitalOcean:
         self.droplets: dict[int, dict] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, faults included
         self.faults: list[tuple[str, str, int, dict, dict]] = []  # (method, path regex, status, body, headers)
+        self.stuck = False  # True: droplets stay `new`, with no address (a region in trouble)
         self.hooks = None  # the end-to-end harness: a VM per droplet (on_create/on_action/on_delete)
         self._ids = itertools.count(1000)
         self._lock = threading.Lock()
@@ -146,7 +149,9 @@ class FakeDigitalOcean:
                     self.hooks.on_delete(droplet)
                 del self.droplets[droplet["id"]]
                 return 204, None
-            if droplet["status"] == "new" and droplet.pop("_seen", False):
+            if droplet["status"] == "new" and self.stuck:
+                pass
+            elif droplet["status"] == "new" and droplet.pop("_seen", False):
                 droplet["status"] = "active"  # active, with its address, from the second read on
                 droplet["networks"]["v4"] = [
                     {"ip_address": f"10.10.0.{droplet['id'] % 250}", "type": "private"},

@@ -33,8 +33,8 @@ def image():
 
 
 @pytest.fixture
-def vms(image, tmp_path):
-    harness = CloudVMs(image, str(tmp_path / "instances"))
+def vms(image):
+    harness = CloudVMs(image)
     yield harness
     harness.close()
 
