@@ -87,7 +87,7 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
         await form.mount(advanced)
         await advanced.query_one(Collapsible.Contents).mount_all([w for f in common for w in self._field(f)])
         self.choices = None
-        self.query_one("#choices-status", Label).update("")
+        self.say_choices("")
         if self.store_path and offers_choices(self.driver):
             self.fetch_choices()
 
@@ -115,8 +115,7 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
     @work(exclusive=True, group="choices")
     async def fetch_choices(self, refresh: bool = False) -> None:
         driver = self.driver
-        status = self.query_one("#choices-status", Label)
-        status.update(f"Fetching live choices for {driver}…")
+        self.say_choices(f"Fetching live choices for {driver}…")
         values = self.typed_values()
         self.choices_region = next((v for k, v in values.items() if k.endswith("-region")), None)
         found = await live_choices(self.store_path, driver, values, refresh)
@@ -124,7 +123,12 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
             return
         self.choices = found
         await self.show_choices(found.by_flag)
-        status.update(found.summary)
+        self.say_choices(found.summary)
+
+    def say_choices(self, text: str) -> None:
+        status = self.query_one("#choices-status", Label)
+        status.update(text)
+        status.display = bool(text)  # a local driver's form keeps its lines
 
     async def show_choices(self, by_flag: dict) -> None:
         """A Select above each option the provider listed, its choices labelled with their details; choosing fills

@@ -109,7 +109,7 @@ class Replayer:
         else:
             assert got_out == want_out, f"stdout of {key}"
         if key == "basic/26-create-unknown-driver":
-            assert result.stderr == 'Driver "nosuchdriver" not found. Available drivers: amazonec2, digitalocean, generic, none, qemu, virtualbox.\n'
+            assert result.stderr == 'Driver "nosuchdriver" not found. Available drivers: amazonec2, digitalocean, generic, none, openstack, qemu, virtualbox.\n'
         else:
             assert result.stderr == want_err, f"stderr of {key}"
         assert result.returncode == want_rc, f"exit code of {key}"
