@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import MachineError, PreCreateError, VMMissing
 from ..flags import PORT, Flag
 from ..states import State
-from .base import Driver, Setting, gather_choices
+from .base import Driver, Setting, gather_choices, show_retry
 
 if TYPE_CHECKING:
     from ..choices import Choice
@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 DEFAULT_IMAGE_PARAMETER = "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
 GROUP_DESCRIPTION = "Docker Machine"
 ENGINE_PORT = 2376
+# botocore's throttling codes (retries/standard.py), retried with backoff
+THROTTLED = {"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+             "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+             "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
+             "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException"}
 SWARM_PORT = 3376
 STATES = {"pending": State.STARTING, "running": State.RUNNING, "stopping": State.STOPPING,
           "shutting-down": State.STOPPING, "stopped": State.STOPPED}
@@ -193,9 +198,28 @@ class AmazonEC2Driver(Driver):
         region = "us-east-1" if service == "pricing" else self.region
         client = session.client(service, endpoint_url=endpoint, use_ssl=not self.disable_ssl, region_name=region,
                                 config=Config(retries=retries, connect_timeout=15, read_timeout=60))
+        client.meta.events.register_first(f"needs-retry.{service}", self._retrying)
         if service == "ec2":
             self._client = client
         return client
+
+    def _retrying(self, response: Any = None, attempts: int = 0, caught_exception: Any = None,
+                  operation: Any = None, **_: Any) -> None:
+        """Watches botocore's retry decisions (answers nothing, so its own handler decides): a throttled or failed
+        attempt that will be retried is shown."""
+        retries = max(0, self.retry_count)
+        if attempts > retries:
+            return
+        if caught_exception is not None:
+            why = type(caught_exception).__name__
+        else:
+            http, parsed = response
+            why = (parsed or {}).get("Error", {}).get("Code", "")
+            if http.status_code < 500 and why not in THROTTLED:
+                return
+            why = why or f"HTTP {http.status_code}"
+        name = getattr(operation, "name", "EC2")
+        show_retry(f"EC2 {name}: {why}, retrying with backoff ({attempts} of {retries} retries)")
 
     async def call(self, operation: str, **params: Any) -> Any:
         """One EC2 API call in a thread, its failure as one line naming the operation and AWS's own words."""
@@ -370,7 +394,7 @@ class AmazonEC2Driver(Driver):
                                "or choose another machine name")
 
     async def create(self, report: Any) -> None:
-        await self.create_or_undo(lambda made: self._create(report, made), self._undo)
+        await self.create_or_undo(lambda made: self._create(report, made), self._undo, report)
 
     async def _create(self, report: Any, made: dict[str, str]) -> None:
         from ..sshkeys import adopt_or_make_key

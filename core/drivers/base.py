@@ -4,9 +4,11 @@ written through typed fields whose defaults are written once, in the flag that s
 from __future__ import annotations
 
 import abc
+import contextlib
 import copy
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from ..errors import MachineError
@@ -157,17 +159,18 @@ class Driver(abc.ABC):
         return None
 
     async def create_or_undo(self, create: Callable[[dict[str, Any]], Awaitable[None]],
-                             undo: Callable[[dict[str, Any]], Awaitable[str]]) -> None:
+                             undo: Callable[[dict[str, Any]], Awaitable[str]], report: Reporter) -> None:
         """Run a create that notes what it makes in a dict; on any failure undo those, and say what could not be
-        undone (a cloud driver's create leaves nothing behind)."""
+        undone (a cloud driver's create leaves nothing behind). The API's retries show in its progress."""
         made: dict[str, Any] = {}
-        try:
-            await create(made)
-        except BaseException as err:
-            left = await undo(made)
-            if isinstance(err, MachineError) and left:
-                raise MachineError(f"{err} (and removing what the create made failed: {left})") from None
-            raise
+        with retries_shown(report):
+            try:
+                await create(made)
+            except BaseException as err:
+                left = await undo(made)
+                if isinstance(err, MachineError) and left:
+                    raise MachineError(f"{err} (and removing what the create made failed: {left})") from None
+                raise
 
     @abc.abstractmethod
     async def state(self) -> State:
@@ -239,3 +242,24 @@ async def gather_choices(listings: dict[str, Awaitable[list[Choice]]]) -> dict[s
     if failures and not found:
         raise failures[0] if isinstance(failures[0], MachineError) else MachineError(str(failures[0]))
     return found
+
+
+# where a cloud SDK's retries are told while a create runs (the create's progress); threads started by
+# asyncio.to_thread see it, as they run in a copy of the caller's context
+_retry_listener: ContextVar[Callable[[str], None] | None] = ContextVar("machine_tui_retry_listener", default=None)
+
+
+@contextlib.contextmanager
+def retries_shown(report: Reporter) -> Iterator[None]:
+    """Throttling and transient failures the SDK retries are shown in the create's progress, not only waited out."""
+    token = _retry_listener.set(report.info)
+    try:
+        yield
+    finally:
+        _retry_listener.reset(token)
+
+
+def show_retry(message: str) -> None:
+    listener = _retry_listener.get()
+    if listener is not None:
+        listener(message)

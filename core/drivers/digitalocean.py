@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import MachineError, PreCreateError, VMMissing
 from ..flags import PORT, Flag
 from ..states import State
-from .base import Driver, Setting, gather_choices
+from .base import Driver, Setting, gather_choices, show_retry
 
 if TYPE_CHECKING:
     from ..choices import Choice
@@ -117,8 +117,8 @@ class DigitalOceanDriver(Driver):
             # pydo refuses a bearer token over plain http unless each call says so: an http API is one the user
             # named (a proxy, the tests' stand-in on loopback)
             self._plain_http = endpoint.startswith("http://")
-            self._client = pydo.Client(token=self.token(), endpoint=endpoint, timeout=60, retry_total=3,
-                                       retry_backoff_factor=0.8)
+            self._client = pydo.Client(token=self.token(), endpoint=endpoint, timeout=60,
+                                       retry_policy=_shown_retry_policy())
         return self._client
 
     async def call(self, what: str, operation: Any, *args: Any, retries: bool = True) -> Any:
@@ -198,7 +198,7 @@ class DigitalOceanDriver(Driver):
             raise PreCreateError(f'Error with pre-create check: "region {self.region} takes no new droplets now"')
 
     async def create(self, report: Any) -> None:
-        await self.create_or_undo(lambda made: self._create(report, made), self._undo)
+        await self.create_or_undo(lambda made: self._create(report, made), self._undo, report)
 
     async def _create(self, report: Any, made: dict[str, int]) -> None:
         from ..sshkeys import adopt_or_make_key
@@ -306,6 +306,21 @@ class DigitalOceanDriver(Driver):
             await self.call("deleting the SSH key", client.ssh_keys.delete, self.ssh_key_id)  # a 404 returns
         if self.droplet_id:
             await self.call("deleting the droplet", client.droplets.destroy, self.droplet_id)
+
+
+def _shown_retry_policy() -> Any:
+    """azure-core's retry policy (429 honouring retry-after, 5xx, with backoff; 3 retries), each retry shown."""
+    from azure.core.pipeline.policies import RetryPolicy
+
+    class ShownRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
+        def sleep(self, settings: Any, transport: Any, response: Any = None) -> None:
+            status = getattr(getattr(response, "http_response", None), "status_code", 0)
+            why = f"HTTP {status}" if status else "no answer"
+            done = self.total_retries - int(settings.get("total", 0))
+            show_retry(f"DigitalOcean {why}, retrying with backoff ({done} of {self.total_retries} retries)")
+            super().sleep(settings, transport, response)
+
+    return ShownRetryPolicy(retry_total=3, retry_backoff_factor=0.8)
 
 
 class DoError(MachineError):

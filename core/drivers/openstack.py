@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
+import logging
 import os
 import secrets
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import MachineError, PreCreateError, VMMissing
 from ..flags import PORT, Flag
 from ..states import State
-from .base import Driver, Setting, gather_choices
+from .base import Driver, Setting, gather_choices, show_retry
 
 if TYPE_CHECKING:
     from ..choices import Choice
@@ -212,6 +213,7 @@ class OpenStackDriver(Driver):
                     args[key] = value  # only what was given: clouds.yaml's entries stay where no flag says
             if self.insecure:
                 args["verify"] = False
+            _show_keystoneauth_retries()
             try:
                 self._conn = openstack.connect(cloud=self.cloud or None, **args)
             except Exception as err:  # noqa: BLE001 - clouds.yaml missing or naming no such cloud: one line
@@ -326,7 +328,7 @@ class OpenStackDriver(Driver):
         return found
 
     async def create(self, report: Any) -> None:
-        await self.create_or_undo(lambda made: self._create(report, made), self._undo)
+        await self.create_or_undo(lambda made: self._create(report, made), self._undo, report)
 
     async def _create(self, report: Any, made: dict[str, str]) -> None:
         from ..sshkeys import adopt_or_make_key
@@ -534,6 +536,24 @@ def _add_rule(conn: Any, group_id: str, port: int) -> None:
                                                 remote_ip_prefix="0.0.0.0/0")
     except exceptions.ConflictException:
         pass  # the rule is there already
+
+
+def _show_keystoneauth_retries() -> None:
+    """keystoneauth logs each retry it makes ("Retriable status code 429. Retrying in 1.0s. 3 retries left"): shown
+    in the create's progress, and not printed raw to stderr by logging's last resort."""
+    import logging
+
+    logger = logging.getLogger("keystoneauth.session")
+    if any(isinstance(h, _RetryForwarder) for h in logger.handlers):
+        return
+    logger.addHandler(_RetryForwarder())
+
+
+class _RetryForwarder(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "etry" in message or "etries" in message:
+            show_retry(f"OpenStack: {message}")
 
 
 def _named(name: str | None) -> dict[str, str]:

@@ -22,6 +22,7 @@ from machine_tui.core.errors import MachineError, VMMissing
 from machine_tui.core.events import Reporter
 from machine_tui.core.states import State
 from machine_tui.core.store import Store
+from steps import Steps
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures", "docker-machine",
                        "cloud-help", "01-create-amazonec2-help", "stdout")
@@ -366,8 +367,12 @@ async def test_throttling_is_retried_with_backoff_and_without_retries_is_one_lin
     try:
         _, driver = new_driver(store, proxy.url)
         await driver.pre_create_check()
-        await driver.create(Reporter())
+        steps = Steps()
+        await driver.create(steps)
         assert proxy.seen.count("RunInstances") == 3 and len(live(client, "aws1")) == 1
+        assert [line for line in steps.lines if "retrying" in line] == [
+            "EC2 RunInstances: RequestLimitExceeded, retrying with backoff (1 of 5 retries)",
+            "EC2 RunInstances: RequestLimitExceeded, retrying with backoff (2 of 5 retries)"]
         proxy.left = 1
         _, driver = new_driver(store, proxy.url, "aws2", **{"amazonec2-retries": 0})
         await driver.pre_create_check()

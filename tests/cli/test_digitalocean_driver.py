@@ -13,6 +13,7 @@ from machine_tui.core.errors import MachineError, VMMissing
 from machine_tui.core.events import Reporter
 from machine_tui.core.states import State
 from machine_tui.core.store import Store
+from steps import Steps
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures", "docker-machine",
                        "cloud-help", "01-create-digitalocean-help", "stdout")
@@ -120,8 +121,11 @@ async def test_a_refused_droplet_removes_the_key_and_a_failed_post_is_sent_once(
 
 async def test_rate_limits_on_reads_are_retried_and_a_bad_token_is_one_line(store, do, monkeypatch):
     do.fail("GET", r"/v2/droplets/\d+", 429, "API rate limit exceeded.", headers={"retry-after": "0"})
-    _, driver = await created(store)
+    steps = Steps()
+    _, driver = new_driver(store)
+    await driver.create(steps)
     assert len(do.droplets) == 1
+    assert "DigitalOcean HTTP 429, retrying with backoff (1 of 3 retries)" in steps.lines  # shown, not only waited
     monkeypatch.setenv("DIGITALOCEAN_ACCESS_TOKEN", "revoked")
     _, driver = new_driver(store, "do2")
     with pytest.raises(MachineError, match=r"401 Unable to authenticate you \(the token is not valid"):

@@ -13,9 +13,9 @@ import pytest
 from fakeopenstack import FakeOpenStack
 from machine_tui.core import operations
 from machine_tui.core.errors import MachineError, VMMissing
-from machine_tui.core.events import Reporter
 from machine_tui.core.states import State
 from machine_tui.core.store import Store
+from steps import Steps
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures", "docker-machine",
                        "cloud-help", "01-create-openstack-help", "stdout")
@@ -76,15 +76,6 @@ def new_driver(store: str, api: FakeOpenStack, name: str = "os1", **flags):
     os.makedirs(os.path.join(store, "machines", name), exist_ok=True)
     driver.wait_delay = 0.01
     return host, driver
-
-
-class Steps(Reporter):
-    def __init__(self):
-        super().__init__()
-        self.lines: list[str] = []
-
-    def info(self, message: str) -> None:
-        self.lines.append(message)
 
 
 async def created(store: str, api: FakeOpenStack, name: str = "os1", **flags):
@@ -242,8 +233,11 @@ async def test_throttling_is_retried_and_bad_credentials_are_one_line(store, clo
     for _ in range(2):
         cloud.faults.append(("GET", r"/compute/v2\.1/servers/", 429,
                              {"overLimit": {"code": 429, "message": "Rate limit exceeded"}}, {"Retry-After": "0"}))
-    _, driver = await created(store, cloud)
+    steps = Steps()
+    _, driver = new_driver(store, cloud)
+    await driver.create(steps)
     assert await driver.state() == State.RUNNING and not cloud.faults
+    assert "OpenStack: Retriable status code 429. Retrying in 0.0s. 4 retries left" in steps.lines  # shown
     monkeypatch.setenv("OS_PASSWORD", "wrong")
     _, driver = new_driver(store, cloud, "os2")
     with pytest.raises(MachineError, match=r"^Error with pre-create check: \"OpenStack signing in: 401 the cloud "
