@@ -491,9 +491,13 @@ class AmazonEC2Driver(Driver):
     async def _wait_for_address(self, report: Any) -> None:
         report.info("Waiting for the instance to run and have an address...")
         tries, delay = self.wait_tries, self.wait_delay
+        seen = ""
         for _ in range(tries):
             instance = await self._instance()
             state = instance["State"]["Name"]
+            if state != seen:
+                seen = state
+                report.info(f"Instance {self.instance_id} is {state}")
             if state in ("terminated", "shutting-down"):
                 reason = instance.get("StateReason", {}).get("Message", "")
                 raise MachineError(f"instance {self.instance_id} was {state}" + (f": {reason}" if reason else ""))
@@ -501,6 +505,7 @@ class AmazonEC2Driver(Driver):
             address = self.private_ip_address if self.use_private_ip else instance.get("PublicIpAddress", "")
             if address and state == "running":
                 self.ip_address = address
+                report.info(f"The instance's address is {address}")
                 return
             await asyncio.sleep(delay)
         raise MachineError(f"instance {self.instance_id} did not run with an address within {tries * delay:.0f} s")

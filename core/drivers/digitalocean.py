@@ -231,13 +231,18 @@ class DigitalOceanDriver(Driver):
         self.droplet_id = answer["droplet"]["id"]
         made["droplet"] = self.droplet_id
         report.info("Waiting for the droplet's address...")
+        seen = ""
         for _ in range(self.wait_tries):
             droplet = await self._droplet()
+            if droplet.get("status", "") != seen:
+                seen = droplet.get("status", "")
+                report.info(f"Droplet {self.droplet_id} is {seen}")
             public = [n["ip_address"] for n in droplet.get("networks", {}).get("v4", []) if n.get("type") == "public"]
             private = [n["ip_address"] for n in droplet.get("networks", {}).get("v4", [])
                        if n.get("type") == "private"]
             if public:
                 self.ip_address = public[-1]  # the last one wins, as in docker-machine
+                report.info(f"The droplet's address is {self.ip_address}")
                 if private:
                     report.info(f"The droplet's private address is {private[-1]}")
                 return
