@@ -36,9 +36,14 @@ def global_opts(store_default: str) -> list[Opt]:
 def verb_command(name: str) -> Command:
     """A machine verb of the core's table as a command: its help, its options, one handler for them all."""
     verb = VERBS[name]
-    return Command(name, verb.summary, MANY, [Opt(flag, short) for flag, short in verb.options], handler=f"verb:{name}")
+    return Command(name, verb.summary, MANY, [Opt(flag, short) for flag, short in verb.options] + FLEET_OPTS,
+                   handler=f"verb:{name}")
 
 
+# many machines at once: every machine ls --filter would list, and how many to work on together
+FLEET_OPTS = [_o("filter", "Also every machine ls --filter FILTER lists, e.g. driver=qemu, name=web (machine-tui)",
+                 "list"),
+              _o("parallel", "How many machines to work on at once, 0 for all (machine-tui)", "int", 0)]
 ONE = "Argument is a machine name."
 MANY = "Argument(s) are one or more machine names."
 JSON_OPT = _o("json", "Print the result as JSON (machine-tui)", "bool")
@@ -82,6 +87,15 @@ COMMANDS = [
         _o("y", "Assumes automatic yes to proceed with remove, without prompting further user confirmation", "bool"),
     ],
             handler="local:cmd_rm"),
+    Command("run", "Run a command on many machines at once (machine-tui)",
+            "Arguments are machine names, then -- and the command: run web1 web2 -- uptime. "
+            "Output lines start with the machine's name; the exit code is 1 when any machine failed.", [
+                FLEET_OPTS[0],
+                _o("parallel", "How many machines to run on at once", "int", 16),
+                _o("group", "Print each machine's output as one block instead of prefixing each line", "bool"),
+                _o("timeout", "Seconds the command may take on each machine", "int", 600, "", "t"),
+                JSON_OPT,
+            ], skip_flag_parsing=True, handler="remote:cmd_run"),
     Command("ssh", "Log into or run a command on a machine with SSH.", "Arguments are [machine-name] [command]",
             skip_flag_parsing=True,
             handler="remote:cmd_ssh"),

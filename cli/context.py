@@ -119,19 +119,36 @@ def run(coro):
 # ---------------------------------------------------------------- commands
 
 
-def run_on_hosts(ctx, args, action) -> None:
-    """docker-machine's runAction: every named machine concurrently, errors joined, each config saved after
-    (a driver may have learned a new IP or port), progress drawn live."""
+def fleet_names(ctx: Context, opts: dict, args: list[str]) -> list[str]:
+    """The machines named, then those `--filter` selects (as ls --filter does), each once; the active machine when
+    neither is given."""
+    filters = opts.get("filter") or []
+    if not filters:
+        return target_names(ctx, args)
+    from ..core import listing
+
+    chosen = list(args) + [n for n in listing.quiet_names(ctx.store, listing.parse_filters(filters)) if n not in args]
+    if not chosen:
+        raise MachineError(f"No machine matches --filter {' '.join(filters)}")
+    return chosen
+
+
+def run_on_hosts(ctx, args, action, parallel: int = 0) -> None:
+    """docker-machine's runAction: every named machine concurrently (at most `parallel` at once, when given),
+    errors joined, each config saved after (a driver may have learned a new IP or port), progress drawn live."""
     hosts = load_hosts(ctx, target_names(ctx, args))
 
     async def all_hosts(report):
         import asyncio
+        import contextlib
 
         errors = []
+        gate = asyncio.Semaphore(parallel) if parallel > 0 else contextlib.nullcontext()
 
         async def one(h):
             try:
-                await action(h, report.for_machine(h.name))
+                async with gate:
+                    await action(h, report.for_machine(h.name))
             except MachineError as err:
                 errors.append(str(err))
             finally:

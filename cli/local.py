@@ -7,7 +7,7 @@ import os
 
 from ..core.errors import MachineError
 from .commands import COMMANDS, COMMANDS_BY_NAME, PROG, VERSION_LINE
-from .context import load_hosts, run, run_on_hosts, target_name, target_names
+from .context import fleet_names, load_hosts, run, run_on_hosts, target_name, target_names
 from .parse import Command, HelpRequested, Opt, UsageError, command_help, parse_args
 
 
@@ -180,9 +180,10 @@ def run_verb(name: str, ctx, opts, args):
             raise MachineError("Error reading answer: EOF")
         if not line.strip().lower().startswith("y"):
             return 0
+    names = fleet_names(ctx, opts, args)
     if v.announce:
         ctx.say(v.announce)
-    run_on_hosts(ctx, args, lambda host, report: v(ctx.store, host, report, opts))
+    run_on_hosts(ctx, names, lambda host, report: v(ctx.store, host, report, opts), opts.get("parallel") or 0)
     if v.after:
         ctx.say(v.after.format(prog=PROG))
     return 0
@@ -309,10 +310,23 @@ def cmd_create(ctx, opts_unused, args):
     if not positional:
         ctx.out.write(command_help(PROG, cmd_for_help, opts))
         raise MachineError("Error: No machine name specified")
-    if len(positional) > 1:
-        raise MachineError(f"Invalid command line. Found extra arguments [{' '.join(positional[1:])}]")
     check_driver(driver_name)  # unknown driver: same error as docker-machine, before anything is written
-    name = positional[0]
+    for flag in create_flags([]):
+        if flag.name in ("count", "parallel") and flag.problem(values.get(flag.name)):
+            raise MachineError(flag.problem(values.get(flag.name)))
+    count, parallel = values.pop("count", 0) or 0, values.pop("parallel", 4)
+    if count:
+        if len(positional) != 1:
+            raise MachineError(f"--count takes one name to number: {PROG} create --count 3 web makes web1, web2 "
+                               "and web3")
+        names = [f"{positional[0]}{i}" for i in range(1, count + 1)]
+    else:
+        names = positional
+    if len(names) > 1:
+        from .batch import create_batch
+
+        return create_batch(ctx, names, driver_name, values, explicit, parallel)
+    name = names[0]
     with ctx.live_reporter() as report:
         run(_create_with_progress(ctx, name, driver_name, values, report, explicit))
     ctx.say(

@@ -59,3 +59,60 @@ class RichProgressSink:
             self.err.print(event.message, markup=False, highlight=False)
         elif kind == EventKind.DEBUG and self.debug:
             self.err.print(event.message, markup=False, highlight=False)
+
+
+class RichBatchSink:
+    """One row per machine of a batch: its name, what it is doing now, a bar for the step, the time it has taken;
+    at the end, ready or the failure."""
+
+    def __init__(self, out, err, names: list[str]):
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.table import Column
+
+        self.console = Console(file=out)
+        self.err = Console(file=err, stderr=True)
+        width = max(map(len, names))
+        self.progress = Progress(SpinnerColumn(), TextColumn("[bold]{task.fields[machine]}",
+                                                             table_column=Column(width=width, no_wrap=True)),
+                                 TextColumn("{task.description}",
+                                            table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")),
+                                 BarColumn(bar_width=20), TimeElapsedColumn(), console=self.console, expand=True)
+        self.rows = {n: self.progress.add_task("waiting for a slot", machine=n, total=1.0, start=False)
+                     for n in names}
+        self.started: set[str] = set()
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+    def __call__(self, event) -> None:
+        from ..core.logfile import log_event
+
+        if event.message:
+            log_event(event)
+        row = self.rows.get(event.machine)
+        if row is None:
+            return
+        if event.machine not in self.started:
+            self.started.add(event.machine)
+            self.progress.start_task(row)
+        kind = event.kind
+        if kind == EventKind.STEP:
+            self.progress.update(row, description=event.message, completed=0.0)
+        elif kind == EventKind.PROGRESS:
+            self.progress.update(row, completed=event.fraction or 0.0,
+                                 **({"description": event.message} if event.message else {}))
+        elif kind in (EventKind.INFO, EventKind.WARN):
+            self.progress.update(row, description=event.message)
+        elif kind == EventKind.DONE:
+            self.progress.update(row, completed=1.0)
+
+    def finish(self, name: str, error: str) -> None:
+        row = self.rows[name]
+        text = f"[red]{error}[/]" if error else "[green]ready[/]"
+        self.progress.update(row, description=text, completed=1.0)
+        self.progress.stop_task(row)

@@ -231,3 +231,63 @@ def _call(argv) -> int:
     if rc != 0:
         raise MachineError(f"{argv[0]} failed: exit status {rc}")
     return 0
+
+
+def cmd_run(ctx, opts_unused, args):
+    """`run [NAMES...] [--filter F] -- COMMAND`: the command on each machine over its pooled SSH connection."""
+    import json
+
+    from ..core.fleet import run_on_machines
+    from .commands import COMMANDS_BY_NAME
+    from .context import fleet_names
+    from .parse import HelpRequested, command_help, parse_args
+
+    cmd = COMMANDS_BY_NAME["run"]
+    split = args.index("--") if "--" in args else len(args)
+    try:
+        opts, names, _ = parse_args(args[:split], cmd.opts)
+    except HelpRequested:
+        ctx.out.write(command_help(PROG, cmd, cmd.opts))
+        return 0
+    words = args[split + 1:]
+    # one word is a shell line ("uptime; df -h"); several are an argv, each quoted as given
+    command = words[0] if len(words) == 1 else " ".join(shlex.quote(w) for w in words)
+    if not command.strip():
+        raise MachineError(f"Error: no command to run: {PROG} run NAME... -- COMMAND")
+    if not names and not opts.get("filter"):
+        raise MachineError(f"Error: name the machines, or select them with --filter: {PROG} run web1 web2 -- uptime")
+    names = fleet_names(ctx, opts, names)
+    width = max(map(len, names))
+
+    def shown(outcome) -> None:
+        if opts["json"]:
+            return
+        label = outcome.machine.ljust(width)
+        if opts["group"]:
+            how = f"error: {outcome.error}" if outcome.error else f"exit {outcome.exit_status}"
+            ctx.say(f"=== {outcome.machine} ({how}, {outcome.seconds:.1f} s)")
+            if outcome.stdout:
+                ctx.out.write(outcome.stdout if outcome.stdout.endswith("\n") else outcome.stdout + "\n")
+            if outcome.stderr:
+                ctx.err.write(outcome.stderr if outcome.stderr.endswith("\n") else outcome.stderr + "\n")
+        else:
+            for line in outcome.stdout.splitlines():
+                ctx.say(f"{label} | {line}")
+            for line in outcome.stderr.splitlines():
+                ctx.warn(f"{label} | {line}")
+            if outcome.error:
+                ctx.warn(f"{label} | error: {outcome.error}")
+            elif outcome.exit_status:
+                ctx.warn(f"{label} | exit status {outcome.exit_status}")
+        ctx.out.flush()
+
+    outcomes = run(run_on_machines(ctx.store, names, command, parallel=opts["parallel"] or 16,
+                                   timeout=float(opts["timeout"] or 600), done=shown))
+    failed = [o for o in outcomes if not o.ok]
+    if opts["json"]:
+        ctx.out.write(json.dumps([o.to_json() for o in outcomes], indent=2) + "\n")
+    else:
+        why = ", ".join(f"{o.machine} ({'unreachable' if o.error else f'exit {o.exit_status}'})" for o in failed)
+        ctx.warn(f"{len(outcomes) - len(failed)} of {len(outcomes)} machines succeeded" +
+                 (f"; failed: {why}" if failed else ""))
+    return 1 if failed else 0

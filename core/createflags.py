@@ -37,7 +37,12 @@ COMMON_CREATE_FLAGS = [
 EXTRA_CREATE_FLAGS = [
     Flag("no-docker-context", "Do not create a docker context named after the machine", B, False,
          "MACHINE_NO_DOCKER_CONTEXT", advanced=True),
+    Flag("count", "Create N machines named after the one name given: web -> web1, web2... (machine-tui)", "int", 0,
+         bounds=(0, 1000), advanced=True),
+    Flag("parallel", "How many machines of a batch to create at once (machine-tui)", "int", 4, bounds=(1, 100),
+         advanced=True),
 ]
+BATCH_FLAGS = ("count", "parallel")  # how many machines, not how each is made
 
 
 def create_flags(driver_flags: list[Flag]) -> list[Flag]:

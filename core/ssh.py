@@ -28,6 +28,10 @@ KNOWN_HOSTS = "known_hosts"
 CONNECT_TIMEOUT = 15.0
 
 
+class SSHUnreachable(MachineError):
+    """No SSH session could be opened (refused, reset, timed out): worth another try, unlike a refused key."""
+
+
 class HostKeyChanged(MachineError):
     pass
 
@@ -82,7 +86,7 @@ class Connection:
         except asyncssh.PermissionDenied:
             raise MachineError(f"SSH authentication to {t.label} refused for key {t.key_path}") from None
         except (OSError, asyncssh.Error, asyncio.TimeoutError) as err:
-            raise MachineError(f"SSH connection to {t.label} failed: {_describe(err)}") from None
+            raise SSHUnreachable(f"SSH connection to {t.label} failed: {_describe(err)}") from None
         if not pinned:
             key = conn.get_server_host_key()
             if key is not None:

@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.validation import Function, Integer
 from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Select
 
-from ..core.createflags import create_flags
+from ..core.createflags import BATCH_FLAGS, create_flags
 from ..core.hostconfig import INVALID_NAME_MESSAGE, is_valid_name
 from ..core.machines import driver_flags as flags_of
 from ..core.machines import driver_names, live_choices, offers_choices
@@ -73,7 +73,7 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
     def flags(self):
         driver_flags = flags_of(self.driver)
         own = [f for f in driver_flags]
-        common = [f for f in create_flags([]) if f.name != "driver"]
+        common = [f for f in create_flags([]) if f.name != "driver" and f.name not in BATCH_FLAGS]
         # required first, then the driver's own options, then the advanced engine/swarm/TLS ones
         own.sort(key=lambda f: (not f.required, f.advanced, f.name))
         return own, common

@@ -96,7 +96,8 @@ def test_inspect_templates(cli):
 def test_create_bad_input_writes_nothing(cli, store):
     for args, msg in [
         (["create", "-d", "none", "--url", "tcp://x:1", ".bad"], "Invalid hostname specified"),
-        (["create", "-d", "none", "a", "b"], "Invalid command line. Found extra arguments [b]"),
+        (["create", "-d", "none", "a", "../b"], "Error creating machine '../b'"),
+        (["create", "-d", "none", "--count", "0", "--parallel", "0", "c"], "--parallel"),
         (["create", "-d", "generic", "g"], "requires the --generic-ip-address option"),
         (["create", "-d", "none", "--url", "tcp://x:1", "--swarm-discovery", "nope", "s"],
          "Swarm Discovery URL was in the wrong format: nope"),
