@@ -87,6 +87,8 @@ COMMANDS = [
         _o("y", "Assumes automatic yes to proceed with remove, without prompting further user confirmation", "bool"),
     ],
             handler="local:cmd_rm"),
+    Command("swarm", "Swarm mode across machines: init, join, leave, ls, services, drain, activate (machine-tui)",
+            "Run 'swarm --help' for its commands.", skip_flag_parsing=True, handler="swarm:cmd_swarm"),
     Command("run", "Run a command on many machines at once (machine-tui)",
             "Arguments are machine names, then -- and the command: run web1 web2 -- uptime. "
             "Output lines start with the machine's name; the exit code is 1 when any machine failed.", [

@@ -42,6 +42,13 @@ EXTRA_CREATE_FLAGS = [
     Flag("parallel", "How many machines of a batch to create at once (machine-tui)", "int", 4, bounds=(1, 100),
          advanced=True),
 ]
+SWARM_MODE_FLAGS = [
+    Flag("swarm-mode", "Make the machine a Swarm-mode manager or worker once it is up: manager or worker "
+         "(machine-tui)", advanced=True),
+    Flag("swarm-mode-join", "The manager whose swarm the machine joins (with --swarm-mode worker, or manager to add "
+         "a manager) (machine-tui)", advanced=True),
+]
+EXTRA_CREATE_FLAGS += SWARM_MODE_FLAGS
 BATCH_FLAGS = ("count", "parallel")  # how many machines, not how each is made
 
 

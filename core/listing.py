@@ -195,6 +195,8 @@ async def query_host(host: Host, timeout: float, docker_host: str, masters_by_di
         if disc:
             master = masters_by_disc.get(disc, "")
             row.Swarm = f"{master} (master)" if swarm.get("Master") else master
+        else:
+            row.Swarm = swarm_mode_of(host)
 
     try:
         if timeout <= 0:
@@ -299,3 +301,10 @@ def render(rows: list[Row], fmt: str = "") -> str:
         lines.append(tpl.execute(row.template_data()))
     text = "\n".join(lines) + "\n"
     return tabwrite(text, minwidth=5, tabwidth=1, padding=3, padchar=" ")
+
+
+def swarm_mode_of(host: Host) -> str:
+    """The Swarm-mode cluster and role the store recorded for the machine ("sw1 (manager)"), or ""."""
+    mode = (host.doc.get("HostOptions") or {}).get("SwarmMode") or {}
+    role, cluster = mode.get("Role"), mode.get("Cluster")
+    return f"{cluster} ({role})" if role and cluster else ""

@@ -144,6 +144,7 @@ def build_host(store: Store, name: str, driver_name: str, opts: dict[str, Any], 
 
 async def create(store: Store, name: str, driver_name: str, opts: dict[str, Any], report: Reporter,
                  tls: TLSFiles | None = None, context: bool = True, explicit: set[str] | None = None) -> Host:
+    mode, join = _swarm_mode(store, opts)
     host, driver = build_host(store, name, driver_name, opts, tls or TLSFiles(), explicit)
     auth = host.auth
     from . import certs  # cryptography is heavy: only commands that make certificates import it
@@ -187,7 +188,28 @@ async def create(store: Store, name: str, driver_name: str, opts: dict[str, Any]
             store.save(host)
         raise
     store.clear_create_marks(name)
+    if mode:
+        from . import swarm
+
+        if join:
+            await swarm.join(store, join, [name], report, as_manager=mode == "manager")
+        else:
+            await swarm.init(store, name, report)
     return host
+
+
+def _swarm_mode(store: Store, opts: dict[str, Any]) -> tuple[str, str]:
+    """--swarm-mode and --swarm-mode-join, checked before anything is made."""
+    mode, join = str(opts.get("swarm-mode") or ""), str(opts.get("swarm-mode-join") or "")
+    if mode not in ("", "manager", "worker"):
+        raise MachineError(f'--swarm-mode "{mode}": manager or worker')
+    if mode == "worker" and not join:
+        raise MachineError("--swarm-mode worker needs --swarm-mode-join MANAGER: the swarm to join")
+    if join and not mode:
+        raise MachineError("--swarm-mode-join needs --swarm-mode worker (or manager)")
+    if join and not store.exists(join):
+        raise MachineError(f'--swarm-mode-join: Docker machine "{join}" does not exist')
+    return mode, join
 
 
 async def remove(store: Store, name: str, force: bool, report: Reporter) -> None:

@@ -572,6 +572,9 @@ class AmazonEC2Driver(Driver):
         self.ip_address = address
         return address
 
+    async def private_address(self) -> str:
+        return self.private_ip_address  # the VPC's: swarm traffic stays inside it
+
     async def get_url(self) -> str:
         if await self.state() != State.RUNNING:
             raise MachineError("Host is not running")

@@ -176,6 +176,10 @@ class Driver(abc.ABC):
     async def state(self) -> State:
         """The machine's state as its hypervisor, cloud or network sees it; VMMissing when it is gone."""
 
+    async def private_address(self) -> str:
+        """The machine's address on a private network its peers share (a VPC, a local VM network), or ""."""
+        return ""
+
     async def get_ip(self) -> str:
         ip = self.ip_address
         if not ip:

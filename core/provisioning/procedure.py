@@ -158,11 +158,18 @@ def _read(path: str) -> str:
         return fh.read()
 
 
+CLASSIC_SWARM_GONE = ("Classic Swarm (--swarm, --swarm-master, --swarm-discovery) ended in 2019: the flags are kept "
+                      "in config.json and no Swarm container is started. Swarm mode does the job: --swarm-mode manager,"
+                      " or --swarm-mode worker --swarm-mode-join MANAGER (or machine-tui swarm init/join)")
+
+
 async def provision_new_machine(store: Store, host: Host, driver: Driver, report: Reporter,
                                 context: bool = True) -> None:
     from ..reach import wait_for_state
     from ..states import State
 
+    if host.swarm.get("IsSwarm") or host.swarm.get("Master"):
+        report.warn(CLASSIC_SWARM_GONE)
     report.step("state", "Waiting for machine to be running, this may take a few minutes...")
     await wait_for_state(driver, State.RUNNING, report=report)
     report.done("state")

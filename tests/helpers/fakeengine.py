@@ -15,7 +15,35 @@ VERSION = {"Version": "19.03.5", "ApiVersion": "1.40", "Os": "linux", "Arch": "a
 
 
 class _Handler(BaseHTTPRequestHandler):
+    def _swarm(self, method: str) -> bool:
+        engine = getattr(self.server, "engine", None)
+        if engine is None or engine.swarm is None:
+            return False
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"null") if length else None
+        answer = engine.swarm.handle(engine, method, self.path, body)
+        if answer is None:
+            return False
+        status, payload = answer
+        data = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        return True
+
+    def do_POST(self):  # noqa: N802
+        if not self._swarm("POST"):
+            self.send_error(404)
+
+    def do_DELETE(self):  # noqa: N802
+        if not self._swarm("DELETE"):
+            self.send_error(404)
+
     def do_GET(self):  # noqa: N802 (http.server API)
+        if self._swarm("GET"):
+            return
         path = self.path.split("?")[0]
         if path.endswith("/version"):
             body = json.dumps(VERSION).encode()
@@ -52,8 +80,10 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeEngine:
-    def __init__(self, store_path: str, host: str, port: int, sans: list[str] | None = None):
+    def __init__(self, store_path: str, host: str, port: int, sans: list[str] | None = None,
+                 swarm: FakeSwarm | None = None, hostname: str = ""):
         self.host, self.port = host, port
+        self.swarm, self.hostname = swarm, hostname  # a node of a Swarm-mode cluster, when given one
         folder = os.path.join(store_path, "fake-engine")
         os.makedirs(folder, exist_ok=True)
         cert, key = os.path.join(folder, "server.pem"), os.path.join(folder, "server-key.pem")
@@ -64,6 +94,7 @@ class FakeEngine:
         ctx.load_verify_locations(ca)
         ctx.verify_mode = ssl.CERT_REQUIRED
         self.server = _Server((host, port), ctx)
+        self.server.engine = self
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self):
@@ -73,3 +104,120 @@ class FakeEngine:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+
+class FakeSwarm:
+    """Swarm mode as the Engine API answers it (init, join with tokens, leave, nodes, node update with its
+    version, node removal only once down, services and tasks), shared by the FakeEngines that are its nodes.
+    Each node's own address is 10.0.9.N, as an engine inside a VM would see its own."""
+
+    def __init__(self):
+        import itertools
+        import secrets
+
+        self.nodes: dict[str, dict] = {}  # engine hostname -> node
+        self.tokens = {"Worker": "SWMTKN-1-w-" + secrets.token_hex(8), "Manager": "SWMTKN-1-m-" + secrets.token_hex(8)}
+        self.cluster_id = ""
+        self.requests: list[tuple[str, str, object]] = []
+        self.services: list[dict] = []
+        self._n = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def _node(self, engine) -> dict:
+        node = self.nodes.get(engine.hostname)
+        if node is None:
+            n = next(self._n)
+            node = {"ID": f"node{n:02d}" + "x" * 19, "Version": {"Index": 1}, "own": f"10.0.9.{n}",
+                    "Spec": {"Role": "worker", "Availability": "active"}, "Status": {"State": "down", "Addr": ""},
+                    "Description": {"Hostname": engine.hostname, "Engine": {"EngineVersion": "20.10.24"}},
+                    "state": "inactive"}
+            self.nodes[engine.hostname] = node
+        return node
+
+    def handle(self, engine, method: str, path: str, body):
+        from urllib.parse import parse_qs, urlsplit
+
+        parts = urlsplit(path)
+        route, query = parts.path.rstrip("/"), {k: v[0] for k, v in parse_qs(parts.query).items()}
+        with self._lock:
+            self.requests.append((method, route, body))
+            me = self._node(engine)
+            manager = me["state"] == "active" and me["Spec"]["Role"] == "manager"
+            if method == "GET" and route.endswith("/info"):
+                return 200, {"Name": engine.hostname, "ServerVersion": "20.10.24",
+                             "Swarm": {"LocalNodeState": me["state"], "NodeID": me["ID"] if me["state"] == "active"
+                                       else "", "NodeAddr": me["Status"]["Addr"], "ControlAvailable": manager}}
+            if method == "POST" and route.endswith("/swarm/init"):
+                if me["state"] == "active":
+                    return 503, {"message": "This node is already part of a swarm. Use \"docker swarm leave\" to "
+                                            "leave this swarm and join another one."}
+                self.cluster_id = "cluster1"
+                me.update(state="active")
+                me["Spec"]["Role"] = "manager"
+                me["Status"].update(State="ready", Addr=(body or {}).get("AdvertiseAddr") or me["own"])
+                me["ManagerStatus"] = {"Leader": True, "Reachability": "reachable", "Addr": me["Status"]["Addr"]}
+                return 200, me["ID"]
+            if method == "GET" and route.endswith("/swarm"):
+                if not manager:
+                    return 503, {"message": "This node is not a swarm manager."}
+                return 200, {"ID": self.cluster_id, "JoinTokens": dict(self.tokens)}
+            if method == "POST" and route.endswith("/swarm/join"):
+                if me["state"] == "active":
+                    return 503, {"message": "This node is already part of a swarm."}
+                leader = next((n for n in self.nodes.values() if n.get("ManagerStatus", {}).get("Leader")), None)
+                want = f"{leader['Status']['Addr']}:2377" if leader else ""
+                if not leader or want not in (body or {}).get("RemoteAddrs", []):
+                    return 500, {"message": "could not connect to prospective new cluster member"}
+                role = {v: k for k, v in self.tokens.items()}.get((body or {}).get("JoinToken"))
+                if role is None:
+                    return 500, {"message": "rpc error: code = InvalidArgument desc = A valid join token is "
+                                            "necessary to join this cluster"}
+                me.update(state="active")
+                me["Spec"]["Role"] = role.lower()
+                me["Status"].update(State="ready", Addr=(body or {}).get("AdvertiseAddr") or me["own"])
+                if role == "Manager":
+                    me["ManagerStatus"] = {"Leader": False, "Reachability": "reachable", "Addr": me["Status"]["Addr"]}
+                return 200, None
+            if method == "POST" and route.endswith("/swarm/leave"):
+                if me["state"] != "active":
+                    return 503, {"message": "This node is not part of a swarm"}
+                if me["Spec"]["Role"] == "manager" and query.get("force") != "true":
+                    return 503, {"message": "You are attempting to leave the swarm on a node that is participating "
+                                            "as a manager. Use `--force` to ignore this message."}
+                me.update(state="inactive")
+                me["Status"]["State"] = "down"
+                return 200, None
+            if route.endswith("/nodes") or "/nodes/" in route or route.endswith(("/services", "/tasks")):
+                if not manager:
+                    return 503, {"message": "This node is not a swarm manager."}
+                listed = [n for n in self.nodes.values() if n["Status"]["Addr"]]
+                if method == "GET" and route.endswith("/nodes"):
+                    return 200, [{k: v for k, v in n.items() if k not in ("own", "state")} for n in listed]
+                if method == "GET" and route.endswith("/services"):
+                    return 200, [{"ID": s["ID"], "Spec": {"Name": s["name"], "Mode": {"Replicated": {
+                        "Replicas": s["replicas"]}}}} for s in self.services]
+                if method == "GET" and route.endswith("/tasks"):
+                    tasks = []
+                    for s in self.services:
+                        up = [n for n in listed if n["Status"]["State"] == "ready"
+                              and n["Spec"]["Availability"] == "active"]
+                        for i in range(min(s["replicas"], len(up))):
+                            tasks.append({"ServiceID": s["ID"], "NodeID": up[i]["ID"], "Status": {"State": "running"}})
+                    return 200, tasks
+                node_id = route.split("/nodes/")[1].split("/")[0] if "/nodes/" in route else ""
+                node = next((n for n in listed if n["ID"] == node_id), None)
+                if node is None:
+                    return 404, {"message": f"node {node_id} not found"}
+                if method == "POST" and route.endswith("/update"):
+                    if int(query.get("version", -1)) != node["Version"]["Index"]:
+                        return 500, {"message": "update out of sequence"}
+                    node["Spec"] = dict(body)
+                    node["Version"]["Index"] += 1
+                    return 200, None
+                if method == "DELETE":
+                    if node["Status"]["State"] != "down":
+                        return 400, {"message": f"rpc error: code = FailedPrecondition desc = node {node_id} is "
+                                                "not down and can't be removed"}
+                    node["Status"]["Addr"] = ""
+                    return 200, None
+            return None

@@ -139,3 +139,16 @@ async def test_upgrade_updates_the_package_that_holds_dockerd_then_restarts(loop
     await verb("upgrade")(store, store.load("lb"), Reporter())
     assert host.ran(r"apt-get install -y -qq --only-upgrade docker\.io$")
     assert host.commands[-1] == ("root", "systemctl -f restart docker")
+
+
+async def test_classic_swarm_flags_are_kept_and_said_to_be_gone_in_one_line(loopback):
+    store, port, box = loopback
+    box["host"] = debian_with_docker(port)
+    report = Reporter()
+    await operations.create(store, "classic", "loopback", {
+        "loopback-engine-port": port, "engine-install-url": "https://get.docker.com", "swarm": True,
+        "swarm-master": True, "swarm-discovery": "token://abc"}, report, context=False)
+    warned = [e.message for e in report.events if e.kind == "warn"]
+    assert len(warned) == 1 and warned[0].startswith("Classic Swarm (--swarm, --swarm-master, --swarm-discovery) "
+                                                     "ended in 2019") and "--swarm-mode manager" in warned[0]
+    assert store.load("classic").swarm["Discovery"] == "token://abc"  # kept as docker-machine keeps it

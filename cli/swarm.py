@@ -1,0 +1,113 @@
+"""`swarm`: Swarm mode across machines (init, join, leave, ls, drain, activate, services), through the core's
+swarm module: each engine spoken to over its own TLS, join tokens never shown."""
+
+from __future__ import annotations
+
+import json
+
+from ..core.errors import MachineError
+from .commands import PROG
+from .context import run
+from .parse import HelpRequested, Opt, UsageError, parse_args
+
+USAGE = f"""Usage: {PROG} swarm COMMAND [OPTIONS] [arg...]
+
+Swarm mode across machines: each engine is spoken to through its Docker API over the machine's TLS
+
+Commands:
+   init MANAGER [--advertise-addr ADDR]      Make MANAGER the first manager of a new swarm
+   join MANAGER NAME... [--manager]          NAMEs join MANAGER's swarm (as workers, or managers)
+   leave NAME... [--force]                   NAMEs leave their swarm (the manager forgets them)
+   ls [MANAGER] [--json]                     The swarm's nodes: machine, role, leader, availability, status, engine
+   services [MANAGER] [--json]               The swarm's services: replicas running and desired
+   drain NAME / activate NAME                Move a node's tasks away / let it take tasks again
+"""
+
+
+def _opts() -> list[Opt]:
+    from ..core.flags import Flag
+
+    return [Opt(Flag("advertise-addr", "Address the other nodes reach the manager at (default: chosen per driver)")),
+            Opt(Flag("manager", "Join as a manager", "bool", False)),
+            Opt(Flag("force", "Leave even a manager's swarm, losing its quorum", "bool", False), "f"),
+            Opt(Flag("json", "Print the result as JSON", "bool", False))]
+
+
+def cmd_swarm(ctx, opts_unused, args):
+    from ..core import swarm
+
+    if not args or args[0] in ("-h", "--help", "help"):
+        ctx.out.write(USAGE)
+        return 0 if args else 1
+    sub, rest = args[0], args[1:]
+    try:
+        opts, names, _ = parse_args(rest, _opts())
+    except HelpRequested:
+        ctx.out.write(USAGE)
+        return 0
+    except UsageError as err:
+        raise MachineError(f"{err}\n{USAGE}") from None
+    report = ctx.reporter()
+
+    def need(count: str) -> None:
+        if (count == "one" and len(names) != 1) or (count == "many" and len(names) < 1) or \
+                (count == "manager+many" and len(names) < 2):
+            raise MachineError(f"Error: swarm {sub}: wrong number of machines\n{USAGE}")
+
+    if sub == "init":
+        need("one")
+        run(swarm.init(ctx.store, names[0], report, opts.get("advertise-addr") or ""))
+        ctx.say(f"Add workers with: {PROG} swarm join {names[0]} NAME...")
+    elif sub == "join":
+        need("manager+many")
+        run(swarm.join(ctx.store, names[0], names[1:], report, as_manager=bool(opts.get("manager"))))
+    elif sub == "leave":
+        need("many")
+        run(swarm.leave(ctx.store, names, report, force=bool(opts.get("force"))))
+    elif sub in ("ls", "services"):
+        manager = names[0] if names else _a_manager(ctx)
+        if sub == "ls":
+            found = run(swarm.nodes(ctx.store, manager))
+            if opts.get("json"):
+                ctx.out.write(json.dumps([n.to_json() for n in found], indent=2) + "\n")
+            else:
+                _table(ctx, ["MACHINE", "ROLE", "LEADER", "AVAILABILITY", "STATUS", "ENGINE", "ADDRESS"],
+                       [[n.machine, n.role, "*" if n.leader else "", n.availability, n.status, n.engine, n.address]
+                        for n in found])
+        else:
+            rows = run(swarm.services(ctx.store, manager))
+            if opts.get("json"):
+                ctx.out.write(json.dumps(rows, indent=2) + "\n")
+            else:
+                _table(ctx, ["SERVICE", "REPLICAS"], [[r["name"], f"{r['running']}/{r['desired']}"] for r in rows])
+    elif sub in ("drain", "activate"):
+        need("one")
+        host = ctx.store.load(names[0])
+        role, cluster = swarm.recorded_role(host)
+        if not cluster:
+            raise MachineError(f"{names[0]} is in no swarm machine-tui made (swarm join puts it in one)")
+        run(swarm.set_availability(ctx.store, cluster, names[0], "drain" if sub == "drain" else "active", report))
+    else:
+        raise MachineError(f"Error: swarm has no command {sub!r}\n{USAGE}")
+    return 0
+
+
+def _a_manager(ctx) -> str:
+    """The manager `swarm ls` asks when none is named: the first machine recorded as one."""
+    from ..core.swarm import recorded_role
+
+    for name in sorted(ctx.store.list_names()):
+        try:
+            if recorded_role(ctx.store.load(name))[0] == "manager":
+                return name
+        except MachineError:
+            continue
+    raise MachineError(f"No machine is a swarm manager: name one ({PROG} swarm ls MANAGER) or make one "
+                       f"({PROG} swarm init NAME)")
+
+
+def _table(ctx, header: list[str], rows: list[list[str]]) -> None:
+    from ..core.tabwriter import tabwrite
+
+    text = "\n".join("\t".join(r) for r in [header] + rows) + "\n"
+    ctx.out.write(tabwrite(text, padding=3))
