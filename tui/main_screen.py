@@ -37,6 +37,8 @@ class MainScreen(Screen[None]):
         Binding("e", "env", "Env", id="machine-env"),
         Binding("i", "inspect", "Inspect", id="machine-inspect"),
         Binding("l", "log", "Log", id="machine-log"),
+        Binding("w", "cluster", "Swarm", id="machine-swarm"),
+        Binding("exclamation_mark", "run_command", "Run", id="machines-run"),
         Binding("o", "sort", "Sort", id="sort"),
         Binding("space", "mark", "Mark", id="machine-mark"),
         Binding("slash", "filter", "Filter", id="filter"),
@@ -232,6 +234,31 @@ class MainScreen(Screen[None]):
             return []
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return [key] if key else []
+
+    def action_cluster(self) -> None:
+        """The swarm the selected machine belongs to, as its manager sees it."""
+        from ..core.errors import MachineError
+        from ..core.swarm import recorded_role
+        from .fleet_screens import ClusterScreen
+
+        for name in self.selected()[:1]:
+            try:
+                role, cluster = recorded_role(self.store.load(name))
+            except MachineError as err:
+                self.notify(str(err), severity="error")
+                return
+            if not cluster:
+                self.notify(f"{name} is in no swarm: machine-tui swarm init {name} makes one", title="swarm")
+                return
+            self.app.push_screen(ClusterScreen(self.store, cluster))
+
+    def action_run_command(self) -> None:
+        """A command for the marked machines (or the one under the cursor), a pane of output for each."""
+        from .fleet_screens import RunScreen
+
+        names = self.selected()
+        if names:
+            self.app.push_screen(RunScreen(self.store, names))
 
     def action_mark(self) -> None:
         table = self.main_widget(MachineTable)

@@ -63,6 +63,8 @@ class QemuDriver(Driver):
         Flag("qemu-local-image", "Folder made by `machine-tui build-image` (docker.qcow2 and vmlinuz): boots "
              "faster, nothing to download", env="QEMU_LOCAL_IMAGE"),
         Flag("qemu-memory", "Memory of the machine in MB", "int", 1024, "QEMU_MEMORY", bounds=MEMORY_MB),
+        Flag("qemu-network", "A private network shared with the other machines on it: a second NIC on one VDE "
+             "switch, with an address machine-tui assigns (needs vde2)", env="QEMU_NETWORK"),
         Flag("qemu-no-internet", "The guest reaches nothing but its forwarded ports (user-mode network with "
              "restrict=on)", "bool", False, "QEMU_NO_INTERNET"),
         Flag("qemu-ssh-port", "Port on 127.0.0.1 for SSH (0: a free one)", "int", 0, "QEMU_SSH_PORT", advanced=True,
@@ -87,6 +89,9 @@ class QemuDriver(Driver):
     binary = Setting("Binary", str, flag="qemu-binary")
     extra_args = Setting("ExtraArgs", str, flag="qemu-extra-args")
     no_internet = Setting("NoInternet", bool, flag="qemu-no-internet")
+    network = Setting("Network", str, flag="qemu-network", written_at_create=False)
+    network_address = Setting("NetworkAddress", str, "", written_at_create=False)
+    network_mac = Setting("NetworkMAC", str, "", written_at_create=False)
 
     def __init__(self, config: dict[str, Any]):
         super().__init__(config)
@@ -110,6 +115,12 @@ class QemuDriver(Driver):
             raise MachineError(f"--qemu-accel must be one of {', '.join(ACCELS)}, not {self.accel!r}")
         shlex.split(self.extra_args)
         self.ssh_user_setting = "root" if image else (opts.get("qemu-ssh-user") or "docker")
+        if self.network:
+            from .qemunet import folder
+
+            folder(self.store_path, self.network)  # the name checked before anything is made
+        else:
+            self.config.pop("Network", None)
 
     # ----- files
     def _path(self, name: str) -> str:
@@ -164,12 +175,18 @@ class QemuDriver(Driver):
                                                    self.image_checksum)
             except MachineError as err:
                 raise MachineError(f"downloading the image: {err}") from None
+        if self.network:
+            from .qemunet import join
+
+            member = join(self.store_path, self.network, self.machine_name)
+            self.network_address, self.network_mac = member.address, member.mac
+            report.info(f"On network {self.network} as {member.address}")
         report.info("Creating the disk (a qcow2 overlay on the base image)...")
         await self._make_disk(report)
         if not self._fw_cfg:
             self._write_seed()
         if self.accel == "auto":
-            self.accel = await self._probe_accel(report)
+            self.accel = await self._remembered_accel(report)
         report.info(f"Starting the VM ({self.accel})...")
         for attempt in range(3):
             try:
@@ -212,6 +229,40 @@ class QemuDriver(Driver):
         write_machine_seed(self._path("seed.iso"), name, self.ssh_user_setting,
                            _read_text(self.ssh_key_setting + ".pub"),
                            f"machine-tui-{name}-{uuid.uuid4().hex[:8]}")
+
+    async def _remembered_accel(self, report: Reporter) -> str:
+        """The probe's verdict, kept per boot of this computer and per QEMU binary (a batch probes once: the others
+        wait for the first one's answer)."""
+        import fcntl
+
+        from ..store import makedirs_private, write_atomic
+
+        binary = shutil.which(self.binary) or self.binary
+        try:
+            with open("/proc/sys/kernel/random/boot_id") as fh:
+                boot = fh.read().strip()
+            key = f"{boot}|{binary}|{os.stat(binary).st_mtime_ns}"
+        except OSError:
+            return await self._probe_accel(report)  # no boot id (not Linux): probe each time
+        cache_dir = os.path.join(self.store_path, "cache")
+        makedirs_private(cache_dir)
+        path = os.path.join(cache_dir, "qemu-accel.json")
+        with open(os.path.join(cache_dir, ".qemu-accel.lock"), "a") as lock:
+            await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+            try:
+                try:
+                    with open(path) as fh:
+                        known = json.load(fh)
+                except (OSError, ValueError):
+                    known = {}
+                if key in known and known[key] in ACCELS:
+                    report.info(f"Using {known[key]} (checked earlier since this computer booted)")
+                    return str(known[key])
+                verdict = await self._probe_accel(report)
+                write_atomic(path, json.dumps({key: verdict}).encode(), 0o600)  # older boots' verdicts go
+                return verdict
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     async def _probe_accel(self, report: Reporter) -> str:
         """Acceleration only when a guest really runs on it: /dev/kvm can exist and still hang guests."""
@@ -259,11 +310,20 @@ class QemuDriver(Driver):
             "-netdev", f"user,id=n0,{restrict}{fwd}", "-device", "virtio-net-pci,netdev=n0",
             "-device", "virtio-rng-pci",
         ]
+        if self.network:
+            from .qemunet import switch_socket
+
+            argv += ["-netdev", f"vde,id=p0,sock={switch_socket(self.store_path, self.network)}",
+                     "-device", f"virtio-net-pci,netdev=p0,mac={self.network_mac}"]
         disk = f"file={self._path('disk.qcow2')},format=qcow2,discard=unmap"
         if self._kernel:
-            # NVMe is built into Debian's cloud kernel, so the root disk needs no initrd
+            # NVMe is built into Debian's cloud kernel, so the root disk needs no initrd. With a second NIC,
+            # networkd's wait-online would wait 2 minutes for a DHCP lease that never comes (Docker starts after it)
+            append = "root=/dev/nvme0n1 rw console=ttyS0 quiet apparmor=0"
+            if self.network:
+                append += " systemd.mask=systemd-networkd-wait-online.service"
             argv += ["-drive", f"{disk},if=none,id=d0", "-device", "nvme,drive=d0,serial=machine0",
-                     "-kernel", self._kernel, "-append", "root=/dev/nvme0n1 rw console=ttyS0 quiet apparmor=0"]
+                     "-kernel", self._kernel, "-append", append]
         else:
             argv += ["-drive", f"{disk},if=virtio"]
         if self._fw_cfg:
@@ -323,6 +383,10 @@ class QemuDriver(Driver):
             if not port_free(port):
                 raise MachineError(f"port {port} on 127.0.0.1 is taken by another program: "
                                    "free it, then start the machine again")
+        if self.network:
+            from .qemunet import ensure_switch
+
+            ensure_switch(self.store_path, self.network)
         out = await _run(*self._command(), check=False)
         self._started = True
         if self._pid() is None:
@@ -363,8 +427,23 @@ class QemuDriver(Driver):
 
     async def remove(self) -> None:
         await self.kill()
+        if self.network:
+            from .qemunet import leave
+
+            leave(self.store_path, self.network, self.machine_name)
+
+    async def private_address(self) -> str:
+        return self.network_address
 
     async def prepare_host(self, conn: Any, report: Reporter) -> None:
+        if self.network:
+            from .qemunet import Member, guest_config
+
+            member = Member(self.network, 0, "0.0.0.0")
+            member.address, member.mac = self.network_address, self.network_mac
+            report.info(f"Configuring the private network {self.network} ({self.network_address})...")
+            await conn.sudo("sh -c 'cat > /etc/systemd/network/05-machine-tui-private.network && "
+                            "systemctl restart systemd-networkd'", input=guest_config(member), timeout=120)
         if self._fw_cfg:
             # the overlay is as large as --qemu-disk-size; the root file system grows into it online
             await conn.sudo("resize2fs /dev/nvme0n1 >/dev/null 2>&1 || true", timeout=300, check=False)
