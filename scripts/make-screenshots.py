@@ -101,6 +101,60 @@ async def shoot_cloud_wizards(store):
         cloud.close()
 
 
+async def shoot_fleet(store):
+    """The swarm view of a three-node cluster (loopback engines that are nodes of one emulated swarm) and a command
+    run on the console's machine."""
+    from machine_tui.core.store import Store
+    from machine_tui.tui.app import MachineTable, MachineTuiApp
+
+    shots = os.path.join(ROOT, "screenshots")
+    app = MachineTuiApp(Store(store), poll_interval=60, timeout=3)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await pilot.pause(2.0)
+        table = app.query_one(MachineTable)
+        table.move_cursor(row=[k.value for k in table.rows].index("sw1"))
+        await pilot.press("w")
+        for _ in range(50):
+            if app.screen.query("#cluster-nodes") and app.screen.query_one("#cluster-nodes").row_count:
+                break
+            await pilot.pause(0.1)
+        await pilot.press("down", "d")
+        await pilot.pause(1.0)
+        app.save_screenshot("swarm-view.svg", path=shots)
+        await pilot.press("escape")
+        table.move_cursor(row=[k.value for k in table.rows].index("shell-box"))
+        await pilot.press("exclamation_mark")
+        await pilot.pause(0.5)
+        await pilot.press(*"uname -sr; uptime; df -h / | tail -1", "enter")
+        for _ in range(100):
+            if "succeeded" in str(app.screen.query_one("#run-status").render()):
+                break
+            await pilot.pause(0.1)
+        app.save_screenshot("run-command.svg", path=shots)
+
+
+def add_swarm(store):
+    """sw1 (manager), sw2 and sw3 (workers), a service of 3 replicas: engines that answer as swarm nodes."""
+    from fakeengine import FakeEngine, FakeSwarm
+    from machine_tui.core import swarm
+    from machine_tui.core.events import Reporter
+    from machine_tui.core.store import Store
+
+    fake = FakeSwarm()
+    engines = []
+    for name in ("sw1", "sw2", "sw3"):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cli(store, "create", "-d", "none", "--url", f"tcp://127.0.0.1:{port}", name)
+        engines.append(FakeEngine(store, "127.0.0.1", port, swarm=fake, hostname=name).__enter__())
+    st = Store(store)
+    asyncio.run(swarm.init(st, "sw1", Reporter()))
+    asyncio.run(swarm.join(st, "sw1", ["sw2", "sw3"], Reporter()))
+    fake.services += [{"ID": "s1", "name": "web", "replicas": 3}, {"ID": "s2", "name": "api", "replicas": 2}]
+    return engines
+
+
 def start_sshd(folder):
     """A real OpenSSH server on 127.0.0.1 with its own host key, accepting one key for this user."""
     import getpass
@@ -161,6 +215,12 @@ def main():
         with FakeEngine(store, "127.0.0.1", port):
             asyncio.run(shoot(store))
         asyncio.run(shoot_cloud_wizards(store))
+        engines = add_swarm(store)
+        try:
+            asyncio.run(shoot_fleet(store))
+        finally:
+            for engine in engines:
+                engine.__exit__(None, None, None)
     finally:
         sshd.terminate()
     shutil.rmtree(work, ignore_errors=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from conftest import clean_env, run_cli, start_sshd, wait_until
 from fakeengine import FakeEngine, FakeSwarm
+from generichost import add_generic
 from machine_tui.core.events import Reporter
-from machine_tui.core.operations import TLSFiles, build_host
 from machine_tui.core.store import Store
 from machine_tui.tui.app import MachineTable, MachineTuiApp
 from textual.widgets import DataTable, Static
@@ -72,12 +72,7 @@ async def test_bang_runs_a_command_on_the_marked_machines_a_pane_each(store, tmp
     try:
         st = Store(store)
         for name in ("h1", "h2", "h3"):
-            host, driver = build_host(st, name, "generic", {"generic-ip-address": "127.0.0.1",
-                                                            "generic-ssh-port": srv.port, "generic-ssh-key": srv.key,
-                                                            "generic-ssh-user": srv.user}, TLSFiles())
-            driver.config["SSHKeyPath"] = srv.key
-            st.create_machine_dir(name)
-            st.save(host)
+            add_generic(store, name, srv.port, srv.key, srv.user)
         app = MachineTuiApp(st, poll_interval=30, timeout=2)
         async with app.run_test(size=(140, 45)) as pilot:
             table = app.screen.query_one(MachineTable)

@@ -10,10 +10,9 @@ import time
 
 import pytest
 from conftest import start_sshd
+from generichost import add_generic
 from machine_tui.cli.main import dispatch
 from machine_tui.core.drivers import DRIVERS
-from machine_tui.core.operations import TLSFiles, build_host
-from machine_tui.core.store import Store
 
 
 def cli_in_process(store, monkeypatch, *args):
@@ -70,15 +69,6 @@ def test_verbs_take_a_filter_and_a_bound(store, monkeypatch, flaky):
     assert err.count("flaky driver does not support restart") == 2 and "db1" not in out + err
     code, _, err = cli_in_process(store, monkeypatch, "stop", "--filter", "name=nothing")
     assert code == 1 and err == "No machine matches --filter name=nothing\n"
-
-
-def add_generic(store: str, name: str, port: int, key: str, user: str) -> None:
-    st = Store(store)
-    host, driver = build_host(st, name, "generic", {"generic-ip-address": "127.0.0.1", "generic-ssh-port": port,
-                                                     "generic-ssh-key": key, "generic-ssh-user": user}, TLSFiles())
-    driver.config["SSHKeyPath"] = key
-    st.create_machine_dir(name)
-    st.save(host)
 
 
 @pytest.fixture
