@@ -634,6 +634,10 @@ def _advice(code: str) -> str:
         return " (a quota: ask AWS for more in Service Quotas, or use another region or instance type)"
     if code == "InsufficientInstanceCapacity":
         return " (AWS has no capacity for this type here now: try another --amazonec2-zone or instance type)"
+    if code in ("SpotMaxPriceTooLow", "InsufficientSpotInstanceCapacity"):
+        # a one-time spot launch is fulfilled at once or refused: nothing waits, nothing is left pending
+        return (" (the spot request cannot be fulfilled now: raise --amazonec2-spot-price, try another zone or "
+                "type, or drop --amazonec2-request-spot-instance)")
     return ""
 
 

@@ -167,6 +167,31 @@ async def test_a_failed_launch_removes_what_the_create_made_and_says_what_to_do(
     assert not live(client, "aws1")
 
 
+async def test_a_spot_request_that_cannot_be_fulfilled_leaves_nothing_pending(store, ec2):
+    """RunInstances' one-time spot market is fulfilled at once or refused: the refusal is one line with what to do,
+    and no spot request, instance, key pair or group stays behind."""
+    from machine_tui.core.drivers.amazonec2 import Ec2Error
+
+    endpoint, client = ec2
+    _, driver = new_driver(store, endpoint, **{"amazonec2-request-spot-instance": True,
+                                              "amazonec2-spot-price": "0.0001"})
+    real = driver.call
+
+    async def refused(operation, **params):
+        if operation == "run_instances":
+            assert params["InstanceMarketOptions"]["MarketType"] == "spot"
+            raise Ec2Error(operation, "SpotMaxPriceTooLow", "Your Spot request price of 0.0001 is lower than the "
+                                                             "minimum required Spot request fulfillment price")
+        return await real(operation, **params)
+
+    driver.call = refused
+    await driver.pre_create_check()
+    with pytest.raises(MachineError, match=r"SpotMaxPriceTooLow.*raise --amazonec2-spot-price"):
+        await driver.create(Reporter())
+    assert not live(client, "aws1") and not client.describe_spot_instance_requests()["SpotInstanceRequests"]
+    assert not client.describe_key_pairs(Filters=[{"Name": "key-name", "Values": ["aws1"]}])["KeyPairs"]
+
+
 async def test_an_instance_that_never_runs_is_terminated_and_named(store, ec2, monkeypatch):
     endpoint, client = ec2
     _, driver = new_driver(store, endpoint)
