@@ -95,7 +95,7 @@ def test_a_three_node_swarm_on_one_private_network(image, store, tmp_path):
         # run across the nodes
         r = run_cli(["run", "--filter", "name=sw", "--", "cat /etc/hostname"], env, timeout=120)
         assert r.returncode == 0 and sorted(r.stdout.split("\n")[:3]) == sorted(
-            [f"{n}  | {n}" for n in ("sw1", "sw2", "sw3")]), r.stdout + r.stderr
+            [f"{n} | {n}" for n in ("sw1", "sw2", "sw3")]), r.stdout + r.stderr
         # a worker leaves and goes
         r = run_cli(["swarm", "leave", "sw3"], env, timeout=300)
         assert r.returncode == 0 and "sw1 forgot the node" in r.stdout, r.stdout + r.stderr
