@@ -30,6 +30,7 @@ class MainScreen(Screen[None]):
         # the machine verbs, from the core's table: a new verb gets its key, footer entry and help line here
         *(Binding(v.key, f"operate('{v.name}')", v.title, id=v.binding_id, show=v.in_footer) for v in VERBS.values()),
         Binding("c", "create", "Create", id="machine-create"),
+        Binding("N", "create_cluster", "New swarm", id="cluster-create"),
         Binding("z", "cancel_create", "Cancel create", id="create-cancel", show=False),
         Binding("d", "remove", "Remove", id="machine-remove"),
         Binding("enter", "ssh", "SSH", id="machine-ssh"),
@@ -372,12 +373,56 @@ class MainScreen(Screen[None]):
 
     def start_create(self, request) -> None:
         log_action(f"create {request.name} (driver {request.driver})")
+        steps = self.create_row(request, "starting")
+        self.creates[request.name] = (self.run_create(request), steps, set())
+
+    def create_row(self, request, text: str) -> list:
+        """The progress row of a machine being created (made once: a cluster shows its members' rows first)."""
         steps = self.STEPS.get(request.driver, self.PROVISION_STEPS)
-        row = Horizontal(Label(f"{request.name}: starting", id=f"op-label-{request.name}", classes="op-label"),
+        if self.query(f"#op-{request.name}"):
+            self.main_widget(f"#op-label-{request.name}", Label).update(f"{request.name}: {text}")
+            return steps
+        row = Horizontal(Label(f"{request.name}: {text}", id=f"op-label-{request.name}", classes="op-label"),
                          ProgressBar(total=len(steps), show_eta=False, id=f"op-bar-{request.name}"),
                          id=f"op-{request.name}", classes="op")
         self.main_widget("#operations", Vertical).mount(row)
-        self.creates[request.name] = (self.run_create(request), steps, set())
+        return steps
+
+    # ----- a Swarm-mode cluster: the first manager, then the others join it
+    def action_create_cluster(self) -> None:
+        from .wizard import ClusterWizard
+
+        def chosen(request) -> None:
+            if request is not None:
+                self.start_cluster(request)
+
+        self.app.push_screen(ClusterWizard(existing=set(self.rows), store_path=self.store.path), chosen)
+
+    def start_cluster(self, cluster) -> None:
+        first, *rest = cluster.members()
+        log_action(f"create cluster {cluster.prefix}: {cluster.managers} managers, {cluster.workers} workers "
+                   f"(driver {cluster.driver})")
+        self.start_create(first)
+        for member in rest:
+            self.create_row(member, f"waiting for {first.name} to be the swarm's manager")
+        self.follow_cluster(first, rest)
+
+    @work(group="clusters")
+    async def follow_cluster(self, first, rest) -> None:
+        from ..core.store import create_problem
+
+        try:
+            await self.creates[first.name][0].wait()
+        except Exception:  # noqa: BLE001 - cancelled or failed: the manager's own row says why
+            pass
+        made = self.store.exists(first.name) and not create_problem(self.store.machine_dir(first.name)) and \
+            self.main_widget(f"#op-label-{first.name}", Label).render().plain.endswith("created")
+        if not made:
+            for member in rest:
+                self.create_row(member, f"not created: {first.name} did not become the manager")
+            return
+        for member in rest:  # they join one manager: the joins go one after the other inside the engine
+            self.start_create(member)
 
     @work(group="creates")
     async def run_create(self, request) -> None:
@@ -398,12 +443,14 @@ class MainScreen(Screen[None]):
                                     Reporter(sink, request.name), explicit=request.explicit,
                                     context=not request.values.get("no-docker-context"))
             self.post_message(CreateProgress(request.name, "", "created", finished=True))
-        except (MachineError, OSError, ValueError) as err:
-            self.post_message(CreateProgress(request.name, "", failure_text(err), failed=True))
         except asyncio.CancelledError:
             # a cancelled create leaves nothing half-made: the machine goes, whatever state it reached
             await asyncio.shield(self._discard(request.name))
             raise
+        except (MachineError, OSError, ValueError) as err:
+            self.post_message(CreateProgress(request.name, "", failure_text(err), failed=True))
+        except Exception as err:  # noqa: BLE001 - a driver's bug fails its own create, never the app
+            self.post_message(CreateProgress(request.name, "", f"{type(err).__name__}: {err}", failed=True))
         finally:
             self.poll()
 

@@ -50,13 +50,17 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
         self.choices = None  # the last Choices shown
         self.choices_region = None  # the region they are for
 
+    TITLE = "[b]Create a machine[/]  (Escape to cancel)"
+    NAME_HINT = "machine name"
+
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label("[b]Create a machine[/]  (Escape to cancel)")
+            yield Label(self.TITLE)
             yield Select([(d, d) for d in driver_names()], value=self.driver, allow_blank=False, id="driver")
-            yield Input(placeholder="machine name", id="name",
+            yield Input(placeholder=self.NAME_HINT, id="name",
                         validators=[Function(is_valid_name, INVALID_NAME_MESSAGE),
                                     Function(lambda v: v not in self.existing, "a machine of that name exists")])
+            yield from self.extra_fields()
             form = VerticalScroll(id="form")
             form.can_focus = False  # Tab goes from the name straight to the first field, not to the scroller
             yield Label("", id="choices-status", markup=False)
@@ -65,6 +69,9 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
             with Horizontal(id="buttons"):
                 yield Button("Create", variant="primary", id="create")
                 yield Button("Cancel", id="cancel")
+
+    def extra_fields(self) -> ComposeResult:
+        return iter(())
 
     async def on_mount(self) -> None:
         await self.build_form()
@@ -238,3 +245,65 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
             if flag.secret or value != flag.initial():
                 explicit.add(flag.name)
         return CreateRequest(name, self.driver, values, explicit)
+
+
+@dataclass
+class ClusterRequest:
+    """N managers and M workers named PREFIX1..PREFIXn, the first one the swarm's first manager."""
+
+    prefix: str
+    driver: str
+    values: dict
+    explicit: set
+    managers: int
+    workers: int
+
+    def members(self) -> list[CreateRequest]:
+        names = [f"{self.prefix}{i}" for i in range(1, self.managers + self.workers + 1)]
+        first = names[0]
+        members = []
+        for i, name in enumerate(names):
+            role = "manager" if i < self.managers else "worker"
+            swarm = {"swarm-mode": role} | ({"swarm-mode-join": first} if i else {})
+            members.append(CreateRequest(name, self.driver, dict(self.values, **swarm),
+                                         set(self.explicit) | set(swarm)))
+        return members
+
+
+class ClusterWizard(CreateWizard):
+    """The create form for a Swarm-mode cluster: the driver's options once, how many managers and workers; on qemu,
+    the machines share a private network named after the prefix unless one is given."""
+
+    TITLE = "[b]Create a Swarm-mode cluster[/]  (Escape to cancel)"
+    NAME_HINT = "name prefix: sw makes sw1, sw2..."
+
+    def __init__(self, driver: str = "qemu", existing: set[str] | None = None, store_path: str = ""):
+        super().__init__(driver, existing, store_path)
+
+    def extra_fields(self) -> ComposeResult:
+        with Horizontal(id="cluster-size"):
+            yield Label("managers", classes="flag-label")
+            yield Input("1", id="managers", validators=[Integer(1, 7)])
+            yield Label("workers", classes="flag-label")
+            yield Input("2", id="workers", validators=[Integer(0, 50)])
+
+    def collect(self) -> ClusterRequest | str:  # type: ignore[override]
+        try:
+            managers = int(self.query_one("#managers", Input).value)
+            workers = int(self.query_one("#workers", Input).value)
+        except ValueError:
+            return "managers and workers are whole numbers"
+        if not 1 <= managers <= 7 or not 0 <= workers <= 50:
+            return "1 to 7 managers (an odd number keeps a quorum), 0 to 50 workers"
+        prefix = self.query_one("#name", Input).value.strip()
+        taken = [f"{prefix}{i}" for i in range(1, managers + workers + 1) if f"{prefix}{i}" in self.existing]
+        if taken:
+            return f"machines of those names exist: {', '.join(taken)}"
+        single = super().collect()
+        if isinstance(single, str):
+            return single
+        values, explicit = single.values, single.explicit
+        if self.driver == "qemu" and not values.get("qemu-network"):
+            values["qemu-network"] = f"{prefix}-net"  # the nodes must reach each other: a network of their own
+            explicit.add("qemu-network")
+        return ClusterRequest(prefix, self.driver, values, explicit, managers, workers)

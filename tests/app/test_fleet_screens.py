@@ -91,3 +91,41 @@ async def test_bang_runs_a_command_on_the_marked_machines_a_pane_each(store, tmp
     finally:
         srv.proc.terminate()
         srv.proc.wait(5)
+
+
+async def test_shift_n_creates_a_swarm_cluster_a_row_per_machine(store, monkeypatch):
+    from helpers.fleetlabdriver import FleetLabDriver  # the module the registry line imports
+    from machine_tui.core import certs
+    from machine_tui.core.drivers import DRIVERS
+    from machine_tui.core.swarm import recorded_role
+
+    monkeypatch.setitem(DRIVERS, "fleetlab", "helpers.fleetlabdriver:FleetLabDriver")
+    certs.bootstrap(*(f"{store}/certs/{f}" for f in ("ca.pem", "ca-key.pem", "cert.pem", "key.pem")), lambda _: None)
+    fake = FakeSwarm()
+    engines = []
+    for name in ("lab1", "lab2", "lab3"):
+        FleetLabDriver.ENGINES[name] = free_port()
+        engines.append(FakeEngine(store, "127.0.0.1", FleetLabDriver.ENGINES[name], swarm=fake,
+                                  hostname=name).__enter__())
+    try:
+        st = Store(store)
+        app = MachineTuiApp(st, poll_interval=30, timeout=2)
+        async with app.run_test(size=(140, 45)) as pilot:
+            await pilot.press("N")
+            await pilot.pause(0.3)
+            wizard = app.screen
+            wizard.query_one("#driver").value = "fleetlab"
+            await pilot.pause(0.3)
+            wizard.query_one("#name").value = "lab"
+            wizard.query_one("#workers").value = "2"
+            wizard.query_one("#name").focus()
+            await pilot.press("enter")
+            labels = lambda: [str(app.screen.query_one(f"#op-label-{n}").render())  # noqa: E731
+                              for n in ("lab1", "lab2", "lab3")]
+            assert await wait_until(pilot, lambda: all(t.endswith("created") for t in labels()), 20), labels()
+        roles = {n: recorded_role(st.load(n)) for n in ("lab1", "lab2", "lab3")}
+        assert roles == {"lab1": ("manager", "lab1"), "lab2": ("worker", "lab1"), "lab3": ("worker", "lab1")}
+        assert sorted(n["Spec"]["Role"] for n in fake.nodes.values()) == ["manager", "worker", "worker"]
+    finally:
+        for engine in engines:
+            engine.__exit__(None, None, None)
