@@ -94,6 +94,7 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
         await form.mount(advanced)
         await advanced.query_one(Collapsible.Contents).mount_all([w for f in common for w in self._field(f)])
         self.choices = None
+        self.workers.cancel_group(self, "choices")  # another driver's choices must not land in this form
         self.say_choices("")
         if self.store_path and offers_choices(self.driver):
             self.fetch_choices()
@@ -130,7 +131,8 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
             return
         self.choices = found
         await self.show_choices(found.by_flag)
-        self.say_choices(found.summary)
+        if driver == self.driver:
+            self.say_choices(found.summary)
 
     def say_choices(self, text: str) -> None:
         status = self.query_one("#choices-status", Label)

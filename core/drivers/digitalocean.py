@@ -117,8 +117,9 @@ class DigitalOceanDriver(Driver):
             # pydo refuses a bearer token over plain http unless each call says so: an http API is one the user
             # named (a proxy, the tests' stand-in on loopback)
             self._plain_http = endpoint.startswith("http://")
-            self._client = pydo.Client(token=self.token(), endpoint=endpoint, timeout=60,
-                                       retry_policy=_shown_retry_policy())
+            self._client = pydo.Client(token=self.token(), endpoint=endpoint, timeout=60, retry_total=3,
+                                       retry_backoff_factor=0.8)
+            _show_retries(self._client)
         return self._client
 
     async def call(self, what: str, operation: Any, *args: Any, retries: bool = True) -> Any:
@@ -313,19 +314,22 @@ class DigitalOceanDriver(Driver):
             await self.call("deleting the droplet", client.droplets.destroy, self.droplet_id)
 
 
-def _shown_retry_policy() -> Any:
-    """azure-core's retry policy (429 honouring retry-after, 5xx, with backoff; 3 retries), each retry shown."""
-    from azure.core.pipeline.policies import RetryPolicy
+def _show_retries(client: Any) -> None:
+    """Each retry of pydo's pipeline (azure-core's retry policy: 429 honouring retry-after, 5xx, with backoff; 3
+    retries) shown in the create's progress. The policy is pydo's own instance, watched where it sleeps."""
+    policy = getattr(getattr(client, "_config", None), "retry_policy", None)
+    sleep = getattr(policy, "sleep", None)
+    if policy is None or sleep is None:
+        return  # another pydo: its retries still happen, unseen
 
-    class ShownRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
-        def sleep(self, settings: Any, transport: Any, response: Any = None) -> None:
-            status = getattr(getattr(response, "http_response", None), "status_code", 0)
-            why = f"HTTP {status}" if status else "no answer"
-            done = self.total_retries - int(settings.get("total", 0))
-            show_retry(f"DigitalOcean {why}, retrying with backoff ({done} of {self.total_retries} retries)")
-            super().sleep(settings, transport, response)
+    def shown_sleep(settings: Any, transport: Any, response: Any = None) -> None:
+        status = getattr(getattr(response, "http_response", None), "status_code", 0)
+        why = f"HTTP {status}" if status else "no answer"
+        done = policy.total_retries - int(settings.get("total", 0))
+        show_retry(f"DigitalOcean {why}, retrying with backoff ({done} of {policy.total_retries} retries)")
+        sleep(settings, transport, response)
 
-    return ShownRetryPolicy(retry_total=3, retry_backoff_factor=0.8)
+    policy.sleep = shown_sleep
 
 
 class DoError(MachineError):

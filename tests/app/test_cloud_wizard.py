@@ -40,7 +40,7 @@ async def test_digitalocean_sizes_with_price_are_chosen_by_keyboard_and_fill_the
     app = MachineTuiApp(Store(store), poll_interval=5, timeout=2)
     async with app.run_test(size=(140, 45)) as pilot:
         wizard = await open_wizard(pilot, app, "digitalocean")
-        assert await wait_until(pilot, lambda: "Live choices from DigitalOcean" in status(wizard), 10), status(wizard)
+        assert await wait_until(pilot, lambda: "Live choices from DigitalOcean" in status(wizard), 20), status(wizard)
         sizes = wizard.query_one("#choice-digitalocean-size", Select)
         labels = [str(prompt) for prompt, _ in sizes._options[1:]]
         assert "s-2vcpu-2gb  2 vCPUs, 2 GB, 60 GB disk, $0.02679/h" in labels
@@ -66,7 +66,7 @@ async def test_offline_the_last_choices_stay_and_free_text_works(store, do):
     app = MachineTuiApp(Store(store), poll_interval=5, timeout=2)
     async with app.run_test(size=(140, 45)) as pilot:
         wizard = await open_wizard(pilot, app, "digitalocean")
-        assert await wait_until(pilot, lambda: "Live choices" in status(wizard), 10)
+        assert await wait_until(pilot, lambda: "Live choices" in status(wizard), 20)
         do.close()
         await pilot.press("ctrl+r")
         assert await wait_until(pilot, lambda: "No live choices from DigitalOcean" in status(wizard), 30)
@@ -83,7 +83,7 @@ async def test_no_provider_no_choices_and_the_form_still_works(store, monkeypatc
     async with app.run_test(size=(140, 45)) as pilot:
         wizard = await open_wizard(pilot, app, "digitalocean")
         assert await wait_until(pilot, lambda: "No live choices from DigitalOcean (no DigitalOcean token" in
-                                status(wizard), 10), status(wizard)
+                                status(wizard), 20), status(wizard)
         assert not wizard.query(".choice")
         wizard.query_one("#driver").value = "qemu"
         await pilot.pause(0.3)
@@ -101,7 +101,7 @@ async def test_openstack_flavors_images_and_networks_from_the_typed_cloud(store,
         app = MachineTuiApp(Store(store), poll_interval=5, timeout=2)
         async with app.run_test(size=(140, 45)) as pilot:
             wizard = await open_wizard(pilot, app, "openstack")
-            assert await wait_until(pilot, lambda: "Live choices from OpenStack" in status(wizard), 15), \
+            assert await wait_until(pilot, lambda: "Live choices from OpenStack" in status(wizard), 30), \
                 status(wizard)
             flavors = [v for _, v in wizard.query_one("#choice-openstack-flavor-name", Select)._options[1:]]
             assert flavors == ["m1.tiny", "m1.small", "m1.medium", "m1.large"]  # smallest first
