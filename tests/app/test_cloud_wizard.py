@@ -86,8 +86,7 @@ async def test_no_provider_no_choices_and_the_form_still_works(store, monkeypatc
                                 status(wizard), 20), status(wizard)
         assert not wizard.query(".choice")
         wizard.query_one("#driver").value = "qemu"
-        await pilot.pause(0.3)
-        assert status(wizard) == ""  # a local driver lists nothing
+        assert await wait_until(pilot, lambda: status(wizard) == "", 10)  # a local driver lists nothing
 
 
 async def test_openstack_flavors_images_and_networks_from_the_typed_cloud(store, monkeypatch):
