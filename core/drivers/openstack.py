@@ -156,9 +156,9 @@ class OpenStackDriver(Driver):
         if not (self.cloud or self.auth_url):
             raise MachineError("OpenStack needs a cloud: --openstack-cloud (OS_CLOUD) naming one in clouds.yaml, "
                                "or --openstack-auth-url (OS_AUTH_URL)")
-        for a, b in (("flavor", "flavor"), ("image", "image"), ("net", "net")):
-            if opts.get(f"openstack-{a}-name") and opts.get(f"openstack-{b}-id"):
-                raise MachineError(f"--openstack-{a}-name and --openstack-{b}-id: give one of them")
+        for kind in ("flavor", "image", "net"):
+            if opts.get(f"openstack-{kind}-name") and opts.get(f"openstack-{kind}-id"):
+                raise MachineError(f"--openstack-{kind}-name and --openstack-{kind}-id: give one of them")
         if not (self.flavor_name or self.flavor_id):
             raise MachineError("OpenStack needs a flavor: --openstack-flavor-name or --openstack-flavor-id "
                                "(`openstack flavor list` names them)")

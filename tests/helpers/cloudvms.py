@@ -10,7 +10,6 @@ is both, delete kills QEMU and removes the disk."""
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import shutil
@@ -23,6 +22,7 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import vmrig
 from machine_tui.core import seediso
 
 PORTS = (22, 2376)
@@ -77,15 +77,7 @@ class InstanceVM:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
 
     def qmp(self, command: str) -> None:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(5)
-            s.connect(os.path.join(self.dir, "qmp.sock"))
-            f = s.makefile("rw")
-            f.readline()
-            for cmd in ("qmp_capabilities", command):
-                f.write(json.dumps({"execute": cmd}) + "\n")
-                f.flush()
-                f.readline()
+        vmrig.qmp(self.dir, command)
 
     def power_off(self, grace: float = 60) -> None:
         """ACPI power button, as a cloud's stop does; QEMU is killed if the guest has not gone within grace."""

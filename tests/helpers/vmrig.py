@@ -95,15 +95,7 @@ class VM:
         raise RuntimeError(f"no SSH banner within {timeout} s; console:\n{self.console[-2000:]}")
 
     def qmp(self, command: str) -> None:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(5)
-            s.connect(os.path.join(self.dir, "qmp.sock"))
-            f = s.makefile("rw")
-            f.readline()
-            for cmd in ("qmp_capabilities", command):
-                f.write(json.dumps({"execute": cmd}) + "\n")
-                f.flush()
-                f.readline()
+        qmp(self.dir, command)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -113,6 +105,19 @@ class VM:
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait()
+
+
+def qmp(folder: str, command: str) -> None:
+    """One QMP command to the VM whose qmp.sock is in folder."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        s.connect(os.path.join(folder, "qmp.sock"))
+        f = s.makefile("rw")
+        f.readline()
+        for cmd in ("qmp_capabilities", command):
+            f.write(json.dumps({"execute": cmd}) + "\n")
+            f.flush()
+            f.readline()
 
 
 def make_key(folder: str) -> str:
