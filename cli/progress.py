@@ -108,8 +108,7 @@ class RichBatchSink:
                                  **({"description": event.message} if event.message else {}))
         elif kind in (EventKind.INFO, EventKind.WARN):
             self.progress.update(row, description=event.message)
-        elif kind == EventKind.DONE:
-            self.progress.update(row, completed=1.0)
+        # a step's end leaves the bar as it is: a full bar would stop the row's clock (Rich's finished time)
 
     def finish(self, name: str, error: str) -> None:
         row = self.rows[name]

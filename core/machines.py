@@ -37,6 +37,17 @@ def check_driver(name: str) -> None:
     driver_flags(name)
 
 
+CREATE_STEPS = ("precreate", "create", "state", "ssh", "detect", "hostname", "install", "certs", "restart", "listen",
+                "tlscheck")
+
+
+def create_steps(name: str) -> list[str]:
+    """The steps a create with this driver reports, in order (a front end's progress bar counts them)."""
+    from .drivers import driver_class
+
+    return list(CREATE_STEPS if driver_class(name).provisions else CREATE_STEPS[:2])
+
+
 def offers_choices(name: str) -> bool:
     """Whether the driver's provider lists choices for its create options (the cloud drivers)."""
     from .drivers import Driver, driver_class

@@ -191,10 +191,13 @@ async def create(store: Store, name: str, driver_name: str, opts: dict[str, Any]
     if mode:
         from . import swarm
 
+        # its own step, so that a front end shows the swarm's progress apart from the machine's
+        report.step("swarm", "Setting up Swarm mode...")
         if join:
             await swarm.join(store, join, [name], report, as_manager=mode == "manager")
         else:
             await swarm.init(store, name, report)
+        report.done("swarm", f"{name} is a swarm {mode}")
     return host
 
 

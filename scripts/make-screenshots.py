@@ -45,8 +45,17 @@ async def shoot(store):
         app.screen.query_one("#flag-url").value = "tcp://127.0.0.1:2376"
         await pilot.pause(0.3)
         app.save_screenshot("create-wizard.svg", path=shots)
+        await pilot.press("escape", "c")  # a create that takes a while, caught halfway
+        await pilot.pause(0.5)
+        app.screen.query_one("#driver").value = "fleetlab"
+        await pilot.pause(0.3)
+        app.screen.query_one("#name").value = "lab-host"
+        app.screen.query_one("#name").focus()
         await pilot.press("enter")
-        await pilot.pause(2.0)
+        for _ in range(100):
+            if "50 %" in str(app.screen.query_one("#op-label-lab-host").render()):
+                break
+            await pilot.pause(0.1)
         app.save_screenshot("create-progress.svg", path=shots)
         from machine_tui.tui.app import MachineTable
         from machine_tui.tui.console import SshConsole
@@ -133,6 +142,103 @@ async def shoot_fleet(store):
         app.save_screenshot("run-command.svg", path=shots)
 
 
+async def shoot_cluster_create(store):
+    """`N`: a cluster of one manager and three workers being made, caught while the workers boot."""
+    from machine_tui.core.store import Store
+    from machine_tui.tui.app import MachineTuiApp
+
+    shots = os.path.join(ROOT, "screenshots")
+    app = MachineTuiApp(Store(store), poll_interval=60, timeout=3)
+    async with app.run_test(size=(130, 40)) as pilot:
+        await pilot.pause(1.0)
+        await pilot.press("N")
+        await pilot.pause(0.5)
+        wizard = app.screen
+        wizard.query_one("#driver").value = "fleetlab"
+        await pilot.pause(0.3)
+        wizard.query_one("#name").value = "lab"
+        wizard.query_one("#workers").value = "3"
+        wizard.query_one("#name").focus()
+        await pilot.press("enter")
+        for _ in range(300):
+            if "lab1 is a swarm manager" in str(app.screen.query_one("#op-label-lab1-swarm").render()) and \
+                    "40 %" in str(app.screen.query_one("#op-label-lab3").render()):
+                break
+            await pilot.pause(0.1)
+        app.save_screenshot("cluster-create-progress.svg", path=shots)
+        for _ in range(300):  # the rest finish before the engines go
+            if all(str(app.screen.query_one(f"#op-label-lab{i}").render()).endswith(("created", "failed"))
+                   for i in range(2, 5)):
+                break
+            await pilot.pause(0.1)
+
+
+def shoot_batch_cli(store):
+    """`create --count 4 web` as a terminal shows it: the CLI's own rows (one member failing), recorded halfway."""
+    from rich.console import Console
+
+    from machine_tui.cli.progress import RichBatchSink
+    from machine_tui.core import operations
+    from machine_tui.core.errors import MachineError
+    from machine_tui.core.events import Reporter
+    from machine_tui.core.store import Store
+
+    names = ["node1", "node2", "node3", "node4"]
+    st = Store(store)
+    sink = RichBatchSink(open(os.devnull, "w"), open(os.devnull, "w"), names)
+
+    async def batch():
+        gate = asyncio.Semaphore(3)
+
+        async def one(name):
+            async with gate:
+                try:
+                    await operations.create(st, name, "fleetlab", {}, Reporter(sink, name))
+                    sink.finish(name, "")
+                except MachineError as err:
+                    sink.finish(name, str(err))
+
+        async def shoot_halfway():
+            await asyncio.sleep(4.2)
+            shot = Console(record=True, width=110, file=open(os.devnull, "w"), force_terminal=True)
+            shot.print("$ machine-tui create -d fleetlab --count 4 --parallel 3 node", markup=False, highlight=False)
+            shot.print(sink.progress.get_renderable())
+            shot.save_svg(os.path.join(ROOT, "screenshots", "batch-create-cli.svg"), title="machine-tui create --count 4")
+
+        await asyncio.gather(shoot_halfway(), *(one(n) for n in names))
+
+    asyncio.run(batch())
+
+
+def lab_machines(store, paces, fail=None):
+    """Engines for the lab driver's machines (nodes of one emulated swarm); each create takes its pace."""
+    from fakeengine import FakeEngine, FakeSwarm
+    from helpers.fleetlabdriver import FleetLabDriver  # the module the registry line imports
+    from machine_tui.core.drivers import DRIVERS
+
+    DRIVERS["fleetlab"] = "helpers.fleetlabdriver:FleetLabDriver"
+    fake, engines = FakeSwarm(), []
+    for name, pace in paces.items():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            FleetLabDriver.ENGINES[name] = s.getsockname()[1]
+        FleetLabDriver.PACE[name] = pace
+        engines.append(FakeEngine(store, "127.0.0.1", FleetLabDriver.ENGINES[name], swarm=fake,
+                                  hostname=name).__enter__())
+    FleetLabDriver.FAIL.update(fail or {})
+    return engines
+
+
+def remove_all(store, names):
+    from machine_tui.core import operations
+    from machine_tui.core.events import Reporter
+    from machine_tui.core.store import Store
+
+    for name in names:
+        if Store(store).exists(name):
+            asyncio.run(operations.remove(Store(store), name, True, Reporter()))
+
+
 def add_swarm(store):
     """sw1 (manager), sw2 and sw3 (workers), a service of 3 replicas: engines that answer as swarm nodes."""
     from fakeengine import FakeEngine, FakeSwarm
@@ -211,9 +317,15 @@ def main():
         fh.write('{"ConfigVersion": 3, "Driver": ')
     sshd, ssh_port, key, user = start_sshd(os.path.join(work, "sshd"))
     add_shell_machine(store, "shell-box", ssh_port, key, user)
+    engines = lab_machines(store, {"lab-host": 8.0, "lab1": 1.5, "lab2": 6.0, "lab3": 8.0, "lab4": 7.0,
+                                   "node1": 5.0, "node2": 7.0, "node3": 6.0, "node4": 3.0},
+                           fail={"node3": "no capacity left on the lab host"})
     try:
         with FakeEngine(store, "127.0.0.1", port):
             asyncio.run(shoot(store))
+        asyncio.run(shoot_cluster_create(store))
+        shoot_batch_cli(store)
+        remove_all(store, ["lab-host", "lab1", "lab2", "lab3", "lab4", "node1", "node2", "node3", "node4"])
         asyncio.run(shoot_cloud_wizards(store))
         engines = add_swarm(store)
         try:
@@ -222,6 +334,8 @@ def main():
             for engine in engines:
                 engine.__exit__(None, None, None)
     finally:
+        for engine in engines:
+            engine.__exit__(None, None, None)
         sshd.terminate()
     shutil.rmtree(work, ignore_errors=True)
 

@@ -358,10 +358,6 @@ class MainScreen(Screen[None]):
         self.poll()
 
     # ----- create: the wizard, then the core's create in a worker with a progress bar per machine
-    STEPS = {"none": ["precreate", "create"]}
-    PROVISION_STEPS = ["precreate", "create", "state", "ssh", "detect", "hostname", "install", "certs", "restart",
-                       "listen", "tlscheck"]
-
     def action_create(self) -> None:
         from .wizard import CreateWizard
 
@@ -378,14 +374,24 @@ class MainScreen(Screen[None]):
 
     def create_row(self, request, text: str) -> list:
         """The progress row of a machine being created (made once: a cluster shows its members' rows first)."""
-        steps = self.STEPS.get(request.driver, self.PROVISION_STEPS)
+        from ..core.machines import create_steps
+
+        steps = create_steps(request.driver)
         if self.query(f"#op-{request.name}"):
             self.main_widget(f"#op-label-{request.name}", Label).update(f"{request.name}: {text}")
             return steps
         row = Horizontal(Label(f"{request.name}: {text}", id=f"op-label-{request.name}", classes="op-label"),
                          ProgressBar(total=len(steps), show_eta=False, id=f"op-bar-{request.name}"),
                          id=f"op-{request.name}", classes="op")
-        self.main_widget("#operations", Vertical).mount(row)
+        rows = [row]
+        role, manager = request.values.get("swarm-mode"), request.values.get("swarm-mode-join")
+        if role:  # the swarm step has a row of its own, under the machine's
+            what = f"join {manager}'s swarm as a {role}" if manager else "start the swarm as its manager"
+            rows.append(Horizontal(Label(f"{request.name} swarm: will {what}", id=f"op-label-{request.name}-swarm",
+                                         classes="op-label swarm-step"),
+                                   ProgressBar(total=1, show_eta=False, id=f"op-bar-{request.name}-swarm"),
+                                   id=f"op-{request.name}-swarm", classes="op"))
+        self.main_widget("#operations", Vertical).mount(*rows)
         return steps
 
     # ----- a Swarm-mode cluster: the first manager, then the others join it
@@ -436,7 +442,8 @@ class MainScreen(Screen[None]):
             shown = event.kind in (EventKind.STEP, EventKind.DONE, EventKind.PROGRESS, EventKind.INFO)
             if shown and (event.message or event.kind == EventKind.DONE):
                 self.post_message(CreateProgress(request.name, event.step if event.kind != EventKind.INFO else "",
-                                                 event.message, finished=event.kind == EventKind.DONE))
+                                                 event.message, finished=event.kind == EventKind.DONE,
+                                                 fraction=event.fraction or 0.0))
 
         try:
             await operations.create(self.store, request.name, request.driver, request.values,
@@ -482,9 +489,16 @@ class MainScreen(Screen[None]):
         except Exception:
             return
         worker, steps, done = self.creates[message.machine]
+        in_swarm = "swarm" in done and "swarm-done" not in done and message.text != "created"
+        if message.step == "swarm" or in_swarm:
+            self.show_swarm_step(message)
+            if not message.failed:
+                return
         if message.finished and message.step in steps:
             done.add(message.step)
-            bar.update(progress=len(done))
+            bar.update(progress=len(done & set(steps)))
+        elif message.step in steps and message.fraction:  # within a step: its measured part
+            bar.update(progress=len(done & set(steps)) + message.fraction)
         if message.text:
             label.update(f"{message.machine}: {message.text.splitlines()[0]}")
         if message.failed:
@@ -494,6 +508,22 @@ class MainScreen(Screen[None]):
         elif message.text == "created":
             bar.update(progress=len(steps))
             label.update(f"{message.machine}: created")
+
+    def show_swarm_step(self, message: CreateProgress) -> None:
+        """The swarm init or join that follows a member's create: its own row."""
+        name = message.machine
+        label = self.main_widget(f"#op-label-{name}-swarm", Label)
+        done = self.creates[name][2]
+        done.add("swarm")  # started: a failure from here on is the swarm's
+        if message.failed:
+            label.update(f"{name} swarm: {message.text.splitlines()[0]}")
+            label.add_class("failed")
+        elif message.finished:
+            done.add("swarm-done")
+            self.main_widget(f"#op-bar-{name}-swarm", ProgressBar).update(progress=1)
+            label.update(f"{name} swarm: {message.text or 'done'}")
+        elif message.text:
+            label.update(f"{name} swarm: {message.text.splitlines()[0]}")
 
     # ----- views
     def action_inspect(self) -> None:

@@ -16,9 +16,11 @@ class OperationReport(Message):
 
 
 class CreateProgress(Message):
-    def __init__(self, machine: str, step: str, text: str, finished: bool = False, failed: bool = False) -> None:
+    def __init__(self, machine: str, step: str, text: str, finished: bool = False, failed: bool = False,
+                 fraction: float = 0.0) -> None:
         super().__init__()
         self.machine, self.step, self.text, self.finished, self.failed = machine, step, text, finished, failed
+        self.fraction = fraction  # how far into the step, where it is measured
 
 
 class MachinesUpdated(Message):

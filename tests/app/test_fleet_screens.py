@@ -93,7 +93,7 @@ async def test_bang_runs_a_command_on_the_marked_machines_a_pane_each(store, tmp
         srv.proc.wait(5)
 
 
-async def test_shift_n_creates_a_swarm_cluster_a_row_per_machine(store, monkeypatch):
+async def test_shift_n_creates_a_swarm_cluster_a_row_per_machine_and_per_swarm_step(store, monkeypatch):
     from helpers.fleetlabdriver import FleetLabDriver  # the module the registry line imports
     from machine_tui.core import certs
     from machine_tui.core.drivers import DRIVERS
@@ -123,6 +123,11 @@ async def test_shift_n_creates_a_swarm_cluster_a_row_per_machine(store, monkeypa
             labels = lambda: [str(app.screen.query_one(f"#op-label-{n}").render())  # noqa: E731
                               for n in ("lab1", "lab2", "lab3")]
             assert await wait_until(pilot, lambda: all(t.endswith("created") for t in labels()), 20), labels()
+            swarm_rows = {n: str(app.screen.query_one(f"#op-label-{n}-swarm").render()) for n in ("lab1", "lab2", "lab3")}
+            assert swarm_rows == {"lab1": "lab1 swarm: lab1 is a swarm manager",
+                                  "lab2": "lab2 swarm: lab2 is a swarm worker",
+                                  "lab3": "lab3 swarm: lab3 is a swarm worker"}, swarm_rows
+            assert all(app.screen.query_one(f"#op-bar-{n}-swarm").percentage == 1 for n in ("lab1", "lab2", "lab3"))
         roles = {n: recorded_role(st.load(n)) for n in ("lab1", "lab2", "lab3")}
         assert roles == {"lab1": ("manager", "lab1"), "lab2": ("worker", "lab1"), "lab3": ("worker", "lab1")}
         assert sorted(n["Spec"]["Role"] for n in fake.nodes.values()) == ["manager", "worker", "worker"]

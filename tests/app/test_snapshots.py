@@ -19,6 +19,11 @@ STORE = "/tmp/machine-tui-snapshots/store"  # a fixed path: it shows in the head
 
 @pytest.fixture
 def fixed_store():
+    import fcntl
+
+    # one fixed path for every worker of a parallel run: one snapshot test at a time holds it
+    lock = open("/tmp/machine-tui-snapshots.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     shutil.rmtree(os.path.dirname(STORE), ignore_errors=True)
     env = clean_env(STORE)
     for name in ("web", "db", "builder"):
@@ -26,8 +31,11 @@ def fixed_store():
     os.makedirs(os.path.join(STORE, "machines", "broken"))
     with open(os.path.join(STORE, "machines", "broken", "config.json"), "w") as fh:
         fh.write("{")
-    yield STORE
-    shutil.rmtree(os.path.dirname(STORE), ignore_errors=True)
+    try:
+        yield STORE
+    finally:
+        shutil.rmtree(os.path.dirname(STORE), ignore_errors=True)
+        lock.close()
 
 
 def main_app():

@@ -11,6 +11,23 @@ class FleetLabDriver(Driver):
     provisions = False
     flags = []
     ENGINES: dict[str, int] = {}
+    PACE: dict[str, float] = {}  # machine -> seconds its create takes (the screenshots' creates in progress)
+    FAIL: dict[str, str] = {}  # machine -> the error its create ends with
+
+    async def create(self, report) -> None:
+        import asyncio
+
+        pace = self.PACE.get(self.machine_name, 0.0)
+        if pace:
+            report.step("create", "Booting the lab machine...")
+            for tenth in range(1, 11):
+                await asyncio.sleep(pace / 10)
+                report.progress("create", tenth / 10, f"Booting the lab machine ({tenth * 10} %)")
+                if tenth == 6 and self.machine_name in self.FAIL:
+                    from machine_tui.core.errors import MachineError
+
+                    raise MachineError(self.FAIL[self.machine_name])
+            report.done("create")
 
     async def state(self) -> State:
         return State.RUNNING
