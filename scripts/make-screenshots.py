@@ -174,14 +174,13 @@ async def shoot_cluster_create(store):
 
 
 def shoot_batch_cli(store):
-    """`create --count 4 web` as a terminal shows it: the CLI's own rows (one member failing), recorded halfway."""
-    from rich.console import Console
-
+    """`create --count 4 node` as a terminal shows it: the CLI's own rows (one member failing), recorded halfway."""
     from machine_tui.cli.progress import RichBatchSink
     from machine_tui.core import operations
     from machine_tui.core.errors import MachineError
     from machine_tui.core.events import Reporter
     from machine_tui.core.store import Store
+    from rich.console import Console
 
     names = ["node1", "node2", "node3", "node4"]
     st = Store(store)
@@ -203,7 +202,8 @@ def shoot_batch_cli(store):
             shot = Console(record=True, width=110, file=open(os.devnull, "w"), force_terminal=True)
             shot.print("$ machine-tui create -d fleetlab --count 4 --parallel 3 node", markup=False, highlight=False)
             shot.print(sink.progress.get_renderable())
-            shot.save_svg(os.path.join(ROOT, "screenshots", "batch-create-cli.svg"), title="machine-tui create --count 4")
+            shot.save_svg(os.path.join(ROOT, "screenshots", "batch-create-cli.svg"),
+                          title="machine-tui create --count 4")
 
         await asyncio.gather(shoot_halfway(), *(one(n) for n in names))
 
