@@ -1,5 +1,6 @@
 """A loopback Docker Engine API stand-in with mutual TLS: server cert signed by the store's CA, client
-certificates required, answers GET /version (and /_ping). Used where the real engine is not needed."""
+certificates required, answers GET /version (and /_ping); given a FakeSwarm, a swarm node's API; given a FakeDocker,
+containers, logs, stats and exec. Used where the real engine is not needed."""
 
 from __future__ import annotations
 
@@ -9,54 +10,55 @@ import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from fakedocker import FakeDocker
 from machine_tui.core import certs
 
 VERSION = {"Version": "19.03.5", "ApiVersion": "1.40", "Os": "linux", "Arch": "amd64"}
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def _swarm(self, method: str) -> bool:
+    protocol_version = "HTTP/1.1"  # kept-alive connections, as a real engine keeps them
+
+    def _answer(self, method: str) -> None:
         engine = getattr(self.server, "engine", None)
-        if engine is None or engine.swarm is None:
-            return False
         length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"null") if length else None
-        answer = engine.swarm.handle(engine, method, self.path, body)
-        if answer is None:
-            return False
-        status, payload = answer
-        data = b"" if payload is None else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-        return True
-
-    def do_POST(self):  # noqa: N802
-        if not self._swarm("POST"):
-            self.send_error(404)
-
-    def do_DELETE(self):  # noqa: N802
-        if not self._swarm("DELETE"):
-            self.send_error(404)
-
-    def do_GET(self):  # noqa: N802 (http.server API)
-        if self._swarm("GET"):
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        if engine is not None and engine.swarm is not None:
+            answer = engine.swarm.handle(engine, method, self.path, body)
+            if answer is not None:
+                status, payload = answer
+                data = b"" if payload is None else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+        if engine is not None and engine.docker is not None and engine.docker.handle(self, method, self.path, body):
             return
         path = self.path.split("?")[0]
-        if path.endswith("/version"):
-            body = json.dumps(VERSION).encode()
-        elif path.endswith("/_ping"):
-            body = b"OK"
-        else:
-            self.send_error(404)
+        if method == "GET" and (path.endswith("/version") or path.endswith("/_ping")):
+            data = json.dumps(VERSION).encode() if path.endswith("/version") else b"OK"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
             return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_error(404)
+
+    def do_GET(self):  # noqa: N802 (http.server API)
+        self._answer("GET")
+
+    def do_POST(self):  # noqa: N802
+        self._answer("POST")
+
+    def do_DELETE(self):  # noqa: N802
+        self._answer("DELETE")
 
     def log_message(self, *args):
         pass
@@ -81,9 +83,10 @@ class _Server(ThreadingHTTPServer):
 
 class FakeEngine:
     def __init__(self, store_path: str, host: str, port: int, sans: list[str] | None = None,
-                 swarm: FakeSwarm | None = None, hostname: str = ""):
+                 swarm: FakeSwarm | None = None, hostname: str = "", docker: FakeDocker | None = None):
         self.host, self.port = host, port
         self.swarm, self.hostname = swarm, hostname  # a node of a Swarm-mode cluster, when given one
+        self.docker = docker  # containers, images, logs...: what the drill-down reads
         folder = os.path.join(store_path, "fake-engine")
         os.makedirs(folder, exist_ok=True)
         cert, key = os.path.join(folder, "server.pem"), os.path.join(folder, "server-key.pem")
