@@ -154,7 +154,7 @@ async def is_tty(engine: EngineClient, container_id: str) -> bool:
     return bool((inspected.get("Config") or {}).get("Tty"))
 
 
-async def follow_logs(engine: EngineClient, container_id: str, tail: int = 1000,
+async def follow_logs(engine: EngineClient, container_id: str, tail: int | str = 1000,
                       follow: bool = True) -> AsyncIterator[bytes]:
     """The container's output as it comes, stdout and stderr in the order written: the last `tail` lines, then
     (with `follow`) what it writes next, until it stops or the caller stops reading."""

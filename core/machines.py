@@ -127,3 +127,68 @@ async def ssh_connection(target: Target) -> Any:
     from . import ssh
 
     return await ssh.connection_for(target).connection()
+
+
+def machine_details(host: Host) -> list[tuple[str, str]]:
+    """What the app's detail pane shows of a machine, read from the store alone (no request to the machine):
+    driver, address and ports, image and size, when it was made, the certificates' expiry, its swarm role."""
+    import datetime
+    import os
+
+    from .swarm import recorded_role
+
+    cfg = host.driver_config
+    details = [("Driver", host.driver_name)]
+    ip = str(cfg.get("IPAddress") or "")
+    details.append(("IP", ip or "-"))
+    ports = []
+    if cfg.get("SSHPort"):
+        ports.append(f"ssh {cfg.get('SSHUser') or 'root'}@:{cfg['SSHPort']}")
+    engine_port = cfg.get("EnginePort") or cfg.get("EngineHostPort")
+    url = str(cfg.get("URL") or "")
+    ports.append(f"docker {engine_port or (url.rsplit(':', 1)[-1] if url.count(':') == 2 else 2376)}")
+    details.append(("Ports", ", ".join(ports)))
+    image = next((str(cfg[k]) for k in ("ImageURL", "Boot2DockerURL", "Image", "ImageName", "AMI", "ImageId",
+                                         "DiskImage") if cfg.get(k)), "")
+    details.append(("Image", image or "-"))
+    size = [f"{cfg[k]} {unit}" for k, unit in (("CPU", "CPU"), ("Memory", "MB"), ("DiskSize", "MB disk"))
+            if cfg.get(k)]
+    if size:
+        details.append(("Size", ", ".join(size)))
+    try:
+        made = min(os.stat(os.path.join(host.dir, f)).st_mtime for f in os.listdir(host.dir))
+        details.append(("Created", datetime.datetime.fromtimestamp(made).strftime("%Y-%m-%d %H:%M")))
+    except (OSError, ValueError):
+        details.append(("Created", "-"))
+    auth = host.auth
+    for label, path in (("Server cert", os.path.join(host.dir, "server.pem")),
+                        ("Client cert", auth.get("ClientCertPath", "")), ("CA", auth.get("CaCertPath", ""))):
+        details.append((label, certificate_expiry(path)))
+    role, cluster = recorded_role(host)
+    details.append(("Swarm", f"{role} of {cluster}'s swarm" if role else "-"))
+    labels = host.engine.get("Labels") or []
+    if labels:
+        details.append(("Labels", ", ".join(map(str, labels))))
+    return details
+
+
+def certificate_expiry(path: str) -> str:
+    """"expires 2029-11-30 (1094 days)", "expired 2026-01-02", or why it cannot be read."""
+    import datetime
+
+    if not path:
+        return "-"
+    try:
+        from cryptography import x509
+
+        with open(path, "rb") as fh:
+            cert = x509.load_pem_x509_certificate(fh.read())
+    except FileNotFoundError:
+        return "missing"
+    except (OSError, ValueError):
+        return "unreadable"
+    until = cert.not_valid_after_utc
+    days = (until - datetime.datetime.now(datetime.timezone.utc)).days
+    if days < 0:
+        return f"expired {until:%Y-%m-%d}"
+    return f"expires {until:%Y-%m-%d} ({days} days)"

@@ -11,6 +11,7 @@ from ..core.store import Store
 from .machine_table import MachineTable
 from .main_screen import MainScreen, failure_text, log_action
 from .palette import MachineCommands
+from .preferences import Preferences, config_folder
 
 __all__ = ["MachineTuiApp", "MachineTable", "MachineCommands", "MainScreen", "failure_text", "run_app"]
 
@@ -25,25 +26,36 @@ class MachineTuiApp(App[None]):
         self.store = store or Store()
         self.main_screen = MainScreen(self.store, poll_interval, timeout)
         self.user_keymap: dict[str, str] = {}  # binding id -> key(s), from keys.toml
+        self.preferences = Preferences()
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen
 
     def on_mount(self) -> None:
         self.apply_user_keymap()
+        self.apply_preferences()
+
+    def apply_preferences(self) -> None:
+        """The theme and confirmations chosen last time (settings.toml); a theme picked now is kept for next time."""
+        self.preferences = Preferences.load()
+        if self.preferences.problem:
+            self.notify(self.preferences.problem, severity="error")
+        if self.preferences.theme in self.available_themes:
+            self.theme = self.preferences.theme
+        self.watch(self, "theme", self.remember_theme, init=False)
+
+    def remember_theme(self, theme: str) -> None:
+        if theme != self.preferences.theme:
+            self.preferences.theme = theme
+            problem = self.preferences.save()
+            if problem:
+                self.notify(f"The theme is not kept for next time: {problem}", severity="warning")
 
     def apply_user_keymap(self) -> None:
         """[keys] binding-id = "key" in keys.toml in the platform's config folder (MACHINE_TUI_CONFIG_DIR)."""
         import tomllib
 
-        from ..core.settings import config_dir_override
-
-        folder = config_dir_override()
-        if not folder:
-            from platformdirs import user_config_dir
-
-            folder = user_config_dir("machine-tui", appauthor=False)
-        path = os.path.join(folder, "keys.toml")
+        path = os.path.join(config_folder(), "keys.toml")
         try:
             with open(path, "rb") as fh:
                 keys = tomllib.load(fh).get("keys", {})
@@ -58,7 +70,11 @@ class MachineTuiApp(App[None]):
             return
         from .console import SshConsole
 
-        known = {b.id for b in MainScreen.BINDINGS} | {b.id for b in SshConsole.BINDINGS}
+        from .log_view import LogScreen, LogView
+        from .machine_view import MachineScreen, StatsScreen
+
+        known = {b.id for screen in (MainScreen, SshConsole, MachineTable, MachineScreen, LogScreen, LogView,
+                                     StatsScreen) for b in screen.BINDINGS if b.id}
         unknown = sorted(str(k) for k in keys if k not in known)
         if unknown:
             self.notify(f"{path}: no binding with the id {', '.join(unknown)} (the help lists every id)",

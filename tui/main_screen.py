@@ -11,7 +11,8 @@ import time
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static, TabbedContent, TabPane
 
@@ -33,17 +34,21 @@ class MainScreen(Screen[None]):
         Binding("N", "create_cluster", "New swarm", id="cluster-create"),
         Binding("z", "cancel_create", "Cancel create", id="create-cancel", show=False),
         Binding("d", "remove", "Remove", id="machine-remove"),
-        Binding("enter", "ssh", "SSH", id="machine-ssh"),
+        Binding("enter", "open", "Open", id="machine-open"),  # into the machine: containers, images, volumes, info
+        Binding("S", "ssh", "SSH", id="machine-ssh"),
         Binding("t", "console", "Console", id="machine-console"),
         Binding("e", "env", "Env", id="machine-env"),
         Binding("i", "inspect", "Inspect", id="machine-inspect"),
+        Binding("v", "details", "Details", id="details"),
         Binding("l", "log", "Log", id="machine-log"),
         Binding("w", "cluster", "Swarm", id="machine-swarm"),
         Binding("exclamation_mark", "run_command", "Run", id="machines-run"),
         Binding("o", "sort", "Sort", id="sort"),
+        Binding("O", "sort_reverse", "Reverse the sort", id="sort-reverse", show=False),
         Binding("space", "mark", "Mark", id="machine-mark"),
         Binding("slash", "filter", "Filter", id="filter"),
         Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("T", "app.change_theme", "Theme", id="theme", show=False),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
@@ -56,13 +61,14 @@ class MainScreen(Screen[None]):
         self.rows: dict[str, Row] = {}
         self.marked: set[str] = set()
         self.name_filter = ""
-        self.sort_key = "Name"
+        self.sort_key, self.sort_reverse = "Name", False
         self.history: dict[str, list[str]] = {}  # what operations said, per machine (the log view)
         self.busy: dict[str, str] = {}  # machines this app is starting or stopping -> what their row says
         self.creates: dict[str, tuple] = {}  # machine -> (its create worker, the steps it reports, those done)
         self._target: str | None = None  # the machine a palette command names
         self._polled_once, self._redraw_cpu, self._gc_frozen = False, 0.0, False
         self._footer_fits: tuple | None = None
+        self.store_error = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -70,12 +76,16 @@ class MainScreen(Screen[None]):
         table = MachineTable(id="machines", cursor_type="row", zebra_stripes=True)
         for col in ("MARK",) + COLUMNS:
             table.add_column(" " if col == "MARK" else col, key=col)
-        yield table
+        with Horizontal(id="table-area"):
+            yield table
+            with VerticalScroll(id="details"):
+                yield Static(id="details-text")
         yield TabbedContent(id="consoles")
         yield Vertical(id="operations")
-        yield Input(placeholder="filter machines by name (Enter to apply, empty to clear)", id="filter")
+        yield FilterInput(placeholder="filter: name, driver, state or URL (as you type; Enter keeps it, Escape clears)",
+                          id="filter")
         yield Static(id="status")
-        yield Footer()
+        yield AppFooter()
 
     def main_widget(self, selector, kind=None):
         """A widget of this screen, found even while a modal screen is on top (App.query_one would search the
@@ -87,6 +97,8 @@ class MainScreen(Screen[None]):
         self.main_widget("#summary", Static).update(f"Store {self.store.path}: loading…")
         self.main_widget("#filter", Input).display = False
         self.main_widget("#consoles", TabbedContent).display = False
+        self.main_widget("#details").display = False
+        self.main_widget(MachineTable).show_sort(self.SORT_COLUMNS[self.sort_key], self.sort_reverse)
         self.action_refresh()
         self._next_poll = self.set_timer(self.poll_interval, self.action_refresh)
 
@@ -135,41 +147,90 @@ class MainScreen(Screen[None]):
         message.rows = rows
         self.rows = {r.Name: r for r in message.rows}
         self.marked &= set(self.rows)
+        self.store_error = message.error
         self.redraw()
-        running = sum(1 for r in message.rows if r.State == "Running")
-        text = f"Store {self.store.path}: {len(message.rows)} machines, {running} running"
+        self.show_summary()
+        self.refresh_footer()
+
+    def show_summary(self) -> None:
+        running = sum(1 for r in self.rows.values() if r.State == "Running")
+        text = f"Store {self.store.path}: {len(self.rows)} machines, {running} running"
         if self.marked:
             text += f", {len(self.marked)} marked"
         if self.name_filter:
-            text += f" — filter: {self.name_filter}"
-        if message.error:
-            text += f" — {message.error}"
+            text += f" — filter: {self.name_filter} ({self.main_widget(MachineTable).row_count} shown)"
+        if self.store_error:
+            text += f" — {self.store_error}"
         self.main_widget("#summary", Static).update(text)
-        self.refresh_footer()
 
     def redraw(self) -> None:
         from ..core.listing import natural_key
 
-        rows = [r for r in self.rows.values() if self.name_filter.lower() in r.Name.lower()]
-        rows.sort(key=lambda r: (str(getattr(r, self.sort_key)).lower(), natural_key(r.Name)))
-        table = self.main_widget(MachineTable)
-        order = [r.Name for r in rows]
-        current = ""
-        if table.row_count:
-            current = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        shown = [k.value for k in table.rows]
-        if shown and [n for n in shown if n in order] != [n for n in order if n in shown]:
-            table.clear()  # a new order: rebuild, then put the cursor back on its machine
-        table.show(rows, self.marked)
-        if current in order and table.cursor_row != order.index(current):
-            table.move_cursor(row=order.index(current))
+        wanted = self.name_filter.lower()
+        rows = [r for r in self.rows.values()
+                if not wanted or any(wanted in str(v).lower() for v in (r.Name, r.DriverName, r.State, r.URL))]
+        rows.sort(key=lambda r: natural_key(r.Name))
+        if self.sort_key != "Name":
+            rows.sort(key=lambda r: str(getattr(r, self.sort_key)).lower())  # stable: names stay in order within
+        if self.sort_reverse:
+            rows.reverse()
+        self.main_widget(MachineTable).show(rows, self.marked)
+        self.show_details()
 
-    SORT_KEYS = ["Name", "State", "DriverName", "URL"]
+    # a row's field -> its column; `o` goes through them in this order, a header click picks one
+    SORT_COLUMNS = {"Name": "NAME", "State": "STATE", "DriverName": "DRIVER", "URL": "URL", "Active": "ACTIVE",
+                    "DockerVersion": "DOCKER", "Error": "ERRORS"}
+
+    def sort_by(self, key: str, reverse: bool) -> None:
+        self.sort_key, self.sort_reverse = key, reverse
+        self.main_widget(MachineTable).show_sort(self.SORT_COLUMNS[key], reverse)
+        self.redraw()
 
     def action_sort(self) -> None:
-        self.sort_key = self.SORT_KEYS[(self.SORT_KEYS.index(self.sort_key) + 1) % len(self.SORT_KEYS)]
-        self.notify(f"Sorted by {self.sort_key}")
-        self.redraw()
+        keys = list(self.SORT_COLUMNS)
+        self.sort_by(keys[(keys.index(self.sort_key) + 1) % len(keys)], False)
+
+    def action_sort_reverse(self) -> None:
+        self.sort_by(self.sort_key, not self.sort_reverse)
+
+    def on_data_table_header_selected(self, event) -> None:
+        """A click on a column's header sorts by it; a second click turns the order round."""
+        key = next((k for k, col in self.SORT_COLUMNS.items() if col == event.column_key.value), None)
+        if key is not None:
+            self.sort_by(key, not self.sort_reverse if key == self.sort_key else False)
+
+    # ----- the detail pane
+    def action_details(self) -> None:
+        pane = self.main_widget("#details")
+        pane.display = not pane.display
+        self.show_details()
+
+    def show_details(self) -> None:
+        pane = self.main_widget("#details")
+        if not pane.display:
+            return
+        from rich.text import Text
+
+        from ..core.errors import MachineError
+        from ..core.machines import machine_details
+
+        name = self.main_widget(MachineTable).current_key()
+        text = Text()
+        if name:
+            text.append(name + "\n\n", style="bold")
+            row = self.rows.get(name)
+            try:
+                facts = machine_details(self.store.load(name))
+            except MachineError as err:
+                facts = [("Error", str(err))]
+            if row is not None:
+                facts[1:1] = [("State", row.State), ("URL", row.URL or "-"), ("Docker", row.DockerVersion or "-")]
+                if row.Error:
+                    facts.append(("Error", row.Error))
+            for label, value in facts:
+                text.append(f"{label}\n", style="dim")
+                text.append(f"  {value}\n")
+        self.main_widget("#details-text", Static).update(text)
 
     def action_log(self) -> None:
         from .screens import TextScreen
@@ -192,7 +253,7 @@ class MainScreen(Screen[None]):
     # the footer shows an action dimmed when no selected machine is in a state where it makes sense
     NEEDS_STATE = {**{v.name: v.fits for v in VERBS.values() if v.fits},
                    "console": lambda st: st == "Running", "ssh": lambda st: st == "Running",
-                   "env": lambda st: st == "Running"}
+                   "env": lambda st: st == "Running", "open": lambda st: st == "Running"}
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         key = parameters[0] if action == "operate" and parameters else action
@@ -207,10 +268,11 @@ class MainScreen(Screen[None]):
 
     def on_data_table_row_highlighted(self, event) -> None:
         self.refresh_footer()
+        self.show_details()
 
     def refresh_footer(self) -> None:
         """Rebuild the footer only when which actions fit has changed (rebuilding it costs a frame)."""
-        fits = tuple(self.check_action(k if k in ("console", "ssh", "env") else "operate", (k,))
+        fits = tuple(self.check_action(k if k in ("console", "ssh", "env", "open") else "operate", (k,))
                      for k in self.NEEDS_STATE)
         if fits != self._footer_fits:
             self._footer_fits = fits
@@ -276,12 +338,26 @@ class MainScreen(Screen[None]):
         box.value = self.name_filter
         box.focus()
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter" and event.input.display:  # the rows follow each key typed
+            self.name_filter = event.value.strip()
+            self.redraw()
+            self.show_summary()
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
             self.name_filter = event.value.strip()
             event.input.display = False
             self.main_widget(MachineTable).focus()
             self.redraw()
+            self.show_summary()
+
+    def on_filter_input_cleared(self, event) -> None:
+        self.name_filter = ""
+        self.main_widget("#filter", Input).display = False
+        self.main_widget(MachineTable).focus()
+        self.redraw()
+        self.show_summary()
 
     # ----- operations: the same core operations the CLI runs, in workers; progress comes back as messages
     def _reporter(self, name: str):
@@ -295,9 +371,24 @@ class MainScreen(Screen[None]):
         return Reporter(sink, name)
 
     def action_operate(self, op: str) -> None:
-        for name in self.selected():
-            log_action(f"{op} {name}")
-            self.run_machine_op(name, op)
+        names = self.selected()
+        if not names:
+            return
+
+        def go(ok: bool | None = True) -> None:
+            if not ok:
+                self.notify(f"Nothing done: {', '.join(names)} not {VERBS[op].busy.lower() or op}")
+                return
+            for name in names:
+                log_action(f"{op} {name}")
+                self.run_machine_op(name, op)
+
+        if op in ASK_FIRST and self.app.preferences.confirm_stop:
+            from .screens import ConfirmAction
+
+            self.app.push_screen(ConfirmAction(f"{VERBS[op].title} {', '.join(names)}?", ASK_FIRST[op]), go)
+        else:
+            go()
 
     @work(group="operations")
     async def run_machine_op(self, name: str, op: str) -> None:
@@ -561,7 +652,20 @@ class MainScreen(Screen[None]):
     def action_help(self) -> None:
         from .screens import TextScreen, help_text
 
-        self.app.push_screen(TextScreen("keys", help_text(self.BINDINGS, self.app.user_keymap)))
+        from .log_view import LogScreen, LogView
+        from .machine_table import LiveTable
+        from .machine_view import MachineScreen
+
+        self.app.push_screen(TextScreen("keys", help_text(self.BINDINGS, self.app.user_keymap, sections=(
+            ("Moving in a table", LiveTable.BINDINGS), ("Inside a machine (Enter)", MachineScreen.BINDINGS),
+            ("A container's log (Enter on a container)", LogScreen.BINDINGS + LogView.BINDINGS)))))
+
+    # ----- into a machine: what runs on it
+    def action_open(self) -> None:
+        from .machine_view import MachineScreen
+
+        for name in self.selected()[:1]:
+            self.app.push_screen(MachineScreen(self.store, name, self.poll_interval, self.timeout))
 
     # ----- embedded consoles, one tab per machine
     async def action_console(self) -> None:
@@ -620,6 +724,57 @@ class MainScreen(Screen[None]):
         except Exception as err:  # no real terminal (headless, web): say so
             self.notify(f"ssh needs a terminal to suspend into: {err}", severity="warning")
         self.poll()
+
+
+# what a stop or a kill costs, said before it is done (unless the user turned the question off)
+ASK_FIRST = {"stop": "Its containers stop with it.",
+             "kill": "It is powered off at once, as a pulled plug: what it had not written is lost."}
+
+
+class FilterInput(Input):
+    """The live filter: Escape clears it."""
+
+    BINDINGS = [Binding("escape", "clear", "Clear the filter", id="filter-clear")]
+
+    class Cleared(Message):
+        pass
+
+    def action_clear(self) -> None:
+        self.value = ""
+        self.post_message(self.Cleared())
+
+
+class AppFooter(Footer):
+    """The footer, with help, quit and the palette kept at its right end: at 80 columns the keys on the left are
+    cut, those three never are."""
+
+    PINNED = ("help", "quit")
+    DEFAULT_CSS = """
+    AppFooter #pinned { dock: right; width: auto; height: 1; background: $footer-background; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(show_command_palette=False)
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import HorizontalGroup
+        from textual.widgets._footer import FooterKey
+
+        pinned = []
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and widget.action in self.PINNED:
+                pinned.append(widget)
+            else:
+                yield widget
+        if not self._bindings_ready:
+            return
+        try:
+            _node, binding, enabled, tooltip = self.screen.active_bindings[self.app.COMMAND_PALETTE_BINDING]
+            pinned.append(FooterKey(binding.key, self.app.get_key_display(binding), binding.description,
+                                    binding.action, disabled=not enabled, tooltip=tooltip))
+        except KeyError:
+            pass
+        yield HorizontalGroup(*pinned, id="pinned")
 
 
 def failure_text(err: BaseException) -> str:

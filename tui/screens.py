@@ -51,21 +51,73 @@ class TextScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-def help_text(bindings, keymap: dict[str, str] | None = None) -> str:
-    """The keys, generated from the app's bindings and the user's keymap, so the help never disagrees with them."""
+def key_display(keys: str) -> str:
+    """"question_mark" -> "?", "j,down" -> "j/down": the keys as they are pressed."""
+    from textual.keys import key_to_character
+
+    shown = []
+    for key in keys.split(","):
+        char = key_to_character(key) if len(key) > 1 and "+" not in key else None
+        shown.append(char if char and char.isprintable() and char != " " else key.replace("right_square_bracket", "]"))
+    return "/".join(shown)
+
+
+def help_text(bindings, keymap: dict[str, str] | None = None, sections=()) -> str:
+    """The keys, generated from the live bindings and the user's keymap, so the help never disagrees with them:
+    the screen's own, then each (title, bindings) section after."""
     keymap = keymap or {}
     lines = []
-    for b in bindings:
-        if not b.description:
-            continue
-        lines.append(f"{keymap.get(b.id, b.key):<12} {b.description:<28} ({b.id})")
+
+    def add(group, suffix: str = "") -> None:
+        for b in group:
+            if not b.description:
+                continue
+            key = key_display(keymap.get(b.id, b.key) if b.id else b.key)
+            lines.append(f"{key:<14} {b.description + suffix:<32} ({b.id or b.action})")
+
+    add(bindings)
     from .console import SshConsole
 
-    for b in SshConsole.BINDINGS:  # the console's own key, from its bindings too
-        key = keymap.get(b.id, b.key).replace("right_square_bracket", "]")
-        lines.append(f"{key:<12} {b.description + ' (in a console)':<28} ({b.id})")
-    lines.append(f"{'ctrl+p':<12} {'Command palette':<28} (every action on every machine by name)")
-    lines.append(f"{'mouse drag':<12} {'Select and copy (console)':<28} (shift+drag when the program uses the mouse)")
+    for title, group in (*sections, ("In a console", SshConsole.BINDINGS)):
+        lines += ["", f"{title}:"]
+        add(group)
+    lines.append("")
+    lines.append(f"{'ctrl+p':<14} {'Command palette':<32} (every action on every machine by name; themes)")
+    lines.append(f"{'mouse drag':<14} {'Select and copy (console)':<32} (shift+drag when the program uses the mouse)")
     lines.append("")
     lines.append("Keys can be remapped in keys.toml in the machine-tui config folder: [keys] binding-id = \"key\"")
     return "\n".join(lines)
+
+
+class ConfirmAction(ModalScreen[bool]):
+    """A yes/no question before an action that costs something (stop, kill, a container's removal); `a` answers yes
+    and stops the app asking (settings.toml's confirm_stop, which turns it back on)."""
+
+    BINDINGS = [Binding("y,enter", "answer(True)", "Yes", id="confirm-yes"),
+                Binding("n,escape", "answer(False)", "No", id="confirm-no"),
+                Binding("a", "always", "Yes, and stop asking", id="confirm-always")]
+
+    def __init__(self, question: str, cost: str, can_stop_asking: bool = True):
+        super().__init__()
+        self.question, self.cost, self.can_stop_asking = question, cost, can_stop_asking
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(f"[b]{self.question}[/] {self.cost}", id="confirm-question")
+            keys = "y or Enter: yes · n or Escape: no"
+            if self.can_stop_asking:
+                keys += " · a: yes, and stop asking (confirm_stop in settings.toml)"
+            yield Label(keys, classes="flag-label")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+    def action_always(self) -> None:
+        if not self.can_stop_asking:
+            return
+        prefs = self.app.preferences  # type: ignore[attr-defined]
+        prefs.confirm_stop = False
+        problem = prefs.save()
+        if problem:
+            self.notify(f"Not kept for next time: {problem}", severity="warning")
+        self.dismiss(True)

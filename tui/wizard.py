@@ -90,9 +90,9 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
         await form.remove_children()
         own, common = self.flags()
         await form.mount_all([w for f in own for w in self._field(f)])
-        advanced = Collapsible(title="Advanced: engine, swarm and TLS options", collapsed=True)
-        await form.mount(advanced)
-        await advanced.query_one(Collapsible.Contents).mount_all([w for f in common for w in self._field(f)])
+        # made with its fields inside: a form rebuilt meanwhile (the driver changed again) cannot leave it empty
+        await form.mount(Collapsible(*[w for f in common for w in self._field(f)],
+                                     title="Advanced: engine, swarm and TLS options", collapsed=True))
         self.choices = None
         self.workers.cancel_group(self, "choices")  # another driver's choices must not land in this form
         self.say_choices("")

@@ -63,7 +63,10 @@ async def test_actions_report_what_the_driver_says_and_marks_apply_to_all(store)
         await wait_until(pilot, lambda: table.row_count == 2)
         await pilot.press("space", "space")
         assert app.marked == {"a1", "a2"}
-        await pilot.press("x")
+        await pilot.press("x")  # a stop asks first
+        await pilot.pause(0.2)
+        assert "Stop a1, a2?" in str(app.screen.query_one("#confirm-question").render())
+        await pilot.press("y")
         assert await wait_until(pilot, lambda: len(notes) == 2)
         assert notes == ["hosts without a driver cannot be stopped"] * 2
 
@@ -232,7 +235,7 @@ async def test_sort_keeps_the_cursor_on_its_machine_and_log_shows_operations(sto
         await pilot.press("o", "o")  # by URL: the broken one has none
         await pilot.pause(0.5)
         assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == "c-up"
-        await pilot.press("x")
+        await pilot.press("x", "y")
         await pilot.pause(0.5)
         await pilot.press("l")
         await pilot.pause(0.3)
@@ -278,8 +281,8 @@ async def test_scrolling_a_long_table_draws_the_cursor_row_where_it_is(store):
         assert table.cursor_row == 59
 
 
-async def test_enter_on_the_table_runs_ssh_and_a_remap_moves_it(store, tmp_path, monkeypatch):
-    """Enter reached the table's own binding and did nothing; now it is the app's SSH (remappable)."""
+async def test_shift_s_on_the_table_runs_ssh(store, tmp_path, monkeypatch):
+    """SSH has its own key (Enter opens the machine, as in k9s); the table's bindings never swallow it."""
     make_none(store, "only")
     monkeypatch.setenv("MACHINE_TUI_CONFIG_DIR", str(tmp_path / "nocfg"))
     app = MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
@@ -289,7 +292,7 @@ async def test_enter_on_the_table_runs_ssh_and_a_remap_moves_it(store, tmp_path,
         table = app.query_one(MachineTable)
         await wait_until(pilot, lambda: table.row_count == 1)
         assert app.focused is table
-        await pilot.press("enter")
+        await pilot.press("S")
         await pilot.pause(0.1)
         assert called == [["only"]]
 

@@ -66,7 +66,7 @@ async def drive_the_app(store, tmp_path, monkeypatch):
         await pilot.press("ctrl+right_square_bracket")
         assert table.has_focus
 
-        await pilot.press("x")  # stop
+        await pilot.press("x", "y")  # stop, and yes
         assert await wait_until(pilot, lambda: state(app, "tuivm") == "Stopped", 180), notes
         assert await wait_until(pilot, lambda: con.ended, 30)  # the console says the session is gone
         await pilot.press("s")  # start

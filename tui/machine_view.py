@@ -1,0 +1,417 @@
+"""Into a machine (Enter on its row, as in k9s): what runs on it, read from its engine over the machine's own TLS:
+containers with CPU and memory, images, volumes, `docker info`. From a container: its logs, its stats, start, stop,
+restart, kill, remove (asked first, as the machine table asks), a shell in a console pane. Escape goes back."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Input, Sparkline, Static, TabbedContent, TabPane
+
+from .machine_table import LiveTable
+from .main_screen import AppFooter, FilterInput, log_action
+
+CONTAINER_COLUMNS = ("NAME", "IMAGE", "STATE", "STATUS", "PORTS", "CPU", "MEM")
+STATE_STYLE = {"running": "green", "exited": "red", "dead": "bold red", "paused": "yellow", "restarting": "cyan",
+               "created": "cyan", "removing": "cyan"}
+# what stopping or killing a container costs, asked first unless the user turned the question off
+ASK_FIRST = {"stop": "It gets SIGTERM, then SIGKILL after 10 s.", "kill": "It gets SIGKILL now.",
+             "remove": "It is stopped if it runs, and deleted (its volumes stay)."}
+
+
+def size_text(n: float | None) -> str:
+    if n is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def ago(timestamp: float) -> str:
+    seconds = max(0, time.time() - timestamp)
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{int(seconds // size)} {unit} ago"
+    return "just now" if seconds < 60 else "a minute ago"
+
+
+class MachineScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="view-back"),
+        Binding("enter,l", "logs", "Logs", id="container-logs"),
+        Binding("u", "stats", "Stats", id="container-stats"),
+        Binding("t", "shell", "Shell", id="container-shell"),
+        Binding("s", "container('start')", "Start", id="container-start"),
+        Binding("x", "container('stop')", "Stop", id="container-stop"),
+        Binding("R", "container('restart')", "Restart", id="container-restart"),
+        Binding("K", "container('kill')", "Kill", id="container-kill", show=False),
+        Binding("d", "container('remove')", "Remove", id="container-remove"),
+        Binding("slash", "filter", "Filter", id="container-filter"),
+        Binding("1", "tab('containers')", "Containers", id="view-containers", show=False),
+        Binding("2", "tab('images')", "Images", id="view-images", show=False),
+        Binding("3", "tab('volumes')", "Volumes", id="view-volumes", show=False),
+        Binding("4", "tab('info')", "Info", id="view-info", show=False),
+        Binding("r", "refresh", "Refresh", id="view-refresh"),
+        Binding("question_mark", "help", "Help", id="view-help"),
+        Binding("q", "app.quit", "Quit", id="view-quit"),
+    ]
+
+    def __init__(self, store, name: str, poll_interval: float = 5.0, timeout: float = 10.0):
+        super().__init__()
+        self.store, self.machine, self.poll_interval, self.timeout = store, name, poll_interval, timeout
+        self.engine = None
+        self.contents = None  # core.containers.MachineContents: the last poll's containers and samples
+        self.name_filter = ""
+        self.problem = ""
+        self._timer = None
+        self._polled = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"[b]{self.machine}[/]: connecting to its engine…", id="machine-summary")
+        with TabbedContent(id="machine-tabs", initial="containers"):
+            with TabPane("Containers", id="containers"):
+                table = LiveTable(id="container-table", cursor_type="row", zebra_stripes=True)
+                for col in CONTAINER_COLUMNS:
+                    table.add_column(col, key=col)
+                yield table
+            with TabPane("Images", id="images"):
+                yield DataTable(id="image-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Volumes", id="volumes"):
+                yield DataTable(id="volume-table", cursor_type="row", zebra_stripes=True)
+            with TabPane("Info", id="info"):
+                with VerticalScroll():
+                    yield Static(id="info-text")
+        yield TabbedContent(id="container-consoles")
+        yield FilterInput(placeholder="filter containers: name, image or state (Escape clears)", id="container-filter")
+        yield Static(id="view-status")
+        yield AppFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#container-consoles").display = False
+        self.query_one("#container-filter").display = False
+        images = self.query_one("#image-table", DataTable)
+        images.add_columns("REPOSITORY:TAG", "IMAGE ID", "CREATED", "SIZE")
+        self.query_one("#volume-table", DataTable).add_columns("NAME", "DRIVER", "MOUNTPOINT", "CREATED")
+        self.query_one("#container-table").focus()
+        self.poll()
+
+    def on_unmount(self) -> None:
+        if self.engine is not None:
+            self.engine.close()
+
+    # ----- reading the engine, bounded like the machine table: one poll at a time, stretched when it costs
+    def action_refresh(self) -> None:
+        self.poll()
+
+    @work(exclusive=True, group="machine-poll")
+    async def poll(self) -> None:
+        import asyncio
+
+        from ..core import containers
+        from ..core.engine_client import EngineClient
+        from ..core.errors import MachineError
+
+        started = time.process_time()
+        try:
+            if self.engine is None:
+                self.engine = await asyncio.wait_for(EngineClient.of(self.store.load(self.machine), self.timeout),
+                                                     self.timeout + 5)
+            self.contents = await asyncio.wait_for(containers.list_containers(self.engine, self.contents),
+                                                   self.timeout * 3)
+            self.problem = ""
+            await self.load_tab()
+        except (MachineError, OSError, asyncio.TimeoutError) as err:
+            self.problem = str(err) or f"no answer from the engine within {self.timeout * 3:g} s"
+        self.show_containers()
+        # the first poll pays for imports and the handshake: it does not stretch the interval
+        spent = time.process_time() - started if self._polled else 0.0
+        self._polled = True
+        if self._timer is not None:
+            self._timer.stop()
+        if self.is_attached:
+            self._timer = self.set_timer(max(self.poll_interval, min(66 * spent, 120)), self.poll)
+
+    def show_containers(self) -> None:
+        table = self.query_one("#container-table", LiveTable)
+        found = self.contents.containers if self.contents else []
+        wanted = self.name_filter.lower()
+        shown = [c for c in found if not wanted or any(wanted in v.lower() for v in (c.name, c.image, c.state))]
+        shown.sort(key=lambda c: (c.state != "running", c.name))
+        rows = []
+        for c in shown:
+            cpu = "-" if c.cpu is None else f"{c.cpu:.1f} %"
+            mem = "-" if c.memory is None else size_text(c.memory)
+            rows.append((c.id, (c.name, c.image, Text(c.state, style=STATE_STYLE.get(c.state, "")), c.status,
+                                c.ports, cpu, mem)))
+        table.show_rows(rows)
+        running = sum(c.state == "running" for c in found)
+        text = f"[b]{self.machine}[/]: {len(found)} containers, {running} running"
+        if self.engine is not None:
+            text += f" — engine {self.engine.address}"
+        if wanted:
+            text += f" — filter: {self.name_filter} ({len(shown)} shown)"
+        if self.problem:
+            text += f" — [red]{self.problem}[/]"
+        self.query_one("#machine-summary", Static).update(text)
+
+    def show_images(self, images: list[dict]) -> None:
+        table = self.query_one("#image-table", DataTable)
+        table.clear()
+        for image in sorted(images, key=lambda i: -int(i.get("Created") or 0)):
+            tags = image.get("RepoTags") or ["<none>:<none>"]
+            table.add_row(", ".join(tags), image.get("Id", "").split(":")[-1][:12],
+                          ago(int(image.get("Created") or 0)), size_text(image.get("Size")))
+
+    def show_volumes(self, volumes: list[dict]) -> None:
+        table = self.query_one("#volume-table", DataTable)
+        table.clear()
+        for v in sorted(volumes, key=lambda v: v.get("Name", "")):
+            table.add_row(v.get("Name", ""), v.get("Driver", ""), v.get("Mountpoint", ""), v.get("CreatedAt", ""))
+
+    def show_info(self, info: dict) -> None:
+        lines = []
+        for key in ("Name", "ServerVersion", "OperatingSystem", "KernelVersion", "Architecture", "NCPU", "MemTotal",
+                    "Containers", "ContainersRunning", "ContainersPaused", "ContainersStopped", "Images", "Driver",
+                    "CgroupVersion", "DockerRootDir", "Labels", "InsecureRegistries", "RegistryConfig", "Swarm"):
+            if key not in info:
+                continue
+            value = info[key]
+            if key == "MemTotal":
+                value = size_text(value)
+            elif key == "RegistryConfig":
+                value = ", ".join((value or {}).get("InsecureRegistryCIDRs") or []) or "-"
+                key = "InsecureRegistryCIDRs"
+            elif key == "Swarm":
+                value = (value or {}).get("LocalNodeState", "")
+            lines.append(f"{key + ':':<24}{value}")
+        self.query_one("#info-text", Static).update("\n".join(lines))
+
+    async def load_tab(self) -> None:
+        """The images, volumes or info of the tab in view (the containers come with every poll)."""
+        from ..core import containers
+
+        if self.engine is None:
+            return
+        tab = self.query_one("#machine-tabs", TabbedContent).active
+        if tab == "images":
+            self.show_images(await containers.list_images(self.engine))
+        elif tab == "volumes":
+            self.show_volumes(await containers.list_volumes(self.engine))
+        elif tab == "info":
+            self.show_info(await containers.engine_info(self.engine))
+
+    @work(exclusive=True, group="machine-tab")
+    async def load_tab_now(self) -> None:
+        from ..core.errors import MachineError
+
+        try:
+            await self.load_tab()
+        except MachineError as err:
+            self.notify(str(err), severity="error")
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.tabbed_content.id == "machine-tabs" and event.pane.id != "containers":
+            self.load_tab_now()  # the tab's own list, now
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#machine-tabs", TabbedContent).active = tab
+        if tab == "containers":
+            self.query_one("#container-table").focus()
+
+    # ----- a container
+    def selected(self):
+        """The container under the cursor (None when there is none)."""
+        key = self.query_one("#container-table", LiveTable).current_key()
+        return next((c for c in (self.contents.containers if self.contents else []) if c.id == key), None)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action in ("logs", "stats", "shell", "container") and self.app.screen is self:
+            return self.query_one("#machine-tabs", TabbedContent).active == "containers" or None
+        return True
+
+    def action_container(self, action: str) -> None:
+        c = self.selected()
+        if c is None or self.engine is None:
+            return
+
+        def go(ok: bool | None = True) -> None:
+            if ok:
+                log_action(f"{action} container {c.name} on {self.machine}")
+                self.run_action(c, action)
+
+        confirm = action == "remove" or (action in ("stop", "kill") and self.app.preferences.confirm_stop)
+        if confirm:
+            from .screens import ConfirmAction
+
+            title = {"remove": "Remove", "stop": "Stop", "kill": "Kill"}[action]
+            self.app.push_screen(ConfirmAction(f"{title} the container {c.name} on {self.machine}?",
+                                               ASK_FIRST[action], can_stop_asking=action != "remove"), go)
+        else:
+            go()
+
+    @work(group="container-actions")
+    async def run_action(self, c, action: str) -> None:
+        from ..core.containers import container_action
+        from ..core.errors import MachineError
+
+        status = self.query_one("#view-status", Static)
+        status.update(f"{c.name}: {action}…")
+        try:
+            await container_action(self.engine, c.id, action)
+            status.update(f"{c.name}: {action}: done")
+        except MachineError as err:
+            status.update(f"{c.name}: {action}: {err}")
+            self.notify(str(err), title=f"{action} {c.name}", severity="error", timeout=10)
+        self.poll()
+
+    def action_logs(self) -> None:
+        from .log_view import LogScreen
+
+        c = self.selected()
+        if c is not None and self.engine is not None:
+            self.app.push_screen(LogScreen(self.engine, c.id, c.name))
+
+    def action_stats(self) -> None:
+        c = self.selected()
+        if c is not None and self.engine is not None:
+            self.app.push_screen(StatsScreen(self.engine, c.id, c.name))
+
+    async def action_shell(self) -> None:
+        """A shell inside the container (an exec over the engine's API), in a console pane of this screen."""
+        from .console import SshConsole
+
+        c = self.selected()
+        if c is None or self.engine is None:
+            return
+        if c.state != "running":
+            self.notify(f"{c.name} is not running: s starts it", severity="warning")
+            return
+        tabs = self.query_one("#container-consoles", TabbedContent)
+        pane_id = "exec-" + c.id[:12]
+        tabs.display = True
+        if not tabs.query(f"#{pane_id}"):
+            engine, container_id = self.engine, c.id
+
+            async def opener(columns: int, lines: int):
+                from ..core.containers import ExecSession
+
+                return await ExecSession.open(engine, container_id, columns, lines)
+
+            await tabs.add_pane(TabPane(c.name, SshConsole(f"{self.machine}/{c.name}", opener), id=pane_id))
+        tabs.active = pane_id
+        tabs.get_pane(pane_id).query_one(SshConsole).focus()
+
+    def on_ssh_console_detached(self, message) -> None:
+        self.query_one("#container-table").focus()
+
+    async def on_ssh_console_close_requested(self, message) -> None:
+        tabs = self.query_one("#container-consoles", TabbedContent)
+        pane = message.console.parent
+        if pane is not None and pane.id:
+            await tabs.remove_pane(pane.id)
+        if not tabs.query(TabPane):
+            tabs.display = False
+        self.query_one("#container-table").focus()
+
+    # ----- filter, back, help
+    def action_filter(self) -> None:
+        box = self.query_one("#container-filter", Input)
+        box.display = True
+        box.value = self.name_filter
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "container-filter" and event.input.display:
+            self.name_filter = event.value.strip()
+            self.show_containers()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "container-filter":
+            event.input.display = False
+            self.query_one("#container-table").focus()
+
+    def on_filter_input_cleared(self, event) -> None:
+        self.name_filter = ""
+        self.query_one("#container-filter").display = False
+        self.query_one("#container-table").focus()
+        self.show_containers()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_help(self) -> None:
+        from .screens import TextScreen, help_text
+
+        from .log_view import LogScreen, LogView
+
+        self.app.push_screen(TextScreen(f"keys in {self.machine}", help_text(
+            self.BINDINGS, self.app.user_keymap, sections=(
+                ("Moving in a table", LiveTable.BINDINGS),
+                ("A container's log (Enter on a container)", LogScreen.BINDINGS + LogView.BINDINGS)))))
+
+
+class StatsScreen(Screen[None]):
+    """A container's CPU, memory, network and block I/O, one sample a second as `docker stats` shows them."""
+
+    BINDINGS = [Binding("escape", "back", "Back", id="stats-back")]
+
+    def __init__(self, engine, container_id: str, name: str):
+        super().__init__()
+        self.engine, self.container_id, self.container_name = engine, container_id, name
+        self.cpu: list[float] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"[b]{self.engine.name} / {self.container_name}[/] — stats (Escape goes back)", id="stats-title")
+        yield Static("waiting for the first sample…", id="stats-text")
+        yield Static("CPU %", classes="flag-label")
+        yield Sparkline([], id="stats-cpu")
+        yield AppFooter()
+
+    def on_mount(self) -> None:
+        self.stream()
+
+    @work(exclusive=True, group="stats")
+    async def stream(self) -> None:
+        from ..core.containers import follow_stats
+        from ..core.errors import MachineError
+
+        text = self.query_one("#stats-text", Static)
+        try:
+            async for sample in follow_stats(self.engine, self.container_id):
+                text.update(stats_text(sample))
+                if sample.get("cpu_percent") is not None:
+                    self.cpu = (self.cpu + [sample["cpu_percent"]])[-120:]
+                    self.query_one("#stats-cpu", Sparkline).data = list(self.cpu)
+        except MachineError as err:
+            text.update(f"stats stopped: {err}")
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+def stats_text(sample: dict) -> str:
+    cpu = sample.get("cpu_percent")
+    mem = sample.get("memory_in_use")
+    limit = (sample.get("memory_stats") or {}).get("limit")
+    rx = sum(int(n.get("rx_bytes") or 0) for n in (sample.get("networks") or {}).values())
+    tx = sum(int(n.get("tx_bytes") or 0) for n in (sample.get("networks") or {}).values())
+    blk = (sample.get("blkio_stats") or {}).get("io_service_bytes_recursive") or []
+    read = sum(int(b.get("value") or 0) for b in blk if str(b.get("op", "")).lower() == "read")
+    write = sum(int(b.get("value") or 0) for b in blk if str(b.get("op", "")).lower() == "write")
+    pids = (sample.get("pids_stats") or {}).get("current")
+    share = f" ({mem / limit * 100:.1f} %)" if mem is not None and limit else ""
+    return "\n".join([
+        f"{'CPU':<12}{'-' if cpu is None else f'{cpu:.1f} %'}",
+        f"{'Memory':<12}{size_text(mem)} of {size_text(limit)}{share}",
+        f"{'Network':<12}{size_text(rx)} in, {size_text(tx)} out",
+        f"{'Block I/O':<12}{size_text(read)} read, {size_text(write)} written",
+        f"{'PIDs':<12}{pids if pids is not None else '-'}",
+    ])
