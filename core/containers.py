@@ -230,6 +230,7 @@ class ExecSession:
         return session
 
     async def read(self) -> bytes:
+        data: bytes
         try:
             data = await self.response.reader.read(65536)
         except (OSError, ssl.SSLError):  # a dropped connection reads as the end of the shell

@@ -69,7 +69,6 @@ class MachineTuiApp(App[None]):
             self.notify(f"{path}: [keys] must be a table of binding-id = \"key\"", severity="error")
             return
         from .console import SshConsole
-
         from .log_view import LogScreen, LogView
         from .machine_view import MachineScreen, StatsScreen
 

@@ -61,10 +61,12 @@ class LiveTable(DataTable, inherit_bindings=False):
         rows whose text changed cost a redraw. A new order rebuilds the table."""
         wanted = [k for k, _ in rows]
         current = self.current_key()
-        shown_keys = [k.value for k in self.rows]
-        if shown_keys and [k for k in shown_keys if k in set(wanted)] != [k for k in wanted if k in set(shown_keys)]:
-            self.clear()
         wanted_set = set(wanted)
+        shown_keys = [k.value for k in self.rows]
+        kept = set(shown_keys)
+        # rows are only ever added at the end: any other order is a rebuild
+        if shown_keys and [k for k in shown_keys if k in wanted_set] + [k for k in wanted if k not in kept] != wanted:
+            self.clear()
         for key in list(self.rows):
             if key.value not in wanted_set:
                 self.remove_row(key)

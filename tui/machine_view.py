@@ -348,9 +348,8 @@ class MachineScreen(Screen[None]):
         self.app.pop_screen()
 
     def action_help(self) -> None:
-        from .screens import TextScreen, help_text
-
         from .log_view import LogScreen, LogView
+        from .screens import TextScreen, help_text
 
         self.app.push_screen(TextScreen(f"keys in {self.machine}", help_text(
             self.BINDINGS, self.app.user_keymap, sections=(

@@ -650,11 +650,10 @@ class MainScreen(Screen[None]):
         self.app.push_screen(TextScreen(f"env {name}", text))
 
     def action_help(self) -> None:
-        from .screens import TextScreen, help_text
-
         from .log_view import LogScreen, LogView
         from .machine_table import LiveTable
         from .machine_view import MachineScreen
+        from .screens import TextScreen, help_text
 
         self.app.push_screen(TextScreen("keys", help_text(self.BINDINGS, self.app.user_keymap, sections=(
             ("Moving in a table", LiveTable.BINDINGS), ("Inside a machine (Enter)", MachineScreen.BINDINGS),
@@ -750,7 +749,8 @@ class AppFooter(Footer):
 
     PINNED = ("help", "quit")
     DEFAULT_CSS = """
-    AppFooter #pinned { dock: right; width: auto; height: 1; background: $footer-background; }
+    AppFooter #pinned { dock: right; width: auto; height: 1; background: $footer-background;
+                        border-left: vkey $foreground 30%; padding-left: 1; }
     """
 
     def __init__(self) -> None:

@@ -57,7 +57,7 @@ def key_display(keys: str) -> str:
 
     shown = []
     for key in keys.split(","):
-        char = key_to_character(key) if len(key) > 1 and "+" not in key else None
+        char = {"slash": "/"}.get(key) or (key_to_character(key) if len(key) > 1 and "+" not in key else None)
         shown.append(char if char and char.isprintable() and char != " " else key.replace("right_square_bracket", "]"))
     return "/".join(shown)
 

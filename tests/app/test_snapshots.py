@@ -43,8 +43,8 @@ def main_app():
 
 
 async def loaded(pilot):
-    table = pilot.app.query_one(MachineTable)
-    await wait_until(pilot, lambda: table.row_count == 4)
+    tables = pilot.app.query(MachineTable)  # mounted inside its container a moment after the app starts
+    await wait_until(pilot, lambda: tables.nodes and tables.first().row_count == 4)
     await pilot.pause(0.2)
 
 
