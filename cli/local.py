@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from ..core.errors import MachineError
-from .commands import COMMANDS, COMMANDS_BY_NAME, PROG, VERSION_LINE
+from .commands import COMMANDS_BY_NAME, PROG, VERSION_LINE
 from .context import fleet_names, load_hosts, run, run_on_hosts, target_name, target_names
 from .parse import Command, HelpRequested, Opt, UsageError, command_help, parse_args
 
@@ -358,7 +358,7 @@ def cmd_completion(ctx, opts, args):
 
     if len(args) != 1:
         raise MachineError("Error: Expected one shell name (bash, zsh or fish) as an argument")
-    ctx.out.write(script(args[0], [c.name for c in COMMANDS]))
+    ctx.out.write(script(args[0]))
     return 0
 
 

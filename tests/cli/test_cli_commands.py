@@ -146,13 +146,6 @@ def test_default_machine_is_used_without_a_name(cli):
     assert cli("status").stdout == "Running\n"
 
 
-def test_completion_scripts_name_machines(cli):
-    for shell in ("bash", "zsh", "fish"):
-        r = cli("completion", shell)
-        assert r.returncode == 0 and "ls -q" in r.stdout
-    assert cli("completion", "tcsh").returncode == 1
-
-
 def test_debug_mirrors_log_to_stderr_and_log_is_private(cli, store):
     r = cli("--debug", "create", "-d", "none", "--url", "tcp://127.0.0.1:1", "a")
     assert "Creating machine..." in r.stderr
