@@ -128,6 +128,15 @@ COMMANDS = [
     Command("completion", "Print a shell completion script (bash, zsh, fish) (machine-tui)",
             "Argument is a shell: bash, zsh or fish. Example: source <(machine-tui completion bash)",
             handler="local:cmd_completion"),
+    Command("app", "Open the full-screen app (what no command does on a terminal) (machine-tui)", "",
+            handler="local:cmd_app"),
+    Command("serve", "Serve the full-screen app to a browser (machine-tui)",
+            "Prints a URL with a one-time token; each browser tab runs its own app on this store.", [
+                _o("host", "Address to listen on (other than loopback, anyone who has the URL can use it)",
+                   default="127.0.0.1"),
+                _o("port", "TCP port to listen on", "int", 8000),
+                _o("public-url", "The URL browsers reach this server by, when a proxy stands in front"),
+            ], handler="serve:cmd_serve"),
     Command("help", "Shows a list of commands or help for one command", ""),
 ]
 # a verb of the core's table that the list above does not place yet is a command all the same

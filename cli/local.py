@@ -353,6 +353,14 @@ def _driver_from_argv(args: list[str]) -> str:
     return os.environ.get("MACHINE_DRIVER") or "virtualbox"
 
 
+def cmd_app(ctx, opts, args):
+    """The app, also where stdin and stdout are not a terminal (a browser tab's process under `serve`)."""
+    from ..tui.app import run_app
+
+    os.environ["MACHINE_STORAGE_PATH"] = ctx.store.path
+    return run_app()
+
+
 def cmd_completion(ctx, opts, args):
     from .completion import script
 

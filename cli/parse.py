@@ -61,7 +61,9 @@ def command_help(prog: str, cmd: Command, opts: list[Opt] | None = None) -> str:
 def app_help(prog: str, version: str, global_opts: list[Opt], commands: list[Command]) -> str:
     text = (
         f"Usage: {prog} [OPTIONS] COMMAND [arg...]\n\n"
-        "Create and manage machines running Docker.\n\n"
+        "Create and manage machines running Docker.\n"
+        f"With no command, on a terminal, {prog} opens its full-screen app; `{prog} serve` opens it in a browser."
+        " (machine-tui)\n\n"
         f"Version: {version}\n\n"
         "Author:\n  machine-tui contributors\n\n"
         "Options:\n  " + "".join(o.help_cell() + "\n  " for o in global_opts) + "\n"

@@ -1,0 +1,113 @@
+"""`machine-tui serve` in a real browser: Debian's headless Chromium loads the printed URL (the table reaches the page,
+a key pressed in the page reaches the app), the same page without the token is refused, a websocket from another
+origin is refused, and closing the tab ends the tab's app process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from chromium import Browser, app_processes, chromium_binary
+from conftest import clean_env, run_cli
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served(store, tmp_path):
+    env = clean_env(store, MACHINE_TUI_CONFIG_DIR=str(tmp_path / "config"))
+    for name in ("web1", "db1"):
+        assert run_cli(["create", "-d", "none", "--url", "tcp://127.0.0.1:1", name], env).returncode == 0
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "machine_tui.cli", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = server.stdout.readline()
+    assert line.startswith(f"machine-tui serves its app at http://127.0.0.1:{port}/?token="), \
+        line + server.stderr.read() if server.poll() is not None else line
+    try:
+        yield server, line.split(" at ", 1)[1].strip(), port
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+async def until(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.2)
+    return predicate()
+
+
+def test_the_served_app_in_chromium(served):
+    assert chromium_binary(), "this test needs Chromium: apt-get install chromium (scripts/install-test-deps does)"
+    server, url, port = served
+    assert "token=" in url and len(url.split("token=")[1]) >= 24
+
+    async def go():
+        async with Browser() as browser:
+            # without the token: refused, and no app process is started
+            _, bare = await browser.open(f"http://127.0.0.1:{port}/")
+            text = ""
+            for _ in range(50):
+                text = await browser.evaluate(bare, "document.body ? document.body.innerText : ''") or ""
+                if text:
+                    break
+                await asyncio.sleep(0.2)
+            assert "open the URL with the token" in text, text
+            assert app_processes(server.pid) == []
+
+            # with it: the page connects, the app's table reaches it
+            tab, page = await browser.open(url)
+            assert await until(lambda: "db1" in browser.received(page) and "web1" in browser.received(page), 60), \
+                browser.received(page)[-2000:]
+            assert "DRIVER" in browser.received(page)
+            assert len(app_processes(server.pid)) == 1
+            # a key typed in the page reaches the app: ? opens the help
+            focused = await browser.evaluate(page, "(() => { const t = document.querySelector('.xterm-helper-textarea');"
+                                                   " if (t) t.focus(); return document.activeElement.className; })()")
+            assert "xterm-helper-textarea" in focused, focused
+            await browser.press(page, "?")
+            assert await until(lambda: "(machine-start)" in browser.received(page), 20), \
+                browser.received(page)[-1500:]
+
+            # another origin's page cannot open the app's websocket, even in the browser that holds the cookie
+            _, other = await browser.open("data:text/html,<title>elsewhere</title>")
+            await asyncio.sleep(0.5)
+            verdict = await browser.evaluate(other, f"""new Promise(done => {{
+                const ws = new WebSocket('ws://127.0.0.1:{port}/ws');
+                ws.onopen = () => done('opened'); ws.onerror = () => done('refused');
+                setTimeout(() => done('no answer'), 10000); }})""")
+            assert verdict == "refused"
+            assert len(app_processes(server.pid)) == 1
+
+            # the tab closes: its app process ends
+            await browser.close(tab)
+            assert await until(lambda: app_processes(server.pid) == [], 30), app_processes(server.pid)
+
+    asyncio.run(go())
+    assert server.poll() is None  # the server itself serves on
+
+
+def test_serve_refuses_bad_input_in_one_line(store):
+    env = clean_env(store)
+    out = run_cli(["serve", "--port", "70000"], env)
+    assert out.returncode == 1 and out.stderr == "Error: --port 70000: a TCP port is 1 to 65535\n"
+    out = run_cli(["serve", "extra"], env)
+    assert out.returncode == 1 and "serve takes no arguments" in out.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        out = run_cli(["serve", "--port", str(taken.getsockname()[1])], env, timeout=60)
+    assert out.returncode == 1 and out.stderr.startswith("Error: cannot serve on 127.0.0.1:"), out.stderr
+    assert "Traceback" not in out.stderr and os.linesep not in out.stderr.rstrip("\n")
