@@ -383,12 +383,15 @@ class StatsScreen(Screen[None]):
         from ..core.errors import MachineError
 
         text = self.query_one("#stats-text", Static)
+        spark = self.query_one("#stats-cpu", Sparkline)
         try:
             async for sample in follow_stats(self.engine, self.container_id):
+                if not self.is_attached:  # gone back meanwhile
+                    return
                 text.update(stats_text(sample))
                 if sample.get("cpu_percent") is not None:
                     self.cpu = (self.cpu + [sample["cpu_percent"]])[-120:]
-                    self.query_one("#stats-cpu", Sparkline).data = list(self.cpu)
+                    spark.data = list(self.cpu)
         except MachineError as err:
             text.update(f"stats stopped: {err}")
 

@@ -172,6 +172,7 @@ async def test_stats_and_a_shell_inside_the_container(box):
         from machine_tui.tui.console import SshConsole
 
         await pilot.press("t")
+        assert await wait_until(pilot, lambda: screen.query(SshConsole), 10)
         console = screen.query_one(SshConsole)
         assert await wait_until(pilot, lambda: any(line.rstrip().endswith("#") for line in console.model.text_lines()),
                                 10)

@@ -266,7 +266,7 @@ async def test_what_is_done_in_the_app_is_in_the_log(store, tmp_path, monkeypatc
             table = app.query_one(MachineTable)
             while table.row_count == 0:
                 await pilot.pause(0.1)
-            await pilot.press("x")  # stop a none machine: refused, and the refusal is logged too
+            await pilot.press("x", "y")  # stop a none machine (yes, asked first): refused, the refusal logged too
             await pilot.press("d", *"gone", "enter")
             for _ in range(50):
                 if not os.path.exists(os.path.join(store, "machines", "gone")):
