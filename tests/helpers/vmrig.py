@@ -138,6 +138,8 @@ def busybox_rootfs(folder: str) -> str:
     root = os.path.join(folder, "rootfs")
     os.makedirs(os.path.join(root, "bin"), exist_ok=True)
     shutil.copy(busybox, os.path.join(root, "bin", "busybox"))
+    if not os.path.lexists(os.path.join(root, "bin", "sh")):  # a shell where `docker exec` looks for one
+        os.symlink("busybox", os.path.join(root, "bin", "sh"))
     tar = os.path.join(folder, "rootfs.tar")
     subprocess.run(["tar", "-C", root, "-cf", tar, "."], check=True)
     return tar
