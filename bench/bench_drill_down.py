@@ -73,8 +73,6 @@ async def drill_down(store: str, docker: FakeDocker) -> dict:
             await pilot.pause()
             cpu.append((time.process_time() - c) * 1000)
             keyed += frames[before:before + 1]  # the frame the key press made
-            if os.environ.get("BENCH_VERBOSE"):
-                print(i, containers.cursor_row, containers.scroll_y, [round(f, 1) for f in frames[before:]])
         screen._compositor_refresh = compose
         # a poll's frame: every visible row's CPU and memory changed at once
         before = len(frames)

@@ -34,6 +34,41 @@ class LiveTable(DataTable, inherit_bindings=False):
         Binding("ctrl+u", "half_page(-1)", "Half a page up", show=False, id="rows-half-up"),
     ]
 
+    def render_lines(self, crop):
+        # DataTable asks for its (unchanging) style once per line; once per frame is enough
+        self._frame_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_style = None
+
+    def render_line(self, y: int):
+        if self.fixed_rows or not self.show_header or getattr(self, "_frame_style", None) is None:
+            return super().render_line(y)
+        scroll_x, scroll_y = self.scroll_offset
+        header = self.get_row_height(self._header_row_key)
+        return self._render_line(y + scroll_y if y >= header else y, scroll_x, scroll_x + self.size.width,
+                                 self._frame_style)
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style):
+        if self.cursor_type != "row":
+            return super()._render_line(y, x1, x2, base_style)
+        try:
+            row_key, _ = self._get_offsets(y)
+        except LookupError:
+            return super()._render_line(y, x1, x2, base_style)
+        if row_key not in self._row_locations:  # the header: its hover highlight follows the column
+            return super()._render_line(y, x1, x2, base_style)
+        index = self._row_locations.get(row_key)
+        key = ("row-cursor", y, x1, x2, self.size.width, base_style, self.show_cursor,
+               self.cursor_coordinate.row == index, self.hover_coordinate.row == index,
+               self._show_hover_cursor, self._update_count, self._pseudo_class_state)
+        # kept in Textual's line cache so that everything which clears it (styles, resize, data) clears these too
+        strip = self._line_cache.get(key)
+        if strip is None:
+            strip = self._line_cache[key] = super()._render_line(y, x1, x2, base_style)
+        return strip
+
     def action_half_page(self, direction: int) -> None:
         if self.row_count:
             step = max(1, (self.scrollable_content_region.height - 1) // 2)
