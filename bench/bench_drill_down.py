@@ -132,7 +132,8 @@ def main():
                MACHINE_TUI_CONFIG_DIR=os.path.join(work, "config"))
     subprocess.run([sys.executable, "-m", "machine_tui.cli", "create", "-d", "none", "--url",
                     f"tcp://127.0.0.1:{port}", "box"], env=env, check=True, capture_output=True)
-    os.environ.update(MACHINE_TUI_CONFIG_DIR=env["MACHINE_TUI_CONFIG_DIR"], MACHINE_TUI_LOG_DIR=env["MACHINE_TUI_LOG_DIR"])
+    os.environ.update(MACHINE_TUI_CONFIG_DIR=env["MACHINE_TUI_CONFIG_DIR"],
+                      MACHINE_TUI_LOG_DIR=env["MACHINE_TUI_LOG_DIR"])
     docker = FakeDocker()
     for i in range(200):
         docker.add(f"svc-{i:03d}", "busybox:latest", running=i % 4 != 0,

@@ -1,6 +1,7 @@
 """Makes the README's pictures of the TUI from a real run: a throwaway store with real machines
 (none driver; one answering loopback engine, one closed, one broken; a generic one that is a real OpenSSH sshd on
-127.0.0.1, for the console), the app driven headless.
+127.0.0.1, for the console; one whose engine runs containers), the app driven headless, and served to Debian's
+headless Chromium for browser.png.
 
     python scripts/make-screenshots.py   # writes screenshots/*.svg
 """
@@ -229,6 +230,105 @@ def lab_machines(store, paces, fail=None):
     return engines
 
 
+async def shoot_inside(store):
+    """Enter on a machine: its containers; Enter on one: its log, searched; the detail pane; the app at 80x24."""
+    from machine_tui.core.store import Store
+    from machine_tui.tui.app import MachineTable, MachineTuiApp
+
+    shots = os.path.join(ROOT, "screenshots")
+    app = MachineTuiApp(Store(store), poll_interval=2, timeout=3)
+    async with app.run_test(size=(130, 36)) as pilot:
+        await pilot.pause(1.5)
+        table = app.query_one(MachineTable)
+        table.move_cursor(row=[k.value for k in table.rows].index("box"))
+        await pilot.press("v")
+        await pilot.pause(0.3)
+        app.save_screenshot("detail-pane.svg", path=shots)
+        await pilot.press("v", "enter")
+        containers = app.screen.query_one("#container-table")
+        for _ in range(100):  # until the CPU column has its second sample
+            if containers.row_count and containers.get_row_at(0)[5].endswith("%"):
+                break
+            await pilot.pause(0.1)
+        app.save_screenshot("inside-a-machine.svg", path=shots)
+        containers.move_cursor(row=[str(containers.get_row(k)[0]) for k in containers.rows].index("web"))
+        await pilot.press("enter")
+        await pilot.pause(1.5)
+        await pilot.press("slash", *"POST", "enter")
+        await pilot.pause(0.5)
+        app.save_screenshot("container-logs.svg", path=shots)
+    app = MachineTuiApp(Store(store), poll_interval=60, timeout=3)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(1.5)
+        app.save_screenshot("app-80x24.svg", path=shots)
+
+
+def box_engine(store):
+    """A machine "box" whose engine runs a few containers, one of them with a busy log."""
+    from fakedocker import FakeDocker
+    from fakeengine import FakeEngine
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cli(store, "create", "-d", "none", "--url", f"tcp://127.0.0.1:{port}", "box")
+    docker = FakeDocker()
+    web = docker.add("web", "nginx:1.27", ports=[{"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080,
+                                                  "Type": "tcp"}])
+    for i in range(400):
+        method = "POST" if i % 9 == 0 else "GET"
+        web.write(f'10.0.2.2 - - [02/Dec/2026:10:{i // 60:02d}:{i % 60:02d} +0000] "{method} /api/items/{i} '
+                  f'HTTP/1.1" {201 if method == "POST" else 200} {512 + i * 7 % 900} "-" "curl/7.88.1"\n'.encode())
+    docker.add("api", "local/api:2.3", ports=[{"IP": "0.0.0.0", "PrivatePort": 8000, "PublicPort": 8000,
+                                               "Type": "tcp"}])
+    docker.add("db", "postgres:16", ports=[{"PrivatePort": 5432, "Type": "tcp"}])
+    docker.add("cache", "redis:7")
+    docker.add("migrate", "local/api:2.3", running=False)
+    docker.images += [{"Id": "sha256:" + "cd" * 32, "RepoTags": ["nginx:1.27"], "Created": 1764000000,
+                       "Size": 192_000_000}]
+    return FakeEngine(store, "127.0.0.1", port, docker=docker, hostname="box")
+
+
+def shoot_browser(store):
+    """`serve`, and the app in Debian's headless Chromium: a PNG from the browser itself."""
+    from chromium import Browser, chromium_binary
+
+    if not chromium_binary():
+        print("no chromium: browser.png not remade (apt-get install chromium)")
+        return
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, MACHINE_STORAGE_PATH=store, MACHINE_TUI_LOG_DIR=store + "-logs")
+    server = subprocess.Popen([sys.executable, "-m", "machine_tui.cli", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    url = server.stdout.readline().split(" at ", 1)[1].strip()
+
+    async def shoot_page():
+        async with Browser() as browser:
+            tab, page = await browser.open(url)
+            await browser.send("Emulation.setFocusEmulationEnabled", {"enabled": True}, page)
+            for _ in range(50):  # a browser tab in front has the focus: the app draws its footer for it
+                if await browser.evaluate(page, "(() => { const t = document.querySelector('.xterm-helper-textarea');"
+                                                " if (t) t.focus(); return !!t; })()"):
+                    break
+                await asyncio.sleep(0.2)
+            for _ in range(150):  # the table and the footer have reached the page
+                if "shell-box" in browser.received(page) and "palette" in browser.received(page):
+                    break
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(3.0)
+            with open(os.path.join(ROOT, "screenshots", "browser.png"), "wb") as fh:
+                fh.write(await browser.screenshot(page))
+            await browser.close(tab)
+
+    try:
+        asyncio.run(shoot_page())
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
 def remove_all(store, names):
     from machine_tui.core import operations
     from machine_tui.core.events import Reporter
@@ -326,12 +426,16 @@ def main():
         asyncio.run(shoot_cluster_create(store))
         shoot_batch_cli(store)
         remove_all(store, ["lab-host", "lab1", "lab2", "lab3", "lab4", "node1", "node2", "node3", "node4"])
+        with box_engine(store):
+            asyncio.run(shoot_inside(store))
+            shoot_browser(store)
+        remove_all(store, ["box"])
         asyncio.run(shoot_cloud_wizards(store))
-        engines = add_swarm(store)
+        swarm_engines = add_swarm(store)
         try:
             asyncio.run(shoot_fleet(store))
         finally:
-            for engine in engines:
+            for engine in swarm_engines:
                 engine.__exit__(None, None, None)
     finally:
         for engine in engines:

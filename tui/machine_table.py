@@ -110,8 +110,9 @@ class LiveTable(DataTable, inherit_bindings=False):
             plain = tuple(str(c) for c in cells)
             if key in self.rows:
                 if shown.get(key) != plain:
-                    for col, value in zip(self.columns, cells, strict=True):
-                        self.update_cell(key, col, value)
+                    for (col, column), value in zip(self.columns.items(), cells, strict=True):
+                        # a value wider than its column widens it ("-" then "25.0 %"); the others cost no relayout
+                        self.update_cell(key, col, value, update_width=len(str(value)) > column.content_width)
             else:
                 self.add_row(*cells, key=key)
             shown[key] = plain

@@ -756,6 +756,13 @@ class AppFooter(Footer):
     def __init__(self) -> None:
         super().__init__(show_command_palette=False)
 
+    def bindings_changed(self, screen) -> None:
+        # Textual's footer waits for the app to have the focus; a browser tab under `serve` starts without it
+        # (textual-serve's page may say "focus" before the app listens), and its footer would stay empty
+        self._bindings_ready = True
+        if self.is_attached and screen is self.screen:
+            self.call_after_refresh(self.recompose)
+
     def compose(self) -> ComposeResult:
         from textual.containers import HorizontalGroup
         from textual.widgets._footer import FooterKey

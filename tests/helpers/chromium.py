@@ -85,6 +85,9 @@ class Browser:
         session = (await self.send("Target.attachToTarget", {"targetId": target, "flatten": True}))["sessionId"]
         await self.send("Network.enable", {}, session)
         await self.send("Page.enable", {}, session)
+        # the page's own size, whatever the headless window's frame takes (else the last line falls outside)
+        await self.send("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 800, "deviceScaleFactor": 1,
+                                                                "mobile": False}, session)
         await self.send("Page.navigate", {"url": url}, session)
         return target, session
 
