@@ -99,6 +99,31 @@ def test_the_served_app_in_chromium(served):
     assert server.poll() is None  # the server itself serves on
 
 
+def test_another_host_or_origin_is_refused_even_with_the_token(served):
+    """DNS rebinding (the browser thinks it talks to evil.example) and a page of another origin: 403, no app."""
+    import http.client
+
+    server, url, port = served
+    token = url.split("token=")[1]
+
+    def status(path, **headers):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", path, headers=headers)
+        code = conn.getresponse().status
+        conn.close()
+        return code
+
+    assert status(f"/?token={token}") == 200
+    assert status(f"/?token={token}", Host=f"evil.example:{port}") == 403
+    assert status(f"/?token={token[:-1]}") == 403
+    upgrade = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Cookie": f"machine_tui_token={token}"}
+    assert status("/ws", **upgrade, Origin="http://evil.example") == 403
+    assert status("/ws", **upgrade) == 101  # the same, from no page of another origin: let in
+    # that socket closed at once: the app it started ends too
+    assert asyncio.run(until(lambda: app_processes(server.pid) == [], 30)), app_processes(server.pid)
+
+
 def test_serve_refuses_bad_input_in_one_line(store):
     env = clean_env(store)
     out = run_cli(["serve", "--port", "70000"], env)
