@@ -98,8 +98,22 @@ def guarded_server(command: str, host: str, port: int, token: str, public_url: s
             self.sessions.discard(service)
 
         async def on_startup(self, app: web.Application) -> None:
+            pass  # the URL is said once the server listens (announce), not before
+
+        def announce(self, *_: Any) -> None:
             print(f"machine-tui serves its app at {self.public_url}/?token={token}", flush=True)
             print("Open it in a browser (the token is shown once; Ctrl+C stops the server)", flush=True)
+
+        def serve(self, debug: bool = False) -> None:
+            import signal
+
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self.request_exit)
+            # aiohttp calls `print` once its sites listen: the URL is only given when it can be opened
+            web.run_app(self._make_app(), host=self.host, port=self.port, handle_signals=False, loop=loop,
+                        print=self.announce)
 
         async def on_shutdown(self, app: web.Application) -> None:
             await asyncio.gather(*(self.end(service) for service in list(self.sessions)))
