@@ -20,24 +20,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "..", "tests"), os.path.join(HERE, "..", "tests", "helpers")]
 
-from machine_tui.core import hostconfig  # noqa: E402
-from machine_tui.core.drivers import driver_class  # noqa: E402
-from machine_tui.core.hostconfig import Host  # noqa: E402
 from machine_tui.core.store import Store  # noqa: E402
 from machine_tui.tui.app import MachineTable, MachineTuiApp  # noqa: E402
 
 
 def make_store(n: int) -> Store:
-    store = Store(tempfile.mkdtemp(prefix="mt-bench-tui-"))
-    for i in range(n):
-        name = f"m{i:03d}"
-        cfg = driver_class("none").new_config(name, store.path)
-        cfg["URL"] = "tcp://127.0.0.1:1"
-        auth = hostconfig.auth_options(store.path, name)
-        doc = hostconfig.new_host(name, "none", cfg, hostconfig.engine_options(), hostconfig.swarm_options(), auth)
-        store.create_machine_dir(name)
-        store.save(Host(name, doc, store.machine_dir(name)))
-    return store
+    from generichost import add_none_machines
+
+    return add_none_machines(tempfile.mkdtemp(prefix="mt-bench-tui-"), [f"m{i:03d}" for i in range(n)])
 
 
 async def table_bench(store: Store, poll: float = 5.0, machines: int = 500) -> dict:

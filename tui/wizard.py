@@ -127,7 +127,7 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
         values = self.typed_values()
         self.choices_region = next((v for k, v in values.items() if k.endswith("-region")), None)
         found = await live_choices(self.store_path, driver, values, refresh)
-        if driver != self.driver:
+        if driver != self.driver or not self.is_attached:
             return
         self.choices = found
         await self.show_choices(found.by_flag)
@@ -135,7 +135,10 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
             self.say_choices(found.summary)
 
     def say_choices(self, text: str) -> None:
-        status = self.query_one("#choices-status", Label)
+        found = self.query("#choices-status")
+        if not found:  # the form closed (or is being rebuilt) while the provider answered
+            return
+        status = found.first(Label)
         status.update(text)
         status.display = bool(text)  # a local driver's form keeps its lines
 

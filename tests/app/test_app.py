@@ -180,7 +180,8 @@ async def test_the_cloud_form_never_shows_a_credential_from_the_environment(stor
         await pilot.pause(0.3)
         wizard = app.screen
         wizard.query_one("#driver").value = "amazonec2"
-        await pilot.pause(0.5)
+        # the form follows the driver: on a loaded machine that takes more than a fixed pause
+        assert await wait_until(pilot, lambda: wizard.query("#flag-amazonec2-secret-key"), 15)
         secret = wizard.query_one("#flag-amazonec2-secret-key")
         assert secret.value == "" and secret.password
         assert "set in $AWS_SECRET_ACCESS_KEY" in str(secret.placeholder)
@@ -245,19 +246,9 @@ async def test_sort_keeps_the_cursor_on_its_machine_and_log_shows_operations(sto
 
 async def test_scrolling_a_long_table_draws_the_cursor_row_where_it_is(store):
     """The table keeps drawn rows between key presses; what it shows must equal a fresh drawing."""
-    from machine_tui.core import hostconfig
-    from machine_tui.core.drivers import driver_class
-    from machine_tui.core.hostconfig import Host
+    from generichost import add_none_machines
 
-    s = Store(store)
-    for i in range(60):
-        name = f"m{i:02d}"
-        cfg = driver_class("none").new_config(name, s.path)
-        cfg["URL"] = "tcp://127.0.0.1:1"
-        doc = hostconfig.new_host(name, "none", cfg, hostconfig.engine_options(), hostconfig.swarm_options(),
-                                  hostconfig.auth_options(s.path, name))
-        s.create_machine_dir(name)
-        s.save(Host(name, doc, s.machine_dir(name)))
+    s = add_none_machines(store, [f"m{i:02d}" for i in range(60)])
     app = MachineTuiApp(s, poll_interval=3600, timeout=2)
     async with app.run_test(size=(120, 20)) as pilot:
         table = app.query_one(MachineTable)

@@ -5,20 +5,13 @@ tests/vm/test_tui_vm.py."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from conftest import clean_env, run_cli, wait_until
 from fakedocker import FakeDocker
 from fakeengine import FakeEngine
 from machine_tui.core.store import Store
 from machine_tui.tui.app import MachineTable, MachineTuiApp
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from vmrig import free_port
 
 
 @pytest.fixture

@@ -14,12 +14,7 @@ import time
 import pytest
 from chromium import Browser, app_processes, chromium_binary
 from conftest import clean_env, run_cli
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from vmrig import free_port
 
 
 @pytest.fixture

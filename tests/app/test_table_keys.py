@@ -36,19 +36,9 @@ async def loaded(pilot, app, count):
 
 
 async def test_vi_keys_and_half_pages(store, config):
-    from machine_tui.core import hostconfig
-    from machine_tui.core.drivers import driver_class
-    from machine_tui.core.hostconfig import Host
+    from generichost import add_none_machines
 
-    s = Store(store)
-    for i in range(40):  # made in-process: 40 CLI runs would take longer than the test
-        name = f"m{i:02d}"
-        cfg = driver_class("none").new_config(name, s.path)
-        cfg["URL"] = "tcp://127.0.0.1:1"
-        doc = hostconfig.new_host(name, "none", cfg, hostconfig.engine_options(), hostconfig.swarm_options(),
-                                  hostconfig.auth_options(s.path, name))
-        s.create_machine_dir(name)
-        s.save(Host(name, doc, s.machine_dir(name)))
+    s = add_none_machines(store, [f"m{i:02d}" for i in range(40)])  # saved in-process: 40 CLI runs take longer
     app = MachineTuiApp(s, poll_interval=3600, timeout=2)
     async with app.run_test(size=(100, 24)) as pilot:
         table = await loaded(pilot, app, 40)

@@ -10,7 +10,7 @@ import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from fakedocker import FakeDocker
+from fakedocker import FakeDocker, send
 from machine_tui.core import certs
 
 VERSION = {"Version": "19.03.5", "ApiVersion": "1.40", "Os": "linux", "Arch": "amd64"}
@@ -30,13 +30,7 @@ class _Handler(BaseHTTPRequestHandler):
         if engine is not None and engine.swarm is not None:
             answer = engine.swarm.handle(engine, method, self.path, body)
             if answer is not None:
-                status, payload = answer
-                data = b"" if payload is None else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send(self, *answer)
                 return
         if engine is not None and engine.docker is not None and engine.docker.handle(self, method, self.path, body):
             return

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 
 import pytest
 from fakedocker import FakeDocker
@@ -15,12 +14,7 @@ from machine_tui.core import certs, containers
 from machine_tui.core.engine import EngineError
 from machine_tui.core.engine_client import EngineClient
 from machine_tui.core.errors import MachineError
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from vmrig import free_port
 
 
 @pytest.fixture
