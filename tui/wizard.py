@@ -77,6 +77,9 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
         await self.build_form()
         self.query_one("#name", Input).focus()
 
+    def on_unmount(self) -> None:
+        self.workers.cancel_group(self, "choices")  # a provider still answering has no form to fill any more
+
     def flags(self):
         driver_flags = flags_of(self.driver)
         own = [f for f in driver_flags]
