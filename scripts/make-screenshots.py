@@ -20,6 +20,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "helpers")]
 
 
+async def choose_driver(pilot, wizard, name):
+    """The create wizard's driver, and its form made for it."""
+    wizard.query_one("#driver").value = name
+    for _ in range(150):
+        if wizard.driver == name and wizard.form_ready:
+            return
+        await pilot.pause(0.1)
+
+
 def cli(store, *args):
     env = dict(os.environ, MACHINE_STORAGE_PATH=store, MACHINE_TUI_LOG_DIR=store + "-logs")
     subprocess.run([sys.executable, "-m", "machine_tui.cli", *args], env=env, check=True, capture_output=True)
@@ -48,8 +57,7 @@ async def shoot(store):
         app.save_screenshot("create-wizard.svg", path=shots)
         await pilot.press("escape", "c")  # a create that takes a while, caught halfway
         await pilot.pause(0.5)
-        app.screen.query_one("#driver").value = "fleetlab"
-        await pilot.pause(0.3)
+        await choose_driver(pilot, app.screen, "fleetlab")
         app.screen.query_one("#name").value = "lab-host"
         app.screen.query_one("#name").focus()
         await pilot.press("enter")
@@ -94,7 +102,7 @@ async def shoot_cloud_wizards(store):
                 await pilot.press("c")
                 await pilot.pause(0.5)
                 wizard = app.screen
-                wizard.query_one("#driver").value = driver
+                await choose_driver(pilot, wizard, driver)
                 wizard.query_one("#name").value = "web2"
                 for _ in range(100):
                     if "Live choices" in str(wizard.query_one("#choices-status").render()):
@@ -155,8 +163,7 @@ async def shoot_cluster_create(store):
         await pilot.press("N")
         await pilot.pause(0.5)
         wizard = app.screen
-        wizard.query_one("#driver").value = "fleetlab"
-        await pilot.pause(0.3)
+        await choose_driver(pilot, wizard, "fleetlab")
         wizard.query_one("#name").value = "lab"
         wizard.query_one("#workers").value = "3"
         wizard.query_one("#name").focus()

@@ -159,6 +159,12 @@ def assert_store_sound(store: str, env) -> dict[str, list[str]]:
     return {line.split()[0]: line.split() for line in r.stdout.splitlines()[1:]}
 
 
+async def choose_driver(pilot, wizard, name, seconds=15.0):
+    """Pick the create wizard's driver and wait until its form is made (on a loaded machine: more than a frame)."""
+    wizard.query_one("#driver").value = name
+    assert await wait_until(pilot, lambda: wizard.driver == name and wizard.form_ready, seconds), name
+
+
 async def wait_until(pilot, predicate, seconds=5.0):
     """Pilot pauses until predicate() holds or seconds pass; its last answer."""
     import time

@@ -49,6 +49,7 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
         self.store_path = store_path  # where live choices are cached
         self.choices = None  # the last Choices shown
         self.choices_region = None  # the region they are for
+        self.form_ready = False  # the driver's fields are all there (collect waits for them)
 
     TITLE = "[b]Create a machine[/]  (Escape to cancel)"
     NAME_HINT = "machine name"
@@ -89,13 +90,19 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
         return own, common
 
     async def build_form(self) -> None:
+        self.form_ready = False
+        driver = self.driver
         form = self.query_one("#form", VerticalScroll)
         await form.remove_children()
         own, common = self.flags()
         await form.mount_all([w for f in own for w in self._field(f)])
-        # made with its fields inside: a form rebuilt meanwhile (the driver changed again) cannot leave it empty
-        await form.mount(Collapsible(*[w for f in common for w in self._field(f)],
-                                     title="Advanced: engine, swarm and TLS options", collapsed=True))
+        advanced = Collapsible(title="Advanced: engine, swarm and TLS options", collapsed=True)
+        await form.mount(advanced)
+        contents = advanced.query(Collapsible.Contents)
+        if driver != self.driver or not advanced.is_attached or not contents:
+            return  # the driver changed again meanwhile: that build makes the form
+        await contents.first().mount_all([w for f in common for w in self._field(f)])
+        self.form_ready = True
         self.choices = None
         self.workers.cancel_group(self, "choices")  # another driver's choices must not land in this form
         self.say_choices("")
@@ -225,6 +232,8 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
         self.dismiss(problem)
 
     def collect(self) -> CreateRequest | str:
+        if not self.form_ready:
+            return "The form is still being made for this driver: a moment"
         name = self.query_one("#name", Input).value.strip()
         if not is_valid_name(name):
             return INVALID_NAME_MESSAGE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from conftest import clean_env, run_cli, wait_until
+from conftest import choose_driver, clean_env, run_cli, wait_until
 from machine_tui.core.store import Store
 from machine_tui.tui.app import MachineTable, MachineTuiApp
 
@@ -157,14 +157,12 @@ async def test_wizard_form_follows_the_driver_schema(store):
         await pilot.press("c")
         await pilot.pause(0.3)
         wizard = app.screen
-        wizard.query_one("#driver").value = "generic"
-        await pilot.pause(0.5)
+        await choose_driver(pilot, wizard, "generic")
         ids = [w.id for w in wizard.query("#form Input")]
         assert ids[0] == "flag-generic-ip-address"  # required first
         assert "flag-generic-ssh-user" in ids and "flag-engine-opt" in ids
         assert wizard.query_one("#flag-generic-ssh-user").value == "root"
-        wizard.query_one("#driver").value = "virtualbox"  # the first driver docker-machine users ever typed
-        await pilot.pause(0.5)
+        await choose_driver(pilot, wizard, "virtualbox")  # the first driver docker-machine users ever typed
         ids = [w.id for w in wizard.query("#form Input")]
         assert "flag-virtualbox-image-url" in ids and "flag-virtualbox-boot2docker-url" in ids
         assert wizard.query_one("#flag-virtualbox-memory").value == "1024"
@@ -179,9 +177,7 @@ async def test_the_cloud_form_never_shows_a_credential_from_the_environment(stor
         await pilot.press("c")
         await pilot.pause(0.3)
         wizard = app.screen
-        wizard.query_one("#driver").value = "amazonec2"
-        # the form follows the driver: on a loaded machine that takes more than a fixed pause
-        assert await wait_until(pilot, lambda: wizard.query("#flag-amazonec2-secret-key"), 15)
+        await choose_driver(pilot, wizard, "amazonec2")
         secret = wizard.query_one("#flag-amazonec2-secret-key")
         assert secret.value == "" and secret.password
         assert "set in $AWS_SECRET_ACCESS_KEY" in str(secret.placeholder)
@@ -203,8 +199,7 @@ async def test_cancelled_create_leaves_nothing(store, tmp_path):
         await pilot.press("c")
         await pilot.pause(0.3)
         w = app.screen
-        w.query_one("#driver").value = "generic"
-        await pilot.pause(0.5)
+        await choose_driver(pilot, w, "generic")
         w.query_one("#name").value = "never"
         w.query_one("#flag-generic-ip-address").value = "127.0.0.1"
         w.query_one("#flag-generic-ssh-port").value = "1"  # nothing answers: the create waits

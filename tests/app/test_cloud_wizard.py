@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import wait_until
+from conftest import choose_driver, wait_until
 from fakedigitalocean import FakeDigitalOcean
 from fakeopenstack import FakeOpenStack
 from machine_tui.core.store import Store
@@ -31,8 +31,7 @@ async def open_wizard(pilot, app, driver: str):
     await pilot.press("c")
     await pilot.pause(0.3)
     wizard = app.screen
-    wizard.query_one("#driver").value = driver
-    await pilot.pause(0.3)
+    await choose_driver(pilot, wizard, driver)
     return wizard
 
 
@@ -85,7 +84,7 @@ async def test_no_provider_no_choices_and_the_form_still_works(store, monkeypatc
         assert await wait_until(pilot, lambda: "No live choices from DigitalOcean (no DigitalOcean token" in
                                 status(wizard), 20), status(wizard)
         assert not wizard.query(".choice")
-        wizard.query_one("#driver").value = "qemu"
+        await choose_driver(pilot, wizard, "qemu")
         assert await wait_until(pilot, lambda: status(wizard) == "", 10)  # a local driver lists nothing
 
 

@@ -3,7 +3,7 @@ the cursor, `a` activates it), `!` runs a command on the marked machines with a 
 
 from __future__ import annotations
 
-from conftest import clean_env, run_cli, start_sshd, wait_until
+from conftest import choose_driver, clean_env, run_cli, start_sshd, wait_until
 from fakeengine import FakeEngine, FakeSwarm
 from generichost import add_generic
 from machine_tui.core.events import Reporter
@@ -114,8 +114,7 @@ async def test_shift_n_creates_a_swarm_cluster_a_row_per_machine_and_per_swarm_s
             await pilot.press("N")
             await pilot.pause(0.3)
             wizard = app.screen
-            wizard.query_one("#driver").value = "fleetlab"
-            await pilot.pause(0.3)
+            await choose_driver(pilot, wizard, "fleetlab")
             wizard.query_one("#name").value = "lab"
             wizard.query_one("#workers").value = "2"
             wizard.query_one("#name").focus()

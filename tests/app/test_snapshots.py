@@ -8,7 +8,7 @@ import os
 import shutil
 
 import pytest
-from conftest import clean_env, run_cli, wait_until
+from conftest import choose_driver, clean_env, run_cli, wait_until
 from consoleapp import ConsoleApp
 from machine_tui.core.store import Store
 from machine_tui.tui.app import MachineTable, MachineTuiApp
@@ -66,8 +66,7 @@ def test_create_wizard(fixed_store, snap_compare):
         await loaded(pilot)
         await pilot.press("c")
         await pilot.pause(0.3)
-        pilot.app.screen.query_one("#driver").value = "generic"
-        await pilot.pause(0.3)
+        await choose_driver(pilot, pilot.app.screen, "generic")
         for field in pilot.app.screen.query(Input):  # a blinking cursor would make the picture random
             field.cursor_blink = False
         await pilot.pause(0.1)

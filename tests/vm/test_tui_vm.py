@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 import vmrig
-from conftest import clean_env, run_cli, wait_until
+from conftest import choose_driver, clean_env, run_cli, wait_until
 from machine_tui.core.store import Store
 from machine_tui.tui.app import MachineTable, MachineTuiApp
 from machine_tui.tui.console import SshConsole
@@ -35,8 +35,7 @@ async def drive_the_app(store, tmp_path, monkeypatch):
         await pilot.press("c")
         await pilot.pause(0.3)
         w = app.screen
-        w.query_one("#driver").value = "qemu"
-        await pilot.pause(0.5)
+        await choose_driver(pilot, w, "qemu")
         w.query_one("#name").value = "tuivm"
         w.query_one("#flag-qemu-local-image").value = image
         w.query_one("#flag-qemu-cpus").value = "2"
