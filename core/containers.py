@@ -214,6 +214,7 @@ class ExecSession:
         self.engine, self.exec_id, self.response = engine, exec_id, response
         self._status: int | None = None
         self._closed = False
+        self._resizing: set[asyncio.Future[None]] = set()
 
     @classmethod
     async def open(cls, engine: EngineClient, container_id: str, columns: int, lines: int) -> ExecSession:
@@ -254,7 +255,9 @@ class ExecSession:
             except MachineError:
                 pass  # the shell ended meanwhile
 
-        asyncio.ensure_future(resize())
+        task = asyncio.ensure_future(resize())
+        self._resizing.add(task)  # held until done: a task nobody holds may be collected mid-way
+        task.add_done_callback(self._resizing.discard)
 
     @property
     def exit_status(self) -> int | None:
