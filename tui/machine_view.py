@@ -20,6 +20,10 @@ from .main_screen import AppFooter, FilterInput, log_action
 CONTAINER_COLUMNS = ("NAME", "IMAGE", "STATE", "STATUS", "PORTS", "CPU", "MEM")
 STATE_STYLE = {"running": "green", "exited": "red", "dead": "bold red", "paused": "yellow", "restarting": "cyan",
                "created": "cyan", "removing": "cyan"}
+# a column -> what its rows sort by (usage: the busiest last, so O puts them first)
+SORT_KEYS = {"NAME": lambda c: c.name, "IMAGE": lambda c: c.image, "STATE": lambda c: c.state,
+             "STATUS": lambda c: -c.created, "PORTS": lambda c: c.ports, "CPU": lambda c: c.cpu or 0.0,
+             "MEM": lambda c: c.memory or 0}
 # what stopping or killing a container costs, asked first unless the user turned the question off
 ASK_FIRST = {"stop": "It gets SIGTERM, then SIGKILL after 10 s.", "kill": "It gets SIGKILL now.",
              "remove": "It is stopped if it runs, and deleted (its volumes stay)."}
@@ -55,6 +59,8 @@ class MachineScreen(Screen[None]):
         Binding("K", "container('kill')", "Kill", id="container-kill", show=False),
         Binding("d", "container('remove')", "Remove", id="container-remove"),
         Binding("slash", "filter", "Filter", id="container-filter"),
+        Binding("o", "sort", "Sort", id="container-sort", show=False),
+        Binding("O", "sort_reverse", "Reverse the sort", id="container-sort-reverse", show=False),
         Binding("1", "tab('containers')", "Containers", id="view-containers", show=False),
         Binding("2", "tab('images')", "Images", id="view-images", show=False),
         Binding("3", "tab('volumes')", "Volumes", id="view-volumes", show=False),
@@ -70,6 +76,7 @@ class MachineScreen(Screen[None]):
         self.engine = None
         self.contents = None  # core.containers.MachineContents: the last poll's containers and samples
         self.name_filter = ""
+        self.sort_column, self.sort_reverse = "", False  # "": running first, then by name
         self.problem = ""
         self._timer = None
         self._polled = False
@@ -144,7 +151,11 @@ class MachineScreen(Screen[None]):
         found = self.contents.containers if self.contents else []
         wanted = self.name_filter.lower()
         shown = [c for c in found if not wanted or any(wanted in v.lower() for v in (c.name, c.image, c.state))]
-        shown.sort(key=lambda c: (c.state != "running", c.name))
+        shown.sort(key=lambda c: (c.state != "running", c.name))  # unsorted: the running ones first
+        if self.sort_column:
+            shown.sort(key=SORT_KEYS[self.sort_column])  # stable: the order above within equal values
+        if self.sort_reverse:
+            shown.reverse()
         rows = []
         for c in shown:
             cpu = "-" if c.cpu is None else f"{c.cpu:.1f} %"
@@ -320,6 +331,25 @@ class MachineScreen(Screen[None]):
         if not tabs.query(TabPane):
             tabs.display = False
         self.query_one("#container-table").focus()
+
+    # ----- sorting: o the next column, O reversed, a header click that column (again: reversed)
+    def sort_by(self, column: str, reverse: bool) -> None:
+        self.sort_column, self.sort_reverse = column, reverse
+        self.query_one("#container-table", LiveTable).show_sort(column, reverse)
+        self.show_containers()
+
+    def action_sort(self) -> None:
+        columns = list(SORT_KEYS)
+        following = columns[(columns.index(self.sort_column) + 1) % len(columns)] if self.sort_column else columns[0]
+        self.sort_by(following, False)
+
+    def action_sort_reverse(self) -> None:
+        self.sort_by(self.sort_column or "NAME", not self.sort_reverse)
+
+    def on_data_table_header_selected(self, event) -> None:
+        column = event.column_key.value
+        if event.data_table.id == "container-table" and column in SORT_KEYS:
+            self.sort_by(column, not self.sort_reverse if column == self.sort_column else False)
 
     # ----- filter, back, help
     def action_filter(self) -> None:

@@ -71,6 +71,17 @@ async def test_enter_opens_the_machine_its_containers_then_escape_goes_back(box)
         assert containers.cursor_row == 2
         await pilot.press("k")
         assert containers.cursor_row == 1
+        # sorted by a column, its arrow in the header; reversed; a click on a header sorts by it
+        await pilot.press("o")
+        assert rows(containers) == ["job", "web", "worker"]
+        assert containers.columns[next(k for k in containers.columns if k.value == "NAME")].label.plain == "NAME ▲"
+        await pilot.press("O")
+        assert rows(containers) == ["worker", "web", "job"]
+        header = containers.columns[next(k for k in containers.columns if k.value == "IMAGE")]
+        await pilot.click("#container-table", offset=(sum(c.get_render_width(containers) for c in
+                                                          list(containers.columns.values())[:1]) + 2, 0))
+        # busybox before nginx; within busybox, the running one first
+        assert header.label.plain == "IMAGE ▲" and rows(containers) == ["worker", "job", "web"]
         # the other tabs, by number
         await pilot.press("2")
         images = screen.query_one("#image-table")
