@@ -22,6 +22,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "..", "tests"), os.path.join(HERE, "..", "tests", "helpers")]
 
+from bench_tui import FrameTimer  # noqa: E402
 from fakedocker import FakeDocker  # noqa: E402
 from fakeengine import FakeEngine  # noqa: E402
 from machine_tui.core.store import Store  # noqa: E402
@@ -56,31 +57,18 @@ async def drill_down(store: str, docker: FakeDocker) -> dict:
         cpu0 = time.process_time()
         await screen.poll().wait()
         poll_cpu = time.process_time() - cpu0
-        frames = []
-        compose = screen._compositor_refresh
-
-        def timed_refresh():
-            t = time.perf_counter()
-            compose()
-            frames.append((time.perf_counter() - t) * 1000)
-
-        screen._compositor_refresh = timed_refresh
         keyed, cpu = [], []
-        for i in range(150):
-            before = len(frames)
-            c = time.process_time()
-            await pilot.press("j" if (i // 50) % 2 == 0 else "k")
+        with FrameTimer(screen) as frames:
+            for i in range(150):
+                before = len(frames)
+                c = time.process_time()
+                await pilot.press("j" if (i // 50) % 2 == 0 else "k")
+                await pilot.pause()
+                cpu.append((time.process_time() - c) * 1000)
+                keyed += frames[before:before + 1]  # the frame the key press made
+        with FrameTimer(screen) as polled:  # a poll's frame: every visible row's CPU and memory changed at once
+            await screen.poll().wait()
             await pilot.pause()
-            cpu.append((time.process_time() - c) * 1000)
-            keyed += frames[before:before + 1]  # the frame the key press made
-        screen._compositor_refresh = compose
-        # a poll's frame: every visible row's CPU and memory changed at once
-        before = len(frames)
-        screen._compositor_refresh = timed_refresh
-        await screen.poll().wait()
-        await pilot.pause()
-        screen._compositor_refresh = compose
-        polled = frames[before:]
     keyed.sort()
     cpu.sort()
     return {"Enter to 201 containers listed": f"{first:.2f} s",

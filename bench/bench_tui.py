@@ -24,6 +24,26 @@ from machine_tui.core.store import Store  # noqa: E402
 from machine_tui.tui.app import MachineTable, MachineTuiApp  # noqa: E402
 
 
+class FrameTimer:
+    """While in use, the time each frame of the screen takes to compose (Textual's compositor refresh), in ms."""
+
+    def __init__(self, screen):
+        self.screen, self.frames = screen, []
+        self.compose = screen._compositor_refresh
+
+    def _timed(self):
+        t = time.perf_counter()
+        self.compose()
+        self.frames.append((time.perf_counter() - t) * 1000)
+
+    def __enter__(self) -> list[float]:
+        self.screen._compositor_refresh = self._timed
+        return self.frames
+
+    def __exit__(self, *exc):
+        self.screen._compositor_refresh = self.compose
+
+
 def make_store(n: int) -> Store:
     from generichost import add_none_machines
 
@@ -39,24 +59,14 @@ async def table_bench(store: Store, poll: float = 5.0, machines: int = 500) -> d
             await pilot.pause(0.05)
         first = time.perf_counter() - t0
         await pilot.pause(1)
-        screen = app.screen
-        frames = []
-        compose = screen._compositor_refresh
-
-        def timed_refresh():
-            t = time.perf_counter()
-            compose()
-            frames.append((time.perf_counter() - t) * 1000)
-
-        screen._compositor_refresh = timed_refresh
         times, walls = [], []
-        for _ in range(150):
-            t, c = time.perf_counter(), time.process_time()
-            await pilot.press("down")
-            await pilot.pause()  # until the message queue is empty and the frame composed
-            times.append((time.process_time() - c) * 1000)
-            walls.append((time.perf_counter() - t) * 1000)
-        screen._compositor_refresh = compose
+        with FrameTimer(app.screen) as frames:
+            for _ in range(150):
+                t, c = time.perf_counter(), time.process_time()
+                await pilot.press("down")
+                await pilot.pause()  # until the message queue is empty and the frame composed
+                times.append((time.process_time() - c) * 1000)
+                walls.append((time.perf_counter() - t) * 1000)
         if poll > 60:  # the idle figures only mean something with polling on
             return {"key press, no polling: frame composition median / p95":
                     f"{statistics.median(sorted(frames)):.1f} / {sorted(frames)[int(len(frames) * 0.95)]:.1f} ms"}
