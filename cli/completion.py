@@ -24,7 +24,7 @@ class Schema:
         from .parse import Opt
 
         self.global_opts = [o for o in global_opts("") if o.name not in ("help", "version")]
-        self.commands = [c for c in COMMANDS]
+        self.commands = list(COMMANDS)
         self.opts = {c.name: list(c.opts) for c in COMMANDS}
         self.opts["create"] = [Opt(f, "d" if f.name == "driver" else "") for f in create_flags([])]
         if "swarm" in self.opts:

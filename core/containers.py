@@ -5,6 +5,7 @@ restart, remove; a shell inside one (an exec on an upgraded connection). The app
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -186,8 +187,6 @@ async def follow_logs(engine: EngineClient, container_id: str, tail: int | str =
 
 async def follow_stats(engine: EngineClient, container_id: str) -> AsyncIterator[dict[str, Any]]:
     """One stats sample a second, as the engine streams them, each with its CPU percentage worked out."""
-    import json
-
     response = await engine.request("GET", f"/containers/{quoted(container_id)}/stats?stream=true", keep=False)
     pending = b""
     try:

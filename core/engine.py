@@ -192,47 +192,6 @@ class EngineError(MachineError):
         self.status, self.message = status, message
 
 
-async def engine_call(url: str, ca: str, cert: str, key: str, method: str, path: str,
-                      body: Any = None, timeout: float = 30.0) -> Any:
-    """One Docker Engine API request over the machine's mutual TLS; the JSON answer (None when empty).
-    An error status is an EngineError with the engine's message; a body (a join token, say) is never logged."""
-    host, port = split_hostport(url)
-    try:
-        ctx = client_context(ca, cert, key)
-    except (OSError, ssl.SSLError) as err:
-        raise MachineError(f"Cannot reach the engine at {host}:{port}: {tls_files_problem(ca, cert, key, err)}") \
-            from None
-    data = b"" if body is None else json.dumps(body).encode()
-    head = (f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n").encode()
-    try:
-        reader, writer = await _open(host, port, ctx, timeout)
-    except (OSError, asyncio.TimeoutError) as err:
-        raise MachineError(f"Cannot reach the engine at {host}:{port}: {_go_dial_error(f'{host}:{port}', err)}") \
-            from None
-    try:
-        writer.write(head + data)
-        await writer.drain()
-        raw = await asyncio.wait_for(reader.read(-1), timeout)
-    except (OSError, ssl.SSLError, asyncio.TimeoutError) as err:
-        raise MachineError(f"{method} {path} on {host}:{port}: {_go_dial_error(f'{host}:{port}', err)}") from None
-    finally:
-        writer.close()
-    top, _, payload = raw.partition(b"\r\n\r\n")
-    status_line = top.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
-    status = int(status_line[1]) if len(status_line) > 1 and status_line[1].isdigit() else 0
-    if b"transfer-encoding: chunked" in top.lower():
-        payload = _dechunk(payload)
-    try:
-        answer = json.loads(payload) if payload.strip() else None
-    except ValueError:
-        answer = payload.decode(errors="replace").strip()
-    if not 200 <= status < 300:
-        message = answer.get("message", "") if isinstance(answer, dict) else str(answer or "")
-        raise EngineError(status, message.strip() or f"HTTP {status}")
-    return answer
-
-
 def _dechunk(body: bytes) -> bytes:
     out = bytearray()
     while body:

@@ -1,6 +1,6 @@
 """A machine's Docker Engine API over its mutual TLS, for views that keep asking (the drill-down's containers, their
-stats, logs and exec): kept-alive connections, responses read by their length or chunks, streams read as they come,
-and the upgraded connection an exec runs on. `engine.engine_call` stays the one-shot request of the CLI's verbs."""
+stats, logs and exec) and the swarm commands: kept-alive connections, responses read by their length or chunks,
+streams read as they come, and the upgraded connection an exec runs on."""
 
 from __future__ import annotations
 

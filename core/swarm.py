@@ -46,13 +46,13 @@ class Node:
 
 async def call(host: Host, method: str, path: str, body: Any = None, timeout: float = 60.0) -> Any:
     """A Docker API request to the machine's engine over its TLS."""
-    from .engine import engine_call
-    from .reach import machine_url
+    from .engine_client import EngineClient
 
-    url = await machine_url(host)
-    auth = host.auth
-    return await engine_call(url, auth.get("CaCertPath", ""), auth.get("ClientCertPath", ""),
-                             auth.get("ClientKeyPath", ""), method, path, body, timeout)
+    engine = await EngineClient.of(host, timeout)
+    try:
+        return await engine.call(method, path, body)
+    finally:
+        engine.close()
 
 
 async def swarm_state(host: Host) -> dict[str, Any]:

@@ -19,6 +19,8 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "helpers")]
 
+from vmrig import free_port  # noqa: E402
+
 
 async def choose_driver(pilot, wizard, name):
     """The create wizard's driver, and its form made for it."""
@@ -227,9 +229,7 @@ def lab_machines(store, paces, fail=None):
     DRIVERS["fleetlab"] = "helpers.fleetlabdriver:FleetLabDriver"
     fake, engines = FakeSwarm(), []
     for name, pace in paces.items():
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            FleetLabDriver.ENGINES[name] = s.getsockname()[1]
+        FleetLabDriver.ENGINES[name] = free_port()
         FleetLabDriver.PACE[name] = pace
         engines.append(FakeEngine(store, "127.0.0.1", FleetLabDriver.ENGINES[name], swarm=fake,
                                   hostname=name).__enter__())
@@ -275,9 +275,7 @@ def box_engine(store):
     from fakedocker import FakeDocker
     from fakeengine import FakeEngine
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     cli(store, "create", "-d", "none", "--url", f"tcp://127.0.0.1:{port}", "box")
     docker = FakeDocker()
     web = docker.add("web", "nginx:1.27", ports=[{"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080,
@@ -303,9 +301,7 @@ def shoot_browser(store):
     if not chromium_binary():
         print("no chromium: browser.png not remade (apt-get install chromium)")
         return
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = dict(os.environ, MACHINE_STORAGE_PATH=store, MACHINE_TUI_LOG_DIR=store + "-logs")
     server = subprocess.Popen([sys.executable, "-m", "machine_tui.cli", "serve", "--port", str(port)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -356,9 +352,7 @@ def add_swarm(store):
     fake = FakeSwarm()
     engines = []
     for name in ("sw1", "sw2", "sw3"):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = free_port()
         cli(store, "create", "-d", "none", "--url", f"tcp://127.0.0.1:{port}", name)
         engines.append(FakeEngine(store, "127.0.0.1", port, swarm=fake, hostname=name).__enter__())
     st = Store(store)
@@ -377,9 +371,7 @@ def start_sshd(folder):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(folder, key)], check=True)
     shutil.copy(os.path.join(folder, "user_key.pub"), os.path.join(folder, "authorized_keys"))
     os.makedirs("/run/sshd", exist_ok=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     with open(os.path.join(folder, "sshd_config"), "w") as fh:
         fh.write(f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder}/host_key\nPidFile {folder}/sshd.pid\n"
                  f"AuthorizedKeysFile {folder}/authorized_keys\nStrictModes no\nUsePAM no\n"
@@ -413,9 +405,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix="mt-shots-")
     store = os.path.join(work, "store")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     cli(store, "create", "-d", "none", "--url", f"tcp://127.0.0.1:{port}", "dev")
     cli(store, "create", "-d", "none", "--url", "tcp://127.0.0.1:1", "staging")
     cli(store, "create", "-d", "none", "--url", f"tcp://127.0.0.1:{port}", "--engine-label", "tier=web", "web1")
