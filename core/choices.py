@@ -99,7 +99,7 @@ async def driver_choices(store_path: str, driver_name: str, values: dict[str, An
     """The driver's live choices for the options typed so far (credentials, API, region): from the cache if fresh,
     else from the provider; the cache's last answer, marked as such, when the provider fails."""
     from .drivers import driver_class
-    from .errors import MachineError
+    from .errors import MachineError, one_line
 
     cls = driver_class(driver_name)
     source, scope = cls.choice_source(values)
@@ -111,8 +111,8 @@ async def driver_choices(store_path: str, driver_name: str, values: dict[str, An
         return Choices(cached[0], source, cached[1])
     try:
         found = await cls.live_choices(values)
-    except MachineError as err:
-        problem = str(err)
+    except Exception as err:  # noqa: BLE001 - a provider's failure is the form's status line, never the app's end
+        problem = str(err) if isinstance(err, MachineError) else f"{cls.choice_source(values)[0]}: {one_line(err)}"
         return Choices(cached[0], source, cached[1], problem) if cached else Choices({}, source, 0, problem)
     now = time.time()
     if found:

@@ -80,3 +80,10 @@ def describe_os_error(err: OSError) -> str:
         errno.ENAMETOOLONG: "use a shorter name or store path",
     }.get(err.errno or 0, "")
     return f"{where.strip() + ': ' if where else ''}{what.lower()}" + (f" ({hint})" if hint else "")
+
+
+def one_line(err: BaseException, limit: int = 300) -> str:
+    """An unexpected error as the one line a user reads: its type where its text says nothing, no traceback and
+    nothing of its frames' variables (where a request body with a password may sit)."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(os.path.dirname(ROOT), "shared")
-FIXTURES = os.path.join(SHARED, "fixtures", "docker-machine")
+# what the real docker-machine 0.16.2 printed and wrote, recorded once: data the tests carry with them
+FIXTURES = os.path.join(ROOT, "tests", "fixtures", "docker-machine")
 
 
 NOWHERE = "http://127.0.0.1:9"  # a closed loopback port: where a cloud client not given a stand-in goes

@@ -27,6 +27,30 @@ class MachineTuiApp(App[None]):
         self.main_screen = MainScreen(self.store, poll_interval, timeout)
         self.user_keymap: dict[str, str] = {}  # binding id -> key(s), from keys.toml
         self.preferences = Preferences()
+        self.worker_failures: list[BaseException] = []  # what background tasks raised, kept for the log view and tests
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A worker that fails (a provider that does not answer, a host that hangs up) is one line in a toast and a
+        traceback in the log; it never ends the app. Anything else still ends it, its traceback without locals."""
+        from textual.worker import WorkerFailed
+
+        if isinstance(error, WorkerFailed) and self.is_running:
+            cause = error.error
+            log_action(f"a background task failed: {failure_text(cause)}", error=True, exc=cause)
+            self.notify(failure_text(cause), title="A background task failed", severity="error", timeout=10)
+            self.worker_failures.append(cause)
+            return
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        # Textual's own shows each frame's local variables: a request body with a password may be one of them
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None)
+        self._exit_renderables.append(Segments(self.console.render(traceback, self.console.options)))
+        self._close_messages_no_wait()
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen
@@ -98,5 +122,6 @@ class MachineTuiApp(App[None]):
 
 
 def run_app() -> int:
-    MachineTuiApp().run()
-    return 0
+    app = MachineTuiApp()
+    app.run()
+    return app.return_code or 0

@@ -50,7 +50,7 @@ class MainScreen(Screen[None]):
         Binding("r", "refresh", "Refresh", id="refresh"),
         Binding("T", "app.change_theme", "Theme", id="theme", show=False),
         Binding("question_mark", "help", "Help", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("q", "app.quit", "Quit", id="quit"),  # app.quit: a Screen has no quit action
     ]
 
     def __init__(self, store: Store, poll_interval: float = 5.0, timeout: float = 10.0):
@@ -747,7 +747,7 @@ class AppFooter(Footer):
     """The footer, with help, quit and the palette kept at its right end: at 80 columns the keys on the left are
     cut, those three never are."""
 
-    PINNED = ("help", "quit")
+    PINNED = ("help", "app.quit")
     DEFAULT_CSS = """
     AppFooter #pinned { dock: right; width: auto; height: 1; background: $footer-background;
                         border-left: vkey $foreground 30%; padding-left: 1; }
@@ -794,12 +794,17 @@ def failure_text(err: BaseException) -> str:
     return f"Error: {err or type(err).__name__}"
 
 
-def log_action(text: str, error: bool = False) -> None:
-    """What the user did in the app and what failed, in machine-tui's log (redacted, rotated)."""
+def log_action(text: str, error: bool = False, exc: BaseException | None = None) -> None:
+    """What the user did in the app and what failed, in machine-tui's log (redacted, rotated); an unexpected
+    failure's traceback with it, frames only."""
     from ..core.logfile import get_logger
 
     try:
         logger = get_logger()
+        if exc is not None:
+            import traceback
+
+            text += "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
         (logger.error if error else logger.info)("app: %s", text)
     except Exception:  # noqa: BLE001 - logging never stops the app
         pass

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 ENGINE_PORT = 2376
 GROUP = "docker-machine"
+API_TIMEOUT = 30.0  # seconds for one API exchange (connect and read): a silent endpoint is a failure, not a hang
 STATES = {"ACTIVE": State.RUNNING, "BUILD": State.STARTING, "REBOOT": State.STARTING,
           "HARD_REBOOT": State.STARTING, "PAUSED": State.PAUSED, "SUSPENDED": State.SAVED, "SHUTOFF": State.STOPPED,
           "SHELVED": State.STOPPED, "SHELVED_OFFLOADED": State.STOPPED, "ERROR": State.ERROR}
@@ -201,7 +202,9 @@ class OpenStackDriver(Driver):
                 raise MachineError("the openstack driver needs openstacksdk: pip install 'machine-tui[openstack]'") \
                     from None
             args: dict[str, Any] = {"app_name": "machine-tui", "status_code_retries": 4,
-                                    "retriable_status_codes": [429, 503], "connect_retries": 2}
+                                    "retriable_status_codes": [429, 503], "connect_retries": 2,
+                                    # a cloud that accepts and never answers fails the call, not the wait forever
+                                    "api_timeout": API_TIMEOUT}
             for key, value in (("auth_url", self.auth_url), ("username", self.username),
                                ("password", self.password or os.environ.get("OS_PASSWORD", "")),
                                ("project_name", self.tenant_name), ("project_id", self.tenant_id),
@@ -246,6 +249,8 @@ class OpenStackDriver(Driver):
             raise MachineError("no cloud named yet: --openstack-cloud or --openstack-auth-url")
         conn = driver.connection()
 
+        # each listing names its proxy inside the call: reaching conn.compute signs in, a network exchange that must
+        # run in a thread and fail as one line, never in the app's event loop
         def listed(what: str, listing: Callable[[], Any], choice: Callable[[Any], Choice],
                    order: Callable[[Any], Any] = lambda x: str(x.name)) -> Any:
             return driver.call(what, lambda: [choice(x) for x in sorted(listing(), key=order)])
@@ -261,20 +266,21 @@ class OpenStackDriver(Driver):
             return Choice(str(n.name), "external" if n.is_router_external else "")
 
         return await gather_choices({
-            "openstack-region": listed("listing regions", conn.identity.regions, lambda r: Choice(str(r.id)),
+            "openstack-region": listed("listing regions", lambda: conn.identity.regions(), lambda r: Choice(str(r.id)),
                                        lambda r: str(r.id)),
-            "openstack-flavor-name": listed("listing flavors", conn.compute.flavors, flavor,
+            "openstack-flavor-name": listed("listing flavors", lambda: conn.compute.flavors(), flavor,
                                             lambda f: (f.vcpus or 0, f.ram or 0, str(f.name))),
-            "openstack-image-name": listed("listing images", conn.image.images, image),
+            "openstack-image-name": listed("listing images", lambda: conn.image.images(), image),
             "openstack-net-name": listed("listing networks", lambda: [
                 n for n in conn.network.networks() if not n.is_router_external], network),
             "openstack-floatingip-pool": listed("listing floating IP pools", lambda: conn.network.networks(
                 is_router_external=True), network),
-            "openstack-keypair-name": listed("listing key pairs", conn.compute.keypairs,
+            "openstack-keypair-name": listed("listing key pairs", lambda: conn.compute.keypairs(),
                                              lambda k: Choice(str(k.name), str(k.type or ""))),
-            "openstack-sec-groups": listed("listing security groups", conn.network.security_groups,
+            "openstack-sec-groups": listed("listing security groups", lambda: conn.network.security_groups(),
                                            lambda g: Choice(str(g.name), str(g.description or ""))),
-            "openstack-availability-zone": listed("listing availability zones", conn.compute.availability_zones,
+            "openstack-availability-zone": listed("listing availability zones",
+                                                  lambda: conn.compute.availability_zones(),
                                                   lambda z: Choice(str(z.name)))})
 
     # ----- create
@@ -540,10 +546,11 @@ def _add_rule(conn: Any, group_id: str, port: int) -> None:
 
 def _show_keystoneauth_retries() -> None:
     """keystoneauth logs each retry it makes ("Retriable status code 429. Retrying in 1.0s. 3 retries left"): shown
-    in the create's progress, and not printed raw to stderr by logging's last resort."""
+    in the create's progress; its other lines ("Failed to discover available identity versions") are not printed
+    raw to stderr by logging's last resort: the failure they precede is told as one line."""
     import logging
 
-    logger = logging.getLogger("keystoneauth.session")
+    logger = logging.getLogger("keystoneauth")
     if any(isinstance(h, _RetryForwarder) for h in logger.handlers):
         return
     logger.addHandler(_RetryForwarder())

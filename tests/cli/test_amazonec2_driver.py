@@ -17,6 +17,7 @@ import urllib.request
 import boto3
 import moto.server as moto_server
 import pytest
+from conftest import FIXTURES
 from machine_tui.core import operations
 from machine_tui.core.errors import MachineError, VMMissing
 from machine_tui.core.events import Reporter
@@ -24,8 +25,7 @@ from machine_tui.core.states import State
 from machine_tui.core.store import Store
 from steps import Steps
 
-FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures", "docker-machine",
-                       "cloud-help", "01-create-amazonec2-help", "stdout")
+FIXTURE = os.path.join(FIXTURES, "cloud-help", "01-create-amazonec2-help", "stdout")
 # the defaults that were obsolete (docker-machine 0.16.2 -> machine-tui), and why: README "The amazonec2 driver"
 CHANGED_DEFAULTS = {"amazonec2-instance-type": ("t2.micro", "t3.micro"), "amazonec2-volume-type": ("gp2", "gp3")}
 LINE = re.compile(r'^\s+--(amazonec2-[\w-]+)(?: \[[^\]]*\])?(?: "([^"]*)")?\s+(.*?)(?: \[\$(\w+)\])?$')

@@ -7,6 +7,7 @@ import os
 import re
 
 import pytest
+from conftest import FIXTURES
 from fakedigitalocean import FakeDigitalOcean
 from machine_tui.core import operations
 from machine_tui.core.errors import MachineError, VMMissing
@@ -15,8 +16,7 @@ from machine_tui.core.states import State
 from machine_tui.core.store import Store
 from steps import Steps
 
-FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures", "docker-machine",
-                       "cloud-help", "01-create-digitalocean-help", "stdout")
+FIXTURE = os.path.join(FIXTURES, "cloud-help", "01-create-digitalocean-help", "stdout")
 CHANGED_DEFAULTS = {"digitalocean-image": ("ubuntu-16-04-x64", "ubuntu-24-04-x64")}  # 16.04 is retired
 LINE = re.compile(r'^\s+--(digitalocean-[\w-]+)(?: \[[^\]]*\])?(?: "([^"]*)")?\s+(.*?)(?: \[\$(\w+)\])?$')
 DOCKER_MACHINE_FIELDS = [

@@ -1,4 +1,4 @@
-"""Replays what the real docker-machine printed (../shared/fixtures/docker-machine) against machine-tui:
+"""Replays what the real docker-machine printed (tests/fixtures/docker-machine) against machine-tui:
 same stdout, stderr and exit code, with `machine-tui` where docker-machine printed its own name."""
 
 from __future__ import annotations

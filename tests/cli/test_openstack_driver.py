@@ -10,6 +10,7 @@ import re
 import shutil
 
 import pytest
+from conftest import FIXTURES
 from fakeopenstack import FakeOpenStack
 from machine_tui.core import operations
 from machine_tui.core.errors import MachineError, VMMissing
@@ -17,8 +18,7 @@ from machine_tui.core.states import State
 from machine_tui.core.store import Store
 from steps import Steps
 
-FIXTURE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures", "docker-machine",
-                       "cloud-help", "01-create-openstack-help", "stdout")
+FIXTURE = os.path.join(FIXTURES, "cloud-help", "01-create-openstack-help", "stdout")
 # root: cloud images refuse it, so the default is the image's own user
 CHANGED_DEFAULTS = {"openstack-ssh-user": ("root", "")}
 OURS_ONLY = {"openstack-cloud": ("", "OS_CLOUD")}  # clouds.yaml

@@ -494,12 +494,11 @@ def test_cloud_image_flag_faults(vbox, cloud_site, store, tmp_path):
 
 async def test_config_json_is_the_one_docker_machine_writes(vbox, github, store, monkeypatch):
     """Field by field against the config.json docker-machine 0.16.2 wrote for `create -d virtualbox default`
-    (../shared/reference/docker-machine.md), on VirtualBox 6.1.26 where the default host-only range still applies."""
-    from conftest import SHARED
+    (tests/fixtures/virtualbox-default-config.json), on VirtualBox 6.1.26 where the default host-only range still applies."""
+    from conftest import FIXTURES
 
-    text = open(os.path.join(SHARED, "reference", "docker-machine.md")).read()
-    block = text[text.index("`config.json` (virtualbox, created with defaults"):]
-    theirs = json.loads(block[block.index("```json") + 7:block.index("```", block.index("```json") + 7)])
+    with open(os.path.join(os.path.dirname(FIXTURES), "virtualbox-default-config.json")) as fh:
+        theirs = json.load(fh)
     monkeypatch.setenv("VBOX_EMULATOR_VERSION", "6.1.26r145957")
     st, host, driver = new_machine(store, "default", **{"virtualbox-no-vtx-check": False})
     monkeypatch.setattr("machine_tui.core.drivers.virtualbox.driver._cpu_has_vtx", lambda: True)

@@ -1,0 +1,79 @@
+"""What a new user meets in the first hour of the app (issue 21), pressed as they press it."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import wait_until
+from machine_tui.tui.app import MachineTable, MachineTuiApp
+
+
+@pytest.fixture
+def config(tmp_path, monkeypatch):
+    folder = tmp_path / "config"
+    monkeypatch.setenv("MACHINE_TUI_CONFIG_DIR", str(folder))
+    return folder
+
+
+def none_store(store, *names):
+    from generichost import add_none_machines
+
+    return add_none_machines(store, list(names))
+
+
+async def test_q_quits_from_the_machine_table(store, config):
+    app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(MachineTable)
+        assert await wait_until(pilot, lambda: table.row_count == 1, 15)
+        assert table.has_focus
+        await pilot.press("q")
+        assert await wait_until(pilot, lambda: not app.is_running, 15)
+
+
+async def test_ctrl_c_names_the_key_that_quits(store, config):
+    app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+c")
+        assert await wait_until(pilot, lambda: any("to quit" in str(n.message) for n in app._notifications), 15)
+        said = [str(n.message) for n in app._notifications if "to quit" in str(n.message)]
+        assert "[b]q[/b]" in said[0]
+        assert app.is_running
+
+
+async def test_openstack_form_with_a_cloud_that_refuses_keeps_the_app(store, config, monkeypatch):
+    """Choosing openstack while its cloud does not answer: the form says so in one line, the app goes on."""
+    from conftest import choose_driver
+
+    monkeypatch.setenv("OS_AUTH_URL", "http://127.0.0.1:9/v3")  # a closed loopback port
+    monkeypatch.setenv("OS_USERNAME", "someone")
+    monkeypatch.setenv("OS_PASSWORD", "hunter2-secret")
+    monkeypatch.setenv("OS_TENANT_NAME", "project")
+    app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("c")
+        assert await wait_until(pilot, lambda: app.screen.__class__.__name__ == "CreateWizard", 15)
+        wizard = app.screen
+        await choose_driver(pilot, wizard, "openstack")
+
+        def said():
+            return str(wizard.query_one("#choices-status").render())
+
+        assert await wait_until(pilot, lambda: "cannot reach" in said() or "OpenStack" in said() and "127.0.0.1:9"
+                                in said(), 120), said()
+        assert "hunter2" not in said() and "\n" not in said().strip()
+        assert app.is_running and app.screen is wizard and not app.worker_failures
+
+
+async def test_a_failing_background_task_is_a_toast_not_the_end_of_the_app(store, config):
+    app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        async def boom():
+            raise RuntimeError("the provider hung up")
+
+        app.run_worker(boom(), exit_on_error=True)
+        assert await wait_until(pilot, lambda: app.worker_failures, 15)
+        assert app.is_running
+        assert any("the provider hung up" in str(n.message) for n in app._notifications)
+        await pilot.press("q")
+        assert await wait_until(pilot, lambda: not app.is_running, 15)
+    assert app.return_code in (0, None)
