@@ -160,7 +160,7 @@ async def create(store: Store, name: str, driver_name: str, opts: dict[str, Any]
         raise PreCreateError(f'Error with pre-create check: "{err}"') from None
     report.done("precreate")
     store.create_machine_dir(name, "Creating machine")  # refuses a name a concurrent create took
-    report = _tracking_steps(store, name, report)
+    untracked, report = report, _tracking_steps(store, name, report)
     try:
         store.save(host)
         report.step("create", "Creating machine...")
@@ -191,6 +191,7 @@ async def create(store: Store, name: str, driver_name: str, opts: dict[str, Any]
     if mode:
         from . import swarm
 
+        report = untracked  # the machine is made: a swarm step must not mark it as a create again
         # its own step, so that a front end shows the swarm's progress apart from the machine's
         report.step("swarm", "Setting up Swarm mode...")
         if join:

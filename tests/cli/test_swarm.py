@@ -107,6 +107,12 @@ def test_create_with_swarm_mode_makes_and_joins_the_swarm(store):
                                                                                               "w2"))
         rows = run_cli(["ls", "--format", "{{.Name}} {{.Swarm}}"], env).stdout.splitlines()
         assert rows == ["m1 m1 (manager)", "seed ", "w1 m1 (worker)"]
+        # a finished create with its swarm step reads Running, not "create did not finish" (issue 21, item 3)
+        rows = run_cli(["ls", "--format", "{{.Name}} {{.State}} {{.Error}}"], env).stdout.splitlines()
+        assert [r.strip() for r in rows if not r.startswith("seed")] == ["m1 Running", "w1 Running"]
+        assert run_cli(["ls", "-q", "--filter", "state=Running"], env).stdout.split() == ["m1", "seed", "w1"]
+        assert not any(os.path.exists(os.path.join(store, "machines", n, f)) for n in ("m1", "w1")
+                       for f in os.listdir(os.path.join(store, "machines", n)) if f.startswith(".creat"))
     finally:
         for engine in engines:
             engine.__exit__(None, None, None)
