@@ -53,13 +53,20 @@ def tls_files_problem(ca: str, cert: str, key: str, err: BaseException) -> str:
     return str(err)
 
 
+class MissingAddress(MachineError):
+    """A machine URL with no host to dial ("none", "url1": the none driver keeps what it is given)."""
+
+
 def split_hostport(url: str, default_port: int = 2376) -> tuple[str, int]:
     try:
         parsed = urlparse(url)
         port = parsed.port
     except ValueError as err:
         raise MachineError(f'the machine\'s URL "{url}" is not valid: {err}') from None
-    return parsed.hostname or "", port or default_port
+    if not parsed.hostname:
+        # the none driver keeps any --url, as docker-machine does; one without a host is told here, never dialled
+        raise MissingAddress(f'dial tcp: missing address (the machine\'s URL is "{url}")')
+    return parsed.hostname, port or default_port
 
 
 def _go_dial_error(addr: str, err: BaseException) -> str:
@@ -82,7 +89,9 @@ def _go_dial_error(addr: str, err: BaseException) -> str:
         return f"dial tcp {addr}: connect: connection refused"
     if isinstance(err, OSError) and err.strerror:
         return f"dial tcp {addr}: connect: {err.strerror.lower()}"
-    return f"dial tcp {addr}: {err}"
+    if isinstance(err, (ConnectionResetError, asyncio.IncompleteReadError)):
+        return f"read tcp {addr}: read: connection reset by peer"  # a reset in the handshake: Go's words
+    return f"dial tcp {addr}: {err or type(err).__name__}"
 
 
 async def _open(host: str, port: int, ctx: ssl.SSLContext,
@@ -121,7 +130,11 @@ def _mismatch_names(host: str, port: int, ctx: ssl.SSLContext) -> str:
 
 async def check_tls(url: str, ca: str, cert: str, key: str, timeout: float = 20.0, prog: str = "") -> None:
     """docker-machine's check.ConfigureAuth-free connection check: a TLS handshake with the client certs."""
-    host, port = split_hostport(url)
+    try:
+        host, port = split_hostport(url)
+    except MissingAddress as err:
+        raise MachineError("Error checking and/or regenerating the certs: There was an error validating certificates "
+                           f'for host "": {err}\n' + REGEN_ADVICE.format(prog=prog or program_name())) from None
     addr = f"{host}:{port}"
     ctx = None
     try:
@@ -151,7 +164,10 @@ async def check_tls(url: str, ca: str, cert: str, key: str, timeout: float = 20.
 
 async def docker_version(url: str, ca: str, cert: str, key: str, timeout: float = 10.0) -> dict[str, Any]:
     """GET /version over mutual TLS. Raises MachineError with ls's wording on failure."""
-    host, port = split_hostport(url)
+    try:
+        host, port = split_hostport(url)
+    except MachineError as err:
+        raise MachineError(f"Unable to query docker version: {err}") from None
     try:
         ctx = client_context(ca, cert, key)
     except (OSError, ssl.SSLError) as err:
