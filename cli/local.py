@@ -315,11 +315,22 @@ def cmd_create(ctx, opts_unused, args):
         if flag.name in ("count", "parallel") and flag.problem(values.get(flag.name)):
             raise MachineError(flag.problem(values.get(flag.name)))
     count, parallel = values.pop("count", 0) or 0, values.pop("parallel", 4)
+    batch = values.pop("batch", False)
+    if "count" in explicit and not count:
+        raise MachineError("--count 0 makes no machine: give 1 or more")
     if count:
         if len(positional) != 1:
             raise MachineError(f"--count takes one name to number: {PROG} create --count 3 web makes web1, web2 "
                                "and web3")
+        if not positional[0]:
+            raise MachineError(f"--count needs a name to number: {PROG} create --count 3 web makes web1, web2 "
+                               "and web3")
         names = [f"{positional[0]}{i}" for i in range(1, count + 1)]
+    elif batch:
+        names = positional
+    elif len(positional) > 1:
+        # docker-machine's words: a misplaced flag value must never become a second machine
+        raise MachineError(f"Invalid command line. Found extra arguments [{' '.join(positional[1:])}]")
     else:
         names = positional
     if len(names) > 1:

@@ -28,12 +28,13 @@ def flaky(monkeypatch):
 
 
 def test_batch_create_with_one_failing_member_finishes_the_others(store, monkeypatch, flaky):
-    started = time.monotonic()
     code, out, err = cli_in_process(store, monkeypatch, "create", "-d", "flaky", "--flaky-fail", "web2",
                                     "--flaky-seconds", "0.5", "--parallel", "4", "--count", "4", "web")
     assert code == 1
-    assert time.monotonic() - started < 1.9  # four half-second creates at once, not one after the other
     lines = out.splitlines()
+    # four creates at once, not one after the other: each had begun before any was ready (no clock read)
+    first_ready = min(i for i, line in enumerate(lines) if line.endswith("  ready"))
+    assert {f"web{i}  Booting..." for i in range(1, 5)} <= set(lines[:first_ready])
     assert "web1  Booting..." in lines and "web4  ready" in lines and "web2  failed" in lines
     assert "Created 3 of 4 machines: web1, web3, web4" in lines
     assert "web2: Error creating machine: the host refused web2's options" in err
@@ -47,23 +48,23 @@ def test_batch_create_with_one_failing_member_finishes_the_others(store, monkeyp
 def test_batch_bounds_its_parallelism_and_refuses_bad_names_before_anything(store, monkeypatch, flaky):
     started = time.monotonic()
     code, out, _ = cli_in_process(store, monkeypatch, "create", "-d", "flaky", "--flaky-seconds", "0.4",
-                                  "--parallel", "1", "a1", "a2", "a3")
+                                  "--parallel", "1", "--batch", "a1", "a2", "a3")
     assert code == 0 and time.monotonic() - started >= 1.2  # one at a time
     assert out.splitlines()[-2:] == ["Created 3 of 3 machines: a1, a2, a3",
                                      "To connect your Docker Client to one of them, run: machine-tui env NAME"]
-    code, out, err = cli_in_process(store, monkeypatch, "create", "-d", "flaky", "b1", "../b2")
+    code, out, err = cli_in_process(store, monkeypatch, "create", "-d", "flaky", "--batch", "b1", "../b2")
     assert code == 1 and "Error creating machine '../b2'" in err and not os.path.exists(os.path.join(store,
                                                                                                     "machines", "b1"))
-    code, _, err = cli_in_process(store, monkeypatch, "create", "-d", "flaky", "c", "c")
+    code, _, err = cli_in_process(store, monkeypatch, "create", "-d", "flaky", "--batch", "c", "c")
     assert code == 1 and "c given twice" in err
     code, _, err = cli_in_process(store, monkeypatch, "create", "-d", "flaky", "--count", "2", "x", "y")
     assert code == 1 and "--count takes one name to number" in err
-    code, _, err = cli_in_process(store, monkeypatch, "create", "-d", "flaky", "a1", "new1")
+    code, _, err = cli_in_process(store, monkeypatch, "create", "-d", "flaky", "--batch", "a1", "new1")
     assert code == 1 and 'a1: Docker machine "a1" already exists' in err and "rm -f" not in err
 
 
 def test_verbs_take_a_filter_and_a_bound(store, monkeypatch, flaky):
-    cli_in_process(store, monkeypatch, "create", "-d", "flaky", "--flaky-seconds", "0", "web1", "web2", "db1")
+    cli_in_process(store, monkeypatch, "create", "-d", "flaky", "--batch", "--flaky-seconds", "0", "web1", "web2", "db1")
     code, out, err = cli_in_process(store, monkeypatch, "restart", "--filter", "name=web", "--parallel", "1")
     assert code == 1  # the flaky driver cannot restart: each machine says so
     assert err.count("flaky driver does not support restart") == 2 and "db1" not in out + err
@@ -91,16 +92,13 @@ def fleet(store, tmp_path_factory):
 
 
 def test_run_across_52_machines_and_one_unreachable(store, fleet, cli):
-    started = time.monotonic()
     r = cli("run", "--filter", "driver=generic", "--parallel", "32", "--", "echo out-$PPID; echo err >&2; "
             "test $(hostname) && exit 0")
-    took = time.monotonic() - started
     assert r.returncode == 1  # the unreachable one
     lines = r.stdout.splitlines()
     assert len([line for line in lines if " | out-" in line]) == 52, r.stderr
     assert "unreachable | error: " in r.stderr
     assert r.stderr.rstrip().endswith("52 of 53 machines succeeded; failed: unreachable (unreachable)")
-    assert took < 60, took
     r = cli("run", "h01", "h02", "--json", "--", "sh", "-c", "echo $0; exit 3", "arg zero")
     answer = json.loads(r.stdout)
     assert r.returncode == 1 and [(a["machine"], a["exit_code"], a["stdout"]) for a in answer] == [

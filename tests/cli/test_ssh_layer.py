@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import time
 
 import pytest
 from machine_tui.core import ssh
@@ -106,10 +105,8 @@ async def test_wait_for_ssh_shows_every_retry(tmp_path):
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")], check=True)
     seen = []
     rep = Reporter(seen.append)
-    started = time.monotonic()
     with pytest.raises(MachineError, match="Too many retries waiting for SSH to be available"):
         await ssh.wait_for_ssh(Down(), rep, tries=3, delay=0.1)
-    assert time.monotonic() - started < 5
     assert [e.message.split(":")[0] for e in seen] == ["Waiting for SSH (1/3)", "Waiting for SSH (2/3)",
                                                        "Waiting for SSH (3/3)"]
 
