@@ -253,13 +253,7 @@ def cmd_rm(ctx, opts, args):
         ctx.out.write(command_help(PROG, COMMANDS_BY_NAME["rm"]))
         raise MachineError("Error: Expected to get one or more machine names as arguments")
     force = opts["force"]
-    from ..core.hostconfig import invalid_name_message
-
-    bad = [n for n in args if invalid_name_message(n)]
-    if bad:  # refused before anything is removed, -f or not: `rm -f -y "$UNSET"` must never reach the store
-        raise MachineError("\n".join(f'Error removing host "{operations.printable(n)}": {invalid_name_message(n)}'
-                                      for n in bad))
-    ctx.say(f"About to remove {', '.join(args)}")
+    ctx.say(f"About to remove {', '.join(operations.printable(n) for n in args)}")
     ctx.say("WARNING: This action will delete both local reference and remote instance.")
     if not (force or opts["y"]):
         ctx.out.write("Are you sure? (y/n): ")

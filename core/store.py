@@ -28,12 +28,14 @@ NEXT_SUFFIX = ".next"
 _held = threading.local()  # lock files this thread holds, with their depth (update() loads under its own lock)
 
 
-class InvalidName(MachineError):
-    """A name that is no machine of a store: refused before any path is built from it."""
+class InvalidName(MachineNotFound):
+    """A name that is no machine of a store: refused before any path is built from it, in docker-machine's words
+    for a machine that does not exist (no such name can); create says why the name is refused."""
 
     def __init__(self, name: Any) -> None:
-        super().__init__(invalid_name_message(name))
-        self.name = name
+        text = str(name)
+        super().__init__(text if text.isprintable() else text.encode("unicode_escape").decode("ascii"))
+        self.reason = invalid_name_message(name)
 
 
 class LoadError(MachineError):

@@ -19,11 +19,11 @@ from conftest import clean_env, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-NAME_COMMANDS = [["inspect"], ["status"], ["url"], ["ip"], ["config"], ["env"], ["rm", "-y"], ["rm", "-f", "-y"],
+NAME_COMMANDS = [["inspect"], ["status"], ["url"], ["ip"], ["config"], ["env"], ["rm", "-y"],
                  ["start"], ["stop"], ["kill"], ["restart"], ["provision"], ["regenerate-certs", "-f"], ["upgrade"],
                  ["ssh"], ["version"]]
-BAD_NAMES = ["", ".", "..", "../..", "ROOT", "a/../a", "x" * 300]
-INVALID = "Invalid hostname specified"
+BAD_NAMES = ["", ".", "..", "../..", "ROOT", "a/../a", "x" * 300, "∞"]
+INVALID = "does not exist. Use \"machine-tui ls\" to list machines"  # docker-machine's words: no such name can exist
 NONE = ["create", "-d", "none", "--url", "tcp://127.0.0.1:1"]
 
 
@@ -218,7 +218,7 @@ case("damaged-sshport-ls", ["ls"], 0, "", broken="sshport-text")
 case("damaged-ca-env", ["env", "a"], 1, "is not a PEM CA certificate", broken="ca-garbage")
 case("damaged-ca-create", NONE + ["m"], 1, "is not a PEM certificate", broken="ca-garbage")
 case("damaged-underscore-ls", ["ls"], 0, "", broken="underscore-folder")
-case("damaged-underscore-rm", ["rm", "-f", "-y", "bad_name"], 1, INVALID, broken="underscore-folder")
+case("damaged-underscore-rm", ["rm", "-y", "bad_name"], 1, INVALID, broken="underscore-folder")
 case("damaged-machines-file", ["ls"], 1, "Error reading the store", broken="machines-is-file")
 
 
@@ -244,6 +244,26 @@ def test_bad_input_is_one_line_and_touches_nothing(template, tmp_path, argv, env
         assert expect in lines[0], lines[0]
     if not writes:
         assert snapshot(str(root)) == before
+
+
+@pytest.mark.parametrize("name,broken", [(bad, None) for bad in BAD_NAMES] + [("bad_name", "underscore-folder")])
+def test_forced_removal_of_a_name_that_cannot_exist_says_so_as_docker_machine_and_touches_nothing(template, tmp_path,
+                                                                                                 name, broken):
+    """`rm -f` of a machine that does not exist is no failure for docker-machine (exit 0, two lines); a name that
+    cannot exist is told the same way, and nothing is touched (`rm -f -y "$UNSET"` included)."""
+    root = tmp_path / "root"
+    root.mkdir()
+    store = str(root / "store")
+    shutil.copytree(template, store, symlinks=True)
+    if broken:
+        damage(broken, store)
+    name = str(root) if name == "ROOT" else name
+    before = snapshot(str(root))
+    r = run_cli(["rm", "-f", "-y", name], clean_env(store, MACHINE_TUI_LOG_DIR=str(tmp_path / "logs")), timeout=60)
+    assert r.returncode == 0 and "Traceback" not in r.stderr
+    assert r.stderr.splitlines()[1:] == [f'Can\'t remove "{name}"'] and INVALID in r.stderr.splitlines()[0]
+    assert "Successfully removed" not in r.stdout
+    assert snapshot(str(root)) == before
 
 
 # ---------------------------------------------------------------- beyond a plain command line
