@@ -378,6 +378,8 @@ class QemuDriver(Driver):
     # ----- lifecycle
     async def start(self) -> None:
         if self._pid() is not None:
+            if await self.state() == State.PAUSED:
+                await self._qmp("cont")  # a paused VM (QMP stop, a host suspend) is resumed, as VirtualBox's is
             return
         for port in (self.ssh_port_setting, self.engine_port):
             if not port_free(port):

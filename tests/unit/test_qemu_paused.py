@@ -1,0 +1,37 @@
+"""`start` of a paused QEMU VM resumes it (as the VirtualBox driver resumes a paused VM), on a real QEMU process:
+one with no machine to emulate, started paused, answering QMP on the machine's socket."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+
+from machine_tui.core.drivers.qemu import QemuDriver
+from machine_tui.core.states import State
+
+QEMU = shutil.which("qemu-system-x86_64") or "qemu-system-x86_64"  # scripts/install-test-deps installs it
+
+
+async def test_start_resumes_a_paused_vm(tmp_path):
+    driver = QemuDriver(QemuDriver.new_config("p1", str(tmp_path)))
+    folder = os.path.join(str(tmp_path), "machines", "p1")
+    os.makedirs(folder)
+    disk = os.path.join(folder, "disk.qcow2")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", disk, "16M"], check=True)
+    proc = subprocess.Popen([QEMU, "-machine", "none", "-S", "-display", "none", "-daemonize",
+                             "-qmp", f"unix:{folder}/qmp.sock,server=on,wait=off", "-pidfile", f"{folder}/qemu.pid",
+                             "-drive", f"file={disk},if=none,id=d0,format=qcow2"])
+    assert proc.wait() == 0
+    try:
+        for _ in range(100):
+            if await driver.state() != State.STOPPED:
+                break
+            await asyncio.sleep(0.1)
+        assert await driver.state() == State.PAUSED
+        await driver.start()
+        assert await driver.state() == State.RUNNING
+    finally:
+        await driver.kill()
+    assert await driver.state() == State.STOPPED
