@@ -39,8 +39,8 @@ EXTRA_CREATE_FLAGS = [
          "MACHINE_NO_DOCKER_CONTEXT", advanced=True),
     Flag("count", "Create N machines named after the one name given: web -> web1, web2... (machine-tui)", "int", 0,
          bounds=(0, 1000), advanced=True),
-    Flag("batch", "Create every machine named: create --batch web db cache (machine-tui; without it, a second name "
-         "is refused as docker-machine refuses it)", B, False, advanced=True),
+    Flag("batch", "Create every machine named, a batch: create --batch web db cache (machine-tui)", B, False,
+         advanced=True),
     Flag("parallel", "How many machines of a batch to create at once (machine-tui)", "int", 4, bounds=(1, 100),
          advanced=True),
 ]

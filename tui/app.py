@@ -52,6 +52,17 @@ class MachineTuiApp(App[None]):
         self._exit_renderables.append(Segments(self.console.render(traceback, self.console.options)))
         self._close_messages_no_wait()
 
+    async def _on_key(self, event) -> None:
+        """A printable key that bubbled up here while a text box has the focus was queued for another widget before
+        the key that moved the focus was handled ("/d" typed in one burst): it belongs to the box, not the table."""
+        from textual import events
+        from textual.widgets import Input
+
+        focused = self.focused
+        if isinstance(focused, Input) and event.is_printable:
+            event.prevent_default()  # not App's own handling too: that would run the table's binding for it
+            focused.post_message(events.Key(event.key, event.character))
+
     def get_default_screen(self) -> MainScreen:
         return self.main_screen
 

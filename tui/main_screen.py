@@ -336,7 +336,8 @@ class MainScreen(Screen[None]):
         box = self.main_widget("#filter", Input)
         box.display = True
         box.value = self.name_filter
-        box.focus()
+        # now, not after a refresh: keys typed in the same burst as "/" are already queued and must reach the box
+        self.set_focus(box)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter" and event.input.display:  # the rows follow each key typed

@@ -77,3 +77,29 @@ async def test_a_failing_background_task_is_a_toast_not_the_end_of_the_app(store
         await pilot.press("q")
         assert await wait_until(pilot, lambda: not app.is_running, 15)
     assert app.return_code in (0, None)
+
+
+async def burst(pilot, app, *keys):
+    """Keys as a terminal delivers a fast typist's or a paste's: all queued before the first is handled."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    for key in keys:
+        char = key if len(key) == 1 else None
+        app.post_message(events.Key(_character_to_key(key) if char else key, char))
+    await pilot.pause(0.3)
+
+
+async def test_keys_typed_in_one_burst_after_slash_all_reach_the_filter(store, config):
+    app = MachineTuiApp(none_store(store, "api1", "db1", "web1"), poll_interval=3600, timeout=2)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.query_one(MachineTable)
+        assert await wait_until(pilot, lambda: table.row_count == 3, 15)
+        await burst(pilot, app, "/", "d")
+        assert app.screen is app.main_screen  # no "Remove api1?" question
+        assert app.query_one("#filter").value == "d"
+        assert [k.value for k in table.rows] == ["db1"]
+        await pilot.press("escape")
+        await burst(pilot, app, "/", "x", "y", "z", "z", "y")
+        assert app.screen is app.main_screen and app.query_one("#filter").value == "xyzzy"
+        assert table.row_count == 0 and not app.main_screen.busy

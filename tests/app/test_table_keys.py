@@ -196,11 +196,15 @@ async def test_at_80x24_the_footer_keeps_help_quit_and_the_palette_in_sight(stor
     app = MachineTuiApp(Store(store), poll_interval=3600, timeout=2)
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot, app, 1)
-        await pilot.pause(0.3)
-        keys = {k.action: k for k in app.screen.query(FooterKey)}
-        for action in ("help", "quit", "command_palette"):
-            region = keys[action].region
-            assert region.width and region.right <= 80 and region.y == 23, (action, region)
+
+        def pinned():
+            keys = {k.action: k for k in app.screen.query(FooterKey)}
+            return [keys[a].region for a in ("help", "app.quit", "command_palette") if a in keys]
+
+        # the footer is recomposed after the bindings settle: wait for it, no fixed pause
+        assert await wait_until(pilot, lambda: len(pinned()) == 3 and all(r.width for r in pinned()), 15)
+        for region in pinned():
+            assert region.width and region.right <= 80 and region.y == 23, region
         await pilot.press("question_mark")
         await pilot.pause(0.2)
         body = str(app.screen.query_one("#text-body").render())
