@@ -59,7 +59,9 @@ def split_cmd(line: str):
 class Replayer:
     def __init__(self, tmp_path):
         # a loopback address as long as 127.0.0.1, so tabwriter columns keep their widths
-        self.loop = f"127.0.0.{random.randint(2, 9)}"
+        # (one per xdist worker: two replays at once on one address would answer each other's 2376)
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+        self.loop = f"127.0.0.{2 + int(worker.removeprefix('gw') or 0) % 8}"
         # store paths as long as the captured ones, so help and tabwriter layouts keep their widths
         base = "/tmp/d" + "".join(random.choices(string.ascii_lowercase + string.digits, k=7))
         self.stores = {"/tmp/dm-store-flags": base + "-flags", "/tmp/dm-store": base}
