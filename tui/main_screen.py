@@ -53,6 +53,10 @@ class MainScreen(Screen[None]):
         Binding("q", "app.quit", "Quit", id="quit"),  # app.quit: a Screen has no quit action
     ]
 
+    # how long a finished create's row stays in sight once no create runs (a batch's rows go together), and a
+    # failed or cancelled one (its machine's Error row and the log `l` keep saying why); the status line's words
+    ROW_LINGER, FAILED_ROW_LINGER, STATUS_LINGER = 8.0, 30.0, 10.0
+
     def __init__(self, store: Store, poll_interval: float = 5.0, timeout: float = 10.0):
         super().__init__(id="main")
         self.store = store
@@ -65,6 +69,10 @@ class MainScreen(Screen[None]):
         self.history: dict[str, list[str]] = {}  # what operations said, per machine (the log view)
         self.busy: dict[str, str] = {}  # machines this app is starting or stopping -> what their row says
         self.creates: dict[str, tuple] = {}  # machine -> (its create worker, the steps it reports, those done)
+        self.created: set[str] = set()  # creates this app saw succeed
+        self.finished_rows: dict[str, tuple[float, bool]] = {}  # progress rows done -> (when, failed)
+        self.clusters_pending = 0  # clusters whose members are still to be started
+        self._status_said = 0.0
         self._target: str | None = None  # the machine a palette command names
         self._polled_once, self._redraw_cpu, self._gc_frozen = False, 0.0, False
         self._footer_fits: tuple | None = None
@@ -414,9 +422,20 @@ class MainScreen(Screen[None]):
         if message.failed:
             log_action(f"{message.machine}: {message.text}", error=True)
         text = f"{message.machine}: {message.text.splitlines()[0] if message.text else ''}"
-        self.main_widget("#status", Static).update(text)
+        self.say_status(text)
         if message.failed:
             self.notify(message.text, title=message.machine, severity="error", timeout=10)
+
+    def say_status(self, text: str) -> None:
+        """The status line says the latest report, then clears itself (unless something newer was said)."""
+        self.main_widget("#status", Static).update(text)
+        said = self._status_said = time.monotonic()
+
+        def clear() -> None:
+            if self._status_said == said and self.is_attached:
+                self.main_widget("#status", Static).update("")
+
+        self.set_timer(self.STATUS_LINGER, clear)
 
     def action_remove(self) -> None:
         names = self.selected()
@@ -469,8 +488,11 @@ class MainScreen(Screen[None]):
         from ..core.machines import create_steps
 
         steps = create_steps(request.driver)
+        self.finished_rows.pop(request.name, None)  # the same name again: its row is in use once more
+        self.created.discard(request.name)
         if self.query(f"#op-{request.name}"):
             self.main_widget(f"#op-label-{request.name}", Label).update(f"{request.name}: {text}")
+            self.main_widget(f"#op-label-{request.name}", Label).remove_class("failed")
             return steps
         row = Horizontal(Label(f"{request.name}: {text}", id=f"op-label-{request.name}", classes="op-label"),
                          ProgressBar(total=len(steps), show_eta=False, id=f"op-bar-{request.name}"),
@@ -500,6 +522,7 @@ class MainScreen(Screen[None]):
         first, *rest = cluster.members()
         log_action(f"create cluster {cluster.prefix}: {cluster.managers} managers, {cluster.workers} workers "
                    f"(driver {cluster.driver})")
+        self.clusters_pending += 1
         self.start_create(first)
         for member in rest:
             self.create_row(member, f"waiting for {first.name} to be the swarm's manager")
@@ -513,11 +536,13 @@ class MainScreen(Screen[None]):
             await self.creates[first.name][0].wait()
         except Exception:  # noqa: BLE001 - cancelled or failed: the manager's own row says why
             pass
-        made = self.store.exists(first.name) and not create_problem(self.store.machine_dir(first.name)) and \
-            self.main_widget(f"#op-label-{first.name}", Label).render().plain.endswith("created")
+        made = first.name in self.created and self.store.exists(first.name) and \
+            not create_problem(self.store.machine_dir(first.name))
+        self.clusters_pending -= 1
         if not made:
             for member in rest:
                 self.create_row(member, f"not created: {first.name} did not become the manager")
+                self.row_finished(member.name, failed=True)
             return
         for member in rest:  # they join one manager: the joins go one after the other inside the engine
             self.start_create(member)
@@ -541,6 +566,7 @@ class MainScreen(Screen[None]):
             await operations.create(self.store, request.name, request.driver, request.values,
                                     Reporter(sink, request.name), explicit=request.explicit,
                                     context=not request.values.get("no-docker-context"))
+            self.created.add(request.name)
             self.post_message(CreateProgress(request.name, "", "created", finished=True))
         except asyncio.CancelledError:
             # a cancelled create leaves nothing half-made: the machine goes, whatever state it reached
@@ -597,10 +623,29 @@ class MainScreen(Screen[None]):
             log_action(f"create {message.machine}: {message.text}", error=True)
             label.add_class("failed")
             self.notify(message.text, title=f"create {message.machine}", severity="error", timeout=15)
+            self.row_finished(message.machine, failed=True)
         elif message.text == "created":
             bar.update(progress=len(steps))
             label.update(f"{message.machine}: created")
+            self.row_finished(message.machine, failed=False)
 
+    def row_finished(self, name: str, failed: bool) -> None:
+        self.finished_rows[name] = (time.monotonic(), failed)
+        self.set_timer(self.FAILED_ROW_LINGER if failed else self.ROW_LINGER, self.sweep_rows)
+
+    def sweep_rows(self) -> None:
+        """Finished progress rows leave once they have been seen long enough and no create is running."""
+        if not self.is_attached or self.clusters_pending or any(w.is_running for w, _, _ in self.creates.values()):
+            return  # the last create to finish schedules the sweep again
+        now = time.monotonic()
+        for name, (at, failed) in list(self.finished_rows.items()):
+            if now - at >= (self.FAILED_ROW_LINGER if failed else self.ROW_LINGER) - 0.01:
+                del self.finished_rows[name]
+                for row in self.query(f"#op-{name}, #op-{name}-swarm"):
+                    row.remove()
+        if self.finished_rows:  # the others, when their time comes
+            self.set_timer(min((self.FAILED_ROW_LINGER if failed else self.ROW_LINGER) - (now - at)
+                               for at, failed in self.finished_rows.values()) + 0.05, self.sweep_rows)
     def show_swarm_step(self, message: CreateProgress) -> None:
         """The swarm init or join that follows a member's create: its own row."""
         name = message.machine

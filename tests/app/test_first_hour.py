@@ -103,3 +103,50 @@ async def test_keys_typed_in_one_burst_after_slash_all_reach_the_filter(store, c
         await burst(pilot, app, "/", "x", "y", "z", "z", "y")
         assert app.screen is app.main_screen and app.query_one("#filter").value == "xyzzy"
         assert table.row_count == 0 and not app.main_screen.busy
+
+
+async def test_finished_and_cancelled_create_rows_go_away_and_the_status_line_clears(store, config, tmp_path):
+    import os
+    import subprocess
+
+    from conftest import choose_driver
+
+    app = MachineTuiApp(none_store(store, "seed"), poll_interval=3600, timeout=2)
+    screen = app.main_screen
+    screen.ROW_LINGER, screen.FAILED_ROW_LINGER, screen.STATUS_LINGER = 0.5, 1.0, 0.5
+    key = tmp_path / "k"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("c")
+        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "CreateWizard", 15)
+        wizard = app.screen
+        await choose_driver(pilot, wizard, "none")
+        wizard.query_one("#name").value = "made"
+        wizard.query_one("#flag-url").value = "tcp://127.0.0.1:1"
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: "made" in screen.created, 30)
+        assert await wait_until(pilot, lambda: not app.query("#op-made"), 30)  # finished: its row went
+
+        await pilot.press("c")
+        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "CreateWizard", 15)
+        wizard = app.screen
+        await choose_driver(pilot, wizard, "generic")
+        wizard.query_one("#name").value = "never"
+        wizard.query_one("#flag-generic-ip-address").value = "127.0.0.1"
+        wizard.query_one("#flag-generic-ssh-port").value = "1"  # nothing answers: the create waits
+        wizard.query_one("#flag-generic-ssh-key").value = str(key)
+        wizard.query_one("#flag-no-docker-context").value = True
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: os.path.isdir(os.path.join(store, "machines", "never")), 30)
+        await pilot.press("z")
+        assert await wait_until(pilot, lambda: app.query("#op-label-never") and "cancelled" in str(
+            app.query_one("#op-label-never").render()), 30)
+        assert await wait_until(pilot, lambda: not app.query("#op-never"), 30)  # cancelled: it went too
+
+        status = lambda: str(app.query_one("#status").render())  # noqa: E731
+        assert await wait_until(pilot, lambda: status() == "", 15)
+        await pilot.press("G", "x")  # stop seed (a none machine cannot): the answer is said, then the line clears
+        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmAction", 15)
+        await pilot.press("y")
+        assert await wait_until(pilot, lambda: status().startswith("seed: "), 15)
+        assert await wait_until(pilot, lambda: status() == "", 15)
