@@ -83,6 +83,7 @@ class LiveTable(DataTable, inherit_bindings=False):
                 column.label = Text(wanted)
                 column.content_width = max(column.content_width, len(wanted))
         self._require_update_dimensions = True
+        self._clear_caches()  # the header's line is cached: without this the arrow shows the previous sort
         self.refresh()
 
     def current_key(self) -> str:

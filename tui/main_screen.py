@@ -186,8 +186,8 @@ class MainScreen(Screen[None]):
         self.show_details()
 
     # a row's field -> its column; `o` goes through them in this order, a header click picks one
-    SORT_COLUMNS = {"Name": "NAME", "State": "STATE", "DriverName": "DRIVER", "URL": "URL", "Active": "ACTIVE",
-                    "DockerVersion": "DOCKER", "Error": "ERRORS"}
+    SORT_COLUMNS = {"Name": "NAME", "Active": "ACTIVE", "DriverName": "DRIVER", "State": "STATE", "URL": "URL",
+                    "DockerVersion": "DOCKER", "Error": "ERRORS"}  # the screen's order, left to right
 
     def sort_by(self, key: str, reverse: bool) -> None:
         self.sort_key, self.sort_reverse = key, reverse
@@ -709,7 +709,10 @@ class MainScreen(Screen[None]):
     def action_open(self) -> None:
         from .machine_view import MachineScreen
 
-        for name in self.selected()[:1]:
+        # the machine under the cursor (or the palette's), never the first marked one: Enter opens what it points at
+        table = self.main_widget(MachineTable)
+        name = self._target or table.current_key()
+        if name:
             self.app.push_screen(MachineScreen(self.store, name, self.poll_interval, self.timeout))
 
     # ----- embedded consoles, one tab per machine

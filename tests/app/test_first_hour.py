@@ -150,3 +150,36 @@ async def test_finished_and_cancelled_create_rows_go_away_and_the_status_line_cl
         await pilot.press("y")
         assert await wait_until(pilot, lambda: status().startswith("seed: "), 15)
         assert await wait_until(pilot, lambda: status() == "", 15)
+
+
+def header_line(app) -> str:
+    table = app.query_one(MachineTable)
+    return "".join(seg.text for seg in table.render_line(0))
+
+
+async def test_o_walks_the_columns_in_the_screens_order_and_the_arrow_follows_at_once(store, config):
+    app = MachineTuiApp(none_store(store, "b1", "a1"), poll_interval=3600, timeout=2)
+    async with app.run_test(size=(140, 30)) as pilot:
+        table = app.query_one(MachineTable)
+        assert await wait_until(pilot, lambda: table.row_count == 2, 15)
+        assert "NAME ▲" in header_line(app)
+        for column in ("ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS", "NAME"):
+            await pilot.press("o")
+            await pilot.pause()
+            assert f"{column} ▲" in header_line(app), (column, header_line(app))
+            assert header_line(app).count("▲") == 1
+        await pilot.press("O")
+        await pilot.pause()
+        assert "NAME ▼" in header_line(app) and "▲" not in header_line(app)
+
+
+async def test_enter_with_marked_rows_opens_the_machine_under_the_cursor(store, config):
+    app = MachineTuiApp(none_store(store, "m1", "m2", "m3"), poll_interval=3600, timeout=2)
+    async with app.run_test(size=(140, 30)) as pilot:
+        table = app.query_one(MachineTable)
+        assert await wait_until(pilot, lambda: table.row_count == 3, 15)
+        await pilot.press("space", "j", "j")  # m1 marked, the cursor on m3
+        assert app.marked == {"m1"} and table.current_key() == "m3"
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "MachineScreen", 15)
+        assert app.screen.machine == "m3"
