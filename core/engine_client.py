@@ -76,6 +76,19 @@ class Response:
         self.writer.close()
 
 
+def error_message(answer: Any, status: int, reason: str) -> str:
+    """The engine's own message for an error status; a body that is not the engine's JSON (a proxy's or a load
+    balancer's HTML page) is named for what it is, in one line, not shown as markup."""
+    if isinstance(answer, dict) and str(answer.get("message", "")).strip():
+        return " ".join(str(answer["message"]).split())
+    text = str(answer or "").strip()
+    if not text or text.startswith("<") or "<html" in text[:200].lower():
+        what = " (an HTML page: something other than the Docker engine answered)" if text else ""
+        return f"HTTP {status} {reason}{what}".strip()
+    line = " ".join(text.split())
+    return line if len(line) <= 200 else line[:199] + "…"
+
+
 class EngineClient:
     """One machine's engine: its address and TLS files resolved once, connections kept alive between requests."""
 
@@ -137,8 +150,7 @@ class EngineClient:
         if not 200 <= response.status < 300 and response.status != 101:
             answer = await response.json()
             response.close()
-            message = answer.get("message", "") if isinstance(answer, dict) else str(answer or "")
-            raise EngineError(response.status, message.strip() or f"HTTP {response.status} {response.reason}")
+            raise EngineError(response.status, error_message(answer, response.status, response.reason))
         return response
 
     @staticmethod

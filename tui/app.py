@@ -37,7 +37,8 @@ class MachineTuiApp(App[None]):
         if isinstance(error, WorkerFailed) and self.is_running:
             cause = error.error
             log_action(f"a background task failed: {failure_text(cause)}", error=True, exc=cause)
-            self.notify(failure_text(cause), title="A background task failed", severity="error", timeout=10)
+            self.notify(failure_text(cause), title="A background task failed", severity="error", timeout=10,
+                        markup=False)
             self.worker_failures.append(cause)
             return
         super()._handle_exception(error)
@@ -97,7 +98,7 @@ class MachineTuiApp(App[None]):
         except FileNotFoundError:
             return
         except (OSError, tomllib.TOMLDecodeError) as err:
-            self.notify(f"{path}: {err}", severity="error")
+            self.notify(f"{path}: {err}", severity="error", markup=False)
             log_action(f"keys.toml not read: {path}: {err}")
             return
         if not isinstance(keys, dict):

@@ -160,7 +160,15 @@ class SshConsole(ScrollView, can_focus=True):
     def _end(self, text: str, status=None) -> None:
         self.ended = True
         self.add_class("-ended")
-        self.model.feed(f"\r\n\x1b[7m[{text}: r reconnects, x closes, ctrl+] back to the table]\x1b[0m".encode())
+        # a multi-line error (an SSH failure, a remote's message) gets carriage returns too, not a staircase, and
+        # none of its control characters reach the terminal model
+        import re
+
+        text = re.sub(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07]*\x07?|.)", "", text)
+        lines = ["".join(c for c in line if c.isprintable()) for line in text.splitlines() or [""]]
+        lines[-1] += ": r reconnects, x closes, ctrl+] back to the table"
+        body = "\r\n".join(f"\x1b[7m{line}\x1b[0m" for line in lines)
+        self.model.feed(f"\r\n\x1b[7m[\x1b[0m{body}\x1b[7m]\x1b[0m".encode())
         self._changed = True
         self.post_message(self.Ended(self, status))
 

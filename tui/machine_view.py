@@ -226,7 +226,7 @@ class MachineScreen(Screen[None]):
         try:
             await self.load_tab()
         except MachineError as err:
-            self.notify(str(err), severity="error")
+            self.notify(str(err), severity="error", markup=False)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.tabbed_content.id == "machine-tabs" and event.pane.id != "containers":
@@ -280,7 +280,7 @@ class MachineScreen(Screen[None]):
             status.update(f"{c.name}: {action}: done")
         except MachineError as err:
             status.update(f"{c.name}: {action}: {err}")
-            self.notify(str(err), title=f"{action} {c.name}", severity="error", timeout=10)
+            self.notify(str(err), title=f"{action} {c.name}", severity="error", timeout=10, markup=False)
         self.poll()
 
     def action_logs(self) -> None:

@@ -316,7 +316,7 @@ class MainScreen(Screen[None]):
             try:
                 role, cluster = recorded_role(self.store.load(name))
             except MachineError as err:
-                self.notify(str(err), severity="error")
+                self.notify(str(err), severity="error", markup=False)
                 return
             if not cluster:
                 self.notify(f"{name} is in no swarm: machine-tui swarm init {name} makes one", title="swarm")
@@ -424,7 +424,7 @@ class MainScreen(Screen[None]):
         text = f"{message.machine}: {message.text.splitlines()[0] if message.text else ''}"
         self.say_status(text)
         if message.failed:
-            self.notify(message.text, title=message.machine, severity="error", timeout=10)
+            self.notify(message.text, title=message.machine, severity="error", timeout=10, markup=False)
 
     def say_status(self, text: str) -> None:
         """The status line says the latest report, then clears itself (unless something newer was said)."""
@@ -622,7 +622,7 @@ class MainScreen(Screen[None]):
         if message.failed:
             log_action(f"create {message.machine}: {message.text}", error=True)
             label.add_class("failed")
-            self.notify(message.text, title=f"create {message.machine}", severity="error", timeout=15)
+            self.notify(message.text, title=f"create {message.machine}", severity="error", timeout=15, markup=False)
             self.row_finished(message.machine, failed=True)
         elif message.text == "created":
             bar.update(progress=len(steps))

@@ -292,3 +292,25 @@ async def test_a_dropped_connection_and_a_tiny_terminal_keep_the_app_running(sto
         assert await wait_until(pilot, lambda: not con.ended and con.session is not None and at_prompt(con), 30)
         await pilot.press(*"echo back-$((1+1))", "enter")
         assert await wait_until(pilot, lambda: any("back-2" in line for line in con.model.text_lines()), 15)
+
+
+async def test_a_multi_line_failure_to_open_is_drawn_line_by_line_not_as_a_staircase():
+    from machine_tui.tui.console import SshConsole
+    from textual.app import App
+
+    class Refused(App):
+        async def opener(self, columns, lines):
+            raise OSError("SSH refused:\nhost key changed\n\x1b[31mremote said no")
+
+        def compose(self):
+            yield SshConsole("box", self.opener)
+
+    app = Refused()
+    async with app.run_test(size=(100, 12)) as pilot:
+        con = app.query_one(SshConsole)
+        assert await wait_until(pilot, lambda: con.ended)
+        lines = [line.rstrip() for line in con.model.text_lines() if line.strip()]
+        assert lines[0] == "[cannot open a console on box: SSH refused:"
+        assert lines[1] == "host key changed"  # from the first column: a carriage return came with the newline
+        assert lines[2] == "remote said no: r reconnects, x closes, ctrl+] back to the table]"
+        assert "\x1b" not in "".join(lines)

@@ -161,3 +161,15 @@ def test_an_engine_that_is_not_there_is_one_line(store, engine):
         asyncio.run(containers.list_containers(gone))
     assert str(err.value).startswith("Cannot reach the engine of gone at 127.0.0.1:")
     assert "connection refused" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_an_error_page_that_is_not_the_engines_is_one_line_not_markup():
+    from machine_tui.core.engine_client import error_message
+
+    html = "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center>" \
+           "<hr><center>nginx</center></body></html>\n" * 20
+    said = error_message(html, 502, "Bad Gateway")
+    assert said == "HTTP 502 Bad Gateway (an HTML page: something other than the Docker engine answered)"
+    assert error_message({"message": "No such container:\n abc"}, 404, "Not Found") == "No such container: abc"
+    assert error_message(None, 500, "Internal Server Error") == "HTTP 500 Internal Server Error"
+    assert len(error_message("x " * 500, 500, "Internal Server Error")) == 200
