@@ -210,7 +210,7 @@ class MainScreen(Screen[None]):
     # ----- the detail pane
     def action_details(self) -> None:
         pane = self.main_widget("#details")
-        pane.display = not pane.display
+        pane.display = True if self._target else not pane.display  # the palette's "Details of web1" opens it
         self.show_details()
 
     def show_details(self) -> None:
@@ -289,6 +289,9 @@ class MainScreen(Screen[None]):
     async def act_on(self, name: str, action: str) -> None:
         """Run an action on one named machine (the command palette), whatever is marked or under the cursor."""
         self._target = name
+        table = self.main_widget(MachineTable)
+        if name in [k.value for k in table.rows]:  # the cursor goes to it: details and the footer follow
+            table.move_cursor(row=table.get_row_index(name))
         try:
             await self.app.run_action(action, self)
         finally:

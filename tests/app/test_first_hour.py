@@ -183,3 +183,29 @@ async def test_enter_with_marked_rows_opens_the_machine_under_the_cursor(store, 
         await pilot.press("enter")
         assert await wait_until(pilot, lambda: type(app.screen).__name__ == "MachineScreen", 15)
         assert app.screen.machine == "m3"
+
+
+async def palette(pilot, app, text):
+    await pilot.press("ctrl+p")
+    assert await wait_until(pilot, lambda: type(app.screen).__name__ == "CommandPalette", 15)
+    await pilot.press(*text)
+    await pilot.pause(0.5)
+
+
+async def test_the_palette_opens_a_machine_and_its_details_by_name_and_says_what_each_does(store, config):
+    app = MachineTuiApp(none_store(store, "api1", "db1"), poll_interval=3600, timeout=2)
+    async with app.run_test(size=(140, 40)) as pilot:
+        table = app.query_one(MachineTable)
+        assert await wait_until(pilot, lambda: table.row_count == 2, 15)
+        await palette(pilot, app, "details of db1")
+        options = app.screen.query_one("CommandList")
+        shown = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert any("Details of db1" in s for s in shown), shown
+        assert not any("the machine db1" in s and s.split()[0].islower() for s in shown)  # "console the machine"
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: app.query_one("#details").display, 15)
+        assert await wait_until(pilot, lambda: str(app.query_one("#details-text").render()).startswith("db1"), 15)
+        await palette(pilot, app, "open db1")
+        await pilot.press("enter")
+        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "MachineScreen", 15)
+        assert app.screen.machine == "db1"
