@@ -699,6 +699,7 @@ class MainScreen(Screen[None]):
         self.app.push_screen(TextScreen(f"env {name}", text))
 
     def action_help(self) -> None:
+        from .fleet_screens import ClusterScreen, RunScreen
         from .log_view import LogScreen, LogView
         from .machine_table import LiveTable
         from .machine_view import MachineScreen
@@ -706,7 +707,8 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(TextScreen("keys", help_text(self.BINDINGS, self.app.user_keymap, sections=(
             ("Moving in a table", LiveTable.BINDINGS), ("Inside a machine (Enter)", MachineScreen.BINDINGS),
-            ("A container's log (Enter on a container)", LogScreen.BINDINGS + LogView.BINDINGS)))))
+            ("A container's log (Enter on a container)", LogScreen.BINDINGS + LogView.BINDINGS),
+            ("The swarm view (w)", ClusterScreen.BINDINGS), ("Run on machines (!)", RunScreen.BINDINGS)))))
 
     # ----- into a machine: what runs on it
     def action_open(self) -> None:

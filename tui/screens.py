@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -34,7 +36,18 @@ class ConfirmRemove(ModalScreen[bool]):
 
 
 class TextScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q", "close", "Close", id="text-close")]
+    """A text to read (help, env, inspect): scrolled with the keys every table here moves by."""
+
+    BINDINGS = [Binding("escape,q", "close", "Close", id="text-close"),
+                Binding("j,down", "scroll('down')", "Down", show=False, id="text-down"),
+                Binding("k,up", "scroll('up')", "Up", show=False, id="text-up"),
+                Binding("g,home", "scroll('home')", "Top", show=False, id="text-top"),
+                Binding("G,end", "scroll('end')", "Bottom", show=False, id="text-bottom"),
+                Binding("ctrl+d,pagedown", "scroll('page_down')", "Page down", show=False, id="text-page-down"),
+                Binding("ctrl+u,pageup", "scroll('page_up')", "Page up", show=False, id="text-page-up")]
+
+    def action_scroll(self, where: str) -> None:
+        getattr(self.query_one(VerticalScroll), f"scroll_{where}")(animate=False)
 
     def __init__(self, title: str, text: str):
         super().__init__()
@@ -64,28 +77,39 @@ def key_display(keys: str) -> str:
 
 def help_text(bindings, keymap: dict[str, str] | None = None, sections=()) -> str:
     """The keys, generated from the live bindings and the user's keymap, so the help never disagrees with them:
-    the screen's own, then each (title, bindings) section after."""
+    the screen's own, then each (title, bindings) section after. Each line is a key, what it does and the id that
+    keys.toml remaps it by, narrow enough for an 80-column terminal."""
+    from .preferences import config_folder
+
     keymap = keymap or {}
     lines = []
 
-    def add(group, suffix: str = "") -> None:
+    def line(key: str, what: str, ident: str = "") -> str:
+        return f"{key:<8} {what:<27} {ident}".rstrip()
+
+    def add(group) -> None:
         for b in group:
             if not b.description:
                 continue
             key = key_display(keymap.get(b.id, b.key) if b.id else b.key)
-            lines.append(f"{key:<14} {b.description + suffix:<32} ({b.id or b.action})")
+            lines.append(line(key, b.description, b.id or ""))
 
     add(bindings)
     from .console import SshConsole
 
-    for title, group in (*sections, ("In a console", SshConsole.BINDINGS)):
+    for title, group in (*sections, ("In a console tab", SshConsole.BINDINGS)):
         lines += ["", f"{title}:"]
         add(group)
+    lines.append(line("r", "Reconnect (the session ended)"))
+    lines.append(line("x", "Close the tab (the session ended)"))
+    lines += ["", "Anywhere:"]
+    lines.append(line("ctrl+p", "Command palette", "(every action, by name)"))
+    lines.append(line("ctrl+q", "Quit"))
+    lines.append(line("drag", "Select and copy (console)", "(shift: in mouse programs)"))
     lines.append("")
-    lines.append(f"{'ctrl+p':<14} {'Command palette':<32} (every action on every machine by name; themes)")
-    lines.append(f"{'mouse drag':<14} {'Select and copy (console)':<32} (shift+drag when the program uses the mouse)")
-    lines.append("")
-    lines.append("Keys can be remapped in keys.toml in the machine-tui config folder: [keys] binding-id = \"key\"")
+    lines.append("Keys are remapped by id in")
+    lines.append(f"  {os.path.join(config_folder(), 'keys.toml')}")
+    lines.append('  [keys] then e.g. machine-remove = "delete"')
     return "\n".join(lines)
 
 

@@ -209,3 +209,33 @@ async def test_the_palette_opens_a_machine_and_its_details_by_name_and_says_what
         await pilot.press("enter")
         assert await wait_until(pilot, lambda: type(app.screen).__name__ == "MachineScreen", 15)
         assert app.screen.machine == "db1"
+
+
+async def test_help_at_80x24_fits_scrolls_with_vi_keys_and_names_ctrl_q_and_keys_toml(store, config):
+    from textual.containers import VerticalScroll
+
+    app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(MachineTable)
+        assert await wait_until(pilot, lambda: table.row_count == 1, 15)
+        await pilot.press("question_mark")
+        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "TextScreen", 15)
+        body = app.screen.query_one("#text-body")
+        text = str(body.render())
+        assert await wait_until(pilot, lambda: body.content_region.width > 0, 15)
+        # nothing wraps (but the path of keys.toml, which is as long as the test's temporary folder)
+        widest = max(len(line) for line in text.splitlines() if "keys.toml" not in line)
+        assert widest <= body.content_region.width, (widest, body.content_region.width)
+        for expected in ("ctrl+q", "Quit", "The swarm view (w)", "Drain node", "In a console tab", "Reconnect",
+                         str(config / "keys.toml")):
+            assert expected in text, expected
+        scroll = app.screen.query_one(VerticalScroll)
+        await pilot.press("j", "j", "j")
+        assert await wait_until(pilot, lambda: scroll.scroll_y == 3, 15)
+        await pilot.press("G")
+        assert await wait_until(pilot, lambda: scroll.scroll_y == scroll.max_scroll_y > 3, 15)
+        await pilot.press("g")
+        assert await wait_until(pilot, lambda: scroll.scroll_y == 0, 15)
+        await pilot.press("q")  # closes the help, not the app
+        assert await wait_until(pilot, lambda: app.screen is app.main_screen, 15)
+        assert app.is_running

@@ -211,4 +211,4 @@ async def test_at_80x24_the_footer_keeps_help_quit_and_the_palette_in_sight(stor
         for expected in ("Open", "Details", "Reverse the sort", "First row", "Half a page down", "Logs",
                          "Next match", "Theme"):
             assert expected in body, expected
-        assert "?              Help" in body and "/              Filter" in body
+        assert "?        Help" in body and "/        Filter" in body

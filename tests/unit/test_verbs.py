@@ -38,7 +38,7 @@ from machine_tui.tui.palette import MachineCommands
 from machine_tui.tui.screens import help_text
 b = next(b for b in MainScreen.BINDINGS if b.id == "machine-touch")
 print(b.key, b.action, b.description, b.show)
-print([v for v, _ in MachineCommands.PER_MACHINE if v == "Touch"])
+print([v for v, *_ in MachineCommands.PER_MACHINE if v == "Touch"])
 print([l for l in help_text(MainScreen.BINDINGS).splitlines() if "machine-touch" in l])
 print(MainScreen.NEEDS_STATE["touch"]("Running"), MainScreen.NEEDS_STATE["touch"]("Stopped"))
 '''
