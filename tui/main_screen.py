@@ -81,6 +81,7 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="summary")
+        yield Static(id="first-machine", markup=False)  # an empty store: what c does, what this host can run
         table = MachineTable(id="machines", cursor_type="row", zebra_stripes=True)
         for col in ("MARK",) + COLUMNS:
             table.add_column(" " if col == "MARK" else col, key=col)
@@ -104,6 +105,7 @@ class MainScreen(Screen[None]):
         self.app.sub_title = self.store.path
         self.main_widget("#summary", Static).update(f"Store {self.store.path}: loading…")
         self.main_widget("#filter", Input).display = False
+        self.main_widget("#first-machine").display = False
         self.main_widget("#consoles", TabbedContent).display = False
         self.main_widget("#details").display = False
         self.main_widget(MachineTable).show_sort(self.SORT_COLUMNS[self.sort_key], self.sort_reverse)
@@ -158,6 +160,12 @@ class MainScreen(Screen[None]):
         self.store_error = message.error
         self.redraw()
         self.show_summary()
+        hint = self.main_widget("#first-machine", Static)
+        if not self.rows and not self.store_error and not hint.display:
+            from ..core.getting_started import first_machine_advice
+
+            hint.update("\n".join(first_machine_advice(self.store.path)))
+        hint.display = not self.rows and not self.store_error
         self.refresh_footer()
 
     def show_summary(self) -> None:
@@ -728,6 +736,11 @@ class MainScreen(Screen[None]):
         if not names:
             return
         name = names[0]
+        row = self.rows.get(name)
+        if row is not None and row.DriverName == "none":  # no SSH: a pane here could only ever fail
+            self.notify(f"{name} uses the none driver, which has no SSH access: Enter shows its containers, e its env",
+                        title="No console", severity="warning", markup=False)
+            return
         tabs = self.main_widget("#consoles", TabbedContent)
         pane_id = "console-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
         tabs.display = True

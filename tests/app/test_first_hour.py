@@ -239,3 +239,37 @@ async def test_help_at_80x24_fits_scrolls_with_vi_keys_and_names_ctrl_q_and_keys
         await pilot.press("q")  # closes the help, not the app
         assert await wait_until(pilot, lambda: app.screen is app.main_screen, 15)
         assert app.is_running
+
+
+async def test_an_empty_store_says_what_c_does_and_what_this_host_can_run(store, config):
+    import os
+
+    from machine_tui.core.store import Store
+
+    images = os.path.join(store, "cache", "images", "abc123")
+    os.makedirs(images)
+    for name in ("docker.qcow2", "vmlinuz"):
+        open(os.path.join(images, name), "w").close()
+    app = MachineTuiApp(Store(store), poll_interval=0.3, timeout=2)
+    async with app.run_test(size=(120, 30)) as pilot:
+        hint = app.query_one("#first-machine")
+        assert await wait_until(pilot, lambda: hint.display, 15)
+        text = str(hint.render())
+        assert "Press c to create one" in text
+        assert "QEMU found" in text and images in text  # QEMU is installed here (scripts/install-test-deps)
+        from generichost import add_none_machines
+
+        add_none_machines(store, ["web1"])
+        assert await wait_until(pilot, lambda: not hint.display, 15)  # gone with the first machine
+
+
+async def test_t_on_a_none_machine_says_why_there_is_no_console(store, config):
+    from machine_tui.tui.console import SshConsole
+
+    app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.query_one(MachineTable)
+        assert await wait_until(pilot, lambda: table.row_count == 1, 15)
+        await pilot.press("t")
+        assert await wait_until(pilot, lambda: any("none driver" in str(n.message) for n in app._notifications), 15)
+        assert not app.query(SshConsole) and not app.query_one("#consoles").display
