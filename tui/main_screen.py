@@ -834,21 +834,38 @@ class AppFooter(Footer):
         from textual.containers import HorizontalGroup
         from textual.widgets._footer import FooterKey
 
-        pinned = []
+        pinned, left = [], []
         for widget in super().compose():
             if isinstance(widget, FooterKey) and widget.action in self.PINNED:
                 pinned.append(widget)
             else:
-                yield widget
-        if not self._bindings_ready:
-            return
-        try:
-            _node, binding, enabled, tooltip = self.screen.active_bindings[self.app.COMMAND_PALETTE_BINDING]
-            pinned.append(FooterKey(binding.key, self.app.get_key_display(binding), binding.description,
-                                    binding.action, disabled=not enabled, tooltip=tooltip))
-        except KeyError:
-            pass
-        yield HorizontalGroup(*pinned, id="pinned")
+                left.append(widget)
+        if self._bindings_ready:
+            try:
+                _node, binding, enabled, tooltip = self.screen.active_bindings[self.app.COMMAND_PALETTE_BINDING]
+                pinned.append(FooterKey(binding.key, self.app.get_key_display(binding), binding.description,
+                                        binding.action, disabled=not enabled, tooltip=tooltip))
+            except KeyError:
+                pass
+        # only whole keys on the left: one cut in the middle reads as a key that is not there ("c▏")
+        room = (self.app.size.width or 80) - sum(map(self._width, pinned)) - 3
+        for widget in left:
+            width = self._width(widget) if isinstance(widget, FooterKey) else 0
+            if width > room:
+                break
+            room -= width
+            yield widget
+        if self._bindings_ready:
+            yield HorizontalGroup(*pinned, id="pinned")
+
+    @staticmethod
+    def _width(key) -> int:
+        """A key's cells as the footer draws it: " k " then "Description "."""
+        return len(key.key_display) + 2 + (len(key.description) + 1 if key.description else 0)
+
+    def on_resize(self, event) -> None:
+        if self.is_attached and self._bindings_ready:
+            self.call_after_refresh(self.recompose)
 
 
 def failure_text(err: BaseException) -> str:

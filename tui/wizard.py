@@ -40,6 +40,7 @@ def _choice_id(flag_name: str) -> str:
 
 class CreateWizard(ModalScreen[CreateRequest | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="wizard-cancel"),
+                Binding("ctrl+s", "submit", "Create", id="wizard-submit"),
                 Binding("ctrl+r", "refresh_choices", "Refresh choices", id="wizard-refresh-choices")]
 
     def __init__(self, driver: str = "none", existing: set[str] | None = None, store_path: str = ""):
@@ -70,6 +71,7 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
             with Horizontal(id="buttons"):
                 yield Button("Create", variant="primary", id="create")
                 yield Button("Cancel", id="cancel")
+            yield Label("Enter in a field or ctrl+s creates · Tab moves · Escape cancels", id="submit-hint")
 
     def extra_fields(self) -> ComposeResult:
         return iter(())
@@ -221,6 +223,9 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_submit(self) -> None:
+        self.submit()
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#create")

@@ -273,3 +273,51 @@ async def test_t_on_a_none_machine_says_why_there_is_no_console(store, config):
         await pilot.press("t")
         assert await wait_until(pilot, lambda: any("none driver" in str(n.message) for n in app._notifications), 15)
         assert not app.query(SshConsole) and not app.query_one("#consoles").display
+
+
+async def test_at_80x24_the_wizard_keeps_create_and_cancel_in_sight_and_says_how_to_submit(store, config):
+    from conftest import choose_driver
+
+    app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("c")
+        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "CreateWizard", 15)
+        wizard = app.screen
+        await choose_driver(pilot, wizard, "amazonec2")  # a long form
+        for button in ("#create", "#cancel", "#submit-hint"):
+            widget = wizard.query_one(button)
+            assert await wait_until(pilot, lambda w=widget: w.region.height > 0 and w.region.bottom <= 24, 15), \
+                (button, widget.region)
+        assert "ctrl+s creates" in str(wizard.query_one("#submit-hint").render())
+        wizard.query_one("#create").focus()
+        await pilot.pause()
+        assert wizard.focused is wizard.query_one("#create") and wizard.query_one("#create").region.bottom <= 24
+        await pilot.press("escape")
+
+
+async def test_at_80x24_the_cluster_form_draws_its_workers_field(store, config):
+    app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("N")
+        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "ClusterWizard", 15)
+        wizard = app.screen
+        for field in ("#managers", "#workers"):
+            widget = wizard.query_one(field)
+            assert await wait_until(pilot, lambda w=widget: w.region.width >= 5 and w.region.right <= 80, 15), \
+                (field, widget.region)
+        assert await wait_until(pilot, lambda: wizard.query_one("#create").region.bottom <= 24, 15)
+
+
+async def test_at_80x24_the_footer_shows_whole_keys_only(store, config):
+    from textual.widgets._footer import FooterKey
+
+    app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(MachineTable)
+        assert await wait_until(pilot, lambda: table.row_count == 1, 15)
+        assert await wait_until(pilot, lambda: len(app.screen.query(FooterKey)) > 3, 15)
+        await pilot.pause()
+        for key in app.screen.query(FooterKey):
+            drawn = "".join(seg.text for seg in key.render_line(0))
+            assert key.region.right <= 80 and key.description in drawn, (key.key_display, drawn, key.region)
+            assert key.region.width >= len(key.key_display) + len(key.description) + 1, (key.key_display, key.region)
