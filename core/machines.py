@@ -26,6 +26,14 @@ def driver_names() -> list[str]:
     return names()
 
 
+def driver_form(name: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """What the create form says of a driver: its one-line summary, the options shown first, those never offered."""
+    from .drivers import driver_class
+
+    cls = driver_class(name)
+    return cls.summary, cls.essential_flags, cls.obsolete_flags
+
+
 def driver_flags(name: str) -> list[Flag]:
     """The create options of a driver (DriverNotFound, one line, for an unknown name)."""
     from .drivers import driver_class

@@ -19,7 +19,7 @@ from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Select
 from ..core.createflags import BATCH_FLAGS, create_flags
 from ..core.hostconfig import INVALID_NAME_MESSAGE, is_valid_name
 from ..core.machines import driver_flags as flags_of
-from ..core.machines import driver_names, live_choices, offers_choices
+from ..core.machines import driver_form, driver_names, live_choices, offers_choices
 
 
 @dataclass
@@ -59,6 +59,7 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
         with Vertical(id="dialog"):
             yield Label(self.TITLE)
             yield Select([(d, d) for d in driver_names()], value=self.driver, allow_blank=False, id="driver")
+            yield Label("", id="driver-summary", markup=False)
             yield Input(placeholder=self.NAME_HINT, id="name",
                         validators=[Function(is_valid_name, INVALID_NAME_MESSAGE),
                                     Function(lambda v: v not in self.existing, "a machine of that name exists")])
@@ -85,7 +86,8 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
 
     def flags(self):
         driver_flags = flags_of(self.driver)
-        own = [f for f in driver_flags]
+        _summary, _essential, obsolete = driver_form(self.driver)
+        own = [f for f in driver_flags if f.name not in obsolete]
         common = [f for f in create_flags([]) if f.name != "driver" and f.name not in BATCH_FLAGS]
         # required first, then the driver's own options, then the advanced engine/swarm/TLS ones
         own.sort(key=lambda f: (not f.required, f.advanced, f.name))
@@ -97,7 +99,15 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
         form = self.query_one("#form", VerticalScroll)
         await form.remove_children()
         own, common = self.flags()
-        await form.mount_all([w for f in own for w in self._field(f)])
+        summary, essential, _obsolete = driver_form(driver)
+        self.query_one("#driver-summary", Label).update(summary)
+        first = [f for f in own if not essential or f.required or f.name in essential]
+        more = [f for f in own if f not in first]
+        await form.mount_all([w for f in first for w in self._field(f)])
+        if more:  # a cloud's essentials (credentials, region, size, image) in sight, its other options folded
+            folded = Collapsible(title=f"More {driver} options ({len(more)})", collapsed=True)
+            await form.mount(folded)
+            await folded.query(Collapsible.Contents).first().mount_all([w for f in more for w in self._field(f)])
         advanced = Collapsible(title="Advanced: engine, swarm and TLS options", collapsed=True)
         await form.mount(advanced)
         contents = advanced.query(Collapsible.Contents)
@@ -209,6 +219,10 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
                     Input(value="", placeholder=hint, password=True, id=_widget_id(flag.name))]
         validators = [Integer()] if flag.kind == "int" else []
         value = ",".join(initial) if flag.kind == "list" else str(initial if initial is not None else "")
+        if flag.name == "qemu-local-image" and not value and self.store_path:
+            from ..core.getting_started import built_images
+
+            value = next(iter(built_images(self.store_path)), "")  # the image `build-image` made, offered
         hint = "comma-separated" if flag.kind == "list" else str(flag.default or "")
         return [Label(label, classes="flag-label", markup=False),
                 Input(value=value, placeholder=hint, validators=validators, id=_widget_id(flag.name))]

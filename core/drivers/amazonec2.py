@@ -84,6 +84,10 @@ class AmazonEC2Driver(Driver):
     """Fields in docker-machine's order (dm/drivers/amazonec2), so its stores load and ours load in it."""
 
     name = "amazonec2"
+    summary = "an EC2 instance on Amazon Web Services (needs machine-tui[aws])"
+    essential_flags = ("amazonec2-region", "amazonec2-instance-type", "amazonec2-ami", "amazonec2-access-key",
+                       "amazonec2-secret-key", "amazonec2-zone", "amazonec2-root-size")
+    obsolete_flags = ("amazonec2-block-duration-minutes",)
     flags = FLAGS
 
     ssh_user_setting = Setting("SSHUser", str, flag="amazonec2-ssh-user")

@@ -78,7 +78,12 @@ class Driver(abc.ABC):
     read and written through the Settings its class declares."""
 
     name = "base"
+    summary = ""  # one line: what the driver makes, for the create form
     flags: list[Flag] = []
+    # the create form shows these first (required ones always) and folds the driver's other options away; empty:
+    # every option in sight
+    essential_flags: tuple[str, ...] = ()
+    obsolete_flags: tuple[str, ...] = ()  # still accepted from scripts, never offered in the form
     provisions = True  # False: create stops after the driver (none)
     flags_given: set[str] | None = None  # at create: the flags the user typed (None: all of them count as typed)
 

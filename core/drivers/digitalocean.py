@@ -51,6 +51,8 @@ class DigitalOceanDriver(Driver):
     """Fields in docker-machine's order (dm/drivers/digitalocean), so its stores load and ours load in it."""
 
     name = "digitalocean"
+    summary = "a droplet on DigitalOcean (needs machine-tui[digitalocean])"
+    essential_flags = ("digitalocean-access-token", "digitalocean-region", "digitalocean-size", "digitalocean-image")
     flags = FLAGS
 
     ssh_user_setting = Setting("SSHUser", str, flag="digitalocean-ssh-user")

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 class GenericDriver(Driver):
     name = "generic"
+    summary = "a host you already run, reached over SSH: Docker installed and secured on it"
     flags = [
         Flag("generic-engine-port", "Docker engine port", "int", 2376, "GENERIC_ENGINE_PORT", bounds=PORT),
         Flag("generic-ip-address", "IP Address of machine", env="GENERIC_IP_ADDRESS", required=True),

@@ -13,6 +13,7 @@ from .base import Driver, Setting
 
 class NoneDriver(Driver):
     name = "none"
+    summary = "a Docker engine already listening at a URL: recorded, nothing installed"
     provisions = False
     flags = [Flag("url", "URL of host when no driver is selected", required=True)]
 

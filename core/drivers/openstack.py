@@ -96,6 +96,10 @@ class OpenStackDriver(Driver):
     """Fields in docker-machine's order (dm/drivers/openstack), so its stores load and ours load in it."""
 
     name = "openstack"
+    summary = "a server on an OpenStack cloud, from clouds.yaml or openrc (needs machine-tui[openstack])"
+    essential_flags = ("openstack-cloud", "openstack-auth-url", "openstack-username", "openstack-password",
+                       "openstack-tenant-name", "openstack-domain-name", "openstack-region", "openstack-flavor-name",
+                       "openstack-image-name", "openstack-net-name", "openstack-floatingip-pool", "openstack-ssh-user")
     flags = FLAGS
 
     ssh_user_setting = Setting("SSHUser", str, flag="openstack-ssh-user")

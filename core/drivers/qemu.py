@@ -44,6 +44,7 @@ QMP_STATES = {"running": State.RUNNING, "paused": State.PAUSED, "prelaunch": Sta
 
 class QemuDriver(Driver):
     name = "qemu"
+    summary = "a local Debian VM on QEMU (KVM where usable), nothing downloaded with `build-image`"
     flags = [
         Flag("qemu-accel", "Accelerator: auto, kvm, hvf or tcg (auto proves that acceleration runs a guest "
              "before using it)", default="auto", env="QEMU_ACCEL", choices=ACCELS),

@@ -321,3 +321,46 @@ async def test_at_80x24_the_footer_shows_whole_keys_only(store, config):
             drawn = "".join(seg.text for seg in key.render_line(0))
             assert key.region.right <= 80 and key.description in drawn, (key.key_display, drawn, key.region)
             assert key.region.width >= len(key.key_display) + len(key.description) + 1, (key.key_display, key.region)
+
+
+async def test_flag_help_wraps_instead_of_being_cut(store, config):
+    from conftest import choose_driver
+
+    app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
+    async with app.run_test(size=(80, 30)) as pilot:
+        await pilot.press("c")
+        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "CreateWizard", 15)
+        wizard = app.screen
+        await choose_driver(pilot, wizard, "generic")
+        await pilot.pause()
+        label = next(w for w in wizard.query(".flag-label") if "--generic-ssh-key" in str(w.render()))
+        assert await wait_until(pilot, lambda: label.region.height >= 2, 15)  # wrapped onto a second line
+        drawn = "".join("".join(seg.text for seg in label.render_line(y)) for y in range(label.region.height))
+        assert "GENERIC_SSH_KEY]" in drawn
+
+
+async def test_the_wizard_says_what_each_driver_makes_folds_a_clouds_extras_and_offers_the_built_image(store, config):
+    import os
+
+    from conftest import choose_driver
+
+    image = os.path.join(store, "cache", "images", "recipe1")
+    os.makedirs(image)
+    for name in ("docker.qcow2", "vmlinuz"):
+        open(os.path.join(image, name), "w").close()
+    app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("c")
+        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "CreateWizard", 15)
+        wizard = app.screen
+        summary = lambda: str(wizard.query_one("#driver-summary").render())  # noqa: E731
+        await choose_driver(pilot, wizard, "amazonec2")
+        assert "EC2 instance" in summary()
+        form = wizard.query_one("#form")
+        outside = [w.id for w in form.children if w.id and w.id.startswith("flag-")]
+        assert {"flag-amazonec2-region", "flag-amazonec2-instance-type", "flag-amazonec2-ami"} <= set(outside)
+        assert "flag-amazonec2-vpc-id" not in outside and wizard.query("#flag-amazonec2-vpc-id")  # folded, there
+        assert not wizard.query("#flag-amazonec2-block-duration-minutes")  # AWS ended spot blocks: not offered
+        await choose_driver(pilot, wizard, "qemu")
+        assert "QEMU" in summary()
+        assert wizard.query_one("#flag-qemu-local-image").value == image

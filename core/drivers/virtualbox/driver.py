@@ -72,6 +72,7 @@ FLAGS = [
 
 class VirtualBoxDriver(Driver):
     name = "virtualbox"
+    summary = "a local boot2docker VM on VirtualBox, as docker-machine made them"
     flags = FLAGS
 
     ssh_user_setting = Setting("SSHUser", str, "docker")
