@@ -130,7 +130,9 @@ def cmd_serve(ctx, opts, args):
     try:
         import textual_serve  # noqa: F401
     except ImportError:
-        raise MachineError(f"{PROG} serve needs textual-serve: pip install 'machine-tui[serve]'") from None
+        from ..core.extras import missing_extra
+
+        raise missing_extra(f"{PROG} serve", "serve") from None
     host, port = opts["host"], int(opts["port"])
     if not 0 < port < 65536:
         raise MachineError(f"Error: --port {port}: a TCP port is 1 to 65535")

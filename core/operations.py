@@ -88,6 +88,7 @@ def build_host(store: Store, name: str, driver_name: str, opts: dict[str, Any], 
     if store.exists(name):
         raise MachineExists(name)
     cls = driver_class(driver_name)
+    cls.check_needs()
     config = cls.new_config(name, store.path)
     driver = cls(config)
     own = {f.name for f in cls.flags}

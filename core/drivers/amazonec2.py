@@ -16,6 +16,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MachineError, PreCreateError, VMMissing
+from ..extras import missing_extra
 from ..flags import PORT, Flag
 from ..states import State
 from .base import Driver, Setting, gather_choices, show_retry
@@ -88,6 +89,7 @@ class AmazonEC2Driver(Driver):
     essential_flags = ("amazonec2-region", "amazonec2-instance-type", "amazonec2-ami", "amazonec2-access-key",
                        "amazonec2-secret-key", "amazonec2-zone", "amazonec2-root-size")
     obsolete_flags = ("amazonec2-block-duration-minutes",)
+    needs = ("botocore", "aws")
     flags = FLAGS
 
     ssh_user_setting = Setting("SSHUser", str, flag="amazonec2-ssh-user")
@@ -190,7 +192,7 @@ class AmazonEC2Driver(Driver):
             import boto3
             from botocore.config import Config
         except ImportError:
-            raise MachineError("the amazonec2 driver needs boto3: pip install 'machine-tui[aws]'") from None
+            raise missing_extra("the amazonec2 driver", "aws") from None
         session = boto3.session.Session(aws_access_key_id=self.access_key or None,
                                         aws_secret_access_key=self.secret_key or None,
                                         aws_session_token=self.session_token or None, region_name=self.region)
@@ -227,7 +229,7 @@ class AmazonEC2Driver(Driver):
 
     async def call(self, operation: str, **params: Any) -> Any:
         """One EC2 API call in a thread, its failure as one line naming the operation and AWS's own words."""
-        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+        BotoCoreError, ClientError, NoCredentialsError = _botocore_errors()
 
         try:
             return await asyncio.to_thread(getattr(self.client(), operation), **params)
@@ -315,7 +317,7 @@ class AmazonEC2Driver(Driver):
         EC2-compatible API of one's own, a user without pricing:GetProducts, no network): no price is shown."""
         import json
 
-        from botocore.exceptions import BotoCoreError, ClientError
+        BotoCoreError, ClientError, _ = _botocore_errors()
 
         prices: dict[str, float] = {}
         if self.endpoint:
@@ -476,7 +478,7 @@ class AmazonEC2Driver(Driver):
                     raise
 
     async def _default_image(self) -> str:
-        from botocore.exceptions import BotoCoreError, ClientError
+        BotoCoreError, ClientError, _ = _botocore_errors()
 
         try:
             answer = await asyncio.to_thread(self.client("ssm").get_parameter, Name=image_parameter())
@@ -647,3 +649,12 @@ def _advice(code: str) -> str:
 
 def _name(item: dict[str, Any]) -> str:
     return next((t["Value"] for t in item.get("Tags", []) if t.get("Key") == "Name"), "")
+
+
+def _botocore_errors() -> tuple[Any, Any, Any]:
+    """botocore's error classes, or the line that says how to install them (no "No module named 'botocore'")."""
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    except ImportError:
+        raise missing_extra("the amazonec2 driver", "aws") from None
+    return BotoCoreError, ClientError, NoCredentialsError

@@ -84,6 +84,22 @@ class Driver(abc.ABC):
     # every option in sight
     essential_flags: tuple[str, ...] = ()
     obsolete_flags: tuple[str, ...] = ()  # still accepted from scripts, never offered in the form
+    needs: tuple[str, ...] = ()  # (module, extra): an optional library the driver cannot work without
+
+    @classmethod
+    def check_needs(cls) -> None:
+        """Before anything else of a create: the extra that brings the driver's library, named with the command
+        that installs it."""
+        if cls.needs:
+            import importlib
+
+            module, extra = cls.needs
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                from ..extras import missing_extra
+
+                raise missing_extra(f"the {cls.name} driver", extra) from None
     provisions = True  # False: create stops after the driver (none)
     flags_given: set[str] | None = None  # at create: the flags the user typed (None: all of them count as typed)
 

@@ -16,6 +16,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MachineError, PreCreateError, VMMissing
+from ..extras import missing_extra
 from ..flags import PORT, Flag
 from ..states import State
 from .base import Driver, Setting, gather_choices, show_retry
@@ -51,6 +52,7 @@ class DigitalOceanDriver(Driver):
     """Fields in docker-machine's order (dm/drivers/digitalocean), so its stores load and ours load in it."""
 
     name = "digitalocean"
+    needs = ("pydo", "digitalocean")
     summary = "a droplet on DigitalOcean (needs machine-tui[digitalocean])"
     essential_flags = ("digitalocean-access-token", "digitalocean-region", "digitalocean-size", "digitalocean-image")
     flags = FLAGS
@@ -111,8 +113,7 @@ class DigitalOceanDriver(Driver):
             try:
                 import pydo
             except ImportError:
-                raise MachineError("the digitalocean driver needs pydo: pip install 'machine-tui[digitalocean]'") \
-                    from None
+                raise missing_extra("the digitalocean driver", "digitalocean") from None
             from ..settings import digitalocean_api
 
             endpoint = digitalocean_api()

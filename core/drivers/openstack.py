@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MachineError, PreCreateError, VMMissing
+from ..extras import missing_extra
 from ..flags import PORT, Flag
 from ..states import State
 from .base import Driver, Setting, gather_choices, show_retry
@@ -96,6 +97,7 @@ class OpenStackDriver(Driver):
     """Fields in docker-machine's order (dm/drivers/openstack), so its stores load and ours load in it."""
 
     name = "openstack"
+    needs = ("openstack", "openstack")
     summary = "a server on an OpenStack cloud, from clouds.yaml or openrc (needs machine-tui[openstack])"
     essential_flags = ("openstack-cloud", "openstack-auth-url", "openstack-username", "openstack-password",
                        "openstack-tenant-name", "openstack-domain-name", "openstack-region", "openstack-flavor-name",
@@ -203,8 +205,7 @@ class OpenStackDriver(Driver):
             try:
                 import openstack
             except ImportError:
-                raise MachineError("the openstack driver needs openstacksdk: pip install 'machine-tui[openstack]'") \
-                    from None
+                raise missing_extra("the openstack driver", "openstack") from None
             args: dict[str, Any] = {"app_name": "machine-tui", "status_code_retries": 4,
                                     "retriable_status_codes": [429, 503], "connect_retries": 2,
                                     # a cloud that accepts and never answers fails the call, not the wait forever

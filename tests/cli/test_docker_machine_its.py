@@ -27,3 +27,31 @@ def test_the_none_driver_takes_any_url_go_parses_and_checks_it_where_dialled(sto
     assert env_out.stderr.count("\n") <= 4 and "Error checking TLS connection" in env_out.stderr
     assert run_cli(["rm", "-y", "n1"], env).returncode == 0
     assert not os.path.exists(os.path.join(store, "machines", "n1"))
+
+
+@pytest.mark.parametrize("driver,module,extra,flags", [
+    ("amazonec2", "botocore", "aws", ["--amazonec2-access-key", "AKIAEXAMPLE", "--amazonec2-secret-key", "s"]),
+    ("digitalocean", "pydo", "digitalocean", ["--digitalocean-access-token", "t"]),
+    ("openstack", "openstack", "openstack", ["--openstack-auth-url", "http://127.0.0.1:9/v3"]),
+])
+def test_a_cloud_without_its_extra_names_the_extra_and_the_command(store, tmp_path, driver, module, extra, flags):
+    hidden = tmp_path / "hidden"
+    for name in ("boto3", "botocore", "pydo", "openstack"):
+        (hidden / name).mkdir(parents=True)
+        (hidden / name / "__init__.py").write_text("raise ImportError('hidden by the test')\n")
+    env = clean_env(store, PYTHONPATH=str(hidden))
+    r = run_cli(["create", "-d", driver, *flags, "m"], env)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert f"pip install 'machine-tui[{extra}]'" in r.stderr and "unexpected" not in r.stderr, r.stderr
+    assert "No module named" not in r.stderr
+
+
+def test_the_install_hint_fits_the_installer(monkeypatch):
+    from machine_tui.core import extras
+
+    monkeypatch.setattr(extras.sys, "prefix", "/home/u/.local/share/pipx/venvs/machine-tui")
+    assert extras.install_hint("aws") == "pipx inject machine-tui boto3"
+    monkeypatch.setattr(extras.sys, "prefix", "/home/u/.local/share/uv/tools/machine-tui")
+    assert extras.install_hint("aws") == "uv tool install --force 'machine-tui[aws]'"
+    monkeypatch.setattr(extras.sys, "prefix", "/usr")
+    assert extras.install_hint("serve") == "pip install 'machine-tui[serve]'"
