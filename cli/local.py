@@ -362,6 +362,7 @@ def cmd_app(ctx, opts, args):
     """The app, also where stdin and stdout are not a terminal (a browser tab's process under `serve`)."""
     from ..tui.app import run_app
 
+    refuse_extra_arguments(args)
     os.environ["MACHINE_STORAGE_PATH"] = ctx.store.path
     return run_app()
 
@@ -375,10 +376,16 @@ def cmd_completion(ctx, opts, args):
     return 0
 
 
+def refuse_extra_arguments(args) -> None:
+    if args:  # docker-machine's words: a misplaced value is never silently ignored
+        raise MachineError(f"Invalid command line. Found extra arguments [{' '.join(args)}]")
+
+
 def cmd_build_image(ctx, opts, args):
     import subprocess
     from importlib.resources import files
 
+    refuse_extra_arguments(args)
     script = str(files("machine_tui.core").joinpath("build-image.sh"))
     out_root = opts.get("output") or os.path.join(ctx.store.path, "cache", "images")
     argv = ["bash", script, out_root] + (["cloud-init"] if opts.get("cloud-init") else [])

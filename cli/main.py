@@ -31,6 +31,12 @@ def dispatch(argv: list[str], out=None, err=None, stdin=None) -> int:
     if gopts.get("version"):
         out.write(VERSION_LINE + "\n")
         return 0
+    if not rest and not gopts.get("help") and out is sys.stdout and _on_a_terminal():
+        # global options and no command (`machine-tui -s ~/other-store`): the app, on that store
+        from ..tui.app import run_app
+
+        os.environ["MACHINE_STORAGE_PATH"] = gopts.get("storage-path") or default_store_path()
+        return run_app()
     if gopts.get("help") or not rest:
         out.write(app_help(PROG, f"{VERSION}, build python", gopts_spec, COMMANDS))
         return 0
@@ -117,9 +123,13 @@ def load_handler(cmd):
         raise MachineError(f"{cmd.name} needs a missing package: {err}") from None
 
 
+def _on_a_terminal() -> bool:
+    return sys.stdout.isatty() and sys.stdin.isatty()
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv and sys.stdout.isatty() and sys.stdin.isatty():
+    if not argv and _on_a_terminal():
         from ..tui.app import run_app
 
         sys.exit(run_app())

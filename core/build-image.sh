@@ -34,10 +34,10 @@ mirror=$( (grep -rhoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/
 mirror=${DEBIAN_MIRROR:-${mirror:-}}
 [ -n "$mirror" ] || { echo "build-image: no Debian mirror found in /etc/apt sources; set DEBIAN_MIRROR" >&2; exit 1; }
 
+debs="$cache_root/debs"
+mkdir -p "$debs" "$out"  # before the work folder: an output folder that cannot be made leaves nothing behind
 work=$(mktemp -d /var/tmp/mt-image.XXXXXX)
 rootfs="$work/root"
-debs="$cache_root/debs"
-mkdir -p "$debs" "$out"
 cleanup() {
     for m in dev/pts dev proc sys; do umount "$rootfs/$m" 2>/dev/null || true; done
     rm -rf "$work"

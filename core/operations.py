@@ -87,6 +87,10 @@ def build_host(store: Store, name: str, driver_name: str, opts: dict[str, Any], 
         raise MachineError("Error creating machine: " + hostconfig.invalid_name_message(name))
     if store.exists(name):
         raise MachineExists(name)
+    in_the_way = store.machine_dir(name)
+    if os.path.lexists(in_the_way):  # a file or a dangling link: no machine, yet it holds the name
+        raise MachineError(f"Error creating machine: {in_the_way} is in the way: it is not a machine folder "
+                           "(move it out of the store, then create again)")
     cls = driver_class(driver_name)
     cls.check_needs()
     config = cls.new_config(name, store.path)

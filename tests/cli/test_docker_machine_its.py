@@ -55,3 +55,67 @@ def test_the_install_hint_fits_the_installer(monkeypatch):
     assert extras.install_hint("aws") == "uv tool install --force 'machine-tui[aws]'"
     monkeypatch.setattr(extras.sys, "prefix", "/usr")
     assert extras.install_hint("serve") == "pip install 'machine-tui[serve]'"
+
+
+def test_a_stray_file_in_machines_is_named_when_it_holds_a_name(store):
+    env = clean_env(store)
+    os.makedirs(os.path.join(store, "machines"))
+    stray = os.path.join(store, "machines", "foo")
+    with open(stray, "w") as fh:
+        fh.write("not a machine")
+    r = run_cli(["create", "-d", "none", "--url", "tcp://127.0.0.1:1", "foo"], env)
+    assert r.returncode == 1 and f"{stray} is in the way: it is not a machine folder" in r.stderr, r.stderr
+    assert open(stray).read() == "not a machine"  # untouched
+
+
+def test_app_and_build_image_refuse_extra_arguments(store, tmp_path):
+    env = clean_env(store)
+    for args in (["app", "extra"], ["build-image", "extra"]):
+        r = run_cli(args, env)
+        assert r.returncode == 1 and r.stderr == "Invalid command line. Found extra arguments [extra]\n", r.stderr
+
+
+def test_build_image_whose_output_folder_cannot_be_made_leaves_no_temporary_folder(store, tmp_path):
+    import glob
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    before = set(glob.glob("/var/tmp/mt-image.*"))
+    r = run_cli(["build-image", "--output", str(blocker / "images")], clean_env(store))
+    assert r.returncode == 1 and "Error building the image" in r.stderr and "Traceback" not in r.stderr
+    assert set(glob.glob("/var/tmp/mt-image.*")) == before
+
+
+def test_global_options_and_no_command_on_a_terminal_open_the_app_on_that_store(tmp_path):
+    """`machine-tui -s PATH` in a terminal: the app on PATH (not the help); q quits it."""
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    store = str(tmp_path / "other-store")
+    env = clean_env(store, TERM="xterm-256color", COLUMNS="100", LINES="30")
+    env.pop("MACHINE_STORAGE_PATH")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "machine_tui.cli", "-s", store], stdin=follower, stdout=follower,
+                            stderr=follower, env=env, close_fds=True)
+    os.close(follower)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 120  # a bound on waiting, not on speed: the test fails only if nothing came
+        while time.monotonic() < deadline and store.encode()[-20:] not in seen.replace(b"\r\n", b""):
+            ready, _, _ = select.select([leader], [], [], 1)
+            if ready:
+                try:
+                    seen += os.read(leader, 65536)
+                except OSError:
+                    break
+        assert b"\x1b[?1049h" in seen, seen[-500:]  # the full-screen app, not the help
+        assert b"Usage:" not in seen
+        os.write(leader, b"q")
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(leader)
