@@ -17,6 +17,16 @@ def _o(name, usage, kind="string", default="", env="", short=""):
     return Opt(Flag(name, usage, kind, default, env), short)
 
 
+# `swarm`'s own commands: its --help and the list under `swarm COMMAND` say the same
+SWARM_COMMANDS = """   init MANAGER [--advertise-addr ADDR]      Make MANAGER the first manager of a new swarm
+   join MANAGER NAME... [--manager]          NAMEs join MANAGER's swarm (as workers, or managers)
+   leave NAME... [--force]                   NAMEs leave their swarm (the manager forgets them)
+   ls [MANAGER] [--json]                     The swarm's nodes: machine, role, leader, availability, status, engine
+   services [MANAGER] [--json]               The swarm's services: replicas running and desired
+   drain NAME / activate NAME                Move a node's tasks away / let it take tasks again
+"""
+
+
 def global_opts(store_default: str) -> list[Opt]:
     return [
         _o("debug", "Enable debug mode", "bool", False, "", "D"),
@@ -88,7 +98,8 @@ COMMANDS = [
     ],
             handler="local:cmd_rm"),
     Command("swarm", "Swarm mode across machines: init, join, leave, ls, services, drain, activate (machine-tui)",
-            "Run 'swarm --help' for its commands.", skip_flag_parsing=True, handler="swarm:cmd_swarm"),
+            "Each engine is spoken to through its Docker API over the machine's TLS.\n\nCommands:\n" + SWARM_COMMANDS,
+            skip_flag_parsing=True, handler="swarm:cmd_swarm"),
     Command("run", "Run a command on many machines at once (machine-tui)",
             "Arguments are machine names, then -- and the command: run web1 web2 -- uptime. "
             "Output lines start with the machine's name; the exit code is 1 when any machine failed.", [

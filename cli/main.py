@@ -59,7 +59,11 @@ def dispatch(argv: list[str], out=None, err=None, stdin=None) -> int:
         return 0
     cmd = COMMANDS_BY_NAME.get(name)
     if cmd is None:
-        err.write(f"{PROG}: '{name}' is not a {PROG} command. See '{PROG} --help'.\n")
+        import difflib
+
+        close = difflib.get_close_matches(name, list(COMMANDS_BY_NAME), n=1, cutoff=0.6)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        err.write(f"{PROG}: '{name}' is not a {PROG} command. See '{PROG} --help'.{hint}\n")
         return 1
     ctx = Context(gopts, argv[len(argv) - len(rest):], out, err, stdin)
     from ..core.logfile import want_logging

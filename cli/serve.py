@@ -134,6 +134,12 @@ def cmd_serve(ctx, opts, args):
 
         raise missing_extra(f"{PROG} serve", "serve") from None
     host, port = opts["host"], int(opts["port"])
+    if opts.get("public-url"):
+        from ..core.flags import http_url_problem
+
+        problem = http_url_problem(opts["public-url"])
+        if problem:
+            raise MachineError(f"Error: --public-url {opts['public-url']!r}: {problem}")
     if not 0 < port < 65536:
         raise MachineError(f"Error: --port {port}: a TCP port is 1 to 65535")
     # a token chosen by a script comes from the environment, never the command line (ps shows that to everyone)

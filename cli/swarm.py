@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from ..core.errors import MachineError
-from .commands import PROG
+from .commands import PROG, SWARM_COMMANDS
 from .context import run
 from .parse import HelpRequested, Opt, UsageError, parse_args
 
@@ -15,13 +15,7 @@ USAGE = f"""Usage: {PROG} swarm COMMAND [OPTIONS] [arg...]
 Swarm mode across machines: each engine is spoken to through its Docker API over the machine's TLS
 
 Commands:
-   init MANAGER [--advertise-addr ADDR]      Make MANAGER the first manager of a new swarm
-   join MANAGER NAME... [--manager]          NAMEs join MANAGER's swarm (as workers, or managers)
-   leave NAME... [--force]                   NAMEs leave their swarm (the manager forgets them)
-   ls [MANAGER] [--json]                     The swarm's nodes: machine, role, leader, availability, status, engine
-   services [MANAGER] [--json]               The swarm's services: replicas running and desired
-   drain NAME / activate NAME                Move a node's tasks away / let it take tasks again
-"""
+{SWARM_COMMANDS}"""
 
 
 def _opts() -> list[Opt]:

@@ -71,3 +71,20 @@ PORT_OR_AUTO = (0, 65535)  # 0: a free port chosen at create
 MEGABYTES = (1, 16 * 1024 * 1024)
 MEMORY_MB = (64, 16 * 1024 * 1024)
 CPUS = (1, 1024)
+
+
+def http_url_problem(url: str) -> str:
+    """Why an http(s) URL typed as an option cannot be used ("" when it can): checked where it enters, not where a
+    library trips over it later."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port out of range or not a number raises here
+    except ValueError as err:
+        return f"not a valid URL ({err})"
+    if parts.scheme not in ("http", "https"):
+        return "not an http:// or https:// URL"
+    if not parts.hostname:
+        return "no host in the URL"
+    return ""

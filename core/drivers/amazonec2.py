@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import MachineError, PreCreateError, VMMissing
 from ..extras import missing_extra
-from ..flags import PORT, Flag
+from ..flags import PORT, Flag, http_url_problem
 from ..states import State
 from .base import Driver, Setting, gather_choices, show_retry
 
@@ -152,6 +152,10 @@ class AmazonEC2Driver(Driver):
         if bool(self.access_key) != bool(self.secret_key):
             raise MachineError("--amazonec2-access-key and --amazonec2-secret-key go together: give both, or neither "
                                "(boto3 then finds credentials in the environment, ~/.aws or an instance role)")
+        if self.endpoint:
+            problem = http_url_problem(self.endpoint)
+            if problem:
+                raise MachineError(f"--amazonec2-endpoint {self.endpoint!r}: {problem}")
         if self.block_duration_minutes:
             raise MachineError("--amazonec2-block-duration-minutes: AWS ended spot blocks on 2022-12-31; "
                                "use --amazonec2-request-spot-instance without a duration")

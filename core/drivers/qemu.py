@@ -114,7 +114,11 @@ class QemuDriver(Driver):
         self.kernel = os.path.abspath(os.path.expanduser(kernel)) if kernel else ""
         if self.accel not in ACCELS:
             raise MachineError(f"--qemu-accel must be one of {', '.join(ACCELS)}, not {self.accel!r}")
-        shlex.split(self.extra_args)
+        try:
+            shlex.split(self.extra_args)
+        except ValueError as err:
+            raise MachineError(f"--qemu-extra-args {self.extra_args!r}: {str(err).lower()} (quote as a shell "
+                               "would)") from None
         self.ssh_user_setting = "root" if image else (opts.get("qemu-ssh-user") or "docker")
         if self.network:
             from .qemunet import folder

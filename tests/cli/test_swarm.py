@@ -116,3 +116,11 @@ def test_create_with_swarm_mode_makes_and_joins_the_swarm(store):
     finally:
         for engine in engines:
             engine.__exit__(None, None, None)
+
+
+def test_swarm_help_lists_its_commands(store):
+    r = run_cli(["swarm", "--help"], clean_env(store))
+    assert r.returncode == 0
+    for sub in ("init MANAGER", "join MANAGER NAME...", "leave NAME...", "ls [MANAGER]", "services [MANAGER]",
+                "drain NAME / activate NAME"):
+        assert sub in r.stdout, sub
