@@ -119,3 +119,37 @@ def test_global_options_and_no_command_on_a_terminal_open_the_app_on_that_store(
         if proc.poll() is None:
             proc.kill()
         os.close(leader)
+
+
+@pytest.mark.parametrize("how", ["close", "reset"])
+def test_an_engine_that_hangs_up_during_the_tls_check_is_told_with_a_reason(store, how):
+    import socket
+    import struct
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    port = server.getsockname()[1]
+
+    def hang_up():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            if how == "reset":
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    env = clean_env(store)
+    try:
+        assert run_cli(["create", "-d", "none", "--url", f"tcp://127.0.0.1:{port}", "m"], env).returncode == 0
+        r = run_cli(["env", "m"], env)
+    finally:
+        server.close()
+    assert r.returncode == 1
+    first = r.stderr.splitlines()[0]
+    assert not first.rstrip().endswith(f"127.0.0.1:{port}:"), first  # never a colon and nothing after it
+    assert "connection reset by peer" in first, first
