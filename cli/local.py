@@ -342,10 +342,33 @@ def cmd_create(ctx, opts_unused, args):
 
 
 async def _create_with_progress(ctx, name, driver_name, values, report, explicit):
+    import asyncio
+
     from ..core import operations
 
-    await operations.create(ctx.store, name, driver_name, values, report, ctx.tls_files(),
-                            context=not values.get("no-docker-context"), explicit=explicit)
+    try:
+        await operations.create(ctx.store, name, driver_name, values, report, ctx.tls_files(),
+                                context=not values.get("no-docker-context"), explicit=explicit)
+    except asyncio.CancelledError:  # Ctrl-C: nothing half-made stays behind, as the app's `z` leaves nothing
+        await asyncio.shield(discard_interrupted_create(ctx, name))
+        raise
+
+
+async def discard_interrupted_create(ctx, name: str) -> None:
+    """Remove what an interrupted create made (the instance, the machine's folder), and say so either way."""
+    from ..core import operations
+    from ..core.events import Reporter
+
+    if not ctx.store.exists(name):
+        return
+    ctx.err.write(f"Interrupted: removing {name} and what its create made...\n")
+    ctx.err.flush()
+    try:
+        await operations.remove(ctx.store, name, True, Reporter())
+    except (MachineError, OSError) as err:
+        ctx.err.write(f"{name} was not removed ({err}): {PROG} rm -f {name} removes it\n")
+    else:
+        ctx.err.write(f"Removed {name}: nothing of it is left\n")
 
 
 def _driver_from_argv(args: list[str]) -> str:

@@ -212,3 +212,26 @@ def test_a_create_killed_before_its_first_save_reads_error_everywhere(tmp_path):
     assert run_cli(["status", "b"], env).stdout == "Error\n"
     assert run_cli(["rm", "-f", "-y", "b"], env).returncode == 0
     assert sorted(rows_of(env)) == ["a"]
+
+
+def test_ctrl_c_during_a_create_removes_what_it_made_and_says_so(tmp_path):
+    """Ctrl-C (SIGINT) while the create waits for the machine: the machine and what its driver made are removed,
+    and the terminal is told, as the app's `z` does."""
+    import signal
+
+    store = str(tmp_path / "store")
+    env = clean_env(store, MACHINE_WAIT_RETRIES="100")
+    key = tmp_path / "id"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    proc = start_cli(["create", "-d", "generic", "--generic-ip-address", "127.0.0.1", "--generic-ssh-port", "1",
+                      "--generic-ssh-key", str(key), "--no-docker-context", "c1"], env)
+    mark = os.path.join(store, "machines", "c1", ".machine-tui-creating")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (os.path.exists(mark) and b"Waiting" in open(mark, "rb").read()):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert b"Interrupted: removing c1 and what its create made..." in err and b"Removed c1" in err, err
+    assert not os.path.exists(os.path.join(store, "machines", "c1"))
+    assert run_cli(["ls", "-q"], env).stdout == ""
