@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from ..core import VERSION
+from ..core import VERSION, build_id
 from ..core.errors import program_name
 from ..core.flags import Flag
 from ..core.verbs import VERBS
 from .parse import Command, Opt
 
 PROG = program_name()
-VERSION_LINE = f"{PROG} version {VERSION}, build python"
+VERSION_LINE = f"{PROG} version {VERSION}, build {build_id()}"
 
 
 def _o(name, usage, kind="string", default="", env="", short=""):

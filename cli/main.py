@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import sys
 
-from ..core import VERSION
 from ..core.errors import MachineError
 from .commands import COMMANDS, COMMANDS_BY_NAME, PROG, VERSION_LINE, global_opts
 from .context import Context, closed_pipe, log_error
@@ -38,7 +37,7 @@ def dispatch(argv: list[str], out=None, err=None, stdin=None) -> int:
         os.environ["MACHINE_STORAGE_PATH"] = gopts.get("storage-path") or default_store_path()
         return run_app()
     if gopts.get("help") or not rest:
-        out.write(app_help(PROG, f"{VERSION}, build python", gopts_spec, COMMANDS))
+        out.write(app_help(PROG, VERSION_LINE.split(" version ", 1)[1], gopts_spec, COMMANDS))
         return 0
     debug_env = os.environ.get("MACHINE_DEBUG")
     if debug_env:
@@ -55,7 +54,7 @@ def dispatch(argv: list[str], out=None, err=None, stdin=None) -> int:
         if args and args[0] in COMMANDS_BY_NAME:
             out.write(command_help(PROG, COMMANDS_BY_NAME[args[0]]))
         else:
-            out.write(app_help(PROG, f"{VERSION}, build python", gopts_spec, COMMANDS))
+            out.write(app_help(PROG, VERSION_LINE.split(" version ", 1)[1], gopts_spec, COMMANDS))
         return 0
     cmd = COMMANDS_BY_NAME.get(name)
     if cmd is None:

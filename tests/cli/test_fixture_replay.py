@@ -12,6 +12,7 @@ import string
 
 import pytest
 from conftest import FIXTURES, clean_env, run_cli
+from machine_tui.cli.commands import VERSION_LINE
 
 # Cases whose output cannot be byte-identical, and what is compared instead.
 ROUGH = {
@@ -76,8 +77,9 @@ class Replayer:
             text = text.replace(old, new)
         text = re.sub(r"127\.0\.0\.1:(2376|3377)", lambda m: f"{self.loop}:{m.group(1)}", text)
         text = text.replace("docker-machine", "machine-tui")
-        text = text.replace("Version: 0.16.2, build bd45ab13", "Version: 0.1.0, build python")
-        text = text.replace("machine-tui version 0.16.2, build bd45ab13", "machine-tui version 0.1.0, build python")
+        ours = VERSION_LINE.split(" version ", 1)[1]
+        text = text.replace("Version: 0.16.2, build bd45ab13", f"Version: {ours}")
+        text = text.replace("machine-tui version 0.16.2, build bd45ab13", VERSION_LINE)
         text = text.replace("Docker Machine Contributors - <https://github.com/machine-tui>",
                             "machine-tui contributors")
         text = text.replace("Docker Machine Contributors - <https://github.com/docker/machine>",

@@ -89,3 +89,18 @@ async def test_the_app_runs_a_verb_from_the_table_with_its_busy_word(store, monk
                 break
             await pilot.pause(0.05)
         assert str(table.get_cell("m", "STATE")) == "Running"
+
+
+def test_one_version_everywhere():
+    import os
+    import tomllib
+
+    from machine_tui.cli.commands import VERSION_LINE
+    from machine_tui.core import VERSION, build_id
+
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "pyproject.toml"), "rb") as fh:
+        assert tomllib.load(fh)["project"]["version"] == VERSION
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "CHANGELOG.md")) as fh:
+        assert f"## {VERSION} (" in fh.read()
+    assert VERSION_LINE == f"machine-tui version {VERSION}, build {build_id()}"
+    assert build_id() != "python"
