@@ -59,6 +59,22 @@ def makedirs_private(path: str) -> None:
             pass
 
 
+def read_regular(path: str, limit: int = 64 << 20) -> bytes:
+    """A file's bytes, only if it is a regular file: a FIFO, a device or a socket put in a config file's place
+    would block the reader or never end, so it is refused at once (OSError, told like any unreadable file)."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO, device or socket is never read)", path)
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(limit)
+    finally:
+        os.close(fd)
+
+
 def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
     """Replace path with data so that readers see either the old or the new file, never a torn one."""
     import tempfile
@@ -143,8 +159,7 @@ class Store:
         if not os.path.isdir(os.path.dirname(path)):
             raise MachineNotFound(name)
         try:
-            with open(path, "rb") as fh:
-                raw = fh.read()
+            raw = read_regular(path)
         except FileNotFoundError:
             # a create killed before its first save: say so rather than name the missing file
             problem = create_problem(os.path.dirname(path))

@@ -31,13 +31,14 @@ class Preferences:
         import tomllib
 
         path = os.path.join(config_folder(), FILE)
+        from ..core.store import read_regular
+
         try:
-            with open(path, "rb") as fh:
-                data = tomllib.load(fh)
+            data = tomllib.loads(read_regular(path, 1 << 20).decode("utf-8"))
         except FileNotFoundError:
             return cls()
-        except (OSError, tomllib.TOMLDecodeError) as err:
-            return cls(problem=f"{path}: {err}")
+        except (OSError, ValueError) as err:  # ValueError: not TOML, or not UTF-8 (UnicodeDecodeError)
+            return cls(problem=f"{path} is not read: {_reason(err)}")
         app = data.get("app", {}) if isinstance(data.get("app", {}), dict) else {}
         theme = app.get("theme", "")
         confirm = app.get("confirm_stop", True)
@@ -63,3 +64,11 @@ class Preferences:
         except OSError as err:
             return f"{path}: {err.strerror or err}"
         return ""
+
+
+def _reason(err: BaseException) -> str:
+    if isinstance(err, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {err.object[err.start]:#04x} at {err.start})"
+    if isinstance(err, OSError):
+        return (err.strerror or str(err)).lower()
+    return str(err)

@@ -364,3 +364,42 @@ async def test_the_wizard_says_what_each_driver_makes_folds_a_clouds_extras_and_
         await choose_driver(pilot, wizard, "qemu")
         assert "QEMU" in summary()
         assert wizard.query_one("#flag-qemu-local-image").value == image
+
+
+@pytest.mark.parametrize("which", ["keys.toml", "settings.toml"])
+@pytest.mark.parametrize("what", ["latin-1", "fifo"])
+async def test_a_settings_file_that_is_not_utf8_or_not_a_file_is_one_line_and_the_app_goes_on(store, config, which,
+                                                                                               what):
+    import os
+
+    config.mkdir()
+    path = config / which
+    if what == "fifo":
+        os.mkfifo(path)  # nothing ever writes to it: a reader that opens it would wait for ever
+    else:
+        path.write_bytes(b"[keys]\nmachine-remove = \"\xe9\"\n" if which == "keys.toml" else b"[app]\ntheme = \"\xe9\"\n")
+    app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(MachineTable)
+        assert await wait_until(pilot, lambda: table.row_count == 1, 15)
+        said = [str(n.message) for n in app._notifications if which in str(n.message)]
+        assert said and "is not read" in said[0] and "\n" not in said[0], said
+        assert ("not UTF-8" if what == "latin-1" else "not a regular file") in said[0]
+        await pilot.press("q")
+        assert await wait_until(pilot, lambda: not app.is_running, 15)
+
+
+def test_a_fifo_in_place_of_a_config_json_is_an_error_row_not_a_hang(store):
+    import os
+
+    from conftest import clean_env, run_cli
+
+    none_store(store, "web1", "web2")
+    config = os.path.join(store, "machines", "web1", "config.json")
+    os.unlink(config)
+    os.mkfifo(config)
+    r = run_cli(["ls", "--format", "{{.Name}} {{.State}} {{.Error}}"], clean_env(store), timeout=60)
+    assert r.returncode == 0 and "Traceback" not in r.stderr
+    rows = {line.split()[0]: line for line in r.stdout.splitlines()}
+    assert rows["web1"].startswith("web1 Error") and "not a regular file" in rows["web1"], rows
+    assert set(rows) == {"web1", "web2"}
