@@ -117,6 +117,30 @@ for _var in [v for v in os.environ if v.startswith("OS_") and v not in ("OS_CLIE
 os.environ["OS_CLIENT_CONFIG_FILE"] = os.path.join(os.path.dirname(__file__), "no-clouds.yaml")
 
 
+@pytest.fixture(autouse=True)
+def no_vm_left_behind(request):
+    """A VM test that fails half-way must not leave its QEMU guests (or their network switch) running: after each
+    one, any qemu-system or vde_switch process whose command line names the test's own folder is killed."""
+    yield
+    if request.node.get_closest_marker("vm") is None or "tmp_path" not in request.fixturenames:
+        return
+    import signal
+
+    folder = str(request.getfixturevalue("tmp_path")).encode()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                argv = fh.read().split(b"\0")
+        except OSError:
+            continue
+        program = os.path.basename(argv[0])
+        if (program.startswith(b"qemu-system") or program == b"vde_switch") and any(folder in a for a in argv):
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if str(item.path).startswith(VM_FOLDER + os.sep):

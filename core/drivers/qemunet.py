@@ -134,8 +134,17 @@ def ensure_switch(store_path: str, network: str) -> str:
             done = subprocess.run([binary, "-s", sock, "-d", "-p", os.path.join(net_dir, "vde.pid"),
                                    "-M", os.path.join(net_dir, "vde.mgmt"), "-m", "0700"],
                                   capture_output=True, text=True, timeout=30)
+            # with -d the switch forks: the parent may exit before the daemon has written its pidfile (a busy
+            # machine shows it), so the pidfile is waited for, within a bound
+            import time
+
+            for _ in range(200 if done.returncode == 0 else 0):
+                if _switch_pid(store_path, network) is not None:
+                    break
+                time.sleep(0.05)
             if done.returncode != 0 or _switch_pid(store_path, network) is None:
-                raise MachineError(f"starting the switch of network {network}: {done.stderr.strip() or 'failed'}")
+                raise MachineError(f"starting the switch of network {network}: "
+                                   f"{done.stderr.strip() or 'its pidfile did not appear within 10 s'}")
     return sock
 
 

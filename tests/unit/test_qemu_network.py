@@ -69,3 +69,35 @@ async def test_a_batch_probes_the_accelerator_once_per_boot(tmp_path, monkeypatc
     verdicts = await asyncio.gather(*(d._remembered_accel(Reporter()) for d in drivers))
     assert verdicts == ["tcg"] * 3 and len(probes) == 1
     assert oct(os.stat(tmp_path / "cache" / "qemu-accel.json").st_mode & 0o777) == "0o600"
+
+
+def test_the_switch_starts_even_when_its_pidfile_comes_after_its_parent_exits(tmp_path, monkeypatch):
+    """vde_switch -d forks: the pidfile is the daemon's and may come after the parent's exit (a busy machine);
+    seen as the swarm VM test's "starting the switch of network swnet: failed". Here the pidfile always comes late."""
+    import subprocess
+    import threading
+
+    store = str(tmp_path)
+    qemunet.join(store, "late", "a")
+    real_run = subprocess.run
+
+    def late_pidfile(argv, **kw):
+        done = real_run(argv, **kw)
+        pidfile = argv[argv.index("-p") + 1]
+        content = open(pidfile).read()
+        os.unlink(pidfile)  # as if the daemon had not written it yet
+
+        def write_later():
+            asyncio.run(asyncio.sleep(0.3))
+            with open(pidfile, "w") as fh:
+                fh.write(content)
+
+        threading.Thread(target=write_later, daemon=True).start()
+        return done
+
+    monkeypatch.setattr(qemunet.subprocess, "run", late_pidfile)
+    try:
+        qemunet.ensure_switch(store, "late")
+        assert qemunet._switch_pid(store, "late") is not None
+    finally:
+        qemunet.leave(store, "late", "a")

@@ -52,14 +52,14 @@ def all_running(placed) -> bool:
 def test_a_three_node_swarm_on_one_private_network(image, store, tmp_path):
     env = clean_env(store, DOCKER_CONFIG=str(tmp_path / "docker-config"))
     started = time.monotonic()
-    r = run_cli(["create", "-d", "qemu", "--qemu-local-image", image, "--qemu-network", "swnet", "--qemu-cpus", "1",
-                 "--qemu-memory", "1024", "--qemu-no-internet", "--parallel", "3", "--count", "3", "sw"], env,
-                timeout=1500)
-    print(f"batch create of 3: {time.monotonic() - started:.0f} s\n{r.stdout[-1500:]}")
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
-    assert "Created 3 of 3 machines: sw1, sw2, sw3" in r.stdout
-    assert r.stdout.count("Checking that KVM really runs a guest here...") <= 1  # one probe for the batch
-    try:
+    try:  # a failed create is removed too: no VM outlives the test
+        r = run_cli(["create", "-d", "qemu", "--qemu-local-image", image, "--qemu-network", "swnet", "--qemu-cpus",
+                     "1", "--qemu-memory", "1024", "--qemu-no-internet", "--parallel", "3", "--count", "3", "sw"], env,
+                    timeout=1500)
+        print(f"batch create of 3: {time.monotonic() - started:.0f} s\n{r.stdout[-1500:]}")
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+        assert "Created 3 of 3 machines: sw1, sw2, sw3" in r.stdout
+        assert r.stdout.count("Checking that KVM really runs a guest here...") <= 1  # one probe for the batch
         r = run_cli(["swarm", "init", "sw1"], env, timeout=300)
         assert r.returncode == 0, r.stderr
         r = run_cli(["swarm", "join", "sw1", "sw2", "sw3"], env, timeout=600)
