@@ -108,9 +108,9 @@ def test_another_host_or_origin_is_refused_even_with_the_token(served):
         conn.close()
         return code
 
-    assert status(f"/?token={token}") == 200
     assert status(f"/?token={token}", Host=f"evil.example:{port}") == 403
     assert status(f"/?token={token[:-1]}") == 403
+    assert status("/", Cookie=f"machine_tui_token={token}") == 200
     upgrade = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Cookie": f"machine_tui_token={token}"}
     assert status("/ws", **upgrade, Origin="http://evil.example") == 403
@@ -131,3 +131,90 @@ def test_serve_refuses_bad_input_in_one_line(store):
         out = run_cli(["serve", "--port", str(taken.getsockname()[1])], env, timeout=60)
     assert out.returncode == 1 and out.stderr.startswith("Error: cannot serve on 127.0.0.1:"), out.stderr
     assert "Traceback" not in out.stderr and os.linesep not in out.stderr.rstrip("\n")
+
+
+def test_the_link_lets_one_browser_in_then_the_cookie_does_and_the_page_has_a_title(served):
+    import http.client
+
+    server, url, port = served
+    token = url.split("token=")[1]
+
+    def get(path, **headers):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", path, headers=headers)
+        answer = conn.getresponse()
+        body = answer.read().decode(errors="replace")
+        conn.close()
+        return answer.status, answer.headers, body
+
+    code, headers, _ = get(f"/?token={token}")
+    assert code == 303 and headers["Location"] == "/"  # the address bar loses the token
+    cookie = headers["Set-Cookie"]
+    assert f"machine_tui_token={token}" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    code, _, body = get(f"/?token={token}")  # the same link again, from anywhere: refused
+    assert code == 403 and "used already" in body
+    code, _, body = get("/", Cookie=f"machine_tui_token={token}")
+    assert code == 200 and "<title>machine-tui</title>" in body
+
+
+def test_serve_refuses_every_address_without_a_public_url_and_brackets_ipv6(store):
+    env = clean_env(store)
+    for host in ("0.0.0.0", "::", ""):
+        out = run_cli(["serve", "--host", host, "--port", str(free_port())], env)
+        assert out.returncode == 1 and "listens on every address: give --public-url" in out.stderr, out.stderr
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "machine_tui.cli", "serve", "--host", "::1", "--port",
+                               str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        assert line.startswith(f"machine-tui serves its app at http://[::1]:{port}/?token="), line
+    finally:
+        server.terminate()
+        assert server.wait(30) is not None
+
+
+async def test_page_messages_are_clamped_and_malformed_ones_dropped():
+    """A resize past any screen (one made a 5.2 GB app process) is clamped; junk never raises."""
+    from aiohttp import WSMsgType
+    from machine_tui.cli.serve import SIZE_BOUNDS, guarded_server
+
+    class Message:
+        def __init__(self, text):
+            self.type, self.data = WSMsgType.TEXT, text
+
+        def json(self):
+            import json
+
+            return json.loads(self.data)
+
+    class Socket:
+        def __init__(self, texts):
+            self.texts, self.sent = texts, []
+
+        def __aiter__(self):
+            return self._gen()
+
+        async def _gen(self):
+            for text in self.texts:
+                yield Message(text)
+
+        async def send_json(self, data):
+            self.sent.append(data)
+
+    class Service:
+        def __init__(self):
+            self.sizes, self.keys = [], b""
+
+        async def set_terminal_size(self, width, height):
+            self.sizes.append((width, height))
+
+        async def send_bytes(self, data):
+            self.keys += data
+
+    server = guarded_server("true", "127.0.0.1", 1, "t")
+    service = Service()
+    sock = Socket(['["resize", {"width": 120, "height": 40}]', '["resize", {"width": 10000000, "height": 9999999}]',
+                   '["resize", {"width": "x"}]', '["stdin", "ls"]', 'not json', '[1]', '["ping", "p"]'])
+    await server._process_messages(sock, service)
+    assert service.sizes == [(120, 40), (SIZE_BOUNDS[1], SIZE_BOUNDS[1])]
+    assert service.keys == b"ls" and sock.sent == [["pong", "p"]]
