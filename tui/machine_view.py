@@ -111,6 +111,7 @@ class MachineScreen(Screen[None]):
         self.poll()
 
     def on_unmount(self) -> None:
+        self.workers.cancel_group(self, "machine-poll")
         if self.engine is not None:
             self.engine.close()
 
@@ -134,9 +135,12 @@ class MachineScreen(Screen[None]):
             self.contents = await asyncio.wait_for(containers.list_containers(self.engine, self.contents),
                                                    self.timeout * 3)
             self.problem = ""
-            await self.load_tab()
+            if self.is_attached:
+                await self.load_tab()
         except (MachineError, OSError, asyncio.TimeoutError) as err:
             self.problem = str(err) or f"no answer from the engine within {self.timeout * 3:g} s"
+        if not self.is_attached:  # Escape closed the screen while the engine answered: nothing left to show
+            return
         self.show_containers()
         # the first poll pays for imports and the handshake: it does not stretch the interval
         spent = time.process_time() - started if self._polled else 0.0

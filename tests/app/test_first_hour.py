@@ -403,3 +403,33 @@ def test_a_fifo_in_place_of_a_config_json_is_an_error_row_not_a_hang(store):
     rows = {line.split()[0]: line for line in r.stdout.splitlines()}
     assert rows["web1"].startswith("web1 Error") and "not a regular file" in rows["web1"], rows
     assert set(rows) == {"web1", "web2"}
+
+
+async def test_escape_during_a_slow_poll_inside_a_machine_leaves_no_failure_behind(store, config):
+    import socket
+
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(8)  # accepts, never speaks TLS: the drill-down's poll waits for its timeout
+    try:
+        from conftest import clean_env, run_cli
+        from machine_tui.core.store import Store
+
+        url = f"tcp://127.0.0.1:{hole.getsockname()[1]}"  # made by the CLI: the CA and client certificate too
+        assert run_cli(["create", "-d", "none", "--url", url, "slow"], clean_env(store)).returncode == 0
+        app = MachineTuiApp(Store(store), poll_interval=3600, timeout=0.5)
+        async with app.run_test(size=(120, 30)) as pilot:
+            table = app.query_one(MachineTable)
+            assert await wait_until(pilot, lambda: table.row_count == 1, 15)
+            await pilot.press("enter")
+            assert await wait_until(pilot, lambda: type(app.screen).__name__ == "MachineScreen", 15)
+            screen = app.screen
+            polls = lambda: [w for w in screen.workers if w.group == "machine-poll"]  # noqa: E731
+            assert await wait_until(pilot, lambda: any(w.is_running for w in polls()), 15)
+            await pilot.press("escape")
+            assert await wait_until(pilot, lambda: app.screen is app.main_screen, 15)
+            assert await wait_until(pilot, lambda: not any(w.is_running for w in polls()), 30)
+            await pilot.pause(0.5)
+            assert app.worker_failures == [] and app.is_running
+    finally:
+        hole.close()
