@@ -87,10 +87,10 @@ def _go_dial_error(addr: str, err: BaseException) -> str:
         return f"remote error: tls: {err.reason or err}".lower() if err.reason else f"tls: {err}"
     if isinstance(err, ConnectionRefusedError) or getattr(err, "errno", None) == errno.ECONNREFUSED:
         return f"dial tcp {addr}: connect: connection refused"
-    if isinstance(err, OSError) and err.strerror:
-        return f"dial tcp {addr}: connect: {err.strerror.lower()}"
     if isinstance(err, (ConnectionResetError, asyncio.IncompleteReadError)):
         return f"read tcp {addr}: read: connection reset by peer"  # a reset in the handshake: Go's words
+    if isinstance(err, OSError) and err.strerror:
+        return f"dial tcp {addr}: connect: {err.strerror.lower()}"
     return f"dial tcp {addr}: {err or type(err).__name__}"
 
 
