@@ -40,6 +40,11 @@ def create_batch(ctx, names: list[str], driver_name: str, values: dict, explicit
                 except MachineError as err:
                     failures[name] = str(err)
                     finished(name, str(err))
+                except asyncio.CancelledError:  # Ctrl-C: the creates under way leave nothing half-made
+                    from .local import discard_interrupted_create
+
+                    await asyncio.shield(discard_interrupted_create(ctx, name))
+                    raise
 
         await asyncio.gather(*(one(n) for n in names))
         return failures

@@ -235,3 +235,26 @@ def test_ctrl_c_during_a_create_removes_what_it_made_and_says_so(tmp_path):
     assert b"Interrupted: removing c1 and what its create made..." in err and b"Removed c1" in err, err
     assert not os.path.exists(os.path.join(store, "machines", "c1"))
     assert run_cli(["ls", "-q"], env).stdout == ""
+
+
+def test_ctrl_c_during_a_batch_removes_the_creates_under_way_and_keeps_the_finished(tmp_path):
+    import signal
+
+    store = str(tmp_path / "store")
+    env = clean_env(store, MACHINE_WAIT_RETRIES="100")
+    assert run_cli(NONE + ["done1"], env).returncode == 0  # made before: never touched
+    key = tmp_path / "id"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    proc = start_cli(["create", "-d", "generic", "--generic-ip-address", "127.0.0.1", "--generic-ssh-port", "1",
+                      "--generic-ssh-key", str(key), "--no-docker-context", "--parallel", "2", "--batch",
+                      "b1", "b2", "b3"], env)
+    marks = [os.path.join(store, "machines", n, ".machine-tui-creating") for n in ("b1", "b2")]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not all(os.path.exists(m) and b"Waiting" in open(m, "rb").read()
+                                                  for m in marks):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert b"Removed b1" in err and b"Removed b2" in err, err
+    assert run_cli(["ls", "-q"], env).stdout.split() == ["done1"]  # b3 never started: nothing of it either
