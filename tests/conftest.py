@@ -189,6 +189,15 @@ async def choose_driver(pilot, wizard, name, seconds=15.0):
     assert await wait_until(pilot, lambda: wizard.driver == name and wizard.form_ready, seconds), name
 
 
+def fill_a_create_that_waits(wizard, name: str, key: str) -> None:
+    """The generic form for a machine nothing answers for (SSH on 127.0.0.1:1): its create waits until cancelled."""
+    wizard.query_one("#name").value = name
+    wizard.query_one("#flag-generic-ip-address").value = "127.0.0.1"
+    wizard.query_one("#flag-generic-ssh-port").value = "1"
+    wizard.query_one("#flag-generic-ssh-key").value = key
+    wizard.query_one("#flag-no-docker-context").value = True
+
+
 async def wait_until(pilot, predicate, seconds=5.0):
     """Pilot pauses until predicate() holds or seconds pass; its last answer."""
     import time

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from conftest import choose_driver, clean_env, run_cli, wait_until
+from conftest import choose_driver, clean_env, fill_a_create_that_waits, run_cli, wait_until
 from machine_tui.core.store import Store
 from machine_tui.tui.app import MachineTable, MachineTuiApp
 
@@ -200,11 +200,7 @@ async def test_cancelled_create_leaves_nothing(store, tmp_path):
         await pilot.pause(0.3)
         w = app.screen
         await choose_driver(pilot, w, "generic")
-        w.query_one("#name").value = "never"
-        w.query_one("#flag-generic-ip-address").value = "127.0.0.1"
-        w.query_one("#flag-generic-ssh-port").value = "1"  # nothing answers: the create waits
-        w.query_one("#flag-generic-ssh-key").value = str(key)
-        w.query_one("#flag-no-docker-context").value = True
+        fill_a_create_that_waits(w, "never", str(key))
         await pilot.press("enter")
         mdir = os.path.join(store, "machines", "never")
         assert await wait_until(pilot, lambda: os.path.isdir(mdir), 10)

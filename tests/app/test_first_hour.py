@@ -20,11 +20,24 @@ def none_store(store, *names):
     return add_none_machines(store, list(names))
 
 
+async def opened(pilot, app, key: str, screen: str):
+    """The screen a key opens, once it is up."""
+    await pilot.press(key)
+    assert await wait_until(pilot, lambda: type(app.screen).__name__ == screen, 15)
+    return app.screen
+
+
+async def rows_shown(pilot, app, count: int):
+    """The machine table once the first poll has shown its rows."""
+    table = app.query_one(MachineTable)
+    assert await wait_until(pilot, lambda: table.row_count == count, 15)
+    return table
+
+
 async def test_q_quits_from_the_machine_table(store, config):
     app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
     async with app.run_test(size=(100, 30)) as pilot:
-        table = app.query_one(MachineTable)
-        assert await wait_until(pilot, lambda: table.row_count == 1, 15)
+        table = await rows_shown(pilot, app, 1)
         assert table.has_focus
         await pilot.press("q")
         assert await wait_until(pilot, lambda: not app.is_running, 15)
@@ -93,8 +106,7 @@ async def burst(pilot, app, *keys):
 async def test_keys_typed_in_one_burst_after_slash_all_reach_the_filter(store, config):
     app = MachineTuiApp(none_store(store, "api1", "db1", "web1"), poll_interval=3600, timeout=2)
     async with app.run_test(size=(120, 30)) as pilot:
-        table = app.query_one(MachineTable)
-        assert await wait_until(pilot, lambda: table.row_count == 3, 15)
+        table = await rows_shown(pilot, app, 3)
         await burst(pilot, app, "/", "d")
         assert app.screen is app.main_screen  # no "Remove api1?" question
         assert app.query_one("#filter").value == "d"
@@ -109,7 +121,7 @@ async def test_finished_and_cancelled_create_rows_go_away_and_the_status_line_cl
     import os
     import subprocess
 
-    from conftest import choose_driver
+    from conftest import choose_driver, fill_a_create_that_waits
 
     app = MachineTuiApp(none_store(store, "seed"), poll_interval=3600, timeout=2)
     screen = app.main_screen
@@ -117,9 +129,7 @@ async def test_finished_and_cancelled_create_rows_go_away_and_the_status_line_cl
     key = tmp_path / "k"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     async with app.run_test(size=(140, 45)) as pilot:
-        await pilot.press("c")
-        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "CreateWizard", 15)
-        wizard = app.screen
+        wizard = await opened(pilot, app, "c", "CreateWizard")
         await choose_driver(pilot, wizard, "none")
         wizard.query_one("#name").value = "made"
         wizard.query_one("#flag-url").value = "tcp://127.0.0.1:1"
@@ -127,15 +137,9 @@ async def test_finished_and_cancelled_create_rows_go_away_and_the_status_line_cl
         assert await wait_until(pilot, lambda: "made" in screen.created, 30)
         assert await wait_until(pilot, lambda: not app.query("#op-made"), 30)  # finished: its row went
 
-        await pilot.press("c")
-        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "CreateWizard", 15)
-        wizard = app.screen
+        wizard = await opened(pilot, app, "c", "CreateWizard")
         await choose_driver(pilot, wizard, "generic")
-        wizard.query_one("#name").value = "never"
-        wizard.query_one("#flag-generic-ip-address").value = "127.0.0.1"
-        wizard.query_one("#flag-generic-ssh-port").value = "1"  # nothing answers: the create waits
-        wizard.query_one("#flag-generic-ssh-key").value = str(key)
-        wizard.query_one("#flag-no-docker-context").value = True
+        fill_a_create_that_waits(wizard, "never", str(key))
         await pilot.press("enter")
         assert await wait_until(pilot, lambda: os.path.isdir(os.path.join(store, "machines", "never")), 30)
         await pilot.press("z")
@@ -160,8 +164,7 @@ def header_line(app) -> str:
 async def test_o_walks_the_columns_in_the_screens_order_and_the_arrow_follows_at_once(store, config):
     app = MachineTuiApp(none_store(store, "b1", "a1"), poll_interval=3600, timeout=2)
     async with app.run_test(size=(140, 30)) as pilot:
-        table = app.query_one(MachineTable)
-        assert await wait_until(pilot, lambda: table.row_count == 2, 15)
+        await rows_shown(pilot, app, 2)
         assert "NAME ▲" in header_line(app)
         for column in ("ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS", "NAME"):
             await pilot.press("o")
@@ -176,8 +179,7 @@ async def test_o_walks_the_columns_in_the_screens_order_and_the_arrow_follows_at
 async def test_enter_with_marked_rows_opens_the_machine_under_the_cursor(store, config):
     app = MachineTuiApp(none_store(store, "m1", "m2", "m3"), poll_interval=3600, timeout=2)
     async with app.run_test(size=(140, 30)) as pilot:
-        table = app.query_one(MachineTable)
-        assert await wait_until(pilot, lambda: table.row_count == 3, 15)
+        table = await rows_shown(pilot, app, 3)
         await pilot.press("space", "j", "j")  # m1 marked, the cursor on m3
         assert app.marked == {"m1"} and table.current_key() == "m3"
         await pilot.press("enter")
@@ -195,8 +197,7 @@ async def palette(pilot, app, text):
 async def test_the_palette_opens_a_machine_and_its_details_by_name_and_says_what_each_does(store, config):
     app = MachineTuiApp(none_store(store, "api1", "db1"), poll_interval=3600, timeout=2)
     async with app.run_test(size=(140, 40)) as pilot:
-        table = app.query_one(MachineTable)
-        assert await wait_until(pilot, lambda: table.row_count == 2, 15)
+        await rows_shown(pilot, app, 2)
         await palette(pilot, app, "details of db1")
         options = app.screen.query_one("CommandList")
         shown = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
@@ -216,8 +217,7 @@ async def test_help_at_80x24_fits_scrolls_with_vi_keys_and_names_ctrl_q_and_keys
 
     app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
     async with app.run_test(size=(80, 24)) as pilot:
-        table = app.query_one(MachineTable)
-        assert await wait_until(pilot, lambda: table.row_count == 1, 15)
+        await rows_shown(pilot, app, 1)
         await pilot.press("question_mark")
         assert await wait_until(pilot, lambda: type(app.screen).__name__ == "TextScreen", 15)
         body = app.screen.query_one("#text-body")
@@ -268,8 +268,7 @@ async def test_t_on_a_none_machine_says_why_there_is_no_console(store, config):
 
     app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
     async with app.run_test(size=(120, 30)) as pilot:
-        table = app.query_one(MachineTable)
-        assert await wait_until(pilot, lambda: table.row_count == 1, 15)
+        await rows_shown(pilot, app, 1)
         await pilot.press("t")
         assert await wait_until(pilot, lambda: any("none driver" in str(n.message) for n in app._notifications), 15)
         assert not app.query(SshConsole) and not app.query_one("#consoles").display
@@ -280,9 +279,7 @@ async def test_at_80x24_the_wizard_keeps_create_and_cancel_in_sight_and_says_how
 
     app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("c")
-        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "CreateWizard", 15)
-        wizard = app.screen
+        wizard = await opened(pilot, app, "c", "CreateWizard")
         await choose_driver(pilot, wizard, "amazonec2")  # a long form
         for button in ("#create", "#cancel", "#submit-hint"):
             widget = wizard.query_one(button)
@@ -298,9 +295,7 @@ async def test_at_80x24_the_wizard_keeps_create_and_cancel_in_sight_and_says_how
 async def test_at_80x24_the_cluster_form_draws_its_workers_field(store, config):
     app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("N")
-        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "ClusterWizard", 15)
-        wizard = app.screen
+        wizard = await opened(pilot, app, "N", "ClusterWizard")
         for field in ("#managers", "#workers"):
             widget = wizard.query_one(field)
             assert await wait_until(pilot, lambda w=widget: w.region.width >= 5 and w.region.right <= 80, 15), \
@@ -313,8 +308,7 @@ async def test_at_80x24_the_footer_shows_whole_keys_only(store, config):
 
     app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
     async with app.run_test(size=(80, 24)) as pilot:
-        table = app.query_one(MachineTable)
-        assert await wait_until(pilot, lambda: table.row_count == 1, 15)
+        await rows_shown(pilot, app, 1)
         assert await wait_until(pilot, lambda: len(app.screen.query(FooterKey)) > 3, 15)
         await pilot.pause()
         for key in app.screen.query(FooterKey):
@@ -328,9 +322,7 @@ async def test_flag_help_wraps_instead_of_being_cut(store, config):
 
     app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
     async with app.run_test(size=(80, 30)) as pilot:
-        await pilot.press("c")
-        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "CreateWizard", 15)
-        wizard = app.screen
+        wizard = await opened(pilot, app, "c", "CreateWizard")
         await choose_driver(pilot, wizard, "generic")
         await pilot.pause()
         label = next(w for w in wizard.query(".flag-label") if "--generic-ssh-key" in str(w.render()))
@@ -350,9 +342,7 @@ async def test_the_wizard_says_what_each_driver_makes_folds_a_clouds_extras_and_
         open(os.path.join(image, name), "w").close()
     app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("c")
-        assert await wait_until(pilot, lambda: type(app.screen).__name__ == "CreateWizard", 15)
-        wizard = app.screen
+        wizard = await opened(pilot, app, "c", "CreateWizard")
         summary = lambda: str(wizard.query_one("#driver-summary").render())  # noqa: E731
         await choose_driver(pilot, wizard, "amazonec2")
         assert "EC2 instance" in summary()
@@ -380,8 +370,7 @@ async def test_a_settings_file_that_is_not_utf8_or_not_a_file_is_one_line_and_th
         path.write_bytes(b"[keys]\nmachine-remove = \"\xe9\"\n" if which == "keys.toml" else b"[app]\ntheme = \"\xe9\"\n")
     app = MachineTuiApp(none_store(store, "web1"), poll_interval=3600, timeout=2)
     async with app.run_test(size=(100, 30)) as pilot:
-        table = app.query_one(MachineTable)
-        assert await wait_until(pilot, lambda: table.row_count == 1, 15)
+        await rows_shown(pilot, app, 1)
         said = [str(n.message) for n in app._notifications if which in str(n.message)]
         assert said and "is not read" in said[0] and "\n" not in said[0], said
         assert ("not UTF-8" if what == "latin-1" else "not a regular file") in said[0]

@@ -35,6 +35,18 @@ def served(store, tmp_path):
         server.wait(20)
 
 
+def fetch(port: int, path: str, **headers):
+    """GET from the server on 127.0.0.1: (status, headers, body)."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", path, headers=headers)
+    answer = conn.getresponse()
+    body = answer.read().decode(errors="replace")
+    conn.close()
+    return answer.status, answer.headers, body
+
+
 async def until(predicate, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -96,17 +108,12 @@ def test_the_served_app_in_chromium(served):
 
 def test_another_host_or_origin_is_refused_even_with_the_token(served):
     """DNS rebinding (the browser thinks it talks to evil.example) and a page of another origin: 403, no app."""
-    import http.client
 
     server, url, port = served
     token = url.split("token=")[1]
 
     def status(path, **headers):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", path, headers=headers)
-        code = conn.getresponse().status
-        conn.close()
-        return code
+        return fetch(port, path, **headers)[0]
 
     assert status(f"/?token={token}", Host=f"evil.example:{port}") == 403
     assert status(f"/?token={token[:-1]}") == 403
@@ -134,18 +141,12 @@ def test_serve_refuses_bad_input_in_one_line(store):
 
 
 def test_the_link_lets_one_browser_in_then_the_cookie_does_and_the_page_has_a_title(served):
-    import http.client
 
     server, url, port = served
     token = url.split("token=")[1]
 
     def get(path, **headers):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", path, headers=headers)
-        answer = conn.getresponse()
-        body = answer.read().decode(errors="replace")
-        conn.close()
-        return answer.status, answer.headers, body
+        return fetch(port, path, **headers)
 
     code, headers, _ = get(f"/?token={token}")
     assert code == 303 and headers["Location"] == "/"  # the address bar loses the token
