@@ -452,16 +452,35 @@ class AmazonEC2Driver(Driver):
             group = by_name.get(name)
             if group is None:
                 report.info(f"Creating the security group {name} in {self.vpc_id}...")
-                answer = await self.call("create_security_group", GroupName=name, Description=GROUP_DESCRIPTION,
-                                         VpcId=self.vpc_id)
-                group = {"GroupId": answer["GroupId"], "GroupName": name, "IpPermissions": []}
-                made["group"] = answer["GroupId"]
-                self.made_security_group = answer["GroupId"]
+                try:
+                    answer = await self.call("create_security_group", GroupName=name,
+                                             Description=GROUP_DESCRIPTION, VpcId=self.vpc_id)
+                    group = {"GroupId": answer["GroupId"], "GroupName": name, "IpPermissions": []}
+                    made["group"] = answer["GroupId"]
+                    self.made_security_group = answer["GroupId"]
+                except Ec2Error as err:
+                    if err.code != "InvalidGroup.Duplicate":
+                        raise
+                    # a create running beside this one made it first: use theirs (by id), do not fail
+                    group = await self._group_named(name, report)
             ids.append(group["GroupId"])
             if not self.security_group_readonly:
                 await self._open_ports(group)
         self.security_group_ids = ids
         return ids
+
+    async def _group_named(self, name: str, report: Any) -> dict[str, Any]:
+        """A group another create just made: read back by name, waiting while EC2 does not show it yet."""
+        for _ in range(self.wait_tries):
+            found = (await self.call("describe_security_groups", Filters=[
+                {"Name": "group-name", "Values": [name]},
+                {"Name": "vpc-id", "Values": [self.vpc_id]}]))["SecurityGroups"]
+            if found:
+                return dict(found[0])
+            report.info(f"The security group {name} is not visible to the API yet: waiting")
+            await asyncio.sleep(self.wait_delay)
+        raise MachineError(f"the security group {name} exists (EC2 said Duplicate) but cannot be read in "
+                           f"{self.vpc_id}")
 
     async def _open_ports(self, group: dict[str, Any]) -> None:
         have = {(p.get("IpProtocol"), p.get("FromPort")) for p in group.get("IpPermissions", [])}
@@ -472,14 +491,21 @@ class AmazonEC2Driver(Driver):
             number, _, proto = str(port).partition("/")
             wanted += [(proto, int(number))] if proto else [("tcp", int(number)), ("udp", int(number))]
         missing = [(proto, port) for proto, port in dict.fromkeys(wanted) if (proto, port) not in have]
-        if missing:
+        if not missing:
+            return
+        for attempt in range(self.wait_tries):
             try:
                 await self.call("authorize_security_group_ingress", GroupId=group["GroupId"], IpPermissions=[
                     {"IpProtocol": proto, "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}
                     for proto, port in missing])
+                return
             except Ec2Error as err:
-                if err.code != "InvalidPermission.Duplicate":  # another create opened them meanwhile
+                if err.code == "InvalidPermission.Duplicate":  # another create opened them meanwhile
+                    return
+                # a group just made may not be visible yet (eventual consistency): wait, within the bound
+                if err.code != "InvalidGroup.NotFound" or attempt == self.wait_tries - 1:
                     raise
+                await asyncio.sleep(self.wait_delay)
 
     async def _default_image(self) -> str:
         BotoCoreError, ClientError, _ = _botocore_errors()
@@ -503,7 +529,17 @@ class AmazonEC2Driver(Driver):
         tries, delay = self.wait_tries, self.wait_delay
         seen = ""
         for _ in range(tries):
-            instance = await self._instance()
+            try:
+                instance = await self._instance()
+            except VMMissing:
+                # the id RunInstances just gave: EC2 is eventually consistent, and says NotFound for a while
+                # (its documented behaviour); never a reason to fail the create and terminate a good instance
+                if seen != "not visible yet":
+                    seen = "not visible yet"
+                    report.info(f"Instance {self.instance_id} is not visible to the API yet (EC2 is eventually "
+                                "consistent): waiting")
+                await asyncio.sleep(delay)
+                continue
             state = instance["State"]["Name"]
             if state != seen:
                 seen = state

@@ -339,15 +339,19 @@ def _public_key(tmp_path) -> bytes:
 
 
 class ThrottlingProxy:
-    """Between the driver and moto: answers the first `throttled` calls of one EC2 action with AWS's
-    RequestLimitExceeded (HTTP 503), forwards everything else."""
+    """Between the driver and moto: answers the first `throttled` calls of one EC2 action with an AWS error
+    (RequestLimitExceeded, HTTP 503, unless told another: a real cloud's NotFound right after a create, a Duplicate
+    of a racing create), forwards everything else. `first`, if given, runs before each such answer (the racing
+    create, made for real)."""
 
-    def __init__(self, upstream: str, action: str, throttled: int):
+    def __init__(self, upstream: str, action: str, throttled: int, code: str = "RequestLimitExceeded",
+                 status: int = 503, first=None, message: str = "Request limit exceeded."):
         import http.server
         import threading
 
         proxy = self
         self.upstream, self.action, self.left, self.seen = upstream, action, throttled, []
+        self.code, self.status, self.first, self.message = code, status, first, message
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's name)
@@ -356,8 +360,11 @@ class ThrottlingProxy:
                 proxy.seen.append(action)
                 if action == proxy.action and proxy.left > 0:
                     proxy.left -= 1
-                    self._reply(503, b"<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request "
-                                     b"limit exceeded.</Message></Error></Errors><RequestID>r</RequestID></Response>")
+                    if proxy.first is not None:
+                        proxy.first(body)
+                    self._reply(proxy.status, f"<Response><Errors><Error><Code>{proxy.code}</Code><Message>"
+                                              f"{proxy.message}</Message></Error></Errors>"
+                                              "<RequestID>r</RequestID></Response>".encode())
                     return
                 request = urllib.request.Request(proxy.upstream + self.path, data=body, method="POST",
                                                  headers={k: v for k, v in self.headers.items() if k != "Host"})
@@ -420,3 +427,57 @@ async def test_a_spot_create_launches_a_spot_instance_and_rm_leaves_nothing(stor
     await driver.remove()
     assert not live(client, "aws1")
     assert not client.describe_spot_instance_requests()["SpotInstanceRequests"]  # none to cancel: one-time market
+
+
+async def test_an_instance_not_visible_yet_after_launch_is_waited_for_never_undone(store, ec2):
+    """EC2 is eventually consistent: DescribeInstances may say InvalidInstanceID.NotFound for an instance
+    RunInstances just returned. The create waits it out; the instance is kept (docker-machine survives it too)."""
+    endpoint, client = ec2
+    proxy = ThrottlingProxy(endpoint, "DescribeInstances", 3, code="InvalidInstanceID.NotFound", status=400)
+    try:
+        _, driver = new_driver(store, proxy.url)
+        driver.wait_delay = 0.05
+        await driver.pre_create_check()
+        steps = Steps()
+        await driver.create(steps)
+        [instance] = live(client, "aws1")
+        assert driver.instance_id == instance["InstanceId"] and "TerminateInstances" not in proxy.seen
+        assert any("not visible to the API yet" in line for line in steps.lines), steps.lines
+    finally:
+        proxy.close()
+
+
+async def test_a_group_not_visible_yet_or_made_by_a_racing_create_is_used_not_failed(store, ec2):
+    endpoint, client = ec2
+    # right after CreateSecurityGroup, AuthorizeSecurityGroupIngress may not find it yet
+    proxy = ThrottlingProxy(endpoint, "AuthorizeSecurityGroupIngress", 2, code="InvalidGroup.NotFound", status=400)
+    try:
+        _, driver = new_driver(store, proxy.url)
+        driver.wait_delay = 0.05
+        await driver.pre_create_check()
+        await driver.create(Steps())
+        assert len(live(client, "aws1")) == 1 and proxy.seen.count("AuthorizeSecurityGroupIngress") == 3
+    finally:
+        proxy.close()
+    client.terminate_instances(InstanceIds=[i["InstanceId"] for i in live(client, "aws1")])
+    client.delete_security_group(GroupName="docker-machine")
+
+    # another create made the shared group between this one's look and its CreateSecurityGroup: Duplicate
+    def the_other_create(_body):
+        vpc = client.describe_vpcs()["Vpcs"][0]["VpcId"]
+        client.create_security_group(GroupName="docker-machine", Description="made by the other create", VpcId=vpc)
+
+    proxy = ThrottlingProxy(endpoint, "CreateSecurityGroup", 1, code="InvalidGroup.Duplicate", status=400,
+                            first=the_other_create)
+    try:
+        _, driver = new_driver(store, proxy.url, "aws2")
+        driver.wait_delay = 0.05
+        await driver.pre_create_check()
+        await driver.create(Steps())
+        [instance] = live(client, "aws2")
+        [group] = client.describe_security_groups(GroupNames=["docker-machine"])["SecurityGroups"]
+        assert group["Description"] == "made by the other create"
+        assert driver.security_group_ids == [group["GroupId"]]  # theirs, by id: the instance was launched in it
+        assert "group" not in driver.config.get("MadeSecurityGroup", "") and not driver.made_security_group
+    finally:
+        proxy.close()
