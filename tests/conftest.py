@@ -121,12 +121,19 @@ os.environ["OS_CLIENT_CONFIG_FILE"] = os.path.join(os.path.dirname(__file__), "n
 def no_vm_left_behind(request):
     """A VM test that fails half-way must not leave its QEMU guests (or their network switch) running: after each
     one, any qemu-system or vde_switch process whose command line names the test's own folder is killed."""
+    vm_test = request.node.get_closest_marker("vm") is not None and "tmp_path" in request.fixturenames
+    # read now: at teardown tmp_path is no longer there to ask for
+    folder = str(request.getfixturevalue("tmp_path")).encode() if vm_test else b""
     yield
-    if request.node.get_closest_marker("vm") is None or "tmp_path" not in request.fixturenames:
-        return
+    if folder:
+        kill_vms_of(folder)
+
+
+def kill_vms_of(folder: bytes) -> list[int]:
+    """Kill every qemu-system or vde_switch process whose command line names folder; their pids."""
     import signal
 
-    folder = str(request.getfixturevalue("tmp_path")).encode()
+    killed = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as fh:
@@ -137,8 +144,10 @@ def no_vm_left_behind(request):
         if (program.startswith(b"qemu-system") or program == b"vde_switch") and any(folder in a for a in argv):
             try:
                 os.kill(int(pid), signal.SIGKILL)
+                killed.append(int(pid))
             except OSError:
                 pass
+    return killed
 
 
 def pytest_collection_modifyitems(config, items):

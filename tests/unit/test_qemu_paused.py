@@ -35,3 +35,23 @@ async def test_start_resumes_a_paused_vm(tmp_path):
     finally:
         await driver.kill()
     assert await driver.state() == State.STOPPED
+
+
+def test_a_vm_test_that_fails_leaves_no_guest_behind(tmp_path):
+    """The safety net of every VM test (conftest's no_vm_left_behind): a QEMU naming the test's folder is killed,
+    one of another folder is not."""
+    from conftest import kill_vms_of
+
+    mine, other = tmp_path / "mine", tmp_path / "other"
+    procs = []
+    for folder in (mine, other):
+        folder.mkdir()
+        procs.append(subprocess.Popen([QEMU, "-machine", "none", "-S", "-display", "none", "-name", str(folder)]))
+    try:
+        assert kill_vms_of(str(mine).encode()) == [procs[0].pid]
+        assert procs[0].wait(30) == -9
+        assert procs[1].poll() is None
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
