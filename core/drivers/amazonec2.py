@@ -207,7 +207,8 @@ class AmazonEC2Driver(Driver):
         # the Price List API answers in us-east-1 for every region
         region = "us-east-1" if service == "pricing" else self.region
         client = session.client(service, endpoint_url=endpoint, use_ssl=not self.disable_ssl, region_name=region,
-                                config=Config(retries=retries, connect_timeout=15, read_timeout=60))
+                                config=Config(retries=retries, connect_timeout=min(15, self.api_bound),
+                                              read_timeout=min(30, self.api_bound)))
         client.meta.events.register_first(f"needs-retry.{service}", self._retrying)
         if service == "ec2":
             self._client = client
@@ -236,7 +237,8 @@ class AmazonEC2Driver(Driver):
         BotoCoreError, ClientError, NoCredentialsError = _botocore_errors()
 
         try:
-            return await asyncio.to_thread(getattr(self.client(), operation), **params)
+            return await self.bounded(f"EC2 {operation}", self.endpoint or f"EC2 in {self.region}",
+                                      getattr(self.client(), operation), **params)
         except ClientError as err:
             raise Ec2Error(operation, err.response.get("Error", {}).get("Code", ""),
                            err.response.get("Error", {}).get("Message", "")) from None

@@ -4,6 +4,7 @@ written through typed fields whose defaults are written once, in the flag that s
 from __future__ import annotations
 
 import abc
+import asyncio
 import contextlib
 import copy
 import os
@@ -85,6 +86,17 @@ class Driver(abc.ABC):
     essential_flags: tuple[str, ...] = ()
     obsolete_flags: tuple[str, ...] = ()  # still accepted from scripts, never offered in the form
     needs: tuple[str, ...] = ()  # (module, extra): an optional library the driver cannot work without
+    # seconds one API exchange may take, its client's own retries included: an endpoint that accepts and never
+    # answers fails the call in one line instead of holding a create (or `ls`) for many minutes
+    api_bound = 90.0
+
+    async def bounded(self, what: str, where: str, operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """A blocking client call in a thread, bounded by api_bound (the thread is left to its own timeouts)."""
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(operation, *args, **kwargs), self.api_bound)
+        except asyncio.TimeoutError:
+            raise MachineError(f"{what}: no answer from {where} within {self.api_bound:g} s (is the endpoint "
+                               "right, and does it answer?)") from None
 
     @classmethod
     def check_needs(cls) -> None:

@@ -120,8 +120,10 @@ class DigitalOceanDriver(Driver):
             # pydo refuses a bearer token over plain http unless each call says so: an http API is one the user
             # named (a proxy, the tests' stand-in on loopback)
             self._plain_http = endpoint.startswith("http://")
-            self._client = pydo.Client(token=self.token(), endpoint=endpoint, timeout=60, retry_total=3,
-                                       retry_backoff_factor=0.8)
+            # azure-core's transport reads connection_timeout and read_timeout (its default: 300 s each)
+            self._client = pydo.Client(token=self.token(), endpoint=endpoint, timeout=int(min(60, self.api_bound)),
+                                       connection_timeout=min(15, self.api_bound),
+                                       read_timeout=min(30, self.api_bound), retry_total=3, retry_backoff_factor=0.8)
             _show_retries(self._client)
         return self._client
 
@@ -134,7 +136,10 @@ class DigitalOceanDriver(Driver):
         if self._plain_http:
             kwargs["enforce_https"] = False
         try:
-            return await asyncio.to_thread(operation, *args, **kwargs)
+            from ..settings import digitalocean_api
+
+            return await self.bounded(f"DigitalOcean {what}", digitalocean_api() or "the DigitalOcean API",
+                                      operation, *args, **kwargs)
         except HttpResponseError as err:
             raise DoError(what, err.status_code or 0, _message(err)) from None
         except Exception as err:

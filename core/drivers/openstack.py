@@ -209,7 +209,7 @@ class OpenStackDriver(Driver):
             args: dict[str, Any] = {"app_name": "machine-tui", "status_code_retries": 4,
                                     "retriable_status_codes": [429, 503], "connect_retries": 2,
                                     # a cloud that accepts and never answers fails the call, not the wait forever
-                                    "api_timeout": API_TIMEOUT}
+                                    "api_timeout": min(API_TIMEOUT, self.api_bound)}
             for key, value in (("auth_url", self.auth_url), ("username", self.username),
                                ("password", self.password or os.environ.get("OS_PASSWORD", "")),
                                ("project_name", self.tenant_name), ("project_id", self.tenant_id),
@@ -231,7 +231,7 @@ class OpenStackDriver(Driver):
     async def call(self, what: str, operation: Callable[[], Any]) -> Any:
         """One API exchange in a thread, its failure as one line with OpenStack's own words and what to do."""
         try:
-            return await asyncio.to_thread(operation)
+            return await self.bounded(f"OpenStack {what}", self.auth_url or self.cloud or "the cloud", operation)
         except MachineError:
             raise
         except Exception as err:  # noqa: BLE001 - keystoneauth's and openstacksdk's errors: told apart below
@@ -487,7 +487,7 @@ class OpenStackDriver(Driver):
         conn = self.connection()
         server = _find_or_none(conn.compute.find_server, made["server"]) if "server" in made else None
         if server is not None:
-            conn.compute.wait_for_delete(server, interval=self.wait_delay, wait=120)
+            conn.compute.wait_for_delete(server, interval=self.wait_delay, wait=80)  # within api_bound
         conn.network.delete_security_group(made["group"], ignore_missing=True)
 
     # ----- state and lifecycle
