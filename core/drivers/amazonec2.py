@@ -243,9 +243,7 @@ class AmazonEC2Driver(Driver):
             raise Ec2Error(operation, err.response.get("Error", {}).get("Code", ""),
                            err.response.get("Error", {}).get("Message", "")) from None
         except NoCredentialsError:
-            raise MachineError("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, use a profile "
-                               "in ~/.aws (AWS_PROFILE), or pass --amazonec2-access-key and "
-                               "--amazonec2-secret-key") from None
+            raise MachineError(NO_CREDENTIALS) from None
         except BotoCoreError as err:
             raise MachineError(f"EC2 {operation}: {err}") from None
 
@@ -510,12 +508,15 @@ class AmazonEC2Driver(Driver):
                 await asyncio.sleep(self.wait_delay)
 
     async def _default_image(self) -> str:
-        BotoCoreError, ClientError, _ = _botocore_errors()
+        BotoCoreError, ClientError, NoCredentialsError = _botocore_errors()
 
         try:
-            answer = await asyncio.to_thread(self.client("ssm").get_parameter, Name=image_parameter())
+            answer = await self.bounded("SSM GetParameter", self.endpoint or f"SSM in {self.region}",
+                                        self.client("ssm").get_parameter, Name=image_parameter())
             image: str = answer["Parameter"]["Value"]
             return image
+        except NoCredentialsError:  # not "pass --amazonec2-ami": no image would help without credentials
+            raise MachineError(NO_CREDENTIALS) from None
         except (ClientError, BotoCoreError) as err:
             raise MachineError(f"finding the default image ({image_parameter()}): {err}; pass "
                                "--amazonec2-ami") from None
@@ -666,6 +667,10 @@ def image_parameter() -> str:
     from ..settings import amazonec2_image_parameter
 
     return amazonec2_image_parameter() or DEFAULT_IMAGE_PARAMETER
+
+
+NO_CREDENTIALS = ("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, use a profile in ~/.aws "
+                  "(AWS_PROFILE), or pass --amazonec2-access-key and --amazonec2-secret-key")
 
 
 class Ec2Error(MachineError):

@@ -406,7 +406,7 @@ async def test_escape_during_a_slow_poll_inside_a_machine_leaves_no_failure_behi
 
         url = f"tcp://127.0.0.1:{hole.getsockname()[1]}"  # made by the CLI: the CA and client certificate too
         assert run_cli(["create", "-d", "none", "--url", url, "slow"], clean_env(store)).returncode == 0
-        app = MachineTuiApp(Store(store), poll_interval=3600, timeout=0.5)
+        app = MachineTuiApp(Store(store), poll_interval=3600, timeout=3)  # a poll held ~8 s by the hole
         async with app.run_test(size=(120, 30)) as pilot:
             table = app.query_one(MachineTable)
             assert await wait_until(pilot, lambda: table.row_count == 1, 15)

@@ -481,3 +481,13 @@ async def test_a_group_not_visible_yet_or_made_by_a_racing_create_is_used_not_fa
         assert "group" not in driver.config.get("MadeSecurityGroup", "") and not driver.made_security_group
     finally:
         proxy.close()
+
+
+async def test_no_credentials_at_all_is_said_as_such_not_as_a_missing_image(store, ec2, monkeypatch):
+    endpoint, _client = ec2
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    _, driver = new_driver(store, endpoint, **{"amazonec2-ami": ""})
+    with pytest.raises(MachineError) as caught:
+        await driver.pre_create_check()
+    assert "no AWS credentials: set AWS_ACCESS_KEY_ID" in str(caught.value) and "--amazonec2-ami" not in str(caught.value)
