@@ -613,8 +613,13 @@ def _error(what: str, err: Exception) -> MachineError:
     status = int(getattr(err, "status_code", 0) or getattr(err, "http_status", 0) or 0)
     if module.startswith("keystoneauth1"):
         if status == 401:
-            return OpenStackError(what, 401, "the cloud refused the credentials (check the user name, password, "
-                                  "project and domain)")
+            # an application credential (clouds.yaml's v3applicationcredential, OS_APPLICATION_CREDENTIAL_*) has
+            # no user name or password to check
+            app_credential = any(k.startswith("OS_APPLICATION_CREDENTIAL") for k in os.environ) or \
+                "applicationcredential" in str(os.environ.get("OS_AUTH_TYPE", "")).replace("_", "")
+            hint = "the application credential's id and secret" if app_credential else \
+                "the user name, password, project and domain"
+            return OpenStackError(what, 401, f"the cloud refused the credentials (check {hint})")
         if status:
             return OpenStackError(what, status, _words(err))
         return MachineError(f"OpenStack {what}: cannot reach the cloud: {_words(err)}")

@@ -12,7 +12,6 @@ import string
 
 import pytest
 from conftest import FIXTURES, clean_env, run_cli
-from machine_tui.cli.commands import VERSION_LINE
 
 # Cases whose output cannot be byte-identical, and what is compared instead.
 ROUGH = {
@@ -77,9 +76,11 @@ class Replayer:
             text = text.replace(old, new)
         text = re.sub(r"127\.0\.0\.1:(2376|3377)", lambda m: f"{self.loop}:{m.group(1)}", text)
         text = text.replace("docker-machine", "machine-tui")
-        ours = VERSION_LINE.split(" version ", 1)[1]
-        text = text.replace("Version: 0.16.2, build bd45ab13", f"Version: {ours}")
-        text = text.replace("machine-tui version 0.16.2, build bd45ab13", VERSION_LINE)
+        from machine_tui.core import VERSION, build_id
+
+        line = f"machine-tui version {VERSION}, build {build_id()}"  # now: a commit meanwhile moves the build
+        text = text.replace("Version: 0.16.2, build bd45ab13", f"Version: {line.split(' version ', 1)[1]}")
+        text = text.replace("machine-tui version 0.16.2, build bd45ab13", line)
         text = text.replace("Docker Machine Contributors - <https://github.com/machine-tui>",
                             "machine-tui contributors")
         text = text.replace("Docker Machine Contributors - <https://github.com/docker/machine>",
