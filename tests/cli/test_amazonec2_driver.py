@@ -271,7 +271,7 @@ async def test_the_default_image_comes_from_an_ssm_parameter_and_its_absence_is_
     assert driver.ssh_user() == "ubuntu"
 
 
-# docker-machine 0.16.2's amazonec2 Driver fields, in its struct order (../shared/reference/cloud-apis.md §1.2)
+# docker-machine 0.16.2's amazonec2 Driver fields, in its struct order (the project's cloud-API reference, §1.2)
 DOCKER_MACHINE_FIELDS = [
     "IPAddress", "MachineName", "SSHUser", "SSHPort", "SSHKeyPath", "StorePath", "SwarmMaster", "SwarmHost",
     "SwarmDiscovery", "Id", "AccessKey", "SecretKey", "SessionToken", "Region", "AMI", "SSHKeyID", "ExistingKey",

@@ -1,5 +1,5 @@
-"""A fresh clone has nothing beside it: no test may read the developers' ../shared/ folder (CI also runs the fast
-suite from a clone in an empty folder, .ci/run)."""
+"""A fresh clone has nothing beside it: no test may read the developers' folder beside the repository (CI also runs
+the fast suite from a clone in an empty folder, .ci/run)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import re
 
 from conftest import FIXTURES, ROOT
 
-REACHES_OUT = re.compile(r"""["']\.\.["'],\s*["']\.\.["'],\s*["']\.\.["']|["']shared["']|\.\./shared/[\w-]+/\w""")
+BESIDE = "sha" + "red"  # the folder's name, spelled so that this file does not name it itself
+REACHES_OUT = re.compile(r"""["']\.\.["'],\s*["']\.\.["'],\s*["']\.\.["']|["']""" + BESIDE + r"""["']|\.\./"""
+                         + BESIDE + r"""/[\w-]+/\w""")
 
 
 def test_no_test_reads_outside_the_repository():
@@ -20,7 +22,7 @@ def test_no_test_reads_outside_the_repository():
                 with open(path, encoding="utf-8") as fh:
                     for number, line in enumerate(fh, 1):
                         code = line.split("#", 1)[0]
-                        if REACHES_OUT.search(code) and "REACHES_OUT" not in code:
+                        if REACHES_OUT.search(code):
                             offenders.append(f"{os.path.relpath(path, ROOT)}:{number}: {line.strip()}")
     assert offenders == []
 
