@@ -144,7 +144,9 @@ class DigitalOceanDriver(Driver):
             raise DoError(what, err.status_code or 0, _message(err)) from None
         except Exception as err:
             if type(err).__module__.startswith("azure."):  # the transport (pydo's own pipeline): one line
-                raise MachineError(f"DigitalOcean {what}: {err}") from None
+                from ..settings import digitalocean_api
+
+                raise MachineError(f"DigitalOcean {what}: {err} (from {digitalocean_api()})") from None
             raise
 
     # ----- live choices for the create form
