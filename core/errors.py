@@ -87,3 +87,8 @@ def one_line(err: BaseException, limit: int = 300) -> str:
     nothing of its frames' variables (where a request body with a password may sit)."""
     text = " ".join(str(err).split()) or type(err).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def printable(text: str) -> str:
+    """A user-typed name as it may be echoed on one line (no control characters reach the terminal)."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import hostconfig
 from .drivers import Driver, State, driver_class, driver_for
-from .errors import MachineError, MachineExists, PreCreateError, describe_os_error
+from .errors import MachineError, MachineExists, PreCreateError, describe_os_error, printable
 from .events import EventKind, Reporter
 from .hostconfig import Host
 from .reach import checked_url, machine_url, wait_for_state  # noqa: F401 - the verbs' own words
@@ -255,9 +255,6 @@ class RemoveFailed(MachineError):
     """The machine's own folder could not be removed: an error even with rm -f (the machine is still there)."""
 
 
-def printable(text: str) -> str:
-    """A user-typed name as it may be echoed on one line (no control characters reach the terminal)."""
-    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 async def start(store: Store, host: Host, report: Reporter, options: dict[str, Any] | None = None) -> None:

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from .errors import MachineError, MachineNotFound
+from .errors import MachineError, MachineNotFound, printable
 from .hostconfig import Host, invalid_name_message
 from .settings import default_store_path
 
@@ -33,8 +33,7 @@ class InvalidName(MachineNotFound):
     for a machine that does not exist (no such name can); create says why the name is refused."""
 
     def __init__(self, name: Any) -> None:
-        text = str(name)
-        super().__init__(text if text.isprintable() else text.encode("unicode_escape").decode("ascii"))
+        super().__init__(printable(str(name)))
         self.reason = invalid_name_message(name)
 
 

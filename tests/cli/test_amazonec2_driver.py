@@ -429,17 +429,23 @@ async def test_a_spot_create_launches_a_spot_instance_and_rm_leaves_nothing(stor
     assert not client.describe_spot_instance_requests()["SpotInstanceRequests"]  # none to cancel: one-time market
 
 
+async def created_through(proxy, store, name):
+    """A create whose API calls go through a fault proxy; its waits short. (driver, its steps)."""
+    _, driver = new_driver(store, proxy.url, name)
+    driver.wait_delay = 0.05
+    await driver.pre_create_check()
+    steps = Steps()
+    await driver.create(steps)
+    return driver, steps
+
+
 async def test_an_instance_not_visible_yet_after_launch_is_waited_for_never_undone(store, ec2):
     """EC2 is eventually consistent: DescribeInstances may say InvalidInstanceID.NotFound for an instance
     RunInstances just returned. The create waits it out; the instance is kept (docker-machine survives it too)."""
     endpoint, client = ec2
     proxy = ThrottlingProxy(endpoint, "DescribeInstances", 3, code="InvalidInstanceID.NotFound", status=400)
     try:
-        _, driver = new_driver(store, proxy.url)
-        driver.wait_delay = 0.05
-        await driver.pre_create_check()
-        steps = Steps()
-        await driver.create(steps)
+        driver, steps = await created_through(proxy, store, "aws1")
         [instance] = live(client, "aws1")
         assert driver.instance_id == instance["InstanceId"] and "TerminateInstances" not in proxy.seen
         assert any("not visible to the API yet" in line for line in steps.lines), steps.lines
@@ -452,10 +458,7 @@ async def test_a_group_not_visible_yet_or_made_by_a_racing_create_is_used_not_fa
     # right after CreateSecurityGroup, AuthorizeSecurityGroupIngress may not find it yet
     proxy = ThrottlingProxy(endpoint, "AuthorizeSecurityGroupIngress", 2, code="InvalidGroup.NotFound", status=400)
     try:
-        _, driver = new_driver(store, proxy.url)
-        driver.wait_delay = 0.05
-        await driver.pre_create_check()
-        await driver.create(Steps())
+        await created_through(proxy, store, "aws1")
         assert len(live(client, "aws1")) == 1 and proxy.seen.count("AuthorizeSecurityGroupIngress") == 3
     finally:
         proxy.close()
@@ -470,10 +473,7 @@ async def test_a_group_not_visible_yet_or_made_by_a_racing_create_is_used_not_fa
     proxy = ThrottlingProxy(endpoint, "CreateSecurityGroup", 1, code="InvalidGroup.Duplicate", status=400,
                             first=the_other_create)
     try:
-        _, driver = new_driver(store, proxy.url, "aws2")
-        driver.wait_delay = 0.05
-        await driver.pre_create_check()
-        await driver.create(Steps())
+        driver, _ = await created_through(proxy, store, "aws2")
         [instance] = live(client, "aws2")
         [group] = client.describe_security_groups(GroupNames=["docker-machine"])["SecurityGroups"]
         assert group["Description"] == "made by the other create"
