@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from ..choices import Choice
 
 DEFAULT_IMAGE_PARAMETER = "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
+# without ssm:GetParameter (minimal IAM policies lack it): Canonical's own images, found by owner and name
+CANONICAL_OWNER = "099720109477"
+DEFAULT_IMAGE_NAME = "ubuntu/images/hvm-ssd*/ubuntu-noble-24.04-amd64-server-*"
 GROUP_DESCRIPTION = "Docker Machine"
 ENGINE_PORT = 2376
 # botocore's throttling codes (retries/standard.py), retried with backoff
@@ -518,8 +521,22 @@ class AmazonEC2Driver(Driver):
         except NoCredentialsError:  # not "pass --amazonec2-ami": no image would help without credentials
             raise MachineError(NO_CREDENTIALS) from None
         except (ClientError, BotoCoreError) as err:
-            raise MachineError(f"finding the default image ({image_parameter()}): {err}; pass "
-                               "--amazonec2-ami") from None
+            parameter_problem = str(err)
+        if image_parameter() == DEFAULT_IMAGE_PARAMETER:
+            # the parameter cannot be read (no ssm:GetParameter, or not in this region): the newest of Canonical's
+            # images of that release, by owner and name, with the EC2 permission the create needs anyway
+            try:
+                found = (await self.call("describe_images", Owners=[CANONICAL_OWNER], Filters=[
+                    {"Name": "name", "Values": [DEFAULT_IMAGE_NAME]}, {"Name": "state", "Values": ["available"]},
+                    {"Name": "architecture", "Values": ["x86_64"]}]))["Images"]
+            except Ec2Error as err:
+                found, parameter_problem = [], f"{parameter_problem}; DescribeImages: {err}"
+            if found:
+                newest: str = max(found, key=lambda i: i.get("CreationDate", ""))["ImageId"]
+                return newest
+            parameter_problem += f"; no image of Canonical's named {DEFAULT_IMAGE_NAME}"
+        raise MachineError(f"finding the default image ({image_parameter()}): {parameter_problem}; pass "
+                           "--amazonec2-ami")
 
     def _tags(self) -> list[dict[str, str]]:
         tags = [{"Key": "Name", "Value": self.machine_name}]

@@ -491,3 +491,18 @@ async def test_no_credentials_at_all_is_said_as_such_not_as_a_missing_image(stor
     with pytest.raises(MachineError) as caught:
         await driver.pre_create_check()
     assert "no AWS credentials: set AWS_ACCESS_KEY_ID" in str(caught.value) and "--amazonec2-ami" not in str(caught.value)
+
+
+async def test_without_the_ssm_parameter_the_default_image_is_canonicals_newest_by_name(store, ec2, monkeypatch):
+    """Minimal IAM policies lack ssm:GetParameter: the image is then found with DescribeImages, by Canonical's owner
+    id and the release's name. (moto has no /aws/service parameter, and of Canonical's images only old ones: the
+    name is pointed at one of those.)"""
+    from machine_tui.core.drivers import amazonec2
+
+    endpoint, client = ec2
+    monkeypatch.setattr(amazonec2, "DEFAULT_IMAGE_NAME", "ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-*")
+    [xenial] = client.describe_images(Owners=[amazonec2.CANONICAL_OWNER], Filters=[
+        {"Name": "name", "Values": [amazonec2.DEFAULT_IMAGE_NAME]}])["Images"]
+    _, driver = new_driver(store, endpoint, **{"amazonec2-ami": ""})
+    await driver.pre_create_check()
+    assert driver.ami == xenial["ImageId"]
