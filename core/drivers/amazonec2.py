@@ -362,10 +362,25 @@ class AmazonEC2Driver(Driver):
         try:
             if not self.ami:  # before anything is made
                 self.ami = await self._default_image()
+            await self._root_device()
             await self._find_network()
             await self._check_key_pair()
         except MachineError as err:
             raise PreCreateError(f'Error with pre-create check: "{err}"') from None
+
+    async def _root_device(self) -> None:
+        """The image's own root device, unless one was named: /dev/sda1 (docker-machine's fixed default) on an image
+        whose root is /dev/xvda would add a second volume and leave --amazonec2-root-size unused."""
+        named = self.flags_given is None or "amazonec2-device-name" in self.flags_given or \
+            os.environ.get("AWS_DEVICE_NAME")
+        if named:
+            return
+        try:
+            images = (await self.call("describe_images", ImageIds=[self.ami]))["Images"]
+        except Ec2Error:
+            return  # an image that cannot be described: RunInstances says what is wrong with it
+        if images and images[0].get("RootDeviceName"):
+            self.device_name = images[0]["RootDeviceName"]
 
     async def _find_network(self) -> None:
         if self.subnet_id and self.vpc_id:

@@ -506,3 +506,19 @@ async def test_without_the_ssm_parameter_the_default_image_is_canonicals_newest_
     _, driver = new_driver(store, endpoint, **{"amazonec2-ami": ""})
     await driver.pre_create_check()
     assert driver.ami == xenial["ImageId"]
+
+
+async def test_the_root_volume_is_the_images_own_root_device(store, ec2):
+    """An image whose root is /dev/xvda gets its root size there, not a second volume at /dev/sda1."""
+    endpoint, client = ec2
+    image = "ami-760aaa0f"  # moto's Amazon Linux image, rooted at /dev/xvda (moto ignores a registered root name)
+    assert client.describe_images(ImageIds=[image])["Images"][0]["RootDeviceName"] == "/dev/xvda"
+    host, driver = operations.build_host(Store(store), "aws1", "amazonec2", {
+        "amazonec2-endpoint": endpoint, "amazonec2-ami": image, "amazonec2-root-size": 30},
+        operations.TLSFiles(), explicit={"amazonec2-endpoint", "amazonec2-ami", "amazonec2-root-size"})
+    os.makedirs(os.path.join(store, "machines", "aws1"), exist_ok=True)
+    await driver.pre_create_check()
+    assert driver.device_name == "/dev/xvda"
+    await driver.create(Reporter())
+    [instance] = live(client, "aws1")
+    assert [m["DeviceName"] for m in instance["BlockDeviceMappings"]] == ["/dev/xvda"]
