@@ -93,15 +93,15 @@ class MachineTuiApp(App[None]):
 
         path = os.path.join(config_folder(), "keys.toml")
         from ..core.store import read_regular
-        from .preferences import _reason
+        from .preferences import why_unreadable
 
         try:
             keys = tomllib.loads(read_regular(path, 1 << 20).decode("utf-8")).get("keys", {})
         except FileNotFoundError:
             return
         except (OSError, ValueError) as err:  # ValueError: not TOML, or not UTF-8 (UnicodeDecodeError)
-            self.notify(f"{path} is not read: {_reason(err)}", severity="error", markup=False)
-            log_action(f"keys.toml not read: {path}: {_reason(err)}")
+            self.notify(f"{path} is not read: {why_unreadable(err)}", severity="error", markup=False)
+            log_action(f"keys.toml not read: {path}: {why_unreadable(err)}")
             return
         if not isinstance(keys, dict):
             self.notify(f"{path}: [keys] must be a table of binding-id = \"key\"", severity="error")

@@ -38,7 +38,7 @@ class Preferences:
         except FileNotFoundError:
             return cls()
         except (OSError, ValueError) as err:  # ValueError: not TOML, or not UTF-8 (UnicodeDecodeError)
-            return cls(problem=f"{path} is not read: {_reason(err)}")
+            return cls(problem=f"{path} is not read: {why_unreadable(err)}")
         app = data.get("app", {}) if isinstance(data.get("app", {}), dict) else {}
         theme = app.get("theme", "")
         confirm = app.get("confirm_stop", True)
@@ -66,7 +66,7 @@ class Preferences:
         return ""
 
 
-def _reason(err: BaseException) -> str:
+def why_unreadable(err: BaseException) -> str:
     if isinstance(err, UnicodeDecodeError):
         return f"not UTF-8 text (byte {err.object[err.start]:#04x} at {err.start})"
     if isinstance(err, OSError):
