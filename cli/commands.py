@@ -10,7 +10,15 @@ from ..core.verbs import VERBS
 from .parse import Command, Opt
 
 PROG = program_name()
-VERSION_LINE = f"{PROG} version {VERSION}, build {build_id()}"
+def version_text() -> str:
+    """"0.9.0, build 1a2b3c4d": read when asked (--version, help), not on every command's start."""
+    return f"{VERSION}, build {build_id()}"
+
+
+def __getattr__(name: str) -> str:
+    if name == "VERSION_LINE":  # `machine-tui version 0.9.0, build ...`, as docker-machine words it
+        return f"{PROG} version {version_text()}"
+    raise AttributeError(name)
 
 
 def _o(name, usage, kind="string", default="", env="", short=""):

@@ -6,14 +6,14 @@ from __future__ import annotations
 import os
 
 from ..core.errors import MachineError
-from .commands import COMMANDS_BY_NAME, PROG, VERSION_LINE
+from .commands import COMMANDS_BY_NAME, PROG, version_text
 from .context import fleet_names, load_hosts, run, run_on_hosts, target_name, target_names
 from .parse import Command, HelpRequested, Opt, UsageError, command_help, parse_args
 
 
 def cmd_version(ctx, opts, args):
     if not args:
-        ctx.say(VERSION_LINE)
+        ctx.say(f"{PROG} version {version_text()}")
         return 0
     host = ctx.store.load(target_name(ctx, args))
 

@@ -9,7 +9,7 @@ import os
 import sys
 
 from ..core.errors import MachineError
-from .commands import COMMANDS, COMMANDS_BY_NAME, PROG, VERSION_LINE, global_opts
+from .commands import COMMANDS, COMMANDS_BY_NAME, PROG, global_opts, version_text
 from .context import Context, closed_pipe, log_error
 from .parse import HelpRequested, UsageError, app_help, command_help, parse_args
 
@@ -28,7 +28,7 @@ def dispatch(argv: list[str], out=None, err=None, stdin=None) -> int:
         err.write(f"{e}\n")
         return 1
     if gopts.get("version"):
-        out.write(VERSION_LINE + "\n")
+        out.write(f"{PROG} version {version_text()}\n")
         return 0
     if not rest and not gopts.get("help") and out is sys.stdout and _on_a_terminal():
         # global options and no command (`machine-tui -s ~/other-store`): the app, on that store
@@ -37,7 +37,7 @@ def dispatch(argv: list[str], out=None, err=None, stdin=None) -> int:
         os.environ["MACHINE_STORAGE_PATH"] = gopts.get("storage-path") or default_store_path()
         return run_app()
     if gopts.get("help") or not rest:
-        out.write(app_help(PROG, VERSION_LINE.split(" version ", 1)[1], gopts_spec, COMMANDS))
+        out.write(app_help(PROG, version_text(), gopts_spec, COMMANDS))
         return 0
     debug_env = os.environ.get("MACHINE_DEBUG")
     if debug_env:
@@ -54,7 +54,7 @@ def dispatch(argv: list[str], out=None, err=None, stdin=None) -> int:
         if args and args[0] in COMMANDS_BY_NAME:
             out.write(command_help(PROG, COMMANDS_BY_NAME[args[0]]))
         else:
-            out.write(app_help(PROG, VERSION_LINE.split(" version ", 1)[1], gopts_spec, COMMANDS))
+            out.write(app_help(PROG, version_text(), gopts_spec, COMMANDS))
         return 0
     cmd = COMMANDS_BY_NAME.get(name)
     if cmd is None:
