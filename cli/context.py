@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -110,10 +111,53 @@ def load_hosts(ctx: Context, names: list[str]):
     return hosts
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a closed terminal, `timeout`, a cancelled CI job, `systemctl stop`): the command ends as
+    Ctrl-C ends it, cleaning up what it made, with the shell's exit code for that signal."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
 def run(coro):
     import asyncio
 
-    return asyncio.run(coro)
+    return asyncio.run(_ending_on_signals(coro))
+
+
+async def _ending_on_signals(coro):
+    """The command's coroutine, cancelled by SIGTERM and SIGHUP as asyncio cancels it on Ctrl-C."""
+    import asyncio
+    import signal
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    caught: list[int] = []
+
+    def end(signum: int) -> None:
+        if not caught and task is not None:
+            task.cancel()
+        caught.append(signum)
+
+    watched = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
+    for signum in watched:
+        try:
+            loop.add_signal_handler(signum, end, signum)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # no signal handlers here (Windows, a thread): the signal's default stays
+    try:
+        return await coro
+    except asyncio.CancelledError:
+        if caught:
+            raise Terminated(caught[0]) from None
+        raise
+    finally:
+        for signum in watched:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signum)
 
 
 # ---------------------------------------------------------------- commands

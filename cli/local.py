@@ -3,6 +3,7 @@ version, completion, build-image."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from ..core.errors import MachineError
@@ -355,20 +356,25 @@ async def _create_with_progress(ctx, name, driver_name, values, report, explicit
 
 
 async def discard_interrupted_create(ctx, name: str) -> None:
-    """Remove what an interrupted create made (the instance, the machine's folder), and say so either way."""
+    """Remove what an interrupted create made (the instance, the machine's folder), and say so either way. The
+    terminal may be gone (SIGHUP): the removal never depends on being able to say so."""
     from ..core import operations
     from ..core.events import Reporter
 
+    def say(line: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            ctx.err.write(line + "\n")
+            ctx.err.flush()
+
     if not ctx.store.exists(name):
         return
-    ctx.err.write(f"Interrupted: removing {name} and what its create made...\n")
-    ctx.err.flush()
+    say(f"Interrupted: removing {name} and what its create made...")
     try:
         await operations.remove(ctx.store, name, True, Reporter())
     except (MachineError, OSError) as err:
-        ctx.err.write(f"{name} was not removed ({err}): {PROG} rm -f {name} removes it\n")
+        say(f"{name} was not removed ({err}): {PROG} rm -f {name} removes it")
     else:
-        ctx.err.write(f"Removed {name}: nothing of it is left\n")
+        say(f"Removed {name}: nothing of it is left")
 
 
 def _driver_from_argv(args: list[str]) -> str:

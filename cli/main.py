@@ -92,7 +92,12 @@ def dispatch(argv: list[str], out=None, err=None, stdin=None) -> int:
         err.write(text + "\n")
         log_error(text)
         return e.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        from .context import Terminated
+
+        if isinstance(e, Terminated):
+            err.write(f"Ended by {e}\n")
+            return 128 + e.signum
         err.write("Interrupted\n")
         return 130
     except BrokenPipeError:

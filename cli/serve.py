@@ -13,6 +13,7 @@ import shlex
 import sys
 from typing import Any
 
+from ..core.aio import wait_for
 from ..core.errors import MachineError
 from .commands import PROG
 
@@ -132,7 +133,7 @@ def guarded_server(command: str, host: str, port: int, token: str, public_url: s
         async def end(self, service: Any) -> None:
             """The tab is gone: its app is asked to quit, and killed if it has not within QUIT_GRACE."""
             try:
-                await asyncio.wait_for(asyncio.shield(service.stop()), QUIT_GRACE)
+                await wait_for(asyncio.shield(service.stop()), QUIT_GRACE)
             except (asyncio.TimeoutError, OSError, ConnectionError):
                 process = service._process  # textual-serve keeps no other handle on it
                 if process is not None and process.returncode is None:

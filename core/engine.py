@@ -11,6 +11,7 @@ import ssl
 from typing import Any
 from urllib.parse import urlparse
 
+from .aio import wait_for
 from .errors import MachineError, program_name
 
 REGEN_ADVICE = (
@@ -96,7 +97,7 @@ def _go_dial_error(addr: str, err: BaseException) -> str:
 
 async def _open(host: str, port: int, ctx: ssl.SSLContext,
                 timeout: float) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    return await asyncio.wait_for(
+    return await wait_for(
         asyncio.open_connection(host, port, ssl=ctx, server_hostname=host), timeout
     )
 
@@ -182,7 +183,7 @@ async def docker_version(url: str, ca: str, cert: str, key: str, timeout: float 
     try:
         writer.write(f"GET /version HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
         await writer.drain()
-        raw = await asyncio.wait_for(reader.read(-1), timeout)
+        raw = await wait_for(reader.read(-1), timeout)
     except (OSError, ssl.SSLError) as err:
         raise MachineError(f'Get "https://{host}:{port}/version": {_go_dial_error(f"{host}:{port}", err)}') from None
     finally:

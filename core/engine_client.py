@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from .aio import wait_for
 from .engine import EngineError, _go_dial_error, client_context, split_hostport, tls_files_problem
 from .errors import MachineError
 
@@ -117,7 +118,7 @@ class EngineClient:
             raise MachineError(f"Cannot reach the engine of {self.name}: {tls_files_problem(*self.files, err)}") \
                 from None
         try:
-            return await asyncio.wait_for(
+            return await wait_for(
                 asyncio.open_connection(self.host, self.port, ssl=ctx, server_hostname=self.host,
                                         limit=1 << 20), self.timeout)
         except (OSError, asyncio.TimeoutError) as err:
@@ -139,7 +140,7 @@ class EngineClient:
             try:
                 writer.write(head + data)
                 await writer.drain()
-                response = await asyncio.wait_for(self._head(reader, writer), self.timeout)
+                response = await wait_for(self._head(reader, writer), self.timeout)
                 break
             except (OSError, ssl.SSLError, asyncio.IncompleteReadError, asyncio.TimeoutError) as err:
                 writer.close()
@@ -177,7 +178,7 @@ class EngineClient:
         """A request and its JSON answer (None when empty)."""
         response = await self.request(method, path, body)
         try:
-            answer = await asyncio.wait_for(response.json(), self.timeout)
+            answer = await wait_for(response.json(), self.timeout)
         except (OSError, ssl.SSLError, asyncio.IncompleteReadError, asyncio.TimeoutError) as err:
             response.close()
             raise MachineError(f"{method} {path} on {self.name}: {_go_dial_error(self.address, err)}") from None

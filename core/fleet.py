@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .aio import wait_for
 from .errors import MachineError
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ async def run_on_machines(store: Store, names: list[str], command: str, parallel
                 conn = ssh.connection_for(target)
                 for attempt in range(3):  # a busy sshd drops new sessions (MaxStartups): try again shortly
                     try:
-                        await asyncio.wait_for(conn.connection(), connect_timeout)
+                        await wait_for(conn.connection(), connect_timeout)
                         break
                     except (ssh.SSHUnreachable, asyncio.TimeoutError):
                         if attempt == 2:
@@ -83,6 +84,6 @@ async def run_on_machines(store: Store, names: list[str], command: str, parallel
 
 async def _state_or_none(driver: Driver, timeout: float) -> State | None:
     try:
-        return await asyncio.wait_for(driver.state(), timeout)
+        return await wait_for(driver.state(), timeout)
     except (MachineError, OSError, asyncio.TimeoutError):
         return None

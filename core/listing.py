@@ -9,6 +9,7 @@ import re
 import time
 from typing import Any
 
+from .aio import wait_for
 from .drivers import State, driver_for
 from .errors import MachineError, MachineNotFound
 from .hostconfig import DEFAULT_SWARM_HOST, Host
@@ -201,7 +202,7 @@ async def query_host(host: Host, timeout: float, docker_host: str, masters_by_di
     try:
         if timeout <= 0:
             raise asyncio.TimeoutError
-        await asyncio.wait_for(fill(), timeout)
+        await wait_for(fill(), timeout)
     except asyncio.TimeoutError:
         if row.State and row.State != "Error":
             # the state was known, only the engine was slow (a machine starting): keep it, as `status` says it
@@ -248,12 +249,11 @@ async def list_machines(store: Store, timeout: float = 10.0, filters: dict[str, 
 
 
 async def _cheap_state(host: Host) -> str:
-    import asyncio
 
     if create_error_of(host):
         return "Error"
     try:
-        return str(await asyncio.wait_for(driver_for(host).state(), 10))
+        return str(await wait_for(driver_for(host).state(), 10))
     except Exception:  # noqa: BLE001 - a damaged config (a bad URL...) is this machine's Error, not the listing's
         return "Error"
 

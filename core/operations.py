@@ -13,6 +13,7 @@ from typing import Any
 
 from . import hostconfig
 from .drivers import Driver, State, driver_class, driver_for
+from .drivers.cloud import CloudDriver, WrongAccount
 from .errors import MachineError, MachineExists, PreCreateError, describe_os_error, printable
 from .events import EventKind, Reporter
 from .hostconfig import Host
@@ -167,6 +168,8 @@ async def create(store: Store, name: str, driver_name: str, opts: dict[str, Any]
     store.create_machine_dir(name, "Creating machine")  # refuses a name a concurrent create took
     untracked, report = report, _tracking_steps(store, name, report)
     try:
+        if isinstance(driver, CloudDriver):  # each id the cloud returns is in config.json before anything waits
+            driver.keep_journal(store.identity(), lambda: store.save(host))
         store.save(host)
         report.step("create", "Creating machine...")
         await driver.create(report)
@@ -228,10 +231,18 @@ async def remove(store: Store, name: str, force: bool, report: Reporter) -> None
     try:
         host = store.load(name)
         driver = driver_for(host)
+        if isinstance(driver, CloudDriver):
+            await driver.check_account()  # another account's credentials: touch nothing, not even with -f
         await driver.remove()
+        if isinstance(driver, CloudDriver):
+            left = await driver.sweep()  # what the tags still find: a create killed before its journal was written
+            if left:
+                raise MachineError("; ".join(left))
         from .dockercontext import remove_context
 
         await remove_context(name, report)
+    except WrongAccount as err:
+        raise MachineError(f'Error removing host "{shown}": {err}') from None
     except MachineError as err:
         if not force:
             raise MachineError(f'Error removing host "{shown}": {err}') from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from .aio import wait_for
 from .hostconfig import Host
 
 
@@ -51,6 +52,6 @@ class ShellSession:
 
     async def wait_closed(self) -> None:
         try:
-            await asyncio.wait_for(self._proc.wait_closed(), 5)
+            await wait_for(self._proc.wait_closed(), 5)
         except (asyncio.TimeoutError, Exception):
             pass  # closing is best effort; the connection pool reaps what is left

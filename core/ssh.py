@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
+from .aio import wait_for
 from .errors import MachineError
 from .remote_command import CommandFailed, Result
 from .remote_command import short as _short
@@ -68,7 +69,7 @@ class Connection:
             raise MachineError(f"SSH key {t.key_path or '(none)'} does not exist")
         pinned = os.path.exists(t.known_hosts)
         try:
-            conn = await asyncio.wait_for(
+            conn = await wait_for(
                 asyncssh.connect(
                     t.host, t.port, username=t.user, client_keys=[t.key_path],
                     known_hosts=t.known_hosts if pinned else None, agent_path=None, config=[],
@@ -110,7 +111,7 @@ class Connection:
         for attempt in (1, 2):
             conn = await self.connection()
             try:
-                proc = await asyncio.wait_for(conn.run(command, input=input, check=False), timeout)
+                proc = await wait_for(conn.run(command, input=input, check=False), timeout)
                 break
             except (asyncssh.ConnectionLost, asyncssh.ChannelOpenError, BrokenPipeError, ConnectionResetError):
                 self._conn = None  # reconnect once: keepalive may have noticed a dead link
@@ -204,9 +205,9 @@ async def _banner_within(host: str, port: int, seconds: float) -> bool:
     deadline = loop.time() + seconds
     while True:
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 1.0)
+            reader, writer = await wait_for(asyncio.open_connection(host, port), 1.0)
             try:
-                if (await asyncio.wait_for(reader.read(4), 1.0)).startswith(b"SSH-"):
+                if (await wait_for(reader.read(4), 1.0)).startswith(b"SSH-"):
                     return True
             finally:
                 writer.close()

@@ -18,6 +18,8 @@ from .hostconfig import Host, invalid_name_message
 from .settings import default_store_path
 
 LOCK_NAME = ".machine-tui.lock"
+# the store's own id, made once: cloud resources carry it as a tag, so what a lost journal missed is found again
+STORE_ID_FILE = ".machine-tui-store-id"
 # present from the moment a machine folder appears until its create ends: a create killed half-way reads Error
 CREATING_FILE = ".machine-tui-creating"
 CREATE_ERROR_FILE = ".machine-tui-create-error"
@@ -137,6 +139,26 @@ class Store:
 
     def config_path(self, name: str) -> str:
         return os.path.join(self.machine_dir(name), "config.json")
+
+    def identity(self) -> str:
+        """The store's id (16 hex digits), made the first time it is asked for and never rewritten."""
+        import secrets
+
+        path = os.path.join(self.path, STORE_ID_FILE)
+        if not os.path.lexists(path):
+            makedirs_private(self.path)
+            staging = f"{path}.{os.getpid()}-{secrets.token_hex(4)}"
+            write_atomic(staging, (secrets.token_hex(8) + "\n").encode())
+            try:
+                os.link(staging, path)  # appears whole, or not at all when another process made it first
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(staging)
+        found = read_regular(path, 64).decode("ascii", "replace").strip()
+        if len(found) != 16 or any(c not in "0123456789abcdef" for c in found):
+            raise MachineError(f"{path} is not a store id (16 hex digits): move it away and try again")
+        return found
 
     # ----- queries
     def list_names(self) -> list[str]:

@@ -14,6 +14,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Sparkline, Static, TabbedContent, TabPane
 
+from ..core.aio import wait_for
 from .machine_table import LiveTable
 from .main_screen import AppFooter, FilterInput, log_action
 
@@ -130,9 +131,9 @@ class MachineScreen(Screen[None]):
         started = time.process_time()
         try:
             if self.engine is None:
-                self.engine = await asyncio.wait_for(EngineClient.of(self.store.load(self.machine), self.timeout),
+                self.engine = await wait_for(EngineClient.of(self.store.load(self.machine), self.timeout),
                                                      self.timeout + 5)
-            self.contents = await asyncio.wait_for(containers.list_containers(self.engine, self.contents),
+            self.contents = await wait_for(containers.list_containers(self.engine, self.contents),
                                                    self.timeout * 3)
             self.problem = ""
             if self.is_attached:

@@ -19,7 +19,8 @@ from ..errors import MachineError, PreCreateError, VMMissing
 from ..extras import missing_extra
 from ..flags import PORT, Flag, http_url_problem
 from ..states import State
-from .base import Driver, Setting, gather_choices, show_retry
+from .base import Setting, gather_choices, show_retry
+from .cloud import MACHINE_TAG, STORE_TAG, CloudDriver, Leftover
 
 if TYPE_CHECKING:
     from ..choices import Choice
@@ -84,10 +85,11 @@ FLAGS = [
 CREDENTIAL_FLAGS = ("amazonec2-access-key", "amazonec2-secret-key", "amazonec2-session-token")
 
 
-class AmazonEC2Driver(Driver):
+class AmazonEC2Driver(CloudDriver):
     """Fields in docker-machine's order (dm/drivers/amazonec2), so its stores load and ours load in it."""
 
     name = "amazonec2"
+    provider = "AWS"
     summary = "an EC2 instance on Amazon Web Services (needs machine-tui[aws])"
     essential_flags = ("amazonec2-region", "amazonec2-instance-type", "amazonec2-ami", "amazonec2-access-key",
                        "amazonec2-secret-key", "amazonec2-zone", "amazonec2-root-size")
@@ -138,6 +140,9 @@ class AmazonEC2Driver(Driver):
     user_data_file = Setting("UserDataFile", str, flag="amazonec2-userdata")
     # beyond docker-machine: a security group this machine's create made (removed if that create fails)
     made_security_group = Setting("MadeSecurityGroup", str, "", written_at_create=False)
+    # RunInstances' idempotency token, journaled before the call: the instance it makes is found by it even when
+    # the answer never arrived
+    client_token = Setting("ClientToken", str, "", written_at_create=False)
 
     def __init__(self, config: dict[str, Any]):
         super().__init__(config)
@@ -358,8 +363,21 @@ class AmazonEC2Driver(Driver):
     def availability_zone(self) -> str:
         return self.region + self.zone
 
+    async def account(self) -> str:
+        """The AWS account id of the credentials in force (sts:GetCallerIdentity needs no permission)."""
+        BotoCoreError, ClientError, NoCredentialsError = _botocore_errors()
+        try:
+            answer = await self.bounded("STS GetCallerIdentity", self.endpoint or f"STS in {self.region}",
+                                        self.client("sts").get_caller_identity)
+        except NoCredentialsError:
+            raise MachineError(NO_CREDENTIALS) from None
+        except (ClientError, BotoCoreError):
+            return ""  # an EC2-compatible API without STS: the machine stays unbound
+        return str(answer.get("Account", ""))
+
     async def pre_create_check(self) -> None:
         try:
+            await self.bind_account()
             if not self.ami:  # before anything is made
                 self.ami = await self._default_image()
             await self._root_device()
@@ -432,8 +450,9 @@ class AmazonEC2Driver(Driver):
         if not self.existing_key:
             report.info(f"Importing the key pair {self.key_name}...")
             with open(key_path + ".pub", "rb") as fh:
-                await self.call("import_key_pair", KeyName=self.key_name, PublicKeyMaterial=fh.read())
-            made["key"] = self.key_name
+                await self.call("import_key_pair", KeyName=self.key_name, PublicKeyMaterial=fh.read(),
+                                **self._tag_spec("key-pair"))
+            made["key"] = self.key_name  # its name is in config.json since the create began
         groups = await self._security_groups(report, made)
         report.info(f"Launching a {self.instance_type} instance of {self.ami} in {self.availability_zone}...")
         launch: dict[str, Any] = {
@@ -444,7 +463,7 @@ class AmazonEC2Driver(Driver):
                                    "AssociatePublicIpAddress": not self.private_ip_only}],
             "BlockDeviceMappings": [{"DeviceName": self.device_name, "Ebs": {
                 "VolumeSize": self.root_size, "VolumeType": self.volume_type, "DeleteOnTermination": True}}],
-            "TagSpecifications": [{"ResourceType": "instance", "Tags": self._tags()}],
+            "TagSpecifications": [{"ResourceType": kind, "Tags": self._tags()} for kind in ("instance", "volume")],
         }
         if self.iam_instance_profile:
             launch["IamInstanceProfile"] = {"Name": self.iam_instance_profile}
@@ -454,10 +473,14 @@ class AmazonEC2Driver(Driver):
         if self.request_spot_instance:
             launch["InstanceMarketOptions"] = {"MarketType": "spot", "SpotOptions": {
                 "MaxPrice": self.spot_price, "SpotInstanceType": "one-time"}}
+        self.client_token = f"{self.store_id or 'mt'}-{secrets.token_hex(12)}"
+        self.noted()
+        launch["ClientToken"] = self.client_token  # a retried RunInstances makes no second instance
         reservation = await self.call("run_instances", **launch)
         self.instance_id = reservation["Instances"][0]["InstanceId"]
         self.reservation_id = reservation.get("ReservationId", "")
         made["instance"] = self.instance_id
+        self.noted()
         await self._wait_for_address(report)
 
     async def _security_groups(self, report: Any, made: dict[str, str]) -> list[str]:
@@ -472,10 +495,12 @@ class AmazonEC2Driver(Driver):
                 report.info(f"Creating the security group {name} in {self.vpc_id}...")
                 try:
                     answer = await self.call("create_security_group", GroupName=name,
-                                             Description=GROUP_DESCRIPTION, VpcId=self.vpc_id)
+                                             Description=GROUP_DESCRIPTION, VpcId=self.vpc_id,
+                                             **self._tag_spec("security-group", store_only=True))
                     group = {"GroupId": answer["GroupId"], "GroupName": name, "IpPermissions": []}
                     made["group"] = answer["GroupId"]
                     self.made_security_group = answer["GroupId"]
+                    self.noted()
                 except Ec2Error as err:
                     if err.code != "InvalidGroup.Duplicate":
                         raise
@@ -553,8 +578,20 @@ class AmazonEC2Driver(Driver):
         raise MachineError(f"finding the default image ({image_parameter()}): {parameter_problem}; pass "
                            "--amazonec2-ami")
 
+    def _tag_spec(self, kind: str, store_only: bool = False) -> dict[str, Any]:
+        """TagSpecifications for a resource other than the instance: the store's tag (a shared group is the
+        store's, not one machine's), and the machine's."""
+        pairs = self.tag_pairs()
+        if store_only:
+            pairs.pop(MACHINE_TAG, None)
+        if not pairs:
+            return {}
+        return {"TagSpecifications": [{"ResourceType": kind, "Tags": [{"Key": k, "Value": v}
+                                                                      for k, v in pairs.items()]}]}
+
     def _tags(self) -> list[dict[str, str]]:
         tags = [{"Key": "Name", "Value": self.machine_name}]
+        tags += [{"Key": k, "Value": v} for k, v in self.tag_pairs().items()]
         parts = self.tags.split(",") if self.tags else []
         tags += [{"Key": k, "Value": v} for k, v in zip(parts[::2], parts[1::2], strict=True)]
         return tags
@@ -632,7 +669,7 @@ class AmazonEC2Driver(Driver):
             answer = await self.call("describe_instances", InstanceIds=[self.instance_id])
         except Ec2Error as err:
             if err.code == "InvalidInstanceID.NotFound":
-                raise VMMissing(f"instance {self.instance_id} does not exist") from None
+                raise await self.vanished(f"instance {self.instance_id} does not exist") from None
             raise
         instance: dict[str, Any] = answer["Reservations"][0]["Instances"][0]
         return instance
@@ -641,7 +678,7 @@ class AmazonEC2Driver(Driver):
         instance = await self._instance()
         name = instance["State"]["Name"]
         if name == "terminated":
-            raise VMMissing(f"instance {self.instance_id} was terminated")
+            raise await self.vanished(f"instance {self.instance_id} was terminated")
         return STATES.get(name, State.ERROR)
 
     async def get_ip(self) -> str:
@@ -691,6 +728,66 @@ class AmazonEC2Driver(Driver):
                 problems.append(str(err))
         if problems:
             raise MachineError("; ".join(problems))
+
+
+    # ----- what the tags find
+    async def _tagged_instances(self, machine: str = "") -> list[Leftover]:
+        filters = [{"Name": f"tag:{STORE_TAG}", "Values": [self.store_id]},
+                   {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
+        if machine:
+            filters.append({"Name": f"tag:{MACHINE_TAG}", "Values": [machine]})
+        found: list[Leftover] = []
+        token = ""
+        for _ in range(100):
+            page = await self.call("describe_instances", Filters=filters, MaxResults=1000,
+                                   **({"NextToken": token} if token else {}))
+            for reservation in page["Reservations"]:
+                for i in reservation["Instances"]:
+                    tags = {t["Key"]: t["Value"] for t in i.get("Tags", [])}
+                    found.append(Leftover("instance", i["InstanceId"], tags.get(MACHINE_TAG, ""),
+                                          f"{i['State']['Name']} in {self.region}"))
+            token = page.get("NextToken", "")
+            if not token:
+                break
+        return found
+
+    async def leftovers(self) -> list[Leftover]:
+        return [lo for lo in await self._tagged_instances(self.machine_name) if lo.id != self.instance_id]
+
+    async def discard(self, leftovers: list[Leftover]) -> list[str]:
+        problems = []
+        instances = [lo.id for lo in leftovers if lo.kind == "instance"]
+        if instances:
+            try:
+                await self.call("terminate_instances", InstanceIds=instances)
+            except Ec2Error as err:
+                if err.code != "InvalidInstanceID.NotFound":
+                    problems.append(str(err))
+        for lo in leftovers:
+            if lo.kind == "key pair":
+                try:
+                    await self.call("delete_key_pair", KeyName=lo.id)
+                except MachineError as err:
+                    problems.append(f"key pair {lo.id}: {err}")
+        return problems
+
+    @classmethod
+    async def tagged(cls, values: dict[str, Any], store_id: str) -> list[Leftover]:
+        driver = cls.from_form(values)
+        assert isinstance(driver, AmazonEC2Driver)
+        driver.store_id = store_id
+        found = await driver._tagged_instances()
+        keys = (await driver.call("describe_key_pairs", Filters=[
+            {"Name": f"tag:{STORE_TAG}", "Values": [store_id]}]))["KeyPairs"]
+        for k in keys:
+            tags = {t["Key"]: t["Value"] for t in k.get("Tags", [])}
+            found.append(Leftover("key pair", k["KeyName"], tags.get(MACHINE_TAG, ""), driver.region))
+        return found
+
+    def owns(self, leftover: Leftover) -> bool:
+        if leftover.kind == "instance":
+            return leftover.id == self.instance_id
+        return leftover.kind == "key pair" and leftover.id == self.key_name and not self.existing_key
 
 
 def image_parameter() -> str:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
+from ..aio import wait_for
 from ..errors import MachineError
 from ..flags import Flag
 from ..states import State
@@ -93,7 +94,7 @@ class Driver(abc.ABC):
     async def bounded(self, what: str, where: str, operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """A blocking client call in a thread, bounded by api_bound (the thread is left to its own timeouts)."""
         try:
-            return await asyncio.wait_for(asyncio.to_thread(operation, *args, **kwargs), self.api_bound)
+            return await wait_for(asyncio.to_thread(operation, *args, **kwargs), self.api_bound)
         except asyncio.TimeoutError:
             raise MachineError(f"{what}: no answer from {where} within {self.api_bound:g} s (is the endpoint "
                                "right, and does it answer?)") from None

@@ -19,7 +19,8 @@ from ..errors import MachineError, PreCreateError, VMMissing
 from ..extras import missing_extra
 from ..flags import PORT, Flag
 from ..states import State
-from .base import Driver, Setting, gather_choices, show_retry
+from .base import Setting, gather_choices, show_retry
+from .cloud import STORE_TAG, CloudDriver, Leftover
 
 if TYPE_CHECKING:
     from ..choices import Choice
@@ -48,10 +49,12 @@ FLAGS = [
 ]
 
 
-class DigitalOceanDriver(Driver):
+class DigitalOceanDriver(CloudDriver):
     """Fields in docker-machine's order (dm/drivers/digitalocean), so its stores load and ours load in it."""
 
     name = "digitalocean"
+    provider = "DigitalOcean"
+    account_kind = "team"
     needs = ("pydo", "digitalocean")
     summary = "a droplet on DigitalOcean (needs machine-tui[digitalocean])"
     essential_flags = ("digitalocean-access-token", "digitalocean-region", "digitalocean-size", "digitalocean-image")
@@ -195,9 +198,22 @@ class DigitalOceanDriver(Driver):
         return await gather_choices({"digitalocean-region": regions(), "digitalocean-size": sizes(),
                                      "digitalocean-image": images(), "digitalocean-ssh-key-fingerprint": keys()})
 
+    # ----- the account
+    async def account(self) -> str:
+        """The token's team (its uuid; the account's own where the API names no team)."""
+        answer = await self.call("reading the account", self.client().account.get)
+        account = answer.get("account", {})
+        return str((account.get("team") or {}).get("uuid") or account.get("uuid") or "")
+
+    def store_tag(self) -> str:
+        """DigitalOcean's tags are bare names (letters, digits, `-`, `_`, `:`): the store's id in one; the machine
+        is the droplet's name."""
+        return f"{STORE_TAG}:{self.store_id}" if self.store_id else ""
+
     # ----- create
     async def pre_create_check(self) -> None:
         try:
+            await self.bind_account()
             answer = await self.call("listing regions", self.client().regions.list, retries=True)
         except MachineError as err:
             raise PreCreateError(f'Error with pre-create check: "{err}"') from None
@@ -216,6 +232,7 @@ class DigitalOceanDriver(Driver):
 
         report.info("Creating SSH key...")
         key_path = self.ssh_key_setting = adopt_or_make_key(self.ssh_key, self.resolve_store_path())
+        self.noted()  # the key's path: rm finds an upload whose answer never came by its fingerprint
         client = self.client()
         if self.ssh_key_fingerprint:
             answer = await self.call("reading the SSH key", client.ssh_keys.get, self.ssh_key_fingerprint)
@@ -229,11 +246,13 @@ class DigitalOceanDriver(Driver):
             answer = await self.call("uploading the SSH key", client.ssh_keys.create, body, retries=False)
             self.ssh_key_id = answer["ssh_key"]["id"]
             made["key"] = self.ssh_key_id
+            self.noted()
         spec: dict[str, Any] = {
             "name": self.machine_name, "region": self.region, "size": self.size, "image": self.image,
             "ssh_keys": [self.ssh_key_id], "backups": self.backups, "ipv6": self.ipv6,
             "private_networking": self.private_networking, "monitoring": self.monitoring,
-            "tags": [t.strip() for t in self.tags.split(",") if t.strip()]}
+            "tags": [t.strip() for t in self.tags.split(",") if t.strip()] + ([self.store_tag()] if self.store_id
+                                                                                else [])}
         if self.user_data_file:
             with open(self.user_data_file) as fh:
                 spec["user_data"] = fh.read()
@@ -241,6 +260,7 @@ class DigitalOceanDriver(Driver):
         answer = await self.call("creating the droplet", client.droplets.create, spec, retries=False)
         self.droplet_id = answer["droplet"]["id"]
         made["droplet"] = self.droplet_id
+        self.noted()
         report.info("Waiting for the droplet's address...")
         seen = ""
         for _ in range(self.wait_tries):
@@ -285,7 +305,7 @@ class DigitalOceanDriver(Driver):
             raise VMMissing("the machine has no droplet (its create did not get that far)")
         answer = await self.call("reading the droplet", self.client().droplets.get, self.droplet_id)
         if "droplet" not in answer:  # pydo returns the 404 body instead of raising
-            raise VMMissing(f"droplet {self.droplet_id} does not exist")
+            raise await self.vanished(f"droplet {self.droplet_id} does not exist")
         droplet: dict[str, Any] = answer["droplet"]
         return droplet
 
@@ -316,12 +336,75 @@ class DigitalOceanDriver(Driver):
         await self._action("power_off")
 
     async def remove(self) -> None:
-        """The key this machine uploaded, then the droplet; either already gone is fine."""
+        """The key this machine uploaded, then the droplet; either already gone is fine. A key whose upload's
+        answer never came is found by the fingerprint of the machine's own public key."""
         client = self.client()
-        if self.ssh_key_id and not self.ssh_key_fingerprint:
-            await self.call("deleting the SSH key", client.ssh_keys.delete, self.ssh_key_id)  # a 404 returns
+        if not self.ssh_key_fingerprint:
+            key: int | str = self.ssh_key_id
+            if not key and self.store_id:
+                # the upload's answer never came: the key of that fingerprint, only if it bears the machine's name
+                # (a key the user uploaded under another name is theirs)
+                fingerprint = _fingerprint(self.ssh_key_path() + ".pub")
+                if fingerprint:
+                    answer = await self.call("reading the SSH key", client.ssh_keys.get, fingerprint)
+                    if (answer.get("ssh_key") or {}).get("name") == self.machine_name:
+                        key = fingerprint
+            if key:
+                await self.call("deleting the SSH key", client.ssh_keys.delete, key)  # a 404 returns
         if self.droplet_id:
             await self.call("deleting the droplet", client.droplets.destroy, self.droplet_id)
+
+    # ----- what the tags find
+    async def _tagged_droplets(self) -> list[dict[str, Any]]:
+        client = self.client()
+        found: list[dict[str, Any]] = []
+        for page in range(1, 101):
+            answer = await self.call("listing the store's droplets", lambda p=page, **kw: client.droplets.list(
+                tag_name=self.store_tag(), per_page=200, page=p, **kw))
+            found += answer.get("droplets", [])
+            if not (answer.get("links", {}).get("pages") or {}).get("next"):
+                break
+        return found
+
+    async def leftovers(self) -> list[Leftover]:
+        return [Leftover("droplet", str(d["id"]), d.get("name", ""), d.get("status", ""))
+                for d in await self._tagged_droplets()
+                if d.get("name") == self.machine_name and d["id"] != self.droplet_id]
+
+    async def discard(self, leftovers: list[Leftover]) -> list[str]:
+        problems = []
+        for lo in leftovers:
+            try:
+                await self.call(f"deleting the droplet {lo.id}", self.client().droplets.destroy, int(lo.id))
+            except MachineError as err:
+                problems.append(str(err))
+        return problems
+
+    @classmethod
+    async def tagged(cls, values: dict[str, Any], store_id: str) -> list[Leftover]:
+        driver = cls.from_form(values)
+        assert isinstance(driver, DigitalOceanDriver)
+        driver.store_id = store_id
+        return [Leftover("droplet", str(d["id"]), d.get("name", ""),
+                         f"{d.get('status', '')} in {(d.get('region') or {}).get('slug', '')}")
+                for d in await driver._tagged_droplets()]
+
+    def owns(self, leftover: Leftover) -> bool:
+        return leftover.kind == "droplet" and leftover.id == str(self.droplet_id)
+
+
+def _fingerprint(public_key_path: str) -> str:
+    """DigitalOcean's name for a key: the MD5 fingerprint of its public key (aa:bb:...), "" without the file."""
+    import base64
+    import hashlib
+
+    try:
+        with open(public_key_path) as fh:
+            blob = base64.b64decode(fh.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return ""
+    digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
+    return ":".join(digest[i:i + 2] for i in range(0, 32, 2))
 
 
 def _show_retries(client: Any) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import os
 from typing import TYPE_CHECKING, Any
 
+from ..aio import wait_for
 from ..errors import MachineError, PreCreateError
 from ..flags import PORT, Flag
 from ..states import State
@@ -62,13 +63,13 @@ class GenericDriver(Driver):
         """Running when an SSH server answers. docker-machine only dials the port, which a NAT port forward
         (QEMU, VirtualBox) accepts even while the host is down, so the banner is read too."""
         try:
-            reader, writer = await asyncio.wait_for(
+            reader, writer = await wait_for(
                 asyncio.open_connection(self.ip_address, self.ssh_port()), 15
             )
         except (OSError, asyncio.TimeoutError):
             return State.STOPPED
         try:
-            banner = await asyncio.wait_for(reader.read(4), 10)
+            banner = await wait_for(reader.read(4), 10)
         except (OSError, asyncio.TimeoutError):
             banner = b""
         finally:

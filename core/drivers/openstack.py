@@ -20,6 +20,7 @@ import base64
 import functools
 import logging
 import os
+import re
 import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,8 @@ from ..errors import MachineError, PreCreateError, VMMissing
 from ..extras import missing_extra
 from ..flags import PORT, Flag
 from ..states import State
-from .base import Driver, Setting, gather_choices, show_retry
+from .base import Setting, gather_choices, show_retry
+from .cloud import MACHINE_TAG, STORE_TAG, CloudDriver, Leftover
 
 if TYPE_CHECKING:
     from ..choices import Choice
@@ -93,11 +95,13 @@ FLAGS = [
 ]
 
 
-class OpenStackDriver(Driver):
+class OpenStackDriver(CloudDriver):
     """Fields in docker-machine's order (dm/drivers/openstack), so its stores load and ours load in it."""
 
     name = "openstack"
     needs = ("openstack", "openstack")
+    provider = "OpenStack"
+    account_kind = "project"
     summary = "a server on an OpenStack cloud, from clouds.yaml or openrc (needs machine-tui[openstack])"
     essential_flags = ("openstack-cloud", "openstack-auth-url", "openstack-username", "openstack-password",
                        "openstack-tenant-name", "openstack-domain-name", "openstack-region", "openstack-flavor-name",
@@ -140,6 +144,7 @@ class OpenStackDriver(Driver):
     cloud = Setting("Cloud", str, flag="openstack-cloud", written_at_create=False)
     metadata = Setting("Metadata", dict, {}, written_at_create=False)
     floating_ip_id = Setting("FloatingIpId", str, "", written_at_create=False)  # allocated by the create
+    made_security_group = Setting("MadeSecurityGroup", str, "", written_at_create=False)
 
     def __init__(self, config: dict[str, Any]):
         super().__init__(config)
@@ -292,9 +297,17 @@ class OpenStackDriver(Driver):
     async def pre_create_check(self) -> None:
         try:
             await self.call("signing in", lambda: self.connection().authorize())
+            await self.bind_account()
             await self._resolve()
         except MachineError as err:
             raise PreCreateError(f'Error with pre-create check: "{err}"') from None
+
+    async def account(self) -> str:
+        """The Keystone endpoint and the project the credentials sign in to."""
+        conn = self.connection()
+        project = await self.call("signing in", lambda: conn.current_project_id)
+        auth = self.auth_url or str((conn.config.get_auth_args() or {}).get("auth_url", ""))
+        return f"{project} at {auth}" if project else ""
 
     async def _resolve(self) -> None:
         """Names to ids (flavor, image, networks), a request each; a miss is one line naming what the cloud has."""
@@ -355,6 +368,7 @@ class OpenStackDriver(Driver):
                             lambda: conn.compute.get_keypair(self.key_pair_name))
         else:
             self.key_pair_name = f"{self.machine_name}-{secrets.token_hex(32)}".replace(".", "_")
+            self.noted()  # its name before the import: a kill before the answer still leaves it findable
             report.info(f"Importing the key pair {self.key_pair_name}...")
             with open(key_path + ".pub") as fh:
                 public_key = fh.read().strip()
@@ -369,13 +383,15 @@ class OpenStackDriver(Driver):
             spec["availability_zone"] = self.availability_zone
         if self.config_drive:
             spec["config_drive"] = True
-        if self.metadata:
-            spec["metadata"] = self.metadata
+        tags = {k: v for k, v in self.tag_pairs().items()}
+        if self.metadata or tags:
+            spec["metadata"] = {**self.metadata, **tags}
         if self.user_data:
             spec["user_data"] = self.user_data
         report.info(f"Creating a {self.flavor_name} server of {self.image_name}...")
         server = await self.call("creating the server", lambda: conn.compute.create_server(**spec))
         self.machine_id = made["server"] = server.id
+        self.noted()
         server = await self._wait_for("ACTIVE", report, self.active_timeout)
         if self.floating_ip_pool_id:
             await self._attach_floating_ip(report, made)
@@ -396,7 +412,8 @@ class OpenStackDriver(Driver):
             report.info(f"Creating the security group {GROUP}...")
             group = await self.call("creating the security group", lambda: conn.network.create_security_group(
                 name=GROUP, description="Docker Machine: SSH and the Docker engine's TLS port"))
-            made["group"] = group.id
+            made["group"] = self.made_security_group = group.id
+            self.noted()
         have = {(r.get("protocol"), r.get("port_range_min")) for r in (group.security_group_rules or [])
                 if r.get("direction") == "ingress"}
         for port in sorted({self.ssh_port(), ENGINE_PORT}):
@@ -425,24 +442,20 @@ class OpenStackDriver(Driver):
             await asyncio.sleep(self.wait_delay)
 
     async def _attach_floating_ip(self, report: Any, made: dict[str, str]) -> None:
+        """A floating IP allocated for this machine, which it then owns: a "free" one found by listing can be
+        taken by another client between the listing and the attach (docker-machine reused them)."""
         conn = self.connection()
         pool = self.floating_ip_pool_id
-        free = await self.call("listing floating IPs", lambda: [
-            ip for ip in conn.network.ips(floating_network_id=pool) if not ip.port_id])
         ports = await self.call("finding the server's port", lambda: list(conn.network.ports(
             device_id=self.machine_id, **({"network_id": self.network_id} if self.network_id else {}))))
         if not ports:
             raise MachineError(f"the server {self.machine_id} has no network port for a floating IP")
-        if free:
-            ip = free[0]
-            report.info(f"Attaching the free floating IP {ip.floating_ip_address}...")
-            ip = await self.call("attaching the floating IP",
-                                 lambda: conn.network.update_ip(ip, port_id=ports[0].id))
-        else:
-            report.info(f"Allocating a floating IP from {self.floating_ip_pool}...")
-            ip = await self.call("allocating a floating IP", lambda: conn.network.create_ip(
-                floating_network_id=pool, port_id=ports[0].id))
-            self.floating_ip_id = made["floating_ip"] = ip.id
+        report.info(f"Allocating a floating IP from {self.floating_ip_pool}...")
+        description = " ".join(f"{k}={v}" for k, v in self.tag_pairs().items())
+        ip = await self.call("allocating a floating IP", lambda: conn.network.create_ip(
+            floating_network_id=pool, port_id=ports[0].id, **({"description": description} if description else {})))
+        self.floating_ip_id = made["floating_ip"] = ip.id
+        self.noted()
         self.ip_address = ip.floating_ip_address
 
     async def _fixed_address(self, server: Any) -> str:
@@ -498,7 +511,7 @@ class OpenStackDriver(Driver):
         server = await self.call("reading the server",
                                  lambda: _find_or_none(conn.compute.find_server, self.machine_id))
         if server is None or server.status in GONE:
-            raise VMMissing(f"the server {self.machine_id} does not exist")
+            raise await self.vanished(f"the server {self.machine_id} does not exist")
         return server
 
     async def state(self) -> State:
@@ -536,6 +549,67 @@ class OpenStackDriver(Driver):
             await self.call("releasing the floating IP", lambda: conn.network.delete_ip(self.floating_ip_id))
         if self.key_pair_name and not self.existing_key:
             await self.call("deleting the key pair", lambda: conn.compute.delete_keypair(self.key_pair_name))
+
+    # ----- what the tags find
+    async def _tagged_servers(self, machine: str = "") -> list[Leftover]:
+        conn = self.connection()
+
+        def listing() -> list[Any]:
+            query = {"name": f"^{re.escape(machine)}$"} if machine else {}
+            return [x for x in conn.compute.servers(**query)
+                    if (x.metadata or {}).get(STORE_TAG) == self.store_id and x.status not in GONE]
+
+        found = await self.call("listing the store's servers", listing)
+        return [Leftover("server", str(x.id), str((x.metadata or {}).get(MACHINE_TAG, "")), str(x.status))
+                for x in found]
+
+    async def _tagged_ips(self) -> list[Leftover]:
+        conn = self.connection()
+        mark = f"{STORE_TAG}={self.store_id}"
+
+        def listing() -> list[Any]:
+            return [x for x in conn.network.ips() if mark in (x.description or "").split()]
+
+        found = await self.call("listing the store's floating IPs", listing)
+        return [Leftover("floating IP", str(x.id), _described(str(x.description or ""), MACHINE_TAG),
+                         str(x.floating_ip_address)) for x in found]
+
+    async def leftovers(self) -> list[Leftover]:
+        servers = [lo for lo in await self._tagged_servers(self.machine_name) if lo.id != self.machine_id]
+        ips = [lo for lo in await self._tagged_ips()
+               if lo.machine == self.machine_name and lo.id != self.floating_ip_id]
+        return servers + ips
+
+    async def discard(self, leftovers: list[Leftover]) -> list[str]:
+        conn = self.connection()
+        problems = []
+        removal: dict[str, tuple[str, Callable[[str], Any]]] = {
+            "server": ("deleting the server", conn.compute.delete_server),
+            "floating IP": ("releasing the floating IP", conn.network.delete_ip),
+            "key pair": ("deleting the key pair", conn.compute.delete_keypair)}
+        for lo in leftovers:
+            try:
+                if lo.kind in removal:
+                    what, remove = removal[lo.kind]
+                    await self.call(f"{what} {lo.id}", functools.partial(remove, lo.id))
+            except MachineError as err:
+                problems.append(str(err))
+        return problems
+
+    @classmethod
+    async def tagged(cls, values: dict[str, Any], store_id: str) -> list[Leftover]:
+        driver = cls.from_form(values)
+        assert isinstance(driver, OpenStackDriver)
+        driver.store_id = store_id
+        return await driver._tagged_servers() + await driver._tagged_ips()
+
+    def owns(self, leftover: Leftover) -> bool:
+        return (leftover.kind, leftover.id) in (("server", self.machine_id), ("floating IP", self.floating_ip_id))
+
+
+def _described(description: str, key: str) -> str:
+    """A value from a description of key=value words (neutron's floating IPs have no tags on every cloud)."""
+    return next((w.split("=", 1)[1] for w in description.split() if w.startswith(key + "=")), "")
 
 
 def _add_rule(conn: Any, group_id: str, port: int) -> None:

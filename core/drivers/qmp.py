@@ -7,19 +7,21 @@ import asyncio
 import json
 from typing import Any
 
+from ..aio import wait_for
+
 
 async def qmp_command(socket_path: str, command: str, timeout: float = 5.0) -> dict[str, Any]:
     """Negotiate capabilities, send `command`, return its reply ({"return": ...} or {"error": ...}); {} when QEMU
     closed the socket first (a quit answers that way)."""
-    reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(socket_path), timeout)
+    reader, writer = await wait_for(asyncio.open_unix_connection(socket_path), timeout)
     reply: dict[str, Any] = {}
     try:
-        await asyncio.wait_for(reader.readline(), timeout)  # the greeting
+        await wait_for(reader.readline(), timeout)  # the greeting
         for cmd in ("qmp_capabilities", command):
             writer.write(json.dumps({"execute": cmd}).encode() + b"\n")
             await writer.drain()
             while True:
-                reply = json.loads(await asyncio.wait_for(reader.readline(), timeout) or b"{}")
+                reply = json.loads(await wait_for(reader.readline(), timeout) or b"{}")
                 if "return" in reply or "error" in reply or not reply:
                     break  # anything else is an asynchronous event
         return reply

@@ -92,12 +92,12 @@ async def test_create_makes_key_pair_group_server_and_floating_ip_and_stores_no_
     await driver.pre_create_check()
     cloud.requests.clear()
     await driver.create(steps)
-    # docker-machine's sequence, with the group it lacked: key pair, group and rules, server, wait, floating IP
+    # docker-machine's sequence, with the group it lacked: key pair, group and rules, server, wait, then a floating
+    # IP allocated for it (never a listed "free" one, which another client can take meanwhile)
     assert [c for c in cloud.calls() if not c.startswith("GET /compute/v2.1/servers/")] == [
         "POST /compute/v2.1/os-keypairs", "GET /network/v2.0/security-groups", "POST /network/v2.0/security-groups",
         "POST /network/v2.0/security-group-rules", "POST /network/v2.0/security-group-rules",
-        "POST /compute/v2.1/servers", "GET /network/v2.0/floatingips", "GET /network/v2.0/ports",
-        "POST /network/v2.0/floatingips"]
+        "POST /compute/v2.1/servers", "GET /network/v2.0/ports", "POST /network/v2.0/floatingips"]
     [server] = cloud.servers.values()
     [pair] = cloud.keypairs.values()
     assert server["name"] == "os1" and server["flavor"]["name"] == "m1.small" and server["key_name"] == pair["name"]

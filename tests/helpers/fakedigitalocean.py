@@ -34,13 +34,15 @@ IMAGES = [{"id": 100 + i, "name": name, "distribution": dist, "slug": slug, "pub
 
 
 class FakeDigitalOcean:
-    def __init__(self, token: str = "do-token"):
+    def __init__(self, token: str = "do-token", team: str = "team-0001"):
         self.token = token
+        self.team = team  # the token's team uuid (GET /v2/account)
         self.keys: dict[int, dict] = {}
         self.droplets: dict[int, dict] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, faults included
         self.faults: list[tuple[str, str, int, dict, dict]] = []  # (method, path regex, status, body, headers)
         self.stuck = False  # True: droplets stay `new`, with no address (a region in trouble)
+        self.after = None  # after(method, path): called once a request is handled, before it is answered
         self.hooks = None  # the end-to-end harness: a VM per droplet (on_create/on_action/on_delete)
         self._ids = itertools.count(1000)
         self._lock = threading.Lock()
@@ -75,7 +77,11 @@ class FakeDigitalOcean:
 
     # ----- the API
     def _handle(self, req: BaseHTTPRequestHandler, method: str) -> None:
-        path = req.path.split("?")[0].rstrip("/")
+        from urllib.parse import parse_qs, unquote, urlsplit
+
+        parts = urlsplit(req.path)
+        path = unquote(parts.path).rstrip("/")
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         length = int(req.headers.get("Content-Length") or 0)
         body = json.loads(req.rfile.read(length) or b"{}") if length else {}
         with self._lock:
@@ -86,11 +92,22 @@ class FakeDigitalOcean:
                 if fault[0] == method and re.fullmatch(fault[1], path):
                     self.faults.remove(fault)
                     return self._send(req, fault[2], fault[3], fault[4])
-            status, answer = self._route(method, path, body)
+            status, answer = self._route(method, path, body, query)
+        if self.after is not None:
+            self.after(method, path)
         self._send(req, status, answer)
 
-    def _route(self, method: str, path: str, body: dict) -> tuple[int, dict | None]:
+    def _route(self, method: str, path: str, body: dict, query: dict | None = None) -> tuple[int, dict | None]:
         missing = (404, {"id": "not_found", "message": "The resource you were accessing could not be found."})
+        query = query or {}
+        if method == "GET" and path == "/v2/account":
+            return 200, {"account": {"uuid": "acct-" + self.team, "email": "user@example.com", "status": "active",
+                                     "droplet_limit": 25, "email_verified": True,
+                                     "team": {"uuid": self.team, "name": "My Team"}}}
+        if method == "GET" and path == "/v2/droplets":
+            found = [self._view(d) for d in self.droplets.values()
+                     if not query.get("tag_name") or query["tag_name"] in d["tags"]]
+            return 200, self._page("droplets", found, query, path)
         if method == "GET" and path == "/v2/regions":
             return 200, {"regions": REGIONS, "links": {}, "meta": {"total": len(REGIONS)}}
         if method == "GET" and path == "/v2/sizes":
@@ -105,7 +122,7 @@ class FakeDigitalOcean:
                 return 422, {"id": "unprocessable_entity", "message": "SSH Key is already in use on your account"}
             key_id = next(self._ids)
             key = {"id": key_id, "name": body["name"], "public_key": body["public_key"],
-                   "fingerprint": f"aa:bb:{key_id % 256:02x}"}
+                   "fingerprint": _fingerprint(body["public_key"])}
             self.keys[key_id] = key
             return 201, {"ssh_key": key}
         m = re.fullmatch(r"/v2/account/keys/([^/]+)", path)
@@ -158,8 +175,22 @@ class FakeDigitalOcean:
                     {"ip_address": droplet.get("_address") or f"192.0.2.{droplet['id'] % 250}", "type": "public"}]
             elif droplet["status"] == "new":
                 droplet["_seen"] = True
-            return 200, {"droplet": {k: v for k, v in droplet.items() if not k.startswith("_")}}
+            return 200, {"droplet": self._view(droplet)}
         return 404, {"id": "not_found", "message": f"no route {method} {path}"}
+
+    @staticmethod
+    def _view(droplet: dict) -> dict:
+        return {k: v for k, v in droplet.items() if not k.startswith("_")}
+
+    def _page(self, key: str, items: list, query: dict, path: str) -> dict:
+        """The API's pagination: per_page (at most 200) and page, links.pages.next while more remain."""
+        per_page = min(200, int(query.get("per_page", 20)))
+        page = int(query.get("page", 1))
+        chunk = items[(page - 1) * per_page:page * per_page]
+        links: dict = {}
+        if page * per_page < len(items):
+            links["pages"] = {"next": f"{self.url}{path}?page={page + 1}&per_page={per_page}"}
+        return {key: chunk, "links": links, "meta": {"total": len(items)}}
 
     @staticmethod
     def _send(req: BaseHTTPRequestHandler, status: int, body: dict | None, headers: dict | None = None) -> None:
@@ -172,3 +203,12 @@ class FakeDigitalOcean:
             req.send_header(k, v)
         req.end_headers()
         req.wfile.write(data)
+
+
+def _fingerprint(public_key: str) -> str:
+    """The key's MD5 fingerprint, as DigitalOcean names keys."""
+    import base64
+    import hashlib
+
+    digest = hashlib.md5(base64.b64decode(public_key.split()[1])).hexdigest()
+    return ":".join(digest[i:i + 2] for i in range(0, 32, 2))

@@ -47,6 +47,8 @@ class FakeOpenStack:
         self.faults: list[tuple[str, str, int, Any, dict]] = []  # (method, path regex, status, body, headers)
         self.build_reads = 1  # reads of a new server that still say BUILD
         self.fate = ""  # "ERROR": new servers fail to build; "BUILD": they never finish
+        self.floating_address: str | None = None  # every floating IP's address, when set (a loopback harness)
+        self.after: Any = None  # after(method, path): called once a request is handled, before it is answered
         self.hooks: Any = None  # the end-to-end harness: boots a VM per server (on_create/on_action/on_delete)
         self._addresses = itertools.count(10)
         self._floating = itertools.count(10)
@@ -110,6 +112,8 @@ class FakeOpenStack:
                 status, payload, headers = self._route(method, path, query, body)
             except KeyError:
                 status, payload, headers = _not_found(path)
+            if self.after is not None:
+                self.after(method, path)
             self._send(h, status, payload, headers)
 
     def _send(self, h: BaseHTTPRequestHandler, status: int, payload: Any, headers: dict | None = None) -> None:
@@ -341,8 +345,9 @@ class FakeOpenStack:
                 return _neutron(404, "ExternalNetworkNotFound", "External network could not be found.")
             fid = str(uuid.uuid4())
             self.floatingips[fid] = {"id": fid, "floating_network_id": net["id"], "port_id": None,
-                                     "floating_ip_address": f"203.0.113.{next(self._floating)}",
-                                     "fixed_ip_address": None, "status": "DOWN", "project_id": self.project_id}
+                                     "floating_ip_address": self.floating_address or f"203.0.113.{next(self._floating)}",
+                                     "fixed_ip_address": None, "status": "DOWN", "project_id": self.project_id,
+                                     "description": spec.get("description", "")}
             self._bind(self.floatingips[fid], spec.get("port_id"))
             return 201, {"floatingip": self.floatingips[fid]}, {}
         m = re.fullmatch(r"/floatingips/([^/]+)", path)
