@@ -144,6 +144,10 @@ COMMANDS = [
                 _o("output", "Folder to keep images in (default: the store's cache/images)"),
             ],
             handler="local:cmd_build_image"),
+    Command("orphans", "List (and with --remove, remove) cloud resources tagged with this store that no machine owns "
+            "(machine-tui)",
+            "-d names the cloud, with the create flags that reach it (credentials, region); a create killed before "
+            "it could write what it made leaves them.", skip_flag_parsing=True, handler="orphans:cmd_orphans"),
     Command("completion", "Print a shell completion script (bash, zsh, fish) (machine-tui)",
             "Argument is a shell: bash, zsh or fish. Example: source <(machine-tui completion bash)",
             handler="local:cmd_completion"),

@@ -4,16 +4,19 @@ One machine that is broken, slow or gone never breaks the listing of the others.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
 from typing import Any
 
 from .aio import wait_for
-from .drivers import State, driver_for
+from .drivers import Driver, State, driver_for
 from .errors import MachineError, MachineNotFound
 from .hostconfig import DEFAULT_SWARM_HOST, Host
 from .store import CREATING_FILE, InvalidName, LoadError, Store, create_problem
+
+log = logging.getLogger("machine-tui")
 
 FILTER_KEYS = ("driver", "state", "name", "label", "swarm")
 
@@ -140,7 +143,8 @@ def load_all(store: Store) -> tuple[list[Host], list[Row]]:
     return hosts, broken
 
 
-async def query_host(host: Host, timeout: float, docker_host: str, masters_by_disc: dict[Any, str]) -> Row:
+async def query_host(host: Host, timeout: float, docker_host: str, masters_by_disc: dict[Any, str],
+                     driver: Driver | None = None) -> Row:
     import asyncio  # here, not at the top: `ls -q` and the store's readers never start a loop
 
 
@@ -148,7 +152,8 @@ async def query_host(host: Host, timeout: float, docker_host: str, masters_by_di
     row = Row(Name=host.name, DriverName=host.driver_name, SwarmOptions=host.swarm, EngineOptions=host.engine)
 
     async def fill() -> None:
-        driver = driver_for(host)
+        nonlocal driver
+        driver = driver or driver_for(host)
         url, err = "", None
         try:
             url = await driver.get_url()
@@ -230,7 +235,7 @@ def create_error_of(host: Host) -> str:
 
 
 async def list_machines(store: Store, timeout: float = 10.0, filters: dict[str, Any] | None = None,
-                        docker_host: str | None = None) -> list[Row]:
+                        docker_host: str | None = None, cloud_rows: CloudRows | None = None) -> list[Row]:
     import asyncio
 
     filters = filters or {}
@@ -243,9 +248,88 @@ async def list_machines(store: Store, timeout: float = 10.0, filters: dict[str, 
         hosts = [h for h, s in zip(hosts, states, strict=True) if any(v.lower() == s.lower() for v in filters["state"])]
     if docker_host is None:
         docker_host = os.environ.get("DOCKER_HOST", "")
-    rows = list(await asyncio.gather(*(query_host(h, timeout, docker_host, masters_by_disc) for h in hosts)))
+    kept: list[Row] = []
+    if cloud_rows is not None:
+        hosts, kept = cloud_rows.fresh(hosts)
+    drivers = [driver_for(h) for h in hosts]
+    await read_clouds_together(drivers, timeout)
+    rows = list(await asyncio.gather(*(query_host(h, timeout, docker_host, masters_by_disc, d)
+                                       for h, d in zip(hosts, drivers, strict=True))))
+    if cloud_rows is not None:
+        cloud_rows.keep(rows, hosts, drivers)
+    rows += kept
     rows.sort(key=lambda r: natural_key(r.Name))
     return rows + broken
+
+
+async def read_clouds_together(drivers: list[Driver], timeout: float) -> None:
+    """One listing call per cloud account and region for all of its machines (10 EC2 machines: 1 request, not
+    20); a listing that fails leaves each machine to ask on its own, and say its own error."""
+    import asyncio
+
+    from .drivers.cloud import CloudDriver
+
+    groups: dict[tuple[Any, ...], list[CloudDriver]] = {}
+    for driver in drivers:
+        if isinstance(driver, CloudDriver):
+            shared = driver.shared_reads()
+            if shared:
+                groups.setdefault((type(driver), *shared), []).append(driver)
+
+    async def read(group: list[CloudDriver]) -> None:
+        try:
+            await wait_for(type(group[0]).read_together(group), timeout)
+        except Exception:  # noqa: BLE001 - each machine then asks on its own
+            log.debug("reading %d machines together failed", len(group), exc_info=True)
+
+    await asyncio.gather(*(read(g) for g in groups.values()))
+
+
+class CloudRows:
+    """The app's rows of cloud machines, kept between polls: a cloud is asked at most every `every` seconds (its
+    API counts requests per hour), local machines at every poll."""
+
+    def __init__(self, every: float = 30.0):
+        self.every = every
+        self._rows: dict[str, tuple[float, float, Row]] = {}  # name -> (when, config.json's mtime, row)
+
+    def clear(self) -> None:
+        self._rows.clear()
+
+    def forget(self, name: str) -> None:
+        self._rows.pop(name, None)
+
+    def fresh(self, hosts: list[Host]) -> tuple[list[Host], list[Row]]:
+        """(hosts to ask now, rows kept for the others)."""
+        now = time.monotonic()
+        ask, kept = [], []
+        for host in hosts:
+            seen = self._rows.get(host.name)
+            if seen and now - seen[0] < self.every and seen[1] == _mtime(host):
+                kept.append(seen[2])
+            else:
+                ask.append(host)
+        return ask, kept
+
+    def keep(self, rows: list[Row], hosts: list[Host], drivers: list[Driver]) -> None:
+        from .drivers.cloud import CloudDriver
+
+        now = time.monotonic()
+        by_name = {r.Name: r for r in rows}
+        for host, driver in zip(hosts, drivers, strict=True):
+            row = by_name.get(host.name)
+            if isinstance(driver, CloudDriver) and row is not None and row.State in ("Running", "Stopped"):
+                self._rows[host.name] = (now, _mtime(host), row)
+            else:
+                self._rows.pop(host.name, None)  # changing (Starting, Error, Timeout): asked again at the next poll
+
+
+def _mtime(host: Host) -> float:
+    try:
+        return os.stat(os.path.join(host.dir, "config.json")).st_mtime
+    except OSError:
+        return 0.0
+
 
 
 async def _cheap_state(host: Host) -> str:

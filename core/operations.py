@@ -241,8 +241,8 @@ async def remove(store: Store, name: str, force: bool, report: Reporter) -> None
         from .dockercontext import remove_context
 
         await remove_context(name, report)
-    except WrongAccount as err:
-        raise MachineError(f'Error removing host "{shown}": {err}') from None
+    except WrongAccount as err:  # an error even with -f: the record is all that finds the instance again
+        raise RemoveFailed(f'Error removing host "{shown}": {err}') from None
     except MachineError as err:
         if not force:
             raise MachineError(f'Error removing host "{shown}": {err}') from None
@@ -263,7 +263,8 @@ async def remove(store: Store, name: str, force: bool, report: Reporter) -> None
 
 
 class RemoveFailed(MachineError):
-    """The machine's own folder could not be removed: an error even with rm -f (the machine is still there)."""
+    """The machine's own folder could not be removed, or its cloud account is not the one in force: an error even
+    with rm -f (the machine is still there)."""
 
 
 

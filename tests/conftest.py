@@ -159,8 +159,17 @@ def pytest_collection_modifyitems(config, items):
 # ----- kill -9 at a moment of an operation, then check the store
 
 def start_cli(args, env):
+    # Ctrl-C reaches the program as on a terminal, even when the tests run as a background job (whose shell
+    # starts it with SIGINT ignored, and Python then keeps it ignored)
     return subprocess.Popen([sys.executable, "-m", "machine_tui.cli", *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def kill_after(proc, delay: float) -> bool:

@@ -16,7 +16,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static, TabbedContent, TabPane
 
-from ..core.listing import Row, list_machines
+from ..core.listing import CloudRows, Row, list_machines
 from ..core.store import Store
 from ..core.verbs import VERBS
 from .machine_table import COLUMNS, MachineTable
@@ -77,6 +77,7 @@ class MainScreen(Screen[None]):
         self._polled_once, self._redraw_cpu, self._gc_frozen = False, 0.0, False
         self._footer_fits: tuple | None = None
         self.store_error = ""
+        self.cloud_rows = CloudRows()  # cloud machines are asked every 30 s, not at every poll (rate limits)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -110,17 +111,19 @@ class MainScreen(Screen[None]):
         self.main_widget("#details").display = False
         self.main_widget(MachineTable).show_sort(self.SORT_COLUMNS[self.sort_key], self.sort_reverse)
         self.action_refresh()
-        self._next_poll = self.set_timer(self.poll_interval, self.action_refresh)
+        self._next_poll = self.set_timer(self.poll_interval, self.poll)
 
     # ----- polling
     def action_refresh(self) -> None:
+        """Every machine asked now, clouds too (after an operation, or on request)."""
+        self.cloud_rows.clear()
         self.poll()
 
     @work(exclusive=True, group="poll")
     async def poll(self) -> None:
         started = time.process_time()
         try:
-            rows = await list_machines(self.store, self.timeout)
+            rows = await list_machines(self.store, self.timeout, cloud_rows=self.cloud_rows)
             self.post_message(MachinesUpdated(rows))
         except Exception as err:  # the store itself unreadable: say so, keep running
             self.post_message(MachinesUpdated([], str(err)))
@@ -131,7 +134,7 @@ class MainScreen(Screen[None]):
             spent += self._redraw_cpu
             self._polled_once = True
             self._next_poll.stop()
-            self._next_poll = self.set_timer(max(self.poll_interval, min(66 * spent, 120)), self.action_refresh)
+            self._next_poll = self.set_timer(max(self.poll_interval, min(66 * spent, 120)), self.poll)
 
     def on_machines_updated(self, message: MachinesUpdated) -> None:
         if not self.is_attached:  # a poll that finished while the app was closing
@@ -414,6 +417,7 @@ class MainScreen(Screen[None]):
     async def run_machine_op(self, name: str, op: str) -> None:
         verb = VERBS[op]
         report = self._reporter(name)
+        self.cloud_rows.forget(name)  # its state is changing: asked at every poll until it settles
         if verb.busy:
             self.busy[name] = verb.busy
             self.poll()
@@ -426,6 +430,7 @@ class MainScreen(Screen[None]):
             self.post_message(OperationReport(name, failure_text(err), failed=True))
         finally:
             self.busy.pop(name, None)
+        self.cloud_rows.forget(name)
         self.poll()
 
     def on_operation_report(self, message: OperationReport) -> None:

@@ -147,6 +147,7 @@ class AmazonEC2Driver(CloudDriver):
     def __init__(self, config: dict[str, Any]):
         super().__init__(config)
         self._client: Any = None
+        self._seen: dict[str, Any] | None = None  # the instance as a listing of many machines showed it
         self.wait_tries, self.wait_delay = 60, 3.0  # for the instance to run with an address, as docker-machine
 
     # ----- configuration
@@ -200,6 +201,12 @@ class AmazonEC2Driver(CloudDriver):
         from the flags if they were given, else boto3's own chain."""
         if service == "ec2" and self._client is not None:
             return self._client
+        key = (service, *self.shared_reads(), self.retry_count)
+        if key in _CLIENTS:  # a client is costly to make (some 50 ms), and safe to share between threads
+            client: Any = _CLIENTS[key]
+            if service == "ec2":
+                self._client = client
+            return client
         try:
             import boto3
             from botocore.config import Config
@@ -220,7 +227,37 @@ class AmazonEC2Driver(CloudDriver):
         client.meta.events.register_first(f"needs-retry.{service}", self._retrying)
         if service == "ec2":
             self._client = client
+        _CLIENTS[key] = client
         return client
+
+    def shared_reads(self) -> tuple[Any, ...]:
+        env = tuple(os.environ.get(v, "") for v in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                                     "AWS_SESSION_TOKEN", "AWS_PROFILE"))
+        return (self.endpoint, self.region, self.disable_ssl, self.access_key, self.secret_key, self.session_token,
+                *(() if self.access_key else env))
+
+    @classmethod
+    async def read_together(cls, drivers: list[CloudDriver]) -> None:
+        """One DescribeInstances for the machines of one region and account (a filter, not InstanceIds: one id
+        gone would fail the whole call)."""
+        mine = [d for d in drivers if isinstance(d, AmazonEC2Driver) and d.instance_id]
+        if not mine:
+            return
+        ids = sorted({d.instance_id for d in mine})
+        found: dict[str, Any] = {}
+        for start in range(0, len(ids), 200):  # a filter takes at most 200 values
+            token = ""
+            for _ in range(100):
+                page = await mine[0].call("describe_instances", Filters=[
+                    {"Name": "instance-id", "Values": ids[start:start + 200]}],
+                    **({"NextToken": token} if token else {}))
+                found.update({i["InstanceId"]: i for r in page["Reservations"] for i in r["Instances"]})
+                token = page.get("NextToken", "")
+                if not token:
+                    break
+        for d in mine:
+            d._client = mine[0]._client
+            d._seen = found.get(d.instance_id)
 
     def _retrying(self, response: Any = None, attempts: int = 0, caught_exception: Any = None,
                   operation: Any = None, **_: Any) -> None:
@@ -665,6 +702,8 @@ class AmazonEC2Driver(CloudDriver):
     async def _instance(self) -> dict[str, Any]:
         if not self.instance_id:
             raise VMMissing("the machine has no instance (its create did not get that far)")
+        if self._seen is not None:
+            return self._seen
         try:
             answer = await self.call("describe_instances", InstanceIds=[self.instance_id])
         except Ec2Error as err:
@@ -786,8 +825,11 @@ class AmazonEC2Driver(CloudDriver):
 
     def owns(self, leftover: Leftover) -> bool:
         if leftover.kind == "instance":
-            return leftover.id == self.instance_id
+            return leftover.id == self.instance_id or not self.instance_id
         return leftover.kind == "key pair" and leftover.id == self.key_name and not self.existing_key
+
+
+_CLIENTS: dict[tuple[Any, ...], Any] = {}  # boto3 clients by service, API, region and credentials
 
 
 def image_parameter() -> str:

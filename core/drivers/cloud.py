@@ -83,8 +83,20 @@ class CloudDriver(Driver):
         return []
 
     def owns(self, leftover: Leftover) -> bool:
-        """The resource is one this machine's journal holds."""
+        """The resource is this machine's: its journal holds it, or holds nothing of that kind yet (a create killed
+        before the id was written; the machine's own `rm` sweeps it by its tags)."""
         return False
+
+    # ----- reading many machines at once (ls, the app's poll)
+    def shared_reads(self) -> tuple[Any, ...]:
+        """What machines must share to be read by one listing call (API, region, credentials); () for none."""
+        return ()
+
+    @classmethod
+    async def read_together(cls, drivers: list[CloudDriver]) -> None:
+        """One listing call for all these machines (the same shared_reads): each keeps what it showed of itself,
+        and asks the API on its own only for what the listing did not show."""
+        return None
 
     # ----- the account
     async def account(self) -> str:

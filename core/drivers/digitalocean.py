@@ -25,6 +25,7 @@ from .cloud import STORE_TAG, CloudDriver, Leftover
 if TYPE_CHECKING:
     from ..choices import Choice
 
+KEY_MARK = "machine-tui store "  # in the name of each key a create uploads, before the store's id
 STATES = {"new": State.STARTING, "active": State.RUNNING, "off": State.STOPPED}
 ENGINE_PORT = 2376
 _B = "bool"
@@ -81,6 +82,7 @@ class DigitalOceanDriver(CloudDriver):
     def __init__(self, config: dict[str, Any]):
         super().__init__(config)
         self._client: Any = None
+        self._seen: dict[str, Any] | None = None  # the droplet as a listing of many machines showed it
         self._plain_http = False
         self.wait_tries, self.wait_delay = 180, 2.0  # for the droplet's public address
 
@@ -111,7 +113,38 @@ class DigitalOceanDriver(CloudDriver):
                                "--digitalocean-access-token")
         return token
 
+    def shared_reads(self) -> tuple[Any, ...]:
+        import hashlib
+
+        from ..settings import digitalocean_api, digitalocean_token
+
+        token = self.access_token or digitalocean_token()
+        return (digitalocean_api(), hashlib.sha256(token.encode()).hexdigest()) if token else ()
+
+    @classmethod
+    async def read_together(cls, drivers: list[CloudDriver]) -> None:
+        """The account's droplets, 200 a page, until every machine's is seen: one request for up to 200."""
+        mine = [d for d in drivers if isinstance(d, DigitalOceanDriver) and d.droplet_id]
+        if not mine:
+            return
+        first = mine[0]
+        client = first.client()
+        wanted = {d.droplet_id for d in mine}
+        found: dict[int, Any] = {}
+        for page in range(1, 101):
+            answer = await first.call("listing droplets", lambda p=page, **kw: client.droplets.list(
+                per_page=200, page=p, **kw))
+            found.update({d["id"]: d for d in answer.get("droplets", [])})
+            if wanted <= set(found) or not (answer.get("links", {}).get("pages") or {}).get("next"):
+                break
+        for d in mine:
+            d._client, d._plain_http = client, first._plain_http
+            d._seen = found.get(d.droplet_id)
+
     def client(self) -> Any:
+        key = self.shared_reads()
+        if self._client is None and key in _CLIENTS:
+            self._client, self._plain_http = _CLIENTS[key]
         if self._client is None:
             try:
                 import pydo
@@ -128,6 +161,7 @@ class DigitalOceanDriver(CloudDriver):
                                        connection_timeout=min(15, self.api_bound),
                                        read_timeout=min(30, self.api_bound), retry_total=3, retry_backoff_factor=0.8)
             _show_retries(self._client)
+            _CLIENTS[key] = (self._client, self._plain_http)
         return self._client
 
     async def call(self, what: str, operation: Any, *args: Any, retries: bool = True) -> Any:
@@ -205,6 +239,11 @@ class DigitalOceanDriver(CloudDriver):
         account = answer.get("account", {})
         return str((account.get("team") or {}).get("uuid") or account.get("uuid") or "")
 
+    def key_name(self) -> str:
+        """The uploaded key's name: the machine's, and the store's id (keys take no tags) so that `orphans` knows
+        its keys from the user's own."""
+        return f"{self.machine_name} ({KEY_MARK}{self.store_id})" if self.store_id else self.machine_name
+
     def store_tag(self) -> str:
         """DigitalOcean's tags are bare names (letters, digits, `-`, `_`, `:`): the store's id in one; the machine
         is the droplet's name."""
@@ -242,7 +281,7 @@ class DigitalOceanDriver(CloudDriver):
         else:
             report.info("Uploading the SSH key...")
             with open(key_path + ".pub") as fh:
-                body = {"name": self.machine_name, "public_key": fh.read().strip()}
+                body = {"name": self.key_name(), "public_key": fh.read().strip()}
             answer = await self.call("uploading the SSH key", client.ssh_keys.create, body, retries=False)
             self.ssh_key_id = answer["ssh_key"]["id"]
             made["key"] = self.ssh_key_id
@@ -303,6 +342,8 @@ class DigitalOceanDriver(CloudDriver):
     async def _droplet(self) -> dict[str, Any]:
         if not self.droplet_id:
             raise VMMissing("the machine has no droplet (its create did not get that far)")
+        if self._seen is not None:
+            return self._seen
         answer = await self.call("reading the droplet", self.client().droplets.get, self.droplet_id)
         if "droplet" not in answer:  # pydo returns the 404 body instead of raising
             raise await self.vanished(f"droplet {self.droplet_id} does not exist")
@@ -347,7 +388,7 @@ class DigitalOceanDriver(CloudDriver):
                 fingerprint = _fingerprint(self.ssh_key_path() + ".pub")
                 if fingerprint:
                     answer = await self.call("reading the SSH key", client.ssh_keys.get, fingerprint)
-                    if (answer.get("ssh_key") or {}).get("name") == self.machine_name:
+                    if (answer.get("ssh_key") or {}).get("name") == self.key_name():
                         key = fingerprint
             if key:
                 await self.call("deleting the SSH key", client.ssh_keys.delete, key)  # a 404 returns
@@ -366,6 +407,19 @@ class DigitalOceanDriver(CloudDriver):
                 break
         return found
 
+    async def _store_keys(self) -> list[Leftover]:
+        client = self.client()
+        found: list[Leftover] = []
+        mark = f" ({KEY_MARK}{self.store_id})"
+        for page in range(1, 101):
+            answer = await self.call("listing the SSH keys", lambda p=page, **kw: client.ssh_keys.list(
+                per_page=200, page=p, **kw))
+            found += [Leftover("SSH key", str(k["id"]), k["name"].removesuffix(mark), k.get("fingerprint", ""))
+                      for k in answer.get("ssh_keys", []) if str(k.get("name", "")).endswith(mark)]
+            if not (answer.get("links", {}).get("pages") or {}).get("next"):
+                break
+        return found
+
     async def leftovers(self) -> list[Leftover]:
         return [Leftover("droplet", str(d["id"]), d.get("name", ""), d.get("status", ""))
                 for d in await self._tagged_droplets()
@@ -373,9 +427,12 @@ class DigitalOceanDriver(CloudDriver):
 
     async def discard(self, leftovers: list[Leftover]) -> list[str]:
         problems = []
-        for lo in leftovers:
+        for lo in sorted(leftovers, key=lambda lo: lo.kind != "droplet"):  # droplets first, then their keys
             try:
-                await self.call(f"deleting the droplet {lo.id}", self.client().droplets.destroy, int(lo.id))
+                if lo.kind == "droplet":
+                    await self.call(f"deleting the droplet {lo.id}", self.client().droplets.destroy, int(lo.id))
+                elif lo.kind == "SSH key":
+                    await self.call(f"deleting the SSH key {lo.id}", self.client().ssh_keys.delete, int(lo.id))
             except MachineError as err:
                 problems.append(str(err))
         return problems
@@ -387,10 +444,15 @@ class DigitalOceanDriver(CloudDriver):
         driver.store_id = store_id
         return [Leftover("droplet", str(d["id"]), d.get("name", ""),
                          f"{d.get('status', '')} in {(d.get('region') or {}).get('slug', '')}")
-                for d in await driver._tagged_droplets()]
+                for d in await driver._tagged_droplets()] + await driver._store_keys()
 
     def owns(self, leftover: Leftover) -> bool:
-        return leftover.kind == "droplet" and leftover.id == str(self.droplet_id)
+        if leftover.kind == "SSH key":
+            return leftover.id == str(self.ssh_key_id) or not (self.ssh_key_id or self.ssh_key_fingerprint)
+        return leftover.kind == "droplet" and leftover.id == str(self.droplet_id or leftover.id)
+
+
+_CLIENTS: dict[tuple[Any, ...], tuple[Any, bool]] = {}  # pydo clients (and plain http) by API and token
 
 
 def _fingerprint(public_key_path: str) -> str:

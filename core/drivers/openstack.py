@@ -149,6 +149,7 @@ class OpenStackDriver(CloudDriver):
     def __init__(self, config: dict[str, Any]):
         super().__init__(config)
         self._conn: Any = None
+        self._seen: Any = None  # the server as a listing of many machines showed it
         self.wait_delay = 2.0  # between reads of a server being built, started or given an address
 
     # ----- configuration
@@ -206,6 +207,9 @@ class OpenStackDriver(CloudDriver):
     def connection(self) -> Any:
         """openstacksdk's connection: clouds.yaml's cloud if named, the flags over it. Throttling (429) and an
         unavailable service (503) are retried by keystoneauth with backoff, a bounded number of times."""
+        key = self.shared_reads()
+        if self._conn is None and key in _CONNECTIONS:
+            self._conn = _CONNECTIONS[key]  # its Keystone token too: a sign-in per poll is what clouds throttle
         if self._conn is None:
             try:
                 import openstack
@@ -215,7 +219,7 @@ class OpenStackDriver(CloudDriver):
                                     "retriable_status_codes": [429, 503], "connect_retries": 2,
                                     # a cloud that accepts and never answers fails the call, not the wait forever
                                     "api_timeout": min(API_TIMEOUT, self.api_bound)}
-            for key, value in (("auth_url", self.auth_url), ("username", self.username),
+            for arg, value in (("auth_url", self.auth_url), ("username", self.username),
                                ("password", self.password or os.environ.get("OS_PASSWORD", "")),
                                ("project_name", self.tenant_name), ("project_id", self.tenant_id),
                                ("user_domain_name", self.domain_name), ("project_domain_name", self.domain_name),
@@ -223,7 +227,7 @@ class OpenStackDriver(CloudDriver):
                                ("region_name", self.region), ("cacert", self.ca_cert),
                                ("interface", ENDPOINT_TYPES.get(self.endpoint_type, ""))):
                 if value:
-                    args[key] = value  # only what was given: clouds.yaml's entries stay where no flag says
+                    args[arg] = value  # only what was given: clouds.yaml's entries stay where no flag says
             if self.insecure:
                 args["verify"] = False
             _show_keystoneauth_retries()
@@ -231,7 +235,28 @@ class OpenStackDriver(CloudDriver):
                 self._conn = openstack.connect(cloud=self.cloud or None, **args)
             except Exception as err:  # noqa: BLE001 - clouds.yaml missing or naming no such cloud: one line
                 raise MachineError(f"OpenStack configuration: {_words(err)}") from None
+            _CONNECTIONS[key] = self._conn
         return self._conn
+
+    def shared_reads(self) -> tuple[Any, ...]:
+        import hashlib
+
+        secret = self.password or os.environ.get("OS_PASSWORD", "")
+        return (self.cloud, self.auth_url, self.username, hashlib.sha256(secret.encode()).hexdigest(),
+                self.tenant_name, self.tenant_id, self.domain_name, self.domain_id, self.region, self.endpoint_type,
+                self.insecure, self.ca_cert, os.environ.get("OS_CLOUD", ""))
+
+    @classmethod
+    async def read_together(cls, drivers: list[CloudDriver]) -> None:
+        """The project's servers in one listing (servers/detail, the SDK following its pages)."""
+        mine = [d for d in drivers if isinstance(d, OpenStackDriver) and d.machine_id]
+        if not mine:
+            return
+        conn = mine[0].connection()
+        found = await mine[0].call("listing servers", lambda: {s.id: s for s in conn.compute.servers()})
+        for d in mine:
+            d._conn = conn
+            d._seen = found.get(d.machine_id)
 
     async def call(self, what: str, operation: Callable[[], Any]) -> Any:
         """One API exchange in a thread, its failure as one line with OpenStack's own words and what to do."""
@@ -367,7 +392,9 @@ class OpenStackDriver(CloudDriver):
             await self.call(f"reading the key pair {self.key_pair_name}",
                             lambda: conn.compute.get_keypair(self.key_pair_name))
         else:
-            self.key_pair_name = f"{self.machine_name}-{secrets.token_hex(32)}".replace(".", "_")
+            # the store's id in the name (key pairs take no tags): `orphans` knows this store's key pairs by it
+            self.key_pair_name = f"{self.machine_name}-{self.store_id or 'mt'}-{secrets.token_hex(24)}".replace(
+                ".", "_")
             self.noted()  # its name before the import: a kill before the answer still leaves it findable
             report.info(f"Importing the key pair {self.key_pair_name}...")
             with open(key_path + ".pub") as fh:
@@ -507,6 +534,8 @@ class OpenStackDriver(CloudDriver):
     async def _server(self) -> Any:
         if not self.machine_id:
             raise VMMissing("the machine has no server (its create did not get that far)")
+        if self._seen is not None and self._seen.status not in GONE:
+            return self._seen
         conn = self.connection()
         server = await self.call("reading the server",
                                  lambda: _find_or_none(conn.compute.find_server, self.machine_id))
@@ -574,6 +603,12 @@ class OpenStackDriver(CloudDriver):
         return [Leftover("floating IP", str(x.id), _described(str(x.description or ""), MACHINE_TAG),
                          str(x.floating_ip_address)) for x in found]
 
+    async def _store_keypairs(self) -> list[Leftover]:
+        conn = self.connection()
+        mark = f"-{self.store_id}-"
+        names = await self.call("listing the key pairs", lambda: [str(k.name) for k in conn.compute.keypairs()])
+        return [Leftover("key pair", n, n.rsplit(mark, 1)[0], "") for n in names if mark in n]
+
     async def leftovers(self) -> list[Leftover]:
         servers = [lo for lo in await self._tagged_servers(self.machine_name) if lo.id != self.machine_id]
         ips = [lo for lo in await self._tagged_ips()
@@ -601,10 +636,15 @@ class OpenStackDriver(CloudDriver):
         driver = cls.from_form(values)
         assert isinstance(driver, OpenStackDriver)
         driver.store_id = store_id
-        return await driver._tagged_servers() + await driver._tagged_ips()
+        return await driver._tagged_servers() + await driver._tagged_ips() + await driver._store_keypairs()
 
     def owns(self, leftover: Leftover) -> bool:
-        return (leftover.kind, leftover.id) in (("server", self.machine_id), ("floating IP", self.floating_ip_id))
+        return (leftover.kind, leftover.id) in (("server", self.machine_id or leftover.id),
+                                                ("floating IP", self.floating_ip_id or leftover.id),
+                                                ("key pair", self.key_pair_name))
+
+
+_CONNECTIONS: dict[tuple[Any, ...], Any] = {}  # openstacksdk connections (and their tokens) by cloud and user
 
 
 def _described(description: str, key: str) -> str:

@@ -522,3 +522,63 @@ async def test_the_root_volume_is_the_images_own_root_device(store, ec2):
     await driver.create(Reporter())
     [instance] = live(client, "aws1")
     assert [m["DeviceName"] for m in instance["BlockDeviceMappings"]] == ["/dev/xvda"]
+
+
+def _keys_of_another_account(endpoint: str, account: str = "111111111111") -> tuple[str, str]:
+    """An access key of an IAM user in another account of moto's (its requests name the account)."""
+    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=endpoint)
+    iam.meta.events.register("before-sign.iam.*", lambda request, **_: request.headers.add_header(
+        "x-moto-account-id", account))
+    iam.create_user(UserName="other")
+    key = iam.create_access_key(UserName="other")["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+async def test_a_machine_is_bound_to_its_account_and_another_accounts_credentials_touch_nothing(store, ec2, cli):
+    """Created under account A, the machine records A's id. With account B's credentials in force, rm (even -f)
+    refuses and names A, ls says the machine is in A instead of calling it gone, and the instance keeps running."""
+    endpoint, client = ec2
+    host, driver = new_driver(store, endpoint, "bound")
+    driver.keep_journal(Store(store).identity(), lambda: Store(store).save(host))
+    await driver.pre_create_check()
+    await driver.create(Reporter())
+    Store(store).save(host)
+    with open(os.path.join(store, "machines", "bound", "config.json")) as fh:
+        assert json.load(fh)["Driver"]["Account"] == "123456789012"
+    key, secret = _keys_of_another_account(endpoint)
+    other = {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
+    for args in (("rm", "-y", "bound"), ("rm", "-f", "bound")):
+        r = cli(*args, **other)
+        assert r.returncode == 1, r.stderr
+        assert r.stderr == ('Error removing host "bound": the machine is in AWS account 123456789012, and the '
+                            "credentials in force are account 111111111111's: nothing was touched (use "
+                            "123456789012's credentials)\n")
+    r = cli("ls", "--format", "{{.Name}} {{.State}} {{.Error}}", **other)
+    assert r.stdout.startswith("bound Error the machine is in AWS account 123456789012"), r.stdout
+    assert [i["State"]["Name"] for i in live(client, "bound")] == ["running"]
+    assert os.path.isdir(os.path.join(store, "machines", "bound"))
+    r = cli("rm", "-y", "bound")  # the machine's own account
+    assert r.returncode == 0, r.stderr
+    assert not live(client, "bound")
+
+
+async def test_ls_over_ten_machines_of_a_region_is_one_request(store, ec2, cli):
+    """docker-machine (and we, before) asked EC2 twice per machine, each with a new client: 10 machines are now one
+    DescribeInstances. The instances are stopped, so that ls dials no engine at moto's public-looking addresses."""
+    endpoint, client = ec2
+    proxy = ThrottlingProxy(endpoint, "None", 0)
+    try:
+        for n in range(10):
+            host, driver = new_driver(store, proxy.url, f"m{n}")
+            driver.wait_delay = 0.01
+            await driver.pre_create_check()
+            await driver.create(Reporter())
+            Store(store).save(host)
+            client.stop_instances(InstanceIds=[driver.instance_id])
+        client.describe_instances()
+        proxy.seen.clear()
+        r = cli("ls", "--format", "{{.Name}} {{.State}}")
+        assert r.stdout.split("\n")[:10] == [f"m{n} Stopped" for n in range(10)], r.stderr
+        assert proxy.seen == ["DescribeInstances"]
+    finally:
+        proxy.close()

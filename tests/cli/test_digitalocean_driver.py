@@ -197,3 +197,35 @@ async def test_a_droplet_that_never_gets_an_address_is_removed_with_its_key(stor
     with pytest.raises(MachineError, match=r"droplet \d+ got no public address within"):
         await driver.create(Reporter())
     assert not do.droplets and not do.keys
+
+
+async def test_a_droplet_is_bound_to_its_team_and_another_teams_token_touches_nothing(store, do, cli):
+    host, driver = new_driver(store, "bound")
+    driver.keep_journal(Store(store).identity(), lambda: Store(store).save(host))
+    await driver.pre_create_check()
+    await driver.create(Reporter())
+    assert driver.config["Account"] == "team-0001"
+    env = {"MACHINE_TUI_DIGITALOCEAN_API": do.url, "DIGITALOCEAN_ACCESS_TOKEN": do.token}
+    do.team = "team-0002"  # the token in force is now another team's
+    r = cli("rm", "-f", "bound", **env)
+    assert r.returncode == 1 and "the machine is in DigitalOcean team team-0001, and the credentials in force are " \
+        "team team-0002's: nothing was touched" in r.stderr, r.stderr
+    assert list(do.droplets) == [driver.droplet_id] and do.keys
+    do.team = "team-0001"
+    assert cli("rm", "-y", "bound", **env).returncode == 0
+    assert not do.droplets and not do.keys
+
+
+async def test_ls_over_ten_droplets_is_one_request(store, do, cli):
+    """DigitalOcean allows 5,000 requests an hour per token: 10 droplets used to cost 10-20 per ls (a poll of the
+    app every 5 s spent 7,200-14,400 an hour); now one listing of the account's droplets."""
+    for n in range(10):
+        host, driver = new_driver(store, f"d{n}")
+        await driver.pre_create_check()
+        await driver.create(Reporter())
+        Store(store).save(host)
+        do.droplets[driver.droplet_id]["status"] = "off"  # nothing to dial
+    do.requests.clear()
+    r = cli("ls", "--format", "{{.Name}} {{.State}}", MACHINE_TUI_DIGITALOCEAN_API=do.url)
+    assert r.stdout.split("\n")[:10] == [f"d{n} Stopped" for n in range(10)], r.stderr
+    assert do.requests == [("GET", "/v2/droplets")]

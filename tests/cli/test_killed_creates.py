@@ -20,6 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import boto3
 import moto.server as moto_server
@@ -159,6 +160,9 @@ class Ec2Cloud:
     def arm(self, switch: KillSwitch) -> None:
         self.proxy.after = switch
 
+    def reach(self) -> list[str]:
+        return ["--amazonec2-endpoint", self.proxy.url]
+
     def left(self) -> list[str]:
         self.client.describe_instances()  # moto ends terminations at the next read
         instances = [i["InstanceId"] for r in self.client.describe_instances()["Reservations"]
@@ -186,6 +190,9 @@ class DigitalOceanCloud:
     def arm(self, switch: KillSwitch) -> None:
         self.api.after = switch
 
+    def reach(self) -> list[str]:
+        return []
+
     def left(self) -> list[str]:
         return [f"droplet {d}" for d in self.api.droplets] + [f"key {k}" for k in self.api.keys]
 
@@ -202,13 +209,15 @@ class OpenStackCloud:
         self.api.floating_address = "127.0.0.1"
         self.env = {"OS_PASSWORD": self.api.password}
 
-    def create_args(self, ssh_port: int) -> list[str]:
+    def reach(self) -> list[str]:
         api = self.api
-        return ["create", "-d", "openstack", "--openstack-auth-url", api.auth_url, "--openstack-username", api.user,
-                "--openstack-tenant-name", api.project, "--openstack-domain-name", api.domain,
-                "--openstack-region", api.region, "--openstack-flavor-name", "m1.small", "--openstack-image-name",
-                "ubuntu-24.04", "--openstack-floatingip-pool", "public", "--openstack-ssh-port", str(ssh_port),
-                self.name]
+        return ["--openstack-auth-url", api.auth_url, "--openstack-username", api.user, "--openstack-tenant-name",
+                api.project, "--openstack-domain-name", api.domain, "--openstack-region", api.region]
+
+    def create_args(self, ssh_port: int) -> list[str]:
+        return ["create", "-d", "openstack", *self.reach(), "--openstack-flavor-name", "m1.small",
+                "--openstack-image-name", "ubuntu-24.04", "--openstack-floatingip-pool", "public",
+                "--openstack-ssh-port", str(ssh_port), self.name]
 
     def arm(self, switch: KillSwitch) -> None:
         self.api.after = switch
@@ -236,10 +245,27 @@ def test_a_create_ended_at_any_moment_leaves_nothing_after_rm_f(which, moment, s
         cloud.close()
 
 
+def create_ended(cloud, env: dict, moment: int | float, signum: int, name: str = "") -> tuple[KillSwitch, Any]:
+    switch = KillSwitch(moment, signum)
+    cloud.arm(switch)
+    args = cloud.create_args(closed_port())
+    if name:
+        args[-1] = name
+    proc = subprocess.Popen([sys.executable, "-m", "machine_tui.cli", *args], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    switch.pid = proc.pid
+    try:
+        proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return switch, proc
+
+
 def ended_and_removed(cloud, store: str, moment: int | float, sig: str) -> None:
+    env = clean_env(store, **cloud.env)
     switch = KillSwitch(moment, SIGNALS[sig])
     cloud.arm(switch)
-    env = clean_env(store, **cloud.env)
     proc = subprocess.Popen([sys.executable, "-m", "machine_tui.cli", *cloud.create_args(closed_port())], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     switch.pid = proc.pid
@@ -260,3 +286,53 @@ def ended_and_removed(cloud, store: str, moment: int | float, sig: str) -> None:
     assert cloud.left() == [], (switch.seen, err, r.stderr)
     assert not os.path.exists(os.path.join(store, "machines", cloud.name))
 
+
+
+# the request after which each create has made its instance (and its key): killed there, nothing was journaled
+# about the instance
+AFTER_THE_INSTANCE = {"amazonec2": 10, "digitalocean": 4, "openstack": 13}
+
+
+@pytest.mark.parametrize("which", list(CLOUDS))
+def test_orphans_lists_what_no_machine_owns_and_removes_it_on_request(which, store, tmp_path, monkeypatch):
+    """Two creates killed right after their instance was made: one machine is then deleted by hand (its folder gone,
+    as a user or a restored backup leaves it), the other kept. `orphans` lists only what the lost one made;
+    --remove removes it, and the kept machine's resources stay until its own `rm -f`."""
+    import shutil
+
+    for var in [v for v in os.environ if v.startswith(("OS_", "AWS_", "DIGITALOCEAN_"))]:
+        monkeypatch.delenv(var)
+    cloud = CLOUDS[which](tmp_path)
+    try:
+        env = clean_env(store, **cloud.env)
+        for name in ("lost", "kept.1"):
+            switch, proc = create_ended(cloud, env, AFTER_THE_INSTANCE[which], signal.SIGKILL, name)
+            assert switch.fired.is_set() and proc.returncode == -signal.SIGKILL
+        made = sorted(cloud.left())
+        shutil.rmtree(os.path.join(store, "machines", "lost"))
+        r = run_cli(["orphans", "-d", which, *cloud.reach()], env)
+        assert r.returncode == 0, r.stderr
+        rows = r.stdout.splitlines()
+        assert rows[0].split() == ["KIND", "ID", "MACHINE", "DETAIL", "WHY"]
+        assert rows[1:] and all(" lost " in row and f"no {which} machine lost in the store" in row
+                                for row in rows[1:]), rows
+        assert "orphans -d " + which + " --remove removes them" in r.stderr
+        r = run_cli(["orphans", "-d", which, *cloud.reach(), "--remove", "-y"], env)
+        assert r.returncode == 0, r.stderr
+        assert f"Removed {len(rows) - 1} orphaned" in r.stderr
+        left = sorted(cloud.left())
+        assert left and set(left) < set(made)  # the kept machine's, only
+        r = run_cli(["orphans", "-d", which, *cloud.reach()], env)
+        assert r.returncode == 0 and r.stdout == "" and "No orphans" in r.stderr, r.stderr
+        assert run_cli(["rm", "-f", "kept.1"], env).returncode == 0
+        assert cloud.left() == []
+    finally:
+        cloud.close()
+
+
+def test_orphans_needs_a_cloud_driver_and_says_so(cli):
+    r = cli("orphans")
+    assert r.returncode == 1 and r.stderr == "orphans looks in a cloud: give -d amazonec2 or -d digitalocean or -d " \
+        "openstack\n"
+    r = cli("orphans", "-d", "qemu")
+    assert r.returncode == 1 and r.stderr.startswith("orphans looks in a cloud")

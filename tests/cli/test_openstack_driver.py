@@ -313,3 +313,36 @@ def test_cli_rm_of_a_machine_whose_server_is_gone_succeeds(store, cloud, cli):
     r = cli("rm", "-y", "gone")
     assert r.returncode == 0, r.stderr
     assert not os.path.exists(os.path.join(store, "machines", "gone"))
+
+
+async def test_a_server_is_bound_to_its_project_and_another_projects_credentials_touch_nothing(store, cloud, cli):
+    host, driver = new_driver(store, cloud, "bound")
+    driver.keep_journal(Store(store).identity(), lambda: Store(store).save(host))
+    await driver.pre_create_check()
+    await driver.create(Steps())
+    bound = f"{cloud.project_id} at {cloud.auth_url}"
+    assert driver.config["Account"] == bound
+    first, cloud.project_id = cloud.project_id, "another-project"  # the same names now sign in to another project
+    r = cli("rm", "-f", "bound", OS_PASSWORD=cloud.password)
+    assert r.returncode == 1 and f"the machine is in OpenStack project {bound}, and the credentials in force are " \
+        f"project another-project at {cloud.auth_url}'s: nothing was touched" in r.stderr, r.stderr
+    assert cloud.resources()["servers"]
+    cloud.project_id = first
+    assert cli("rm", "-y", "bound", OS_PASSWORD=cloud.password).returncode == 0
+    assert not cloud.resources()["servers"] and not cloud.resources()["keypairs"]
+
+
+async def test_ls_over_ten_servers_is_one_listing_and_one_sign_in(store, cloud, cli):
+    """Five requests per server per poll, a Keystone sign-in each time, became one sign-in and one listing."""
+    for n in range(10):
+        host, driver = new_driver(store, cloud, f"s{n}")
+        await driver.pre_create_check()
+        await driver.create(Steps())
+        Store(store).save(host)
+        cloud.servers[driver.machine_id]["status"] = "SHUTOFF"  # nothing to dial
+    cloud.requests.clear()
+    r = cli("ls", "--format", "{{.Name}} {{.State}}", OS_PASSWORD=cloud.password)
+    assert r.stdout.split("\n")[:10] == [f"s{n} Stopped" for n in range(10)], r.stderr
+    calls = cloud.calls()
+    assert calls.count("POST /identity/v3/auth/tokens") == 1 and \
+        [c for c in calls if "/servers" in c] == ["GET /compute/v2.1/servers/detail"], calls
