@@ -26,6 +26,8 @@ class Flag:
 
     def problem(self, value: Any) -> str:
         """Why value is refused for this flag ("" when it is fine): checked where values enter, CLI and app alike."""
+        if self.choices and self.kind == "string" and value not in ("", None) and value not in self.choices:
+            return f'invalid value "{value}" for flag --{self.name}: one of {", ".join(map(str, self.choices))}'
         if self.kind != "int" or value in ("", None):
             return ""
         if isinstance(value, bool) or not isinstance(value, int):

@@ -54,6 +54,10 @@ FLAGS = [
     Flag("amazonec2-insecure-transport", "Disable SSL when sending requests", _B, False, "AWS_INSECURE_TRANSPORT"),
     Flag("amazonec2-instance-type", "AWS instance type", default="t3.micro", env="AWS_INSTANCE_TYPE"),
     Flag("amazonec2-keypair-name", "AWS keypair to use; requires --amazonec2-ssh-keypath", env="AWS_KEYPAIR_NAME"),
+    Flag("amazonec2-metadata-token", "Instance metadata (IMDS) tokens: required (IMDSv2 only) or optional (v1 too)",
+         default="required", env="AWS_METADATA_TOKEN", choices=("required", "optional")),
+    Flag("amazonec2-metadata-token-response-hop-limit", "IMDS response hop limit (2 lets containers on the host "
+         "reach it)", "int", 2, "AWS_METADATA_TOKEN_RESPONSE_HOP_LIMIT", bounds=(1, 64)),
     Flag("amazonec2-monitoring", "Set this flag to enable CloudWatch monitoring", _B, False),
     Flag("amazonec2-open-port", "Make the specified port number accessible from the Internet", _L),
     Flag("amazonec2-private-address-only", "Only use a private IP address", _B, False),
@@ -138,6 +142,10 @@ class AmazonEC2Driver(CloudDriver):
     endpoint = Setting("Endpoint", str, flag="amazonec2-endpoint")
     disable_ssl = Setting("DisableSSL", bool, flag="amazonec2-insecure-transport")
     user_data_file = Setting("UserDataFile", str, flag="amazonec2-userdata")
+    # beyond docker-machine (as rancher-machine has them): the instance metadata service's options
+    metadata_token = Setting("HttpTokens", str, flag="amazonec2-metadata-token", written_at_create=False)
+    metadata_hop_limit = Setting("HttpPutResponseHopLimit", int, flag="amazonec2-metadata-token-response-hop-limit",
+                                 written_at_create=False)
     # beyond docker-machine: a security group this machine's create made (removed if that create fails)
     made_security_group = Setting("MadeSecurityGroup", str, "", written_at_create=False)
     # RunInstances' idempotency token, journaled before the call: the instance it makes is found by it even when
@@ -197,7 +205,7 @@ class AmazonEC2Driver(CloudDriver):
 
     # ----- the API
     def client(self, service: str = "ec2") -> Any:
-        """A boto3 client of the machine's region and endpoint (EC2, or SSM for the default image); credentials
+        """A botocore client of the machine's region and endpoint (EC2, or SSM for the default image); credentials
         from the flags if they were given, else boto3's own chain."""
         if service == "ec2" and self._client is not None:
             return self._client
@@ -208,22 +216,23 @@ class AmazonEC2Driver(CloudDriver):
                 self._client = client
             return client
         try:
-            import boto3
+            # botocore's own session, not boto3's: boto3 brings s3transfer along, some 200 ms of every `ls`
+            import botocore.session
             from botocore.config import Config
         except ImportError:
             raise missing_extra("the amazonec2 driver", "aws") from None
-        session = boto3.session.Session(aws_access_key_id=self.access_key or None,
-                                        aws_secret_access_key=self.secret_key or None,
-                                        aws_session_token=self.session_token or None, region_name=self.region)
+        session = botocore.session.get_session()
         endpoint = self.endpoint or None  # an EC2-compatible API of one's own answers SSM too (moto does)
         if endpoint and "://" not in endpoint:
             endpoint = ("http://" if self.disable_ssl else "https://") + endpoint
         retries = {"max_attempts": max(0, self.retry_count), "mode": "standard"}  # retries; throttling backs off
         # the Price List API answers in us-east-1 for every region
         region = "us-east-1" if service == "pricing" else self.region
-        client = session.client(service, endpoint_url=endpoint, use_ssl=not self.disable_ssl, region_name=region,
-                                config=Config(retries=retries, connect_timeout=min(15, self.api_bound),
-                                              read_timeout=min(30, self.api_bound)))
+        client = session.create_client(
+            service, endpoint_url=endpoint, use_ssl=not self.disable_ssl, region_name=region,
+            aws_access_key_id=self.access_key or None, aws_secret_access_key=self.secret_key or None,
+            aws_session_token=self.session_token or None, config=Config(
+                retries=retries, connect_timeout=min(15, self.api_bound), read_timeout=min(30, self.api_bound)))
         client.meta.events.register_first(f"needs-retry.{service}", self._retrying)
         if service == "ec2":
             self._client = client
@@ -501,6 +510,8 @@ class AmazonEC2Driver(CloudDriver):
             "BlockDeviceMappings": [{"DeviceName": self.device_name, "Ebs": {
                 "VolumeSize": self.root_size, "VolumeType": self.volume_type, "DeleteOnTermination": True}}],
             "TagSpecifications": [{"ResourceType": kind, "Tags": self._tags()} for kind in ("instance", "volume")],
+            "MetadataOptions": {"HttpEndpoint": "enabled", "HttpTokens": self.metadata_token or "required",
+                                "HttpPutResponseHopLimit": self.metadata_hop_limit or 2},
         }
         if self.iam_instance_profile:
             launch["IamInstanceProfile"] = {"Name": self.iam_instance_profile}
@@ -829,7 +840,7 @@ class AmazonEC2Driver(CloudDriver):
         return leftover.kind == "key pair" and leftover.id == self.key_name and not self.existing_key
 
 
-_CLIENTS: dict[tuple[Any, ...], Any] = {}  # boto3 clients by service, API, region and credentials
+_CLIENTS: dict[tuple[Any, ...], Any] = {}  # botocore clients by service, API, region and credentials
 
 
 def image_parameter() -> str:

@@ -28,6 +28,9 @@ from steps import Steps
 FIXTURE = os.path.join(FIXTURES, "cloud-help", "01-create-amazonec2-help", "stdout")
 # the defaults that were obsolete (docker-machine 0.16.2 -> machine-tui), and why: README "The amazonec2 driver"
 CHANGED_DEFAULTS = {"amazonec2-instance-type": ("t2.micro", "t3.micro"), "amazonec2-volume-type": ("gp2", "gp3")}
+# ours beyond docker-machine's, as rancher-machine names them: the instance metadata service's options
+BEYOND = {"amazonec2-metadata-token": ("required", "AWS_METADATA_TOKEN"),
+          "amazonec2-metadata-token-response-hop-limit": ("2", "AWS_METADATA_TOKEN_RESPONSE_HOP_LIMIT")}
 LINE = re.compile(r'^\s+--(amazonec2-[\w-]+)(?: \[[^\]]*\])?(?: "([^"]*)")?\s+(.*?)(?: \[\$(\w+)\])?$')
 
 
@@ -44,10 +47,12 @@ def test_create_help_lists_docker_machines_flags_env_vars_and_defaults(cli):
     ours = flag_table(cli("create", "-d", "amazonec2", "--help").stdout)
     with open(FIXTURE) as fh:
         theirs = flag_table(fh.read())
-    assert len(theirs) == 32 and set(ours) == set(theirs)
+    assert len(theirs) == 32 and set(ours) == set(theirs) | set(BEYOND)
     for name, (default, env) in theirs.items():
         old, new = CHANGED_DEFAULTS.get(name, (default, default))
         assert default == old and ours[name] == (new, env), name
+    for name, (default, env) in BEYOND.items():
+        assert ours[name] == (default, env)
 
 
 @pytest.fixture
@@ -582,3 +587,27 @@ async def test_ls_over_ten_machines_of_a_region_is_one_request(store, ec2, cli):
         assert proxy.seen == ["DescribeInstances"]
     finally:
         proxy.close()
+
+
+async def test_the_instance_metadata_service_takes_tokens_only_with_a_hop_for_containers(store, ec2):
+    """IMDSv2 by default (a token, no v1 answers), with the hop limit that lets containers on the host reach it;
+    optional and another limit on request, as rancher-machine's flags give them."""
+    endpoint, client = ec2
+    _, driver = new_driver(store, endpoint)
+    driver.wait_delay = 0.01
+    await driver.pre_create_check()
+    await driver.create(Reporter())
+    [instance] = live(client, "aws1")
+    options = instance["MetadataOptions"]
+    assert (options["HttpTokens"], options["HttpPutResponseHopLimit"], options["HttpEndpoint"]) == \
+        ("required", 2, "enabled")
+    _, driver = new_driver(store, endpoint, "aws2", **{"amazonec2-metadata-token": "optional",
+                                                      "amazonec2-metadata-token-response-hop-limit": 1})
+    driver.wait_delay = 0.01
+    await driver.pre_create_check()
+    await driver.create(Reporter())
+    [instance] = live(client, "aws2")
+    assert (instance["MetadataOptions"]["HttpTokens"], instance["MetadataOptions"]["HttpPutResponseHopLimit"]) == \
+        ("optional", 1)
+    with pytest.raises(MachineError, match="amazonec2-metadata-token"):
+        new_driver(store, endpoint, "aws3", **{"amazonec2-metadata-token": "sometimes"})

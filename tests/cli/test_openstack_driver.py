@@ -101,7 +101,7 @@ async def test_create_makes_key_pair_group_server_and_floating_ip_and_stores_no_
     [server] = cloud.servers.values()
     [pair] = cloud.keypairs.values()
     assert server["name"] == "os1" and server["flavor"]["name"] == "m1.small" and server["key_name"] == pair["name"]
-    assert re.fullmatch(r"os1-[0-9a-f]{64}", pair["name"]) and server["metadata"] == {"team": "web", "tier": "prod"}
+    assert re.fullmatch(r"os1-(mt|[0-9a-f]{16})-[0-9a-f]{48}", pair["name"]) and server["metadata"] == {"team": "web", "tier": "prod"}
     with open(driver.ssh_key_path() + ".pub") as fh:
         assert pair["public_key"] == fh.read().strip()
     [group] = cloud.groups.values()
