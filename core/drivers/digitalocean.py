@@ -327,7 +327,7 @@ class DigitalOceanDriver(CloudDriver):
         client = self.client()
         if "droplet" in made:
             try:
-                await self.call("deleting the droplet", client.droplets.destroy, made["droplet"])
+                await self._delete_for_sure(made["droplet"])
                 self.droplet_id = 0
             except MachineError as err:
                 left.append(f"droplet {made['droplet']}: {err}")
@@ -337,6 +337,21 @@ class DigitalOceanDriver(CloudDriver):
             except MachineError as err:
                 left.append(f"SSH key {made['key']}: {err}")
         return "; ".join(left)
+
+    async def _delete_for_sure(self, droplet_id: int) -> None:
+        """A droplet being made is locked, and a delete sent then can be ignored: wait until it is unlocked, delete,
+        and read it back until the API says 404 (deleting again while it is still there), within the wait's bound."""
+        client = self.client()
+        for _ in range(self.wait_tries):
+            answer = await self.call("reading the droplet", client.droplets.get, droplet_id)
+            droplet = answer.get("droplet")
+            if droplet is None:
+                return  # 404: gone
+            if not droplet.get("locked"):
+                await self.call("deleting the droplet", client.droplets.destroy, droplet_id)
+            await asyncio.sleep(self.wait_delay)
+        raise MachineError(f"droplet {droplet_id} was still there {self.wait_tries * self.wait_delay:.0f} s after "
+                           "its delete")
 
     # ----- state and lifecycle
     async def _droplet(self) -> dict[str, Any]:

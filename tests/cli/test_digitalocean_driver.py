@@ -229,3 +229,17 @@ async def test_ls_over_ten_droplets_is_one_request(store, do, cli):
     r = cli("ls", "--format", "{{.Name}} {{.State}}", MACHINE_TUI_DIGITALOCEAN_API=do.url)
     assert r.stdout.split("\n")[:10] == [f"d{n} Stopped" for n in range(10)], r.stderr
     assert do.requests == [("GET", "/v2/droplets")]
+
+
+async def test_undo_waits_for_a_locked_new_droplet_then_deletes_it_for_sure(store, do):
+    """A droplet still being made is locked, and DigitalOcean can ignore a delete sent then: the undo of a failed
+    create waits until it is unlocked, deletes it, and reads it back until the API says 404."""
+    do.locked_reads = 3
+    do.stuck = True  # no address: the create fails after its bounded wait and undoes itself
+    _, driver = new_driver(store)
+    driver.wait_tries = 2
+    with pytest.raises(MachineError, match=r"droplet \d+ got no public address within"):
+        await driver.create(Reporter())
+    assert not do.droplets and not do.keys
+    deletes = [r for r in do.requests if r[0] == "DELETE" and r[1].startswith("/v2/droplets/")]
+    assert len(deletes) == 1  # sent once it was unlocked, never into the void

@@ -42,6 +42,7 @@ class FakeDigitalOcean:
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, faults included
         self.faults: list[tuple[str, str, int, dict, dict]] = []  # (method, path regex, status, body, headers)
         self.stuck = False  # True: droplets stay `new`, with no address (a region in trouble)
+        self.locked_reads = 0  # reads for which a new droplet stays locked; a delete sent meanwhile is ignored
         self.after = None  # after(method, path): called once a request is handled, before it is answered
         self.hooks = None  # the end-to-end harness: a VM per droplet (on_create/on_action/on_delete)
         self._ids = itertools.count(1000)
@@ -140,7 +141,8 @@ class FakeDigitalOcean:
             if any(k not in self.keys for k in body.get("ssh_keys", [])):
                 return 422, {"id": "unprocessable_entity", "message": "You specified an invalid SSH key."}
             droplet_id = next(self._ids)
-            droplet = {"id": droplet_id, "name": body["name"], "status": "new", "locked": False,
+            droplet = {"id": droplet_id, "name": body["name"], "status": "new", "locked": self.locked_reads > 0,
+                       "_locked_reads": self.locked_reads,
                        "networks": {"v4": [], "v6": []}, "region": {"slug": body["region"]},
                        "size_slug": body["size"], "image": {"slug": body["image"]}, "tags": body.get("tags", []),
                        "ssh_keys": body.get("ssh_keys", []), "backups": body.get("backups", False)}
@@ -162,10 +164,15 @@ class FakeDigitalOcean:
                 return 201, {"action": {"id": next(self._ids), "status": "in-progress", "type": body["type"],
                                         "resource_id": droplet["id"], "resource_type": "droplet"}}
             if method == "DELETE":
+                if droplet["locked"]:
+                    return 204, None  # accepted, and ignored: the droplet is still being made
                 if self.hooks:
                     self.hooks.on_delete(droplet)
                 del self.droplets[droplet["id"]]
                 return 204, None
+            if droplet["locked"]:
+                droplet["_locked_reads"] -= 1
+                droplet["locked"] = droplet["_locked_reads"] > 0
             if droplet["status"] == "new" and self.stuck:
                 pass
             elif droplet["status"] == "new" and droplet.pop("_seen", False):
