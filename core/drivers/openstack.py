@@ -350,6 +350,16 @@ class OpenStackDriver(CloudDriver):
                                    lambda n: conn.network.networks(**_named(n)),
                                    conn.network.find_network if self.network_id else None)
             self.network_id, self.network_name = net.id, net.name
+        else:
+            # nova's `networks: auto` fails (409) where the project sees more than one network: the one there is,
+            # or the candidates named before anything is made; none: nova's auto-allocation
+            nets = await self.call("listing networks", lambda: sorted(
+                (n for n in conn.network.networks() if not n.is_router_external), key=lambda n: str(n.name)))
+            if len(nets) == 1:
+                self.network_id, self.network_name = nets[0].id, nets[0].name
+            elif nets:
+                raise MachineError("the project has several networks: choose one with --openstack-net-name ("
+                                   + ", ".join(str(n.name) for n in nets) + ")")
         if self.floating_ip_pool:
             def pools(name: str | None) -> Any:
                 return conn.network.networks(**_named(name)) if name else \
@@ -441,13 +451,26 @@ class OpenStackDriver(CloudDriver):
                 name=GROUP, description="Docker Machine: SSH and the Docker engine's TLS port"))
             made["group"] = self.made_security_group = group.id
             self.noted()
+            # neutron allows two groups of one name: a create racing this one may have made its own. Both keep the
+            # oldest; the other is removed by whoever made it (a name that matches two groups fails every server)
+            same = await self.call("finding the security group", lambda: sorted(
+                conn.network.security_groups(name=GROUP), key=lambda g: (str(g.created_at or ""), str(g.id))))
+            if len(same) > 1 and same[0].id != group.id:
+                mine = group.id
+                report.info(f"Another create made the security group {GROUP} too: using the first, removing ours")
+                await self.call("removing a second security group",
+                                lambda: conn.network.delete_security_group(mine, ignore_missing=True))
+                made.pop("group", None)
+                self.made_security_group = ""
+                self.noted()
+                group = same[0]
         have = {(r.get("protocol"), r.get("port_range_min")) for r in (group.security_group_rules or [])
                 if r.get("direction") == "ingress"}
         for port in sorted({self.ssh_port(), ENGINE_PORT}):
             if ("tcp", port) not in have:
                 await self.call(f"opening port {port}", functools.partial(_add_rule, conn, group.id, port))
         self.security_groups = [GROUP]
-        return [GROUP]
+        return [group.id]  # by id: a name two groups share would be refused
 
     async def _wait_for(self, status: str, report: Any, timeout: float) -> Any:
         seen = ""

@@ -35,7 +35,7 @@ SIGNALS = {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM, "HUP": signal.SIGHUP}
 # reads, the floating IP), a float is "that many seconds after the create's last request" (waiting for SSH)
 MOMENTS = {"amazonec2": (1, 3, 5, 6, 7, 8, 9, 10, 11, 12),
            "digitalocean": (1, 2, 3, 4, 5, 6, 7, 0.5, 2.0, 4.0),
-           "openstack": (2, 5, 7, 8, 10, 11, 13, 14, 16, 17)}
+           "openstack": (2, 6, 8, 9, 11, 12, 14, 15, 17, 19)}
 
 
 def closed_port() -> int:
@@ -290,7 +290,7 @@ def ended_and_removed(cloud, store: str, moment: int | float, sig: str) -> None:
 
 # the request after which each create has made its instance (and its key): killed there, nothing was journaled
 # about the instance
-AFTER_THE_INSTANCE = {"amazonec2": 10, "digitalocean": 4, "openstack": 13}
+AFTER_THE_INSTANCE = {"amazonec2": 10, "digitalocean": 4, "openstack": 15}
 
 
 @pytest.mark.parametrize("which", list(CLOUDS))

@@ -92,20 +92,23 @@ async def test_create_makes_key_pair_group_server_and_floating_ip_and_stores_no_
     await driver.pre_create_check()
     cloud.requests.clear()
     await driver.create(steps)
-    # docker-machine's sequence, with the group it lacked: key pair, group and rules, server, wait, then a floating
-    # IP allocated for it (never a listed "free" one, which another client can take meanwhile)
+    # docker-machine's sequence, with the group it lacked: key pair, group (read back: a racing create may have made
+    # one too) and rules, server, wait, then a floating IP allocated for it (never a listed "free" one, which
+    # another client can take meanwhile)
     assert [c for c in cloud.calls() if not c.startswith("GET /compute/v2.1/servers/")] == [
         "POST /compute/v2.1/os-keypairs", "GET /network/v2.0/security-groups", "POST /network/v2.0/security-groups",
-        "POST /network/v2.0/security-group-rules", "POST /network/v2.0/security-group-rules",
+        "GET /network/v2.0/security-groups", "POST /network/v2.0/security-group-rules",
+        "POST /network/v2.0/security-group-rules",
         "POST /compute/v2.1/servers", "GET /network/v2.0/ports", "POST /network/v2.0/floatingips"]
     [server] = cloud.servers.values()
     [pair] = cloud.keypairs.values()
     assert server["name"] == "os1" and server["flavor"]["name"] == "m1.small" and server["key_name"] == pair["name"]
-    assert re.fullmatch(r"os1-(mt|[0-9a-f]{16})-[0-9a-f]{48}", pair["name"]) and server["metadata"] == {"team": "web", "tier": "prod"}
+    assert re.fullmatch(r"os1-(mt|[0-9a-f]{16})-[0-9a-f]{48}", pair["name"])
+    assert server["metadata"] == {"team": "web", "tier": "prod"}
     with open(driver.ssh_key_path() + ".pub") as fh:
         assert pair["public_key"] == fh.read().strip()
     [group] = cloud.groups.values()
-    assert server["security_groups"] == ["docker-machine"]
+    assert group["name"] == "docker-machine" and server["security_groups"] == [group["id"]]  # by id
     assert sorted(r["port_range_min"] for r in group["security_group_rules"]) == [22, 2376]
     [ip] = cloud.floatingips.values()
     assert driver.ip_address == ip["floating_ip_address"] and ip["port_id"] == server["port"]
@@ -346,3 +349,36 @@ async def test_ls_over_ten_servers_is_one_listing_and_one_sign_in(store, cloud, 
     calls = cloud.calls()
     assert calls.count("POST /identity/v3/auth/tokens") == 1 and \
         [c for c in calls if "/servers" in c] == ["GET /compute/v2.1/servers/detail"], calls
+
+
+async def test_two_creates_that_both_make_the_shared_group_end_with_one(store, cloud):
+    """neutron allows two groups of one name, and nova then refuses every server naming it (409). A create that
+    finds a second group of its name after making its own keeps the first and removes its own."""
+    def race(method, path):
+        if method == "GET" and path == "/network/v2.0/security-groups" and not cloud.groups:
+            cloud.groups["theirs"] = {"id": "theirs", "name": "docker-machine", "created_at": "2025-01-01T00:00:00Z",
+                                      "description": "", "project_id": cloud.project_id,
+                                      "security_group_rules": []}
+            cloud.after = None
+
+    cloud.after = race  # the racing create makes its group between this one's look and its own POST
+    _, driver = await created(store, cloud)
+    assert list(cloud.groups) == ["theirs"]
+    [server] = cloud.servers.values()
+    assert server["security_groups"] == ["theirs"] and driver.config.get("MadeSecurityGroup", "") == ""
+    assert sorted(r["port_range_min"] for r in cloud.groups["theirs"]["security_group_rules"]) == [22, 2376]
+    _, second = await created(store, cloud, "os2")  # a later create finds one group, and succeeds
+    assert len(cloud.groups) == 1 and len(cloud.servers) == 2
+
+
+async def test_a_project_with_several_networks_is_asked_which_before_anything_is_made(store, cloud):
+    cloud.networks["net-lab"] = {"id": "net-lab", "name": "lab", "status": "ACTIVE", "router:external": False,
+                                 "subnets": ["sub-private"], "project_id": cloud.project_id}
+    _, driver = new_driver(store, cloud)
+    with pytest.raises(MachineError, match=r"the project has several networks: choose one with "
+                                           r"--openstack-net-name \(lab, private\)"):
+        await driver.pre_create_check()
+    assert not cloud.keypairs and not cloud.servers
+    del cloud.networks["net-lab"]
+    _, driver = await created(store, cloud, "os2")  # one network: named in the request, never `auto`
+    assert driver.network_id == "net-private" and driver.network_name == "private"

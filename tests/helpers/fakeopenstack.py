@@ -247,13 +247,25 @@ class FakeOpenStack:
         if networks is None:
             return _nova(400, "badRequest", "Invalid input for field/attribute server. Value: ... 'networks' is a "
                                             "required property")
+        if networks == "auto":
+            own = [n for n in self.networks.values() if not n["router:external"]]
+            if len(own) > 1:
+                return _nova(409, "conflictingRequest", "Multiple possible networks found, use a Network ID to be "
+                                                        "more specific.")
         net = "net-private" if networks == "auto" else networks[0]["uuid"]
         if net not in self.networks:
             return _nova(400, "badRequest", f"Network {net} could not be found.")
+        group_ids = []
         for group in spec.get("security_groups", []):
-            if not any(g["name"] == group["name"] for g in self.groups.values()):
+            # nova takes a group's name or id; a name two groups share is refused
+            found = [g for g in self.groups.values() if group["name"] in (g["id"], g["name"])]
+            if not found:
                 return _nova(400, "badRequest", f"Security group {group['name']} not found for project "
                                                 f"{self.project_id}.")
+            if len(found) > 1:
+                return _nova(409, "conflictingRequest", f"Multiple security_group matches found for name "
+                                                        f"'{group['name']}', use an ID to be more specific.")
+            group_ids.append(found[0]["id"])
         sid = str(uuid.uuid4())
         port = {"id": str(uuid.uuid4()), "device_id": sid, "network_id": net, "mac_address": "fa:16:3e:00:00:01",
                 "status": "ACTIVE", "fixed_ips": [{"ip_address": f"10.0.0.{next(self._addresses)}",
@@ -261,7 +273,7 @@ class FakeOpenStack:
         self.ports[port["id"]] = port
         self.servers[sid] = {"id": sid, "name": spec["name"], "status": "BUILD", "reads": 0, "flavor": flavor,
                              "image": image, "key_name": spec.get("key_name"), "metadata": spec.get("metadata", {}),
-                             "security_groups": [g["name"] for g in spec.get("security_groups", [])],
+                             "security_groups": group_ids,
                              "availability_zone": spec.get("availability_zone", "nova"), "port": port["id"],
                              "network": self.networks[net]["name"], "user_data": spec.get("user_data"),
                              "config_drive": spec.get("config_drive", False), "address": None}
@@ -269,7 +281,8 @@ class FakeOpenStack:
             public_key = self.keypairs[spec["key_name"]]["public_key"] if spec.get("key_name") else ""
             self.servers[sid]["address"] = self.hooks.on_create(self.servers[sid], public_key)
         return 202, {"server": {"id": sid, "links": [], "OS-DCF:diskConfig": "MANUAL",
-                                "security_groups": [{"name": g} for g in self.servers[sid]["security_groups"]]}}, \
+                                "security_groups": [{"name": self.groups[g]["name"]}
+                                                    for g in self.servers[sid]["security_groups"]]}}, \
             {"Location": f"{self.url}/compute/v2.1/servers/{sid}"}
 
     def _server_view(self, s: dict, read: bool = False) -> dict:
@@ -294,7 +307,8 @@ class FakeOpenStack:
                 "image": {"id": s["image"]["id"]}, "key_name": s["key_name"], "metadata": s["metadata"],
                 "OS-EXT-STS:vm_state": s["status"].lower(), "OS-EXT-STS:task_state": None,
                 "OS-EXT-AZ:availability_zone": s["availability_zone"],
-                "security_groups": [{"name": g} for g in s["security_groups"]], "links": []}
+                "security_groups": [{"name": self.groups[g]["name"]} for g in s["security_groups"]
+                                    if g in self.groups], "links": []}
         if s["status"] == "ERROR":
             view["fault"] = {"code": 500, "message": "No valid host was found. There are not enough hosts available."}
         return view
@@ -366,6 +380,7 @@ class FakeOpenStack:
                 return 200, {"security_groups": [g for g in self.groups.values() if _matches(g, query)]}, {}
             gid = str(uuid.uuid4())
             self.groups[gid] = {"id": gid, "name": body["security_group"]["name"],
+                                "created_at": f"2026-01-01T00:00:{len(self.groups):02d}Z",
                                 "description": body["security_group"].get("description", ""),
                                 "project_id": self.project_id, "security_group_rules": []}
             return 201, {"security_group": self.groups[gid]}, {}
@@ -375,7 +390,7 @@ class FakeOpenStack:
             if group is None:
                 return _neutron(404, "SecurityGroupNotFound", f"Security group {m.group(1)} does not exist")
             if method == "DELETE":
-                if any(group["name"] in s["security_groups"] for s in self.servers.values()):
+                if any(group["id"] in s["security_groups"] for s in self.servers.values()):
                     return _neutron(409, "SecurityGroupInUse", f"Security Group {group['id']} in use.")
                 del self.groups[group["id"]]
                 return 204, None, {}
