@@ -291,7 +291,7 @@ class CloudRows:
 
     def __init__(self, every: float = 30.0):
         self.every = every
-        self._rows: dict[str, tuple[float, float, Row]] = {}  # name -> (when, config.json's mtime, row)
+        self._rows: dict[str, tuple[float, float, Row]] = {}  # name -> (when asked again, config.json's mtime, row)
 
     def clear(self) -> None:
         self._rows.clear()
@@ -299,13 +299,18 @@ class CloudRows:
     def forget(self, name: str) -> None:
         self._rows.pop(name, None)
 
+    def next_read(self, name: str) -> float:
+        """Seconds until the machine's cloud is asked again (0: at the next poll)."""
+        seen = self._rows.get(name)
+        return max(0.0, seen[0] - time.monotonic()) if seen else 0.0
+
     def fresh(self, hosts: list[Host]) -> tuple[list[Host], list[Row]]:
         """(hosts to ask now, rows kept for the others)."""
         now = time.monotonic()
         ask, kept = [], []
         for host in hosts:
             seen = self._rows.get(host.name)
-            if seen and now - seen[0] < self.every and seen[1] == _mtime(host):
+            if seen and now < seen[0] and seen[1] == _mtime(host):
                 kept.append(seen[2])
             else:
                 ask.append(host)
@@ -319,7 +324,8 @@ class CloudRows:
         for host, driver in zip(hosts, drivers, strict=True):
             row = by_name.get(host.name)
             if isinstance(driver, CloudDriver) and row is not None and row.State in ("Running", "Stopped"):
-                self._rows[host.name] = (now, _mtime(host), row)
+                every = max(self.every, driver.poll_every())
+                self._rows[host.name] = (now + every, _mtime(host), row)
             else:
                 self._rows.pop(host.name, None)  # changing (Starting, Error, Timeout): asked again at the next poll
 

@@ -92,6 +92,10 @@ class CloudDriver(Driver):
         """What machines must share to be read by one listing call (API, region, credentials); () for none."""
         return ()
 
+    def poll_every(self) -> float:
+        """Seconds between the app's reads of this machine: clouds count requests per hour."""
+        return 30.0
+
     @classmethod
     async def read_together(cls, drivers: list[CloudDriver]) -> None:
         """One listing call for all these machines (the same shared_reads): each keeps what it showed of itself,

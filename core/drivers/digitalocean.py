@@ -170,6 +170,7 @@ class DigitalOceanDriver(CloudDriver):
         from pydo.exceptions import HttpResponseError  # type: ignore[attr-defined]  # azure-core's, re-exported
 
         kwargs: dict[str, Any] = {} if retries else {"retry_total": 0}
+        kwargs["raw_response_hook"] = self._note_rate_limit
         if self._plain_http:
             kwargs["enforce_https"] = False
         try:
@@ -185,6 +186,21 @@ class DigitalOceanDriver(CloudDriver):
 
                 raise MachineError(f"DigitalOcean {what}: {err} (from {digitalocean_api()})") from None
             raise
+
+    def _note_rate_limit(self, response: Any) -> None:
+        """The token's requests left this hour, from each answer's ratelimit-remaining and ratelimit-limit."""
+        headers = getattr(getattr(response, "http_response", None), "headers", None) or {}
+        try:
+            left, limit = int(headers["ratelimit-remaining"]), int(headers["ratelimit-limit"])
+        except (KeyError, ValueError, TypeError):
+            return
+        _RATE_LIMITS[self.shared_reads()] = (left, limit)
+
+    def poll_every(self) -> float:
+        """Every 30 s; every 5 minutes once a tenth of the token's hourly requests is all that is left (the app
+        must not spend what the user's own scripts and creates need)."""
+        left, limit = _RATE_LIMITS.get(self.shared_reads(), (1, 0))
+        return 300.0 if limit and left < limit / 10 else 30.0
 
     # ----- live choices for the create form
     @classmethod
@@ -467,6 +483,7 @@ class DigitalOceanDriver(CloudDriver):
         return leftover.kind == "droplet" and leftover.id == str(self.droplet_id or leftover.id)
 
 
+_RATE_LIMITS: dict[tuple[Any, ...], tuple[int, int]] = {}  # token -> (requests left, the hourly limit)
 _CLIENTS: dict[tuple[Any, ...], tuple[Any, bool]] = {}  # pydo clients (and plain http) by API and token
 
 

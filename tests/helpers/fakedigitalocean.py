@@ -42,6 +42,7 @@ class FakeDigitalOcean:
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, faults included
         self.faults: list[tuple[str, str, int, dict, dict]] = []  # (method, path regex, status, body, headers)
         self.stuck = False  # True: droplets stay `new`, with no address (a region in trouble)
+        self.remaining = 4999  # the token's requests left this hour (ratelimit-remaining, of 5000)
         self.locked_reads = 0  # reads for which a new droplet stays locked; a delete sent meanwhile is ignored
         self.after = None  # after(method, path): called once a request is handled, before it is answered
         self.hooks = None  # the end-to-end harness: a VM per droplet (on_create/on_action/on_delete)
@@ -96,7 +97,7 @@ class FakeDigitalOcean:
             status, answer = self._route(method, path, body, query)
         if self.after is not None:
             self.after(method, path)
-        self._send(req, status, answer)
+        self._send(req, status, answer, {"ratelimit-remaining": str(self.remaining)})
 
     def _route(self, method: str, path: str, body: dict, query: dict | None = None) -> tuple[int, dict | None]:
         missing = (404, {"id": "not_found", "message": "The resource you were accessing could not be found."})
