@@ -84,7 +84,7 @@ def ec2(sizes: list[int], repeat: int, env: dict) -> int:
         store = tempfile.mkdtemp(prefix="bench-ls-")
         for n in range(size):
             driver = asyncio.run(made(store, f"m{n}", "amazonec2", {"amazonec2-endpoint": proxy.url,
-                                                                   "amazonec2-ami": "ami-12c6146b"}))
+                                                                   "amazonec2-ami": "ami-785db401"}))
             client.stop_instances(InstanceIds=[driver.instance_id])
         client.describe_instances()
         run_env = {**env, "MACHINE_STORAGE_PATH": store}

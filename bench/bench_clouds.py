@@ -115,7 +115,7 @@ def main() -> None:
             ec2_runs, do_runs, ec2_calls, do_calls = [], [], [], []
             for i in range(a.repeat):  # the calls shown are the first run's: a fresh account, no group yet
                 phases, calls = asyncio.run(timed_create(store, f"aws{i}", "amazonec2", {
-                    "amazonec2-endpoint": f"http://127.0.0.1:{port}", "amazonec2-ami": "ami-12c6146b"}))
+                    "amazonec2-endpoint": f"http://127.0.0.1:{port}", "amazonec2-ami": "ami-785db401"}))
                 ec2_runs.append(phases)
                 ec2_calls = ec2_calls or calls
                 api.requests.clear()

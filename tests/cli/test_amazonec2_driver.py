@@ -64,6 +64,7 @@ def ec2(monkeypatch, tmp_path):
         port = s.getsockname()[1]
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    validating(monkeypatch)
     for key, value in {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret-from-env",
                        "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
                        "AWS_EC2_METADATA_DISABLED": "true"}.items():
@@ -75,8 +76,16 @@ def ec2(monkeypatch, tmp_path):
     server.stop()
 
 
+def validating(monkeypatch) -> None:
+    """moto refuses an unknown image or instance type, as EC2 does (its defaults accept any)."""
+    import moto.settings
+
+    monkeypatch.setattr(moto.settings, "ENABLE_AMI_VALIDATION", True)
+    monkeypatch.setattr(moto.settings, "EC2_ENABLE_INSTANCE_TYPE_VALIDATION", True)
+
+
 def new_driver(store: str, endpoint: str, name: str = "aws1", **flags):
-    opts = {"amazonec2-endpoint": endpoint, "amazonec2-ami": "ami-12c6146b", **flags}
+    opts = {"amazonec2-endpoint": endpoint, "amazonec2-ami": "ami-785db401", **flags}
     host, driver = operations.build_host(Store(store), name, "amazonec2", opts, operations.TLSFiles(),
                                          explicit=set(opts))
     os.makedirs(os.path.join(store, "machines", name), exist_ok=True)
@@ -267,12 +276,12 @@ async def test_the_default_image_comes_from_an_ssm_parameter_and_its_absence_is_
     assert not client.describe_key_pairs()["KeyPairs"] and not live(client, "aws1")
     # the same lookup on a parameter of one's own (moto refuses writing /aws/ names)
     boto3.client("ssm", region_name="us-east-1", endpoint_url=endpoint).put_parameter(
-        Name="/images/ubuntu-lts", Value="ami-0abcdef1234567890", Type="String")
+        Name="/images/ubuntu-lts", Value="ami-785db401", Type="String")
     monkeypatch.setenv("MACHINE_TUI_AMAZONEC2_IMAGE_PARAMETER", "/images/ubuntu-lts")
     _, driver = new_driver(store, endpoint, "aws2", **{"amazonec2-ami": ""})
     await driver.pre_create_check()
     await driver.create(Reporter())
-    assert driver.ami == "ami-0abcdef1234567890" and live(client, "aws2")[0]["ImageId"] == driver.ami
+    assert driver.ami == "ami-785db401" and live(client, "aws2")[0]["ImageId"] == driver.ami
     assert driver.ssh_user() == "ubuntu"
 
 
@@ -301,7 +310,7 @@ def test_a_store_docker_machine_wrote_is_listed_and_removed(tmp_path, ec2, cli, 
     monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", endpoint)
     vpc = client.describe_vpcs()["Vpcs"][0]["VpcId"]
     client.import_key_pair(KeyName="dm1", PublicKeyMaterial=_public_key(tmp_path))
-    instance = client.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, KeyName="dm1",
+    instance = client.run_instances(ImageId="ami-785db401", MinCount=1, MaxCount=1, KeyName="dm1",
                                     InstanceType="t2.micro")["Instances"][0]["InstanceId"]
     client.stop_instances(InstanceIds=[instance])
     machine = os.path.join(store, "machines", "dm1")
@@ -310,7 +319,7 @@ def test_a_store_docker_machine_wrote_is_listed_and_removed(tmp_path, ec2, cli, 
     fields.update(IPAddress="54.214.1.2", MachineName="dm1", SSHUser="ubuntu", SSHPort=22,
                   SSHKeyPath=os.path.join(machine, "id_rsa"), StorePath=store, SwarmMaster=False,
                   Id="0123456789abcdef", AccessKey="AKIDEXAMPLE", SecretKey="secret-in-config",
-                  Region="us-east-1", AMI="ami-12c6146b", SSHKeyID=0, ExistingKey=False, KeyName="dm1",
+                  Region="us-east-1", AMI="ami-785db401", SSHKeyID=0, ExistingKey=False, KeyName="dm1",
                   InstanceId=instance, InstanceType="t2.micro", SecurityGroupIds=["sg-1"],
                   SecurityGroupNames=["docker-machine"], SecurityGroupReadOnly=False, OpenPorts=None,
                   DeviceName="/dev/sda1", RootSize=16, VolumeType="gp2", VpcId=vpc, Zone="a",

@@ -21,7 +21,7 @@ def silent():
 
 
 @pytest.mark.parametrize("driver,flags", [
-    ("amazonec2", lambda url: {"amazonec2-endpoint": url, "amazonec2-ami": "ami-12c6146b",
+    ("amazonec2", lambda url: {"amazonec2-endpoint": url, "amazonec2-ami": "ami-785db401",
                                "amazonec2-access-key": "AKIDEXAMPLE", "amazonec2-secret-key": "s"}),
     ("digitalocean", lambda url: {"digitalocean-access-token": "t"}),
     ("openstack", lambda url: {"openstack-auth-url": url + "/v3", "openstack-username": "u",

@@ -139,7 +139,12 @@ class LoopbackHooks:
 class Ec2Cloud:
     name = "aws1"
 
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, monkeypatch=None):
+        if monkeypatch is not None:  # moto refuses an unknown image or instance type, as EC2 does
+            import moto.settings
+
+            monkeypatch.setattr(moto.settings, "ENABLE_AMI_VALIDATION", True)
+            monkeypatch.setattr(moto.settings, "EC2_ENABLE_INSTANCE_TYPE_VALIDATION", True)
         self.port = closed_port()
         self.server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self.server.start()
@@ -155,7 +160,7 @@ class Ec2Cloud:
 
     def create_args(self, ssh_port: int) -> list[str]:
         return ["create", "-d", "amazonec2", "--amazonec2-endpoint", self.proxy.url, "--amazonec2-ami",
-                "ami-12c6146b", "--amazonec2-ssh-port", str(ssh_port), self.name]
+                "ami-785db401", "--amazonec2-ssh-port", str(ssh_port), self.name]
 
     def arm(self, switch: KillSwitch) -> None:
         self.proxy.after = switch
@@ -179,7 +184,7 @@ class Ec2Cloud:
 class DigitalOceanCloud:
     name = "do1"
 
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, monkeypatch=None):
         self.api = FakeDigitalOcean()
         self.api.hooks = LoopbackHooks()
         self.env = {"MACHINE_TUI_DIGITALOCEAN_API": self.api.url, "DIGITALOCEAN_ACCESS_TOKEN": self.api.token}
@@ -203,7 +208,7 @@ class DigitalOceanCloud:
 class OpenStackCloud:
     name = "os1"
 
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, monkeypatch=None):
         self.api = FakeOpenStack()
         self.api.hooks = LoopbackHooks()
         self.api.floating_address = "127.0.0.1"
@@ -238,7 +243,7 @@ CLOUDS = {"amazonec2": Ec2Cloud, "digitalocean": DigitalOceanCloud, "openstack":
 def test_a_create_ended_at_any_moment_leaves_nothing_after_rm_f(which, moment, sig, store, tmp_path, monkeypatch):
     for var in [v for v in os.environ if v.startswith(("OS_", "AWS_", "DIGITALOCEAN_"))]:
         monkeypatch.delenv(var)
-    cloud = CLOUDS[which](tmp_path)
+    cloud = CLOUDS[which](tmp_path, monkeypatch)
     try:
         ended_and_removed(cloud, store, moment, sig)
     finally:
@@ -302,7 +307,7 @@ def test_orphans_lists_what_no_machine_owns_and_removes_it_on_request(which, sto
 
     for var in [v for v in os.environ if v.startswith(("OS_", "AWS_", "DIGITALOCEAN_"))]:
         monkeypatch.delenv(var)
-    cloud = CLOUDS[which](tmp_path)
+    cloud = CLOUDS[which](tmp_path, monkeypatch)
     try:
         env = clean_env(store, **cloud.env)
         for name in ("lost", "kept.1"):

@@ -100,7 +100,7 @@ def test_amazonec2_end_to_end_on_moto_with_a_vm_per_instance(store, vms, tmp_pat
     env = clean_env(store, DOCKER_CONFIG=str(tmp_path / "docker-config"), **creds)
     try:
         out, _ = create_with_timeline("amazonec2", ["-d", "amazonec2", "--amazonec2-endpoint", proxy.url,
-                                                    "--amazonec2-ami", "ami-12c6146b", "aws1"], env, vms)
+                                                    "--amazonec2-ami", "ami-785db401", "aws1"], env, vms)
         assert "Docker is up and running!" in out
         assert [a for a in proxy.actions if a in ("ImportKeyPair", "RunInstances")] == ["ImportKeyPair",
                                                                                         "RunInstances"]
