@@ -382,3 +382,29 @@ async def test_a_project_with_several_networks_is_asked_which_before_anything_is
     del cloud.networks["net-lab"]
     _, driver = await created(store, cloud, "os2")  # one network: named in the request, never `auto`
     assert driver.network_id == "net-private" and driver.network_name == "private"
+
+
+async def test_an_application_credential_from_clouds_yaml_creates_and_binds_its_project(store, cloud, monkeypatch,
+                                                                                      tmp_path):
+    """Application credentials (a CI's usual sign-in): no user, no password, no project in the request; the
+    machine is bound to the credential's project."""
+    cloud.app_credentials["ac-1"] = "ac-secret"
+    config = tmp_path / "clouds.yaml"
+    config.write_text(json.dumps({"clouds": {"ci": {
+        "auth_type": "v3applicationcredential", "region_name": cloud.region,
+        "auth": {"auth_url": cloud.auth_url, "application_credential_id": "ac-1",
+                 "application_credential_secret": "ac-secret"}}}}))
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(config))
+    monkeypatch.delenv("OS_PASSWORD")
+    flags = {"openstack-cloud": "ci", "openstack-flavor-name": "m1.tiny", "openstack-image-name": "cirros"}
+    host, driver = operations.build_host(Store(store), "ci1", "openstack", flags, operations.TLSFiles(),
+                                         explicit=set(flags))
+    os.makedirs(os.path.join(store, "machines", "ci1"))
+    driver.wait_delay = 0.01
+    await driver.pre_create_check()
+    await driver.create(Steps())
+    assert driver.config["Account"] == f"{cloud.project_id} at {cloud.auth_url}"
+    assert driver.config["Cloud"] == "ci"
+    assert "ac-secret" not in json.dumps(driver.config)  # the secret stays in clouds.yaml
+    await driver.remove()
+    assert not cloud.servers

@@ -32,6 +32,7 @@ class FakeOpenStack:
         self.user, self.password, self.project, self.domain, self.region = user, password, project, domain, region
         self.project_id = uuid.uuid4().hex
         self.tokens: set[str] = set()
+        self.app_credentials: dict[str, str] = {}  # application credential id -> secret (scoped to the project)
         self.networks = {
             "net-private": {"id": "net-private", "name": "private", "status": "ACTIVE", "router:external": False,
                             "subnets": ["sub-private"], "project_id": self.project_id},
@@ -153,6 +154,15 @@ class FakeOpenStack:
 
     def _token(self, body: dict) -> tuple[int, Any, dict]:
         auth = body.get("auth", {})
+        methods = auth.get("identity", {}).get("methods", [])
+        if methods == ["application_credential"]:
+            # an application credential carries its own project: a scope in the request is refused (keystone's
+            # rule), the secret must match the id (or the name with its user)
+            cred = auth["identity"]["application_credential"]
+            if auth.get("scope") or self.app_credentials.get(cred.get("id", "")) != cred.get("secret"):
+                return 401, {"error": {"code": 401, "title": "Unauthorized",
+                                       "message": "The request you have made requires authentication."}}, {}
+            return self._issue(["application_credential"])
         user = auth.get("identity", {}).get("password", {}).get("user", {})
         project = auth.get("scope", {}).get("project", {})
         domain_ok = user.get("domain", {}).get("name") == self.domain or user.get("domain", {}).get("id") == "default"
@@ -160,6 +170,9 @@ class FakeOpenStack:
         if not (user.get("name") == self.user and user.get("password") == self.password and domain_ok and project_ok):
             return 401, {"error": {"code": 401, "title": "Unauthorized",
                                    "message": "The request you have made requires authentication."}}, {}
+        return self._issue(["password"])
+
+    def _issue(self, methods: list[str]) -> tuple[int, Any, dict]:
         token = uuid.uuid4().hex
         self.tokens.add(token)
 
@@ -173,7 +186,7 @@ class FakeOpenStack:
                    entry("network", "neutron", self.url + "/network"),
                    entry("image", "glance", self.url + "/image")]
         dom = {"id": "default", "name": self.domain}
-        answer = {"token": {"methods": ["password"], "expires_at": "2999-01-01T00:00:00.000000Z",
+        answer = {"token": {"methods": methods, "expires_at": "2999-01-01T00:00:00.000000Z",
                             "issued_at": "2026-01-01T00:00:00.000000Z",
                             "user": {"id": "u-" + self.user, "name": self.user, "domain": dom},
                             "project": {"id": self.project_id, "name": self.project, "domain": dom},
