@@ -4,7 +4,6 @@ and a summary. One failure does not stop the others; the failed ones stay as Err
 
 from __future__ import annotations
 
-import asyncio
 import os
 
 from ..core.errors import MachineError
@@ -26,28 +25,11 @@ def create_batch(ctx, names: list[str], driver_name: str, values: dict, explicit
     context = not values.get("no-docker-context")
 
     async def batch(reporter_for, finished) -> dict[str, str]:
-        from ..core import operations
+        from .local import terminal_line
 
-        gate = asyncio.Semaphore(parallel)
-        failures: dict[str, str] = {}
-
-        async def one(name: str) -> None:
-            async with gate:
-                try:
-                    await operations.create(ctx.store, name, driver_name, dict(values), reporter_for(name), tls,
-                                            context=context, explicit=set(explicit))
-                    finished(name, "")
-                except MachineError as err:
-                    failures[name] = str(err)
-                    finished(name, str(err))
-                except asyncio.CancelledError:  # Ctrl-C: the creates under way leave nothing half-made
-                    from .local import discard_interrupted_create
-
-                    await asyncio.shield(discard_interrupted_create(ctx, name))
-                    raise
-
-        await asyncio.gather(*(one(n) for n in names))
-        return failures
+        # Ctrl-C or SIGTERM: the creates under way leave nothing half-made; the finished ones stay
+        return await ctx.machines.create_many(names, driver_name, values, reporter_for, finished, parallel, tls,
+                                              context, set(explicit), say=terminal_line(ctx), prog=PROG)
 
     with batch_reporters(ctx, names) as (reporter_for, finished):
         failures = run(batch(reporter_for, finished))

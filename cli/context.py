@@ -23,6 +23,16 @@ class Context:
         self.stdin = stdin or sys.stdin
         self.store = Store(gopts.get("storage-path") or None)
         self.debug = bool(gopts.get("debug"))
+        self._machines = None
+
+    @property
+    def machines(self):
+        """The application service on this store: every use case goes through it, as the app's do."""
+        if self._machines is None:
+            from ..core.service import Machines
+
+            self._machines = Machines(self.store)
+        return self._machines
 
     def say(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -177,33 +187,14 @@ def fleet_names(ctx: Context, opts: dict, args: list[str]) -> list[str]:
     return chosen
 
 
-def run_on_hosts(ctx, args, action, parallel: int = 0) -> None:
-    """docker-machine's runAction: every named machine concurrently (at most `parallel` at once, when given),
-    errors joined, each config saved after (a driver may have learned a new IP or port), progress drawn live."""
-    hosts = load_hosts(ctx, target_names(ctx, args))
+def run_verb_on_hosts(ctx, verb_name: str, names: list[str], options: dict, parallel: int = 0) -> None:
+    """docker-machine's runAction, through the application service: every named machine concurrently (at most
+    `parallel` at once, when given), each one's driver state saved once after, errors joined, progress drawn live."""
 
     async def all_hosts(report):
-        import asyncio
-        import contextlib
-
-        errors = []
-        gate = asyncio.Semaphore(parallel) if parallel > 0 else contextlib.nullcontext()
-
-        async def one(h):
-            try:
-                async with gate:
-                    await action(h, report.for_machine(h.name))
-            except MachineError as err:
-                errors.append(str(err))
-            finally:
-                try:
-                    ctx.store.update(h.name, lambda fresh: fresh.doc.update(Driver=h.doc["Driver"]))
-                except MachineError:
-                    pass
-
-        await asyncio.gather(*(one(h) for h in hosts))
+        errors = await ctx.machines.run_verb_on_many(verb_name, names, report.for_machine, options, parallel)
         if errors:
-            raise MachineError("\n".join(errors))
+            raise MachineError("\n".join(errors[n] for n in names if n in errors))
 
     with ctx.live_reporter() as report:
         run(all_hosts(report))

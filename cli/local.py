@@ -8,7 +8,7 @@ import os
 
 from ..core.errors import MachineError
 from .commands import COMMANDS_BY_NAME, PROG, version_text
-from .context import fleet_names, load_hosts, run, run_on_hosts, target_name, target_names
+from .context import fleet_names, load_hosts, run, run_verb_on_hosts, target_name, target_names
 from .parse import Command, HelpRequested, Opt, UsageError, command_help, parse_args
 
 
@@ -184,26 +184,14 @@ def run_verb(name: str, ctx, opts, args):
     names = fleet_names(ctx, opts, args)
     if v.announce:
         ctx.say(v.announce)
-    run_on_hosts(ctx, names, lambda host, report: v(ctx.store, host, report, opts), opts.get("parallel") or 0)
+    run_verb_on_hosts(ctx, name, names, opts, opts.get("parallel") or 0)
     if v.after:
         ctx.say(v.after.format(prog=PROG))
     return 0
 
 
 def cmd_config(ctx, opts, args):
-    from ..core.reach import checked_url
-
-    host = ctx.store.load(target_name(ctx, args))
-    try:
-        url = run(checked_url(host, opts["swarm"], prog=PROG))
-    except MachineError as err:
-        raise MachineError(f"Error running connection boilerplate: {err}") from None
-    a = host.auth
-    d = a.get("StorePath") or host.dir
-    ctx.out.write(
-        f'--tlsverify\n--tlscacert="{os.path.join(d, "ca.pem")}"\n--tlscert="{os.path.join(d, "cert.pem")}"\n'
-        f'--tlskey="{os.path.join(d, "key.pem")}"\n-H={url}\n'
-    )
+    ctx.out.write(run(ctx.machines.docker_flags(target_name(ctx, args), opts["swarm"], prog=PROG)))
     return 0
 
 
@@ -221,19 +209,11 @@ def cmd_env(ctx, opts, args):
         return 0
     if len(args) > 1:
         raise MachineError("Error: Expected one machine name as an argument")
-    host = ctx.store.load(target_name(ctx, args))
-    from ..core.machines import machine_ip
-    from ..core.reach import checked_url
-
+    name = target_name(ctx, args)
+    ctx.store.load(name)  # a missing machine is said before the shell is
     shell = _shell(ctx, opts)  # a shell we cannot write for is refused before any connection
-    try:
-        url = run(checked_url(host, opts["swarm"], prog=PROG))
-    except MachineError as err:
-        raise MachineError(f"Error checking TLS connection: {err}") from None
-    ip = run(machine_ip(host)) if opts["no-proxy"] else None
-    cert_path = host.auth.get("StorePath") or host.dir
-    values = shellenv.docker_env(url, cert_path, host.name, ip, opts["no-proxy"])
-    ctx.out.write(shellenv.render_set(shell, values, [PROG] + ctx.argv))
+    ctx.out.write(run(ctx.machines.env(name, shell, opts["swarm"], opts["no-proxy"], prog=PROG,
+                                       argv=[PROG] + ctx.argv)))
     return 0
 
 
@@ -266,7 +246,7 @@ def cmd_rm(ctx, opts, args):
     errors = []
     for name in args:
         try:
-            run(operations.remove(ctx.store, name, force, report))
+            run(ctx.machines.remove(name, force, report))
         except MachineError as err:
             if force and not isinstance(err, operations.RemoveFailed):
                 ctx.warn(str(err))
@@ -343,38 +323,20 @@ def cmd_create(ctx, opts_unused, args):
 
 
 async def _create_with_progress(ctx, name, driver_name, values, report, explicit):
-    import asyncio
-
-    from ..core import operations
-
-    try:
-        await operations.create(ctx.store, name, driver_name, values, report, ctx.tls_files(),
-                                context=not values.get("no-docker-context"), explicit=explicit)
-    except asyncio.CancelledError:  # Ctrl-C: nothing half-made stays behind, as the app's `z` leaves nothing
-        await asyncio.shield(discard_interrupted_create(ctx, name))
-        raise
+    # Ctrl-C, SIGTERM, SIGHUP: nothing half-made stays behind, as the app's `z` leaves nothing
+    await ctx.machines.create(name, driver_name, values, report, ctx.tls_files(),
+                              context=not values.get("no-docker-context"), explicit=explicit,
+                              say=terminal_line(ctx), prog=PROG)
 
 
-async def discard_interrupted_create(ctx, name: str) -> None:
-    """Remove what an interrupted create made (the instance, the machine's folder), and say so either way. The
-    terminal may be gone (SIGHUP): the removal never depends on being able to say so."""
-    from ..core import operations
-    from ..core.events import Reporter
-
+def terminal_line(ctx):
+    """A line to the terminal, if it is still there (after SIGHUP it is not): a removal never depends on it."""
     def say(line: str) -> None:
         with contextlib.suppress(OSError, ValueError):
             ctx.err.write(line + "\n")
             ctx.err.flush()
 
-    if not ctx.store.exists(name):
-        return
-    say(f"Interrupted: removing {name} and what its create made...")
-    try:
-        await operations.remove(ctx.store, name, True, Reporter())
-    except (MachineError, OSError) as err:
-        say(f"{name} was not removed ({err}): {PROG} rm -f {name} removes it")
-    else:
-        say(f"Removed {name}: nothing of it is left")
+    return say
 
 
 def _driver_from_argv(args: list[str]) -> str:

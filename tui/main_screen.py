@@ -16,7 +16,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static, TabbedContent, TabPane
 
-from ..core.listing import CloudRows, Row, list_machines
+from ..core.listing import CloudRows, Row
+from ..core.service import Machines
 from ..core.store import Store
 from ..core.verbs import VERBS
 from .machine_table import COLUMNS, MachineTable
@@ -78,6 +79,7 @@ class MainScreen(Screen[None]):
         self._footer_fits: tuple | None = None
         self.store_error = ""
         self.cloud_rows = CloudRows()  # cloud machines are asked every 30 s, not at every poll (rate limits)
+        self.machines = Machines(store)  # the one door into the engine, the CLI's too
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -123,7 +125,7 @@ class MainScreen(Screen[None]):
     async def poll(self) -> None:
         started = time.process_time()
         try:
-            rows = await list_machines(self.store, self.timeout, cloud_rows=self.cloud_rows)
+            rows = await self.machines.listing(self.timeout, cloud_rows=self.cloud_rows)
             self.post_message(MachinesUpdated(rows))
         except Exception as err:  # the store itself unreadable: say so, keep running
             self.post_message(MachinesUpdated([], str(err)))
@@ -422,9 +424,7 @@ class MainScreen(Screen[None]):
             self.busy[name] = verb.busy
             self.poll()
         try:
-            host = self.store.load(name)
-            await verb(self.store, host, report)  # the same verb, with the same store effects, as the CLI's
-            self.store.update(name, lambda fresh: fresh.doc.update(Driver=host.doc["Driver"]))
+            await self.machines.run_verb(op, name, report)  # the CLI's door too: the same store effects
             self.post_message(OperationReport(name, f"{op}: done"))
         except Exception as err:  # noqa: BLE001 - any failure is this machine's report, never a crashed app
             self.post_message(OperationReport(name, failure_text(err), failed=True))
@@ -473,13 +473,12 @@ class MainScreen(Screen[None]):
 
     @work(group="operations")
     async def run_remove(self, name: str) -> None:
-        from ..core import operations
         from ..core.store import create_problem
 
         try:
             # a machine whose create failed or was cut short may have nothing for its driver to remove: as rm -f
             force = self.store.exists(name) and bool(create_problem(self.store.machine_dir(name)))
-            await operations.remove(self.store, name, force, self._reporter(name))
+            await self.machines.remove(name, force, self._reporter(name))
         except Exception as err:  # noqa: BLE001
             self.post_message(OperationReport(name, failure_text(err), failed=True))
         self.poll()
@@ -567,7 +566,6 @@ class MainScreen(Screen[None]):
     async def run_create(self, request) -> None:
         import asyncio
 
-        from ..core import operations
         from ..core.errors import MachineError
         from ..core.events import EventKind, Reporter
 
@@ -579,14 +577,13 @@ class MainScreen(Screen[None]):
                                                  fraction=event.fraction or 0.0))
 
         try:
-            await operations.create(self.store, request.name, request.driver, request.values,
-                                    Reporter(sink, request.name), explicit=request.explicit,
-                                    context=not request.values.get("no-docker-context"))
+            # cancelled (`z`, the app closing), it leaves nothing half-made: the machine goes, whatever it reached
+            await self.machines.create(request.name, request.driver, request.values, Reporter(sink, request.name),
+                                       explicit=request.explicit, context=not request.values.get("no-docker-context"))
             self.created.add(request.name)
             self.post_message(CreateProgress(request.name, "", "created", finished=True))
         except asyncio.CancelledError:
-            # a cancelled create leaves nothing half-made: the machine goes, whatever state it reached
-            await asyncio.shield(self._discard(request.name))
+            self.post_message(CreateProgress(request.name, "", "cancelled: removed", failed=True))
             raise
         except (MachineError, OSError, ValueError) as err:
             self.post_message(CreateProgress(request.name, "", failure_text(err), failed=True))
@@ -594,18 +591,6 @@ class MainScreen(Screen[None]):
             self.post_message(CreateProgress(request.name, "", f"{type(err).__name__}: {err}", failed=True))
         finally:
             self.poll()
-
-    async def _discard(self, name: str) -> None:
-        from ..core import operations
-        from ..core.errors import MachineError
-        from ..core.events import Reporter
-
-        if self.store.exists(name):
-            try:
-                await operations.remove(self.store, name, True, Reporter())
-            except MachineError:
-                pass
-        self.post_message(CreateProgress(name, "", "cancelled: removed", failed=True))
 
     def action_cancel_create(self) -> None:
         running = [(n, w) for n, (w, _, _) in self.creates.items() if w.is_running]
@@ -697,16 +682,11 @@ class MainScreen(Screen[None]):
 
     @work(group="views")
     async def show_env(self, name: str) -> None:
-        from ..core import shellenv
         from ..core.errors import MachineError
-        from ..core.reach import checked_url
         from .screens import TextScreen
 
         try:
-            host = self.store.load(name)
-            url = await checked_url(host, prog="machine-tui")
-            values = shellenv.docker_env(url, host.auth.get("StorePath") or host.dir, name, None, False)
-            text = shellenv.render_set("bash", values, ["machine-tui", "env", name])
+            text = await self.machines.env(name)  # in the user's own shell's syntax, as `machine-tui env` prints
         except MachineError as err:
             text = str(err)
         self.app.push_screen(TextScreen(f"env {name}", text))

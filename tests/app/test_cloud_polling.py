@@ -9,8 +9,8 @@ from conftest import clean_env, run_cli, wait_until
 from fakedigitalocean import FakeDigitalOcean
 from machine_tui.core import operations
 from machine_tui.core.events import Reporter
+from machine_tui.core.service import Machines
 from machine_tui.core.store import Store
-from machine_tui.tui import main_screen
 from machine_tui.tui.app import MachineTable, MachineTuiApp
 
 
@@ -34,13 +34,13 @@ async def test_an_open_app_asks_digitalocean_once_per_30_s_for_ten_droplets(stor
         await make_droplets(store, api, 10)
         assert run_cli(["create", "-d", "none", "--url", "tcp://127.0.0.1:1", "local"], clean_env(store)).returncode == 0
         polls = []
-        listing = main_screen.list_machines
+        listing = Machines.listing
 
-        async def counted(*args, **kwargs):
+        async def counted(self, *args, **kwargs):
             polls.append(len(api.requests))
-            return await listing(*args, **kwargs)
+            return await listing(self, *args, **kwargs)
 
-        monkeypatch.setattr(main_screen, "list_machines", counted)
+        monkeypatch.setattr(Machines, "listing", counted)
         app = MachineTuiApp(Store(store), poll_interval=0.2, timeout=5)
         async with app.run_test(size=(120, 30)) as pilot:
             table = app.query_one(MachineTable)
