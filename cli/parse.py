@@ -3,6 +3,8 @@ habits and help pages carry over. Kept free of heavy imports: `--version` must s
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..core.errors import MachineError
 from ..core.flags import Flag, parse_flag_value
 from ..core.tabwriter import tabwrite
@@ -81,7 +83,7 @@ def parse_args(args: list[str], opts: list[Opt], stop_at_first_positional: bool 
         by_name[o.name] = o
         if o.short:
             by_name[o.short] = o
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     explicit: set[str] = set()
     positional: list[str] = []
     i = 0

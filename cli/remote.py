@@ -9,6 +9,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from typing import Any
 
 from ..core.errors import MachineError
 from .commands import COMMANDS_BY_NAME, PROG
@@ -71,7 +72,8 @@ async def _native_ssh(host, command: list[str]) -> int:
         import stat
 
         # asyncssh closes the streams it is given when the command ends: hand it duplicates, never our own
-        stdin, data = None, None
+        stdin: Any = None
+        data: bytes | None = None
         if not sys.stdin.isatty():
             mode = os.fstat(sys.stdin.fileno()).st_mode
             if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):

@@ -94,8 +94,11 @@ def guarded_server(command: str, host: str, port: int, token: str, public_url: s
 
             websocket = web.WebSocketResponse(heartbeat=15)
             await websocket.prepare(request)
+            async def close() -> None:
+                await websocket.close()
+
             service = AppService(self.command, write_bytes=websocket.send_bytes, write_str=websocket.send_str,
-                                 close=websocket.close, download_manager=self.download_manager, debug=self.debug)
+                                 close=close, download_manager=self.download_manager, debug=self.debug)
             self.sessions.add(service)
             try:
                 await service.start(size("width", 80), size("height", 24))

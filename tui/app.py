@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from textual.app import App
+from textual.binding import Binding
 
 from ..core.store import Store
 from .machine_table import MachineTable
@@ -111,7 +112,7 @@ class MachineTuiApp(App[None]):
         from .machine_view import MachineScreen, StatsScreen
 
         known = {b.id for screen in (MainScreen, SshConsole, MachineTable, MachineScreen, LogScreen, LogView,
-                                     StatsScreen) for b in screen.BINDINGS if b.id}
+                                     StatsScreen) for b in screen.BINDINGS if isinstance(b, Binding) and b.id}
         unknown = sorted(str(k) for k in keys if k not in known)
         if unknown:
             self.notify(f"{path}: no binding with the id {', '.join(unknown)} (the help lists every id)",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -21,6 +22,9 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
 
 from ..core.terminal import TerminalModel, encode_key, encode_mouse, encode_paste, mouse_tracking
 
@@ -46,7 +50,7 @@ def _color(name: str):
         return "#" + name
     if name.startswith("bright"):
         base = name[6:]
-        return "bright_" + _NAMES.get(base, base) if base != "brown" else "bright_yellow"
+        return "bright_" + (_NAMES.get(base) or base) if base != "brown" else "bright_yellow"
     return name
 
 
@@ -97,14 +101,14 @@ class SshConsole(ScrollView, can_focus=True):
         self.machine = machine
         self.opener = opener
         self.model = TerminalModel(80, 24, scrollback)
-        self.session = None
+        self.session: Any = None  # a ShellSession once open
         self.ended = False
         self._anchored = True
         self._rows: dict[int, Strip] = {}  # screen row -> strip, dropped when the row changes
         self._old: dict[int, Strip] = {}  # scrollback serial -> strip
         self._changed = False
         self._cursor_row = -1
-        self._resize_timer = None
+        self._resize_timer: Timer | None = None
         self._pending = b""
         self._selection: tuple[tuple[int, int], tuple[int, int]] | None = None  # (line, column) both ends
         self._selecting = False
@@ -228,6 +232,7 @@ class SshConsole(ScrollView, can_focus=True):
     SELECTION_STYLE = Style(color="black", bgcolor="#87afd7")
 
     def _show_selection(self, strip: Strip, index: int) -> Strip:
+        assert self._selection is not None
         (l1, c1), (l2, c2) = sorted(self._selection)
         if not l1 <= index <= l2:
             return strip
@@ -250,7 +255,8 @@ class SshConsole(ScrollView, can_focus=True):
         if isinstance(row, list):  # runs from the fast path
             return Strip([Segment(text, base + style_for(*_attrs(ch))) for text, ch in row])
         segments: list[Segment] = []
-        run, run_attrs = [], None
+        run: list[str] = []
+        run_attrs: Any = None
         default = self.model.default_char
         for x in range(self.model.columns):
             ch = row.get(x, default) if isinstance(row, dict) else row[x]
@@ -353,7 +359,7 @@ class SshConsole(ScrollView, can_focus=True):
         self.refresh()
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
-        if self._selecting:
+        if self._selecting and self._selection is not None:
             offset = event.get_content_offset_capture(self)
             line = max(0, min(self.model.total_lines - 1, int(self.scroll_offset.y) + offset.y))
             column = max(0, min(self.model.columns - 1, offset.x))
@@ -366,7 +372,7 @@ class SshConsole(ScrollView, can_focus=True):
                 event.stop()
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
-        if self._selecting:
+        if self._selecting and self._selection is not None:
             self._selecting = False
             self.release_mouse()
             event.stop()

@@ -31,11 +31,11 @@ class ClusterScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(f"[b]Swarm of {self.manager}[/]  (d drain, a activate, r refresh, Escape close)")
-            nodes = DataTable(id="cluster-nodes", cursor_type="row")
+            nodes: DataTable[str] = DataTable(id="cluster-nodes", cursor_type="row")
             for col in ("MACHINE", "ROLE", "LEADER", "AVAILABILITY", "STATUS", "ENGINE", "ADDRESS"):
                 nodes.add_column(col, key=col)
             yield nodes
-            services = DataTable(id="cluster-services", cursor_type="row")
+            services: DataTable[str] = DataTable(id="cluster-services", cursor_type="row")
             services.add_column("SERVICE", key="SERVICE")
             services.add_column("REPLICAS", key="REPLICAS")
             yield services

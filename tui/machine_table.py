@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
+from textual.strip import Strip
 from textual.widgets import DataTable
 
 from ..core.listing import Row
@@ -25,14 +28,15 @@ class LiveTable(DataTable, inherit_bindings=False):
     line only depends on whether it is the cursor's or the mouse's row, so that is what the key holds:
     a press then redraws two lines."""
 
-    BINDINGS = [b for b in DataTable.BINDINGS if b.key != "enter"] + [
+    BINDINGS: ClassVar[list[BindingType]] = [*(b for b in DataTable.BINDINGS
+                                               if isinstance(b, Binding) and b.key != "enter"),
         Binding("j", "cursor_down", "Down", show=False, id="row-down"),
         Binding("k", "cursor_up", "Up", show=False, id="row-up"),
         Binding("g", "scroll_top", "First row", show=False, id="row-first"),
         Binding("G", "scroll_bottom", "Last row", show=False, id="row-last"),
         Binding("ctrl+d", "half_page(1)", "Half a page down", show=False, id="rows-half-down"),
         Binding("ctrl+u", "half_page(-1)", "Half a page up", show=False, id="rows-half-up"),
-    ]
+                                             ]
 
     def render_lines(self, crop):
         # DataTable asks for its (unchanging) style once per line; once per frame is enough
@@ -64,9 +68,10 @@ class LiveTable(DataTable, inherit_bindings=False):
                self.cursor_coordinate.row == index, self.hover_coordinate.row == index,
                self._show_hover_cursor, self._update_count, self._pseudo_class_state)
         # kept in Textual's line cache so that everything which clears it (styles, resize, data) clears these too
-        strip = self._line_cache.get(key)
+        cache: Any = self._line_cache  # keyed by what our lines depend on, not by Textual's own key shape
+        strip: Strip | None = cache.get(key)
         if strip is None:
-            strip = self._line_cache[key] = super()._render_line(y, x1, x2, base_style)
+            strip = cache[key] = super()._render_line(y, x1, x2, base_style)
         return strip
 
     def action_half_page(self, direction: int) -> None:
@@ -103,9 +108,9 @@ class LiveTable(DataTable, inherit_bindings=False):
         # rows are only ever added at the end: any other order is a rebuild
         if shown_keys and [k for k in shown_keys if k in wanted_set] + [k for k in wanted if k not in kept] != wanted:
             self.clear()
-        for key in list(self.rows):
-            if key.value not in wanted_set:
-                self.remove_row(key)
+        for row_key in list(self.rows):
+            if row_key.value not in wanted_set:
+                self.remove_row(row_key)
         shown = getattr(self, "_shown", {}) if self.row_count else {}
         for key, cells in rows:
             plain = tuple(str(c) for c in cells)
@@ -125,7 +130,7 @@ class LiveTable(DataTable, inherit_bindings=False):
 class MachineTable(LiveTable):
     """The live machine table: one row per machine."""
 
-    def show(self, rows: list[Row], marked: set[str] = frozenset()) -> None:
+    def show(self, rows: list[Row], marked: set[str] | frozenset[str] = frozenset()) -> None:
         """The machines in this order, the marked ones with a dot."""
         cells = []
         for r in rows:

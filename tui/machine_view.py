@@ -5,6 +5,7 @@ restart, kill, remove (asked first, as the machine table asks), a shell in a con
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import work
@@ -17,6 +18,11 @@ from textual.widgets import DataTable, Input, Sparkline, Static, TabbedContent, 
 from ..core.aio import wait_for
 from .machine_table import LiveTable
 from .main_screen import AppFooter, FilterInput, log_action
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
+    from .app import MachineTuiApp
 
 CONTAINER_COLUMNS = ("NAME", "IMAGE", "STATE", "STATUS", "PORTS", "CPU", "MEM")
 STATE_STYLE = {"running": "green", "exited": "red", "dead": "bold red", "paused": "yellow", "restarting": "cyan",
@@ -79,8 +85,13 @@ class MachineScreen(Screen[None]):
         self.name_filter = ""
         self.sort_column, self.sort_reverse = "", False  # "": running first, then by name
         self.problem = ""
-        self._timer = None
+        self._timer: Timer | None = None
         self._polled = False
+
+    @property
+    def machine_app(self) -> MachineTuiApp:
+        """The app, typed: its preferences, keymap and SSH action."""
+        return cast("MachineTuiApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(f"[b]{self.machine}[/]: connecting to its engine…", id="machine-summary")
@@ -153,7 +164,7 @@ class MachineScreen(Screen[None]):
 
     def show_containers(self) -> None:
         table = self.query_one("#container-table", LiveTable)
-        found = self.contents.containers if self.contents else []
+        found: list = self.contents.containers if self.contents else []
         wanted = self.name_filter.lower()
         shown = [c for c in found if not wanted or any(wanted in v.lower() for v in (c.name, c.image, c.state))]
         shown.sort(key=lambda c: (c.state != "running", c.name))  # unsorted: the running ones first
@@ -261,9 +272,9 @@ class MachineScreen(Screen[None]):
         def go(ok: bool | None = True) -> None:
             if ok:
                 log_action(f"{action} container {c.name} on {self.machine}")
-                self.run_action(c, action)
+                self.run_container_action(c, action)
 
-        confirm = action == "remove" or (action in ("stop", "kill") and self.app.preferences.confirm_stop)
+        confirm = action == "remove" or (action in ("stop", "kill") and self.machine_app.preferences.confirm_stop)
         if confirm:
             from .screens import ConfirmAction
 
@@ -274,7 +285,7 @@ class MachineScreen(Screen[None]):
             go()
 
     @work(group="container-actions")
-    async def run_action(self, c, action: str) -> None:
+    async def run_container_action(self, c, action: str) -> None:  # not run_action: Textual's own name
         from ..core.containers import container_action
         from ..core.errors import MachineError
 
@@ -387,7 +398,7 @@ class MachineScreen(Screen[None]):
         from .screens import TextScreen, help_text
 
         self.app.push_screen(TextScreen(f"keys in {self.machine}", help_text(
-            self.BINDINGS, self.app.user_keymap, sections=(
+            self.BINDINGS, self.machine_app.user_keymap, sections=(
                 ("Moving in a table", LiveTable.BINDINGS),
                 ("A container's log (Enter on a container)", LogScreen.BINDINGS + LogView.BINDINGS)))))
 

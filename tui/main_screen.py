@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TYPE_CHECKING, cast
 
 from textual import work
 from textual.app import ComposeResult
@@ -22,6 +23,9 @@ from ..core.store import Store
 from ..core.verbs import VERBS
 from .machine_table import COLUMNS, MachineTable
 from .messages import CreateProgress, MachinesUpdated, OperationReport
+
+if TYPE_CHECKING:
+    from .app import MachineTuiApp
 
 
 class MainScreen(Screen[None]):
@@ -80,6 +84,11 @@ class MainScreen(Screen[None]):
         self.store_error = ""
         self.cloud_rows = CloudRows()  # cloud machines are asked every 30 s, not at every poll (rate limits)
         self.machines = Machines(store)  # the one door into the engine, the CLI's too
+
+    @property
+    def machine_app(self) -> MachineTuiApp:
+        """The app, typed: its preferences, keymap and SSH action."""
+        return cast("MachineTuiApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -408,7 +417,7 @@ class MainScreen(Screen[None]):
                 log_action(f"{op} {name}")
                 self.run_machine_op(name, op)
 
-        if op in ASK_FIRST and self.app.preferences.confirm_stop:
+        if op in ASK_FIRST and self.machine_app.preferences.confirm_stop:
             from .screens import ConfirmAction
 
             self.app.push_screen(ConfirmAction(f"{VERBS[op].title} {', '.join(names)}?", ASK_FIRST[op]), go)
@@ -698,7 +707,7 @@ class MainScreen(Screen[None]):
         from .machine_view import MachineScreen
         from .screens import TextScreen, help_text
 
-        self.app.push_screen(TextScreen("keys", help_text(self.BINDINGS, self.app.user_keymap, sections=(
+        self.app.push_screen(TextScreen("keys", help_text(self.BINDINGS, self.machine_app.user_keymap, sections=(
             ("Moving in a table", LiveTable.BINDINGS), ("Inside a machine (Enter)", MachineScreen.BINDINGS),
             ("A container's log (Enter on a container)", LogScreen.BINDINGS + LogView.BINDINGS),
             ("The swarm view (w)", ClusterScreen.BINDINGS), ("Run on machines (!)", RunScreen.BINDINGS)))))
@@ -758,7 +767,7 @@ class MainScreen(Screen[None]):
             f"console session ended (exit {message.status if message.status is not None else '?'})")
 
     def action_ssh(self) -> None:
-        self.app.action_ssh()  # the app's action: it owns the terminal that SSH takes over
+        self.machine_app.action_ssh()  # the app's action: it owns the terminal that SSH takes over
 
     def ssh_into_selected(self) -> None:
         """The real SSH session in this terminal: the app steps aside and comes back after."""

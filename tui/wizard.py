@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -126,7 +127,7 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
         """The driver's options as the form holds them now (unchecked), to ask its provider for choices."""
         values = {}
         for flag in flags_of(self.driver):
-            widget = self.query_one(f"#{_widget_id(flag.name)}")
+            widget: Any = self.query_one(f"#{_widget_id(flag.name)}")  # an Input, a Checkbox or a Select
             value = widget.value
             if isinstance(value, str):
                 value = value.strip()
@@ -183,7 +184,8 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
             select = Select([(c.label, c.value) for c in options], prompt=f"{len(options)} choices",
                             value=current if current in known else Select.NULL, id=_choice_id(flag.name),
                             classes="choice")
-            await field.parent.mount(select, before=field)
+            parent: Any = field.parent
+            await parent.mount(select, before=field)
 
     @on(Select.Changed, ".choice")
     def choice_made(self, event: Select.Changed) -> None:
@@ -261,7 +263,7 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
         own, common = self.flags()
         values, explicit = {}, set()
         for flag in own + common:
-            widget = self.query_one(f"#{_widget_id(flag.name)}")
+            widget: Any = self.query_one(f"#{_widget_id(flag.name)}")  # an Input or a Checkbox
             if flag.kind == "bool":
                 value = widget.value
             elif flag.kind == "list":
