@@ -8,7 +8,7 @@ import os
 
 from ..core.errors import MachineError
 from .commands import PROG
-from .context import run
+from .context import run, terminal_line
 
 
 def create_batch(ctx, names: list[str], driver_name: str, values: dict, explicit: set, parallel: int) -> int:
@@ -25,8 +25,6 @@ def create_batch(ctx, names: list[str], driver_name: str, values: dict, explicit
     context = not values.get("no-docker-context")
 
     async def batch(reporter_for, finished) -> dict[str, str]:
-        from .local import terminal_line
-
         # Ctrl-C or SIGTERM: the creates under way leave nothing half-made; the finished ones stay
         return await ctx.machines.create_many(names, driver_name, values, reporter_for, finished, parallel, tls,
                                               context, set(explicit), say=terminal_line(ctx), prog=PROG)

@@ -219,3 +219,11 @@ def log_error(text: str, trace: bool = False) -> None:
         pass
 
 
+def terminal_line(ctx):
+    """A line to the terminal, if it is still there (after SIGHUP it is not): a removal never depends on it."""
+    def say(line: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            ctx.err.write(line + "\n")
+            ctx.err.flush()
+
+    return say

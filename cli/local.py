@@ -3,12 +3,11 @@ version, completion, build-image."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 from ..core.errors import MachineError
 from .commands import COMMANDS_BY_NAME, PROG, version_text
-from .context import fleet_names, load_hosts, run, run_verb_on_hosts, target_name, target_names
+from .context import fleet_names, load_hosts, run, run_verb_on_hosts, target_name, target_names, terminal_line
 from .parse import Command, HelpRequested, Opt, UsageError, command_help, parse_args
 
 
@@ -327,16 +326,6 @@ async def _create_with_progress(ctx, name, driver_name, values, report, explicit
     await ctx.machines.create(name, driver_name, values, report, ctx.tls_files(),
                               context=not values.get("no-docker-context"), explicit=explicit,
                               say=terminal_line(ctx), prog=PROG)
-
-
-def terminal_line(ctx):
-    """A line to the terminal, if it is still there (after SIGHUP it is not): a removal never depends on it."""
-    def say(line: str) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            ctx.err.write(line + "\n")
-            ctx.err.flush()
-
-    return say
 
 
 def _driver_from_argv(args: list[str]) -> str:

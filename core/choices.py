@@ -11,7 +11,10 @@ import hashlib
 import json
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .drivers import Driver
 
 CACHE_SECONDS = 3600
 
@@ -95,13 +98,13 @@ def _write(path: str, found: dict[str, list[Choice]], when: float) -> None:
     write_atomic(path, json.dumps(data).encode(), 0o600)
 
 
-async def driver_choices(store_path: str, driver_name: str, values: dict[str, Any], refresh: bool = False) -> Choices:
+async def driver_choices(store_path: str, cls: type[Driver], values: dict[str, Any],
+                         refresh: bool = False) -> Choices:
     """The driver's live choices for the options typed so far (credentials, API, region): from the cache if fresh,
     else from the provider; the cache's last answer, marked as such, when the provider fails."""
-    from .drivers import driver_class
     from .errors import MachineError, one_line
 
-    cls = driver_class(driver_name)
+    driver_name = cls.name
     source, scope = cls.choice_source(values)
     if not source:
         return Choices({}, "", 0)

@@ -12,7 +12,7 @@ from typing import Any
 
 from .aio import wait_for
 from .drivers import Driver, State, driver_for
-from .errors import MachineError, MachineNotFound
+from .errors import HostNotRunning, MachineError, MachineNotFound
 from .hostconfig import DEFAULT_SWARM_HOST, Host
 from .store import CREATING_FILE, InvalidName, LoadError, Store, create_problem
 
@@ -186,7 +186,7 @@ async def query_host(host: Host, timeout: float, docker_host: str, masters_by_di
                     err = MachineError(text)
         else:
             row.DockerVersion = "Unknown"
-        if err is not None and str(err) != "Host is not running":
+        if err is not None and not isinstance(err, HostNotRunning):
             row.Error = one_line(str(err))
         swarm = host.swarm
         if state == State.RUNNING and url and url == docker_host:

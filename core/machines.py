@@ -66,8 +66,9 @@ def offers_choices(name: str) -> bool:
 async def live_choices(store_path: str, name: str, values: dict[str, Any], refresh: bool = False) -> Choices:
     """The driver's choices for the form's values so far: cached an hour, the last good answer when offline."""
     from .choices import driver_choices
+    from .drivers import driver_class
 
-    return await driver_choices(store_path, name, values, refresh)
+    return await driver_choices(store_path, driver_class(name), values, refresh)
 
 
 async def machine_state(host: Host) -> State:

@@ -10,9 +10,10 @@ from textual.binding import Binding
 
 from ..core.store import Store
 from .machine_table import MachineTable
-from .main_screen import MainScreen, failure_text, log_action
+from .main_screen import MainScreen
 from .palette import MachineCommands
 from .preferences import Preferences, config_folder
+from .widgets import failure_text, log_action
 
 __all__ = ["MachineTuiApp", "MachineTable", "MachineCommands", "MainScreen", "failure_text", "run_app"]
 

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Input, Sparkline, Static, TabbedContent, 
 
 from ..core.aio import wait_for
 from .machine_table import LiveTable
-from .main_screen import AppFooter, FilterInput, log_action
+from .widgets import AppFooter, FilterInput, log_action
 
 if TYPE_CHECKING:
     from textual.timer import Timer

@@ -13,9 +13,8 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, ProgressBar, Static, TabbedContent, TabPane
+from textual.widgets import Header, Input, Label, ProgressBar, Static, TabbedContent, TabPane
 
 from ..core.listing import CloudRows, Row
 from ..core.service import Machines
@@ -23,6 +22,7 @@ from ..core.store import Store
 from ..core.verbs import VERBS
 from .machine_table import COLUMNS, MachineTable
 from .messages import CreateProgress, MachinesUpdated, OperationReport
+from .widgets import AppFooter, FilterInput, failure_text, log_action
 
 if TYPE_CHECKING:
     from .app import MachineTuiApp
@@ -789,100 +789,3 @@ class MainScreen(Screen[None]):
 # what a stop or a kill costs, said before it is done (unless the user turned the question off)
 ASK_FIRST = {"stop": "Its containers stop with it.",
              "kill": "It is powered off at once, as a pulled plug: what it had not written is lost."}
-
-
-class FilterInput(Input):
-    """The live filter: Escape clears it."""
-
-    BINDINGS = [Binding("escape", "clear", "Clear the filter", id="filter-clear")]
-
-    class Cleared(Message):
-        pass
-
-    def action_clear(self) -> None:
-        self.value = ""
-        self.post_message(self.Cleared())
-
-
-class AppFooter(Footer):
-    """The footer, with help, quit and the palette kept at its right end: at 80 columns the keys on the left are
-    cut, those three never are."""
-
-    PINNED = ("help", "app.quit")
-    DEFAULT_CSS = """
-    AppFooter #pinned { dock: right; width: auto; height: 1; background: $footer-background;
-                        border-left: vkey $foreground 30%; padding-left: 1; }
-    """
-
-    def __init__(self) -> None:
-        super().__init__(show_command_palette=False)
-
-    def bindings_changed(self, screen) -> None:
-        # Textual's footer waits for the app to have the focus; a browser tab under `serve` starts without it
-        # (textual-serve's page may say "focus" before the app listens), and its footer would stay empty
-        self._bindings_ready = True
-        if self.is_attached and screen is self.screen:
-            self.call_after_refresh(self.recompose)
-
-    def compose(self) -> ComposeResult:
-        from textual.containers import HorizontalGroup
-        from textual.widgets._footer import FooterKey
-
-        pinned, left = [], []
-        for widget in super().compose():
-            if isinstance(widget, FooterKey) and widget.action in self.PINNED:
-                pinned.append(widget)
-            else:
-                left.append(widget)
-        if self._bindings_ready:
-            try:
-                _node, binding, enabled, tooltip = self.screen.active_bindings[self.app.COMMAND_PALETTE_BINDING]
-                pinned.append(FooterKey(binding.key, self.app.get_key_display(binding), binding.description,
-                                        binding.action, disabled=not enabled, tooltip=tooltip))
-            except KeyError:
-                pass
-        # only whole keys on the left: one cut in the middle reads as a key that is not there ("c▏")
-        room = (self.app.size.width or 80) - sum(map(self._width, pinned)) - 3
-        for widget in left:
-            width = self._width(widget) if isinstance(widget, FooterKey) else 0
-            if width > room:
-                break
-            room -= width
-            yield widget
-        if self._bindings_ready:
-            yield HorizontalGroup(*pinned, id="pinned")
-
-    @staticmethod
-    def _width(key) -> int:
-        """A key's cells as the footer draws it: " k " then "Description "."""
-        return len(key.key_display) + 2 + (len(key.description) + 1 if key.description else 0)
-
-    def on_resize(self, event) -> None:
-        if self.is_attached and self._bindings_ready:
-            self.call_after_refresh(self.recompose)
-
-
-def failure_text(err: BaseException) -> str:
-    from ..core.errors import MachineError, describe_os_error
-
-    if isinstance(err, MachineError):
-        return str(err)
-    if isinstance(err, OSError):
-        return f"Error: {describe_os_error(err)}"
-    return f"Error: {err or type(err).__name__}"
-
-
-def log_action(text: str, error: bool = False, exc: BaseException | None = None) -> None:
-    """What the user did in the app and what failed, in machine-tui's log (redacted, rotated); an unexpected
-    failure's traceback with it, frames only."""
-    from ..core.logfile import get_logger
-
-    try:
-        logger = get_logger()
-        if exc is not None:
-            import traceback
-
-            text += "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip()
-        (logger.error if error else logger.info)("app: %s", text)
-    except Exception:  # noqa: BLE001 - logging never stops the app
-        pass

@@ -15,7 +15,7 @@ import os
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MachineError, PreCreateError, VMMissing
+from ..errors import HostNotRunning, MachineError, PreCreateError, VMMissing
 from ..extras import missing_extra
 from ..flags import PORT, Flag, http_url_problem
 from ..states import State
@@ -745,7 +745,7 @@ class AmazonEC2Driver(CloudDriver):
 
     async def get_url(self) -> str:
         if await self.state() != State.RUNNING:
-            raise MachineError("Host is not running")
+            raise HostNotRunning()
         ip = await self.get_ip()
         return f"tcp://{ip}:{ENGINE_PORT}"
 

@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from ..aio import wait_for
-from ..errors import MachineError
+from ..errors import MachineError, NotSupported
 from ..flags import Flag
 from ..states import State
 
@@ -225,16 +225,16 @@ class Driver(abc.ABC):
         """The Docker Engine's URL (tcp://IP:PORT)."""
 
     async def start(self) -> None:
-        raise MachineError(f"{self.name} driver does not support start")
+        raise NotSupported(f"{self.name} driver does not support start")
 
     async def stop(self) -> None:
-        raise MachineError(f"{self.name} driver does not support stop")
+        raise NotSupported(f"{self.name} driver does not support stop")
 
     async def restart(self) -> None:
-        raise MachineError(f"{self.name} driver does not support restart")
+        raise NotSupported(f"{self.name} driver does not support restart")
 
     async def kill(self) -> None:
-        raise MachineError(f"{self.name} driver does not support kill")
+        raise NotSupported(f"{self.name} driver does not support kill")
 
     async def remove(self) -> None:
         return None

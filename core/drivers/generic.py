@@ -7,7 +7,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..aio import wait_for
-from ..errors import MachineError, PreCreateError
+from ..errors import HostNotRunning, MachineError, PreCreateError
 from ..flags import PORT, Flag
 from ..states import State
 from .base import Driver, Setting
@@ -55,7 +55,7 @@ class GenericDriver(Driver):
 
     async def get_url(self) -> str:
         if await self.state() != State.RUNNING:
-            raise MachineError("Host is not running")
+            raise HostNotRunning()
         ip = await self.get_ip()
         return f"tcp://{_bracket(ip)}:{self.engine_port}"
 

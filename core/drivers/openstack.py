@@ -25,7 +25,7 @@ import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MachineError, PreCreateError, VMMissing
+from ..errors import HostNotRunning, MachineError, PreCreateError, VMMissing
 from ..extras import missing_extra
 from ..flags import PORT, Flag
 from ..states import State
@@ -571,7 +571,7 @@ class OpenStackDriver(CloudDriver):
 
     async def get_url(self) -> str:
         if await self.state() != State.RUNNING:
-            raise MachineError("Host is not running")
+            raise HostNotRunning()
         return f"tcp://{await self.get_ip()}:{ENGINE_PORT}"
 
     async def _action(self, what: str, act: Callable[[Any, str], Any]) -> None:

@@ -23,7 +23,7 @@ import sys
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MachineError, PortTaken, PreCreateError
+from ..errors import HostNotRunning, MachineError, PortTaken, PreCreateError
 from ..flags import CPUS, MEGABYTES, MEMORY_MB, PORT_OR_AUTO, Flag
 from ..imagecache import DEBIAN_12_CLOUD
 from ..ports import free_port, port_free
@@ -366,7 +366,7 @@ class QemuDriver(Driver):
 
     async def get_url(self) -> str:
         if await self.state() != State.RUNNING:
-            raise MachineError("Host is not running")
+            raise HostNotRunning()
         return f"tcp://127.0.0.1:{self.engine_port}"
 
     async def why_down(self) -> str:

@@ -13,7 +13,7 @@ import re
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ...errors import MachineError, PreCreateError, VMMissing
+from ...errors import HostNotRunning, MachineError, PreCreateError, VMMissing
 from ...flags import MEGABYTES, MEMORY_MB, Flag
 from ...ports import free_port, port_free
 from ...states import State
@@ -303,7 +303,7 @@ class VirtualBoxDriver(Driver):
 
     async def get_ip(self) -> str:
         if await self.state() != State.RUNNING:
-            raise MachineError("Host is not running")
+            raise HostNotRunning()
         if not self.ip_address:
             await self._discover_ip()
         return self.ip_address
