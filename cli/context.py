@@ -86,11 +86,11 @@ class Context:
         return Reporter(sink)
 
     def tls_files(self):
-        from ..core.operations import TLSFiles
+        from ..core.service import tls_files
 
         g = self.gopts
-        return TLSFiles(g.get("tls-ca-cert") or "", g.get("tls-ca-key") or "", g.get("tls-client-cert") or "",
-                        g.get("tls-client-key") or "")
+        return tls_files(g.get("tls-ca-cert") or "", g.get("tls-ca-key") or "", g.get("tls-client-cert") or "",
+                         g.get("tls-client-key") or "")
 
 
 def target_name(ctx: Context, args: list[str]) -> str:

@@ -15,21 +15,7 @@ def cmd_version(ctx, opts, args):
     if not args:
         ctx.say(f"{PROG} version {version_text()}")
         return 0
-    host = ctx.store.load(target_name(ctx, args))
-
-    async def query():
-        from ..core.engine import docker_version
-        from ..core.reach import machine_url
-
-        try:
-            url = await machine_url(host)
-            a = host.auth
-            return await docker_version(url, a.get("CaCertPath", ""), a.get("ClientCertPath", ""),
-                                        a.get("ClientKeyPath", ""))
-        except MachineError as err:
-            raise MachineError(f"Unable to query docker version: {err}") from None
-
-    ctx.say(str(run(query()).get("Version", "")))
+    ctx.say(run(ctx.machines.docker_version(target_name(ctx, args))))
     return 0
 
 
@@ -135,10 +121,7 @@ def json_state(name: str, state: str) -> str:
 
 
 def cmd_url(ctx, opts, args):
-    from ..core.reach import machine_url
-
-    host = ctx.store.load(target_name(ctx, args))
-    ctx.say(run(machine_url(host)))
+    ctx.say(run(ctx.machines.url(target_name(ctx, args))))
     return 0
 
 
@@ -227,13 +210,13 @@ def _shell(ctx, opts) -> str:
 
 
 def cmd_rm(ctx, opts, args):
-    from ..core import operations
+    from ..core.errors import RemoveFailed, printable
 
     if not args:
         ctx.out.write(command_help(PROG, COMMANDS_BY_NAME["rm"]))
         raise MachineError("Error: Expected to get one or more machine names as arguments")
     force = opts["force"]
-    ctx.say(f"About to remove {', '.join(operations.printable(n) for n in args)}")
+    ctx.say(f"About to remove {', '.join(printable(n) for n in args)}")
     ctx.say("WARNING: This action will delete both local reference and remote instance.")
     if not (force or opts["y"]):
         ctx.out.write("Are you sure? (y/n): ")
@@ -247,7 +230,7 @@ def cmd_rm(ctx, opts, args):
         try:
             run(ctx.machines.remove(name, force, report))
         except MachineError as err:
-            if force and not isinstance(err, operations.RemoveFailed):
+            if force and not isinstance(err, RemoveFailed):
                 ctx.warn(str(err))
             else:
                 errors.append(str(err))

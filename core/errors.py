@@ -42,6 +42,11 @@ class HostNotRunning(MachineError):
         super().__init__("Host is not running")
 
 
+class RemoveFailed(MachineError):
+    """The machine's own folder could not be removed, or its cloud account is not the one in force: an error even
+    with rm -f (the machine is still there)."""
+
+
 class PreCreateError(MachineError):
     exit_code = 3
 

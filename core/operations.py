@@ -14,7 +14,7 @@ from typing import Any
 from . import hostconfig
 from .drivers import Driver, State, driver_class, driver_for
 from .drivers.cloud import CloudDriver, WrongAccount
-from .errors import MachineError, MachineExists, PreCreateError, describe_os_error, printable
+from .errors import MachineError, MachineExists, PreCreateError, RemoveFailed, describe_os_error, printable
 from .events import EventKind, Reporter
 from .hostconfig import Host
 from .reach import checked_url, machine_url, wait_for_state  # noqa: F401 - the verbs' own words
@@ -260,11 +260,6 @@ async def remove(store: Store, name: str, force: bool, report: Reporter) -> None
     except OSError as err:
         raise RemoveFailed(f'Error removing host "{shown}": {describe_os_error(err)}') from None
     report.info(f"Successfully removed {shown}")
-
-
-class RemoveFailed(MachineError):
-    """The machine's own folder could not be removed, or its cloud account is not the one in force: an error even
-    with rm -f (the machine is still there)."""
 
 
 

@@ -22,6 +22,13 @@ if TYPE_CHECKING:
     from .operations import TLSFiles
 
 
+def tls_files(ca_cert: str = "", ca_key: str = "", client_cert: str = "", client_key: str = "") -> TLSFiles:
+    """The certificates a create is told to use instead of the store's (the global --tls-* options)."""
+    from .operations import TLSFiles
+
+    return TLSFiles(ca_cert, ca_key, client_cert, client_key)
+
+
 class Machines:
     """The machines of one store, and everything a user does to them."""
 
@@ -40,6 +47,26 @@ class Machines:
         from .listing import list_machines
 
         return await list_machines(self.store, timeout, filters, docker_host, cloud_rows)
+
+    async def url(self, name: str) -> str:
+        """The engine's URL (docker-machine's `url`): HostNotRunning when the machine is not running."""
+        from .reach import machine_url
+
+        return await machine_url(self.load(name))
+
+    async def docker_version(self, name: str) -> str:
+        """The version of the machine's Docker Engine, asked over its TLS."""
+        from .engine import docker_version
+
+        host = self.load(name)
+        try:
+            url = await self.url(name)
+            auth = host.auth
+            info = await docker_version(url, auth.get("CaCertPath", ""), auth.get("ClientCertPath", ""),
+                                        auth.get("ClientKeyPath", ""))
+        except MachineError as err:
+            raise MachineError(f"Unable to query docker version: {err}") from None
+        return str(info.get("Version", ""))
 
     def details(self, name: str) -> list[tuple[str, str]]:
         from .machines import machine_details
