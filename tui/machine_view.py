@@ -17,11 +17,9 @@ from textual.widgets import DataTable, Input, Sparkline, Static, TabbedContent, 
 
 from ..core.aio import wait_for
 from .machine_table import LiveTable
-from .widgets import AppFooter, FilterInput, log_action
+from .widgets import AdaptivePoller, AppFooter, FilterInput, log_action
 
 if TYPE_CHECKING:
-    from textual.timer import Timer
-
     from .app import MachineTuiApp
 
 CONTAINER_COLUMNS = ("NAME", "IMAGE", "STATE", "STATUS", "PORTS", "CPU", "MEM")
@@ -85,8 +83,7 @@ class MachineScreen(Screen[None]):
         self.name_filter = ""
         self.sort_column, self.sort_reverse = "", False  # "": running first, then by name
         self.problem = ""
-        self._timer: Timer | None = None
-        self._polled = False
+        self.poller = AdaptivePoller(self, poll_interval, self.poll)
 
     @property
     def machine_app(self) -> MachineTuiApp:
@@ -123,6 +120,7 @@ class MachineScreen(Screen[None]):
         self.poll()
 
     def on_unmount(self) -> None:
+        self.poller.stop()
         self.workers.cancel_group(self, "machine-poll")
         if self.engine is not None:
             self.engine.close()
@@ -154,13 +152,7 @@ class MachineScreen(Screen[None]):
         if not self.is_attached:  # Escape closed the screen while the engine answered: nothing left to show
             return
         self.show_containers()
-        # the first poll pays for imports and the handshake: it does not stretch the interval
-        spent = time.process_time() - started if self._polled else 0.0
-        self._polled = True
-        if self._timer is not None:
-            self._timer.stop()
-        if self.is_attached:
-            self._timer = self.set_timer(max(self.poll_interval, min(66 * spent, 120)), self.poll)
+        self.poller.next_after(time.process_time() - started)
 
     def show_containers(self) -> None:
         table = self.query_one("#container-table", LiveTable)

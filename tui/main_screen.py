@@ -22,7 +22,7 @@ from ..core.store import Store
 from ..core.verbs import VERBS
 from .machine_table import COLUMNS, MachineTable
 from .messages import CreateProgress, MachinesUpdated, OperationReport
-from .widgets import AppFooter, FilterInput, failure_text, log_action
+from .widgets import AdaptivePoller, AppFooter, FilterInput, failure_text, log_action
 
 if TYPE_CHECKING:
     from .app import MachineTuiApp
@@ -79,7 +79,8 @@ class MainScreen(Screen[None]):
         self.clusters_pending = 0  # clusters whose members are still to be started
         self._status_said = 0.0
         self._target: str | None = None  # the machine a palette command names
-        self._polled_once, self._redraw_cpu, self._gc_frozen = False, 0.0, False
+        self._redraw_cpu, self._gc_frozen = 0.0, False
+        self.poller = AdaptivePoller(self, poll_interval, self.poll)
         self._footer_fits: tuple | None = None
         self.store_error = ""
         self.cloud_rows = CloudRows()  # cloud machines are asked every 30 s, not at every poll (rate limits)
@@ -122,7 +123,6 @@ class MainScreen(Screen[None]):
         self.main_widget("#details").display = False
         self.main_widget(MachineTable).show_sort(self.SORT_COLUMNS[self.sort_key], self.sort_reverse)
         self.action_refresh()
-        self._next_poll = self.set_timer(self.poll_interval, self.poll)
 
     # ----- polling
     def action_refresh(self) -> None:
@@ -139,13 +139,8 @@ class MainScreen(Screen[None]):
         except Exception as err:  # the store itself unreadable: say so, keep running
             self.post_message(MachinesUpdated([], str(err)))
         finally:
-            # polling and showing its result may take ~1.5 % of a core: hundreds of machines stretch the
-            # interval (the first poll pays for imports: it does not count)
-            spent = time.process_time() - started if self._polled_once else 0.0
-            spent += self._redraw_cpu
-            self._polled_once = True
-            self._next_poll.stop()
-            self._next_poll = self.set_timer(max(self.poll_interval, min(66 * spent, 120)), self.poll)
+            # the last redraw's CPU counts with the poll's: showing hundreds of rows stretches the interval too
+            self.poller.next_after(time.process_time() - started + self._redraw_cpu)
 
     def on_machines_updated(self, message: MachinesUpdated) -> None:
         if not self.is_attached:  # a poll that finished while the app was closing
