@@ -84,3 +84,48 @@ def test_console_pane(snap_compare):
         await pilot.pause(0.3)
 
     assert snap_compare(ConsoleApp(), terminal_size=(80, 10), run_before=run_before)
+
+
+# at 80x24, the smallest terminal the app promises to fit: what a first user with a default window sees
+def test_create_wizard_at_80x24(fixed_store, snap_compare):
+    async def run_before(pilot):
+        await loaded(pilot)
+        await pilot.press("c")
+        await pilot.pause(0.3)
+        await choose_driver(pilot, pilot.app.screen, "generic")
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False
+        await pilot.pause(0.1)
+
+    assert snap_compare(main_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_detail_pane_at_80x24(fixed_store, snap_compare):
+    async def run_before(pilot):
+        await loaded(pilot)
+        await pilot.press("v")
+        await pilot.pause(0.3)
+
+    assert snap_compare(main_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_cluster_form_at_80x24(fixed_store, snap_compare):
+    async def run_before(pilot):
+        await loaded(pilot)
+        await pilot.press("N")
+        await pilot.pause(0.3)
+        await choose_driver(pilot, pilot.app.screen, "generic")  # the default driver depends on the host
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False
+        await pilot.pause(0.1)
+
+    assert snap_compare(main_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_machine_log_at_80x24(fixed_store, snap_compare):
+    async def run_before(pilot):
+        await loaded(pilot)
+        await pilot.press("l")
+        await pilot.pause(0.3)
+
+    assert snap_compare(main_app(), terminal_size=(80, 24), run_before=run_before)
