@@ -5,7 +5,9 @@ restart, kill, remove (asked first, as the machine table asks), a shell in a con
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual import work
@@ -52,6 +54,56 @@ def ago(timestamp: float) -> str:
     return "just now" if seconds < 60 else "a minute ago"
 
 
+def image_rows(images: list[dict]) -> list[tuple]:
+    return [(", ".join(i.get("RepoTags") or ["<none>:<none>"]), i.get("Id", "").split(":")[-1][:12],
+             ago(int(i.get("Created") or 0)), size_text(i.get("Size")))
+            for i in sorted(images, key=lambda i: -int(i.get("Created") or 0))]
+
+
+def volume_rows(volumes: list[dict]) -> list[tuple]:
+    return [(v.get("Name", ""), v.get("Driver", ""), v.get("Mountpoint", ""), v.get("CreatedAt", ""))
+            for v in sorted(volumes, key=lambda v: v.get("Name", ""))]
+
+
+def info_lines(info: dict) -> list[str]:
+    lines = []
+    for key in ("Name", "ServerVersion", "OperatingSystem", "KernelVersion", "Architecture", "NCPU", "MemTotal",
+                "Containers", "ContainersRunning", "ContainersPaused", "ContainersStopped", "Images", "Driver",
+                "CgroupVersion", "DockerRootDir", "Labels", "InsecureRegistries", "RegistryConfig", "Swarm"):
+        if key not in info:
+            continue
+        value = info[key]
+        if key == "MemTotal":
+            value = size_text(value)
+        elif key == "RegistryConfig":
+            value = ", ".join((value or {}).get("InsecureRegistryCIDRs") or []) or "-"
+            key = "InsecureRegistryCIDRs"
+        elif key == "Swarm":
+            value = (value or {}).get("LocalNodeState", "")
+        lines.append(f"{key + ':':<24}{value}")
+    return lines
+
+
+@dataclass(frozen=True)
+class Tab:
+    """A tab of the drill-down after Containers: a new one is one entry of TABS (its key, the core.containers
+    function that reads it, and how its answer is shown: table rows under `columns`, or lines of text)."""
+
+    id: str
+    title: str
+    key: str
+    reads: str  # a function of core.containers: (engine) -> answer
+    show: Callable[[Any], list]  # answer -> rows (a table tab) or lines (a text tab)
+    columns: tuple[str, ...] = ()  # () for a text tab
+
+
+TABS = (
+    Tab("images", "Images", "2", "list_images", image_rows, ("REPOSITORY:TAG", "IMAGE ID", "CREATED", "SIZE")),
+    Tab("volumes", "Volumes", "3", "list_volumes", volume_rows, ("NAME", "DRIVER", "MOUNTPOINT", "CREATED")),
+    Tab("info", "Info", "4", "engine_info", info_lines),
+)
+
+
 class MachineScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back", id="view-back"),
@@ -67,9 +119,7 @@ class MachineScreen(Screen[None]):
         Binding("o", "sort", "Sort", id="container-sort", show=False),
         Binding("O", "sort_reverse", "Reverse the sort", id="container-sort-reverse", show=False),
         Binding("1", "tab('containers')", "Containers", id="view-containers", show=False),
-        Binding("2", "tab('images')", "Images", id="view-images", show=False),
-        Binding("3", "tab('volumes')", "Volumes", id="view-volumes", show=False),
-        Binding("4", "tab('info')", "Info", id="view-info", show=False),
+        *(Binding(t.key, f"tab('{t.id}')", t.title, id=f"view-{t.id}", show=False) for t in TABS),
         Binding("r", "refresh", "Refresh", id="view-refresh"),
         Binding("question_mark", "help", "Help", id="view-help"),
         Binding("q", "app.quit", "Quit", id="view-quit"),
@@ -98,13 +148,13 @@ class MachineScreen(Screen[None]):
                 for col in CONTAINER_COLUMNS:
                     table.add_column(col, key=col)
                 yield table
-            with TabPane("Images", id="images"):
-                yield DataTable(id="image-table", cursor_type="row", zebra_stripes=True)
-            with TabPane("Volumes", id="volumes"):
-                yield DataTable(id="volume-table", cursor_type="row", zebra_stripes=True)
-            with TabPane("Info", id="info"):
-                with VerticalScroll():
-                    yield Static(id="info-text")
+            for tab in TABS:
+                with TabPane(tab.title, id=tab.id):
+                    if tab.columns:
+                        yield DataTable(id=f"{tab.id}-table", cursor_type="row", zebra_stripes=True)
+                    else:
+                        with VerticalScroll():
+                            yield Static(id=f"{tab.id}-text")
         yield TabbedContent(id="container-consoles")
         yield FilterInput(placeholder="filter containers: name, image or state (Escape clears)", id="container-filter")
         yield Static(id="view-status")
@@ -113,9 +163,9 @@ class MachineScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#container-consoles").display = False
         self.query_one("#container-filter").display = False
-        images = self.query_one("#image-table", DataTable)
-        images.add_columns("REPOSITORY:TAG", "IMAGE ID", "CREATED", "SIZE")
-        self.query_one("#volume-table", DataTable).add_columns("NAME", "DRIVER", "MOUNTPOINT", "CREATED")
+        for tab in TABS:
+            if tab.columns:
+                self.query_one(f"#{tab.id}-table", DataTable).add_columns(*tab.columns)
         self.query_one("#container-table").focus()
         self.poll()
 
@@ -181,51 +231,24 @@ class MachineScreen(Screen[None]):
             text += f" — [red]{self.problem}[/]"
         self.query_one("#machine-summary", Static).update(text)
 
-    def show_images(self, images: list[dict]) -> None:
-        table = self.query_one("#image-table", DataTable)
-        table.clear()
-        for image in sorted(images, key=lambda i: -int(i.get("Created") or 0)):
-            tags = image.get("RepoTags") or ["<none>:<none>"]
-            table.add_row(", ".join(tags), image.get("Id", "").split(":")[-1][:12],
-                          ago(int(image.get("Created") or 0)), size_text(image.get("Size")))
-
-    def show_volumes(self, volumes: list[dict]) -> None:
-        table = self.query_one("#volume-table", DataTable)
-        table.clear()
-        for v in sorted(volumes, key=lambda v: v.get("Name", "")):
-            table.add_row(v.get("Name", ""), v.get("Driver", ""), v.get("Mountpoint", ""), v.get("CreatedAt", ""))
-
-    def show_info(self, info: dict) -> None:
-        lines = []
-        for key in ("Name", "ServerVersion", "OperatingSystem", "KernelVersion", "Architecture", "NCPU", "MemTotal",
-                    "Containers", "ContainersRunning", "ContainersPaused", "ContainersStopped", "Images", "Driver",
-                    "CgroupVersion", "DockerRootDir", "Labels", "InsecureRegistries", "RegistryConfig", "Swarm"):
-            if key not in info:
-                continue
-            value = info[key]
-            if key == "MemTotal":
-                value = size_text(value)
-            elif key == "RegistryConfig":
-                value = ", ".join((value or {}).get("InsecureRegistryCIDRs") or []) or "-"
-                key = "InsecureRegistryCIDRs"
-            elif key == "Swarm":
-                value = (value or {}).get("LocalNodeState", "")
-            lines.append(f"{key + ':':<24}{value}")
-        self.query_one("#info-text", Static).update("\n".join(lines))
-
     async def load_tab(self) -> None:
-        """The images, volumes or info of the tab in view (the containers come with every poll)."""
+        """The list of the tab in view, read now (the containers come with every poll)."""
         from ..core import containers
 
         if self.engine is None:
             return
-        tab = self.query_one("#machine-tabs", TabbedContent).active
-        if tab == "images":
-            self.show_images(await containers.list_images(self.engine))
-        elif tab == "volumes":
-            self.show_volumes(await containers.list_volumes(self.engine))
-        elif tab == "info":
-            self.show_info(await containers.engine_info(self.engine))
+        active = self.query_one("#machine-tabs", TabbedContent).active
+        tab = next((t for t in TABS if t.id == active), None)
+        if tab is None:
+            return
+        answer = await getattr(containers, tab.reads)(self.engine)
+        if tab.columns:
+            table = self.query_one(f"#{tab.id}-table", DataTable)
+            table.clear()
+            for row in tab.show(answer):
+                table.add_row(*row)
+        else:
+            self.query_one(f"#{tab.id}-text", Static).update("\n".join(tab.show(answer)))
 
     @work(exclusive=True, group="machine-tab")
     async def load_tab_now(self) -> None:

@@ -84,11 +84,11 @@ async def test_enter_opens_the_machine_its_containers_then_escape_goes_back(box)
         assert header.label.plain == "IMAGE ▲" and rows(containers) == ["worker", "job", "web"]
         # the other tabs, by number
         await pilot.press("2")
-        images = screen.query_one("#image-table")
+        images = screen.query_one("#images-table")
         assert await wait_until(pilot, lambda: images.row_count == 1, 10)
         assert images.get_row_at(0)[0] == "busybox:latest"
         await pilot.press("3")
-        volumes = screen.query_one("#volume-table")
+        volumes = screen.query_one("#volumes-table")
         assert await wait_until(pilot, lambda: volumes.row_count == 1, 10)
         await pilot.press("4")
         info = screen.query_one("#info-text")
