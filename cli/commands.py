@@ -144,6 +144,8 @@ COMMANDS = [
                 _o("output", "Folder to keep images in (default: the store's cache/images)"),
             ],
             handler="local:cmd_build_image"),
+    Command("drivers", "List the drivers a create can name: built in, from Python packages, plugin binaries "
+            "(machine-tui)", "", handler="local:cmd_drivers"),
     Command("orphans", "List (and with --remove, remove) cloud resources tagged with this store that no machine owns "
             "(machine-tui)",
             "-d names the cloud, with the create flags that reach it (credentials, region); a create killed before "

@@ -330,6 +330,16 @@ def cmd_app(ctx, opts, args):
     return run_app()
 
 
+def cmd_drivers(ctx, opts, args):
+    from ..core.machines import available_drivers
+    from ..core.tabwriter import tabwrite
+
+    refuse_extra_arguments(args)
+    rows = ["NAME\tORIGIN\tVERSION"] + [f"{n}\t{o}\t{v}" for n, o, v in available_drivers()]
+    ctx.out.write(tabwrite("\n".join(rows) + "\n", padding=3))
+    return 0
+
+
 def cmd_completion(ctx, opts, args):
     from .completion import script
 

@@ -4,6 +4,7 @@ needs when called: the CLI's hot paths stay light."""
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from .states import State
@@ -24,6 +25,32 @@ def driver_names() -> list[str]:
     from .drivers import driver_names as names
 
     return names()
+
+
+def available_drivers() -> list[tuple[str, str, str]]:
+    """Every driver a create can name, as (name, where it comes from, its version), without importing any: those
+    built in, those of other Python packages (entry points), and docker-machine plugin binaries found on PATH,
+    which machine-tui cannot run yet (their protocol is still to come)."""
+    from . import VERSION
+    from .drivers import DRIVERS, package_drivers
+
+    found = [(name, "built in", VERSION) for name in sorted(DRIVERS)]
+    found += [(name, f"Python package {dist}", version or "-")
+              for name, (_spec, dist, version) in sorted(package_drivers().items())]
+    known = {name for name, _, _ in found}
+    prefix = "docker-machine-driver-"
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        try:
+            entries = sorted(os.listdir(folder or "."))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry[len(prefix):]
+            path = os.path.join(folder or ".", entry)
+            if entry.startswith(prefix) and name and name not in known and os.access(path, os.X_OK):
+                known.add(name)
+                found.append((name, f"plugin binary {path} (not runnable yet)", "-"))
+    return found
 
 
 def driver_form(name: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:

@@ -1,6 +1,7 @@
 """Drivers: how a machine comes to exist and is switched on and off. One async interface modelled on
 libmachine's Driver; each driver declares its flags so the CLI options and the TUI's create forms are
-generated from the same schema. Adding a driver = one module + one line in DRIVERS."""
+generated from the same schema. Adding a driver = one module + one line in DRIVERS; a driver in another Python package
+is one entry point in the `machine_tui.drivers` group (name = "package.module:Class")."""
 
 from __future__ import annotations
 
@@ -24,19 +25,51 @@ DRIVERS: dict[str, str] = {
 }
 
 
+ENTRY_POINTS = "machine_tui.drivers"
+_from_packages: dict[str, tuple[str, str, str]] | None = None  # name -> (spec, distribution, its version)
+
+
+def package_drivers() -> dict[str, tuple[str, str, str]]:
+    """Drivers other installed Python packages provide (entry points of the `machine_tui.drivers` group): name ->
+    ("module:Class", distribution, version), read from their metadata without importing them. A built-in name is
+    never replaced."""
+    global _from_packages
+    if _from_packages is None:
+        from importlib.metadata import entry_points
+
+        found: dict[str, tuple[str, str, str]] = {}
+        for point in entry_points(group=ENTRY_POINTS):
+            if point.name not in DRIVERS and ":" in point.value:
+                dist = point.dist
+                found[point.name] = (point.value, dist.name if dist else "", dist.version if dist else "")
+        _from_packages = found
+    return _from_packages
+
+
 def driver_class(name: str) -> type[Driver]:
     spec = DRIVERS.get(name)
+    if spec is None and name in package_drivers():
+        spec = package_drivers()[name][0]
     if spec is None:
-        raise DriverNotFound(name, sorted(DRIVERS))
+        raise DriverNotFound(name, driver_names())
     module, cls = spec.split(":")
-    # "qemu:QemuDriver" is one of ours; "package.module:Class" a driver from another package
-    path = module if "." in module else f"{__name__}.{module}"
-    found: type[Driver] = getattr(importlib.import_module(path), cls)
-    return found
+    if name in DRIVERS:
+        # "qemu:QemuDriver" is one of ours; "package.module:Class" a driver from another package
+        path = module if "." in module else f"{__name__}.{module}"
+        found: type[Driver] = getattr(importlib.import_module(path), cls)
+        return found
+    try:  # another package's: its failure to load is one line naming it, never a traceback
+        loaded = getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError) as err:
+        raise MachineError(f'Driver "{name}" (from the Python package {package_drivers()[name][1]}) cannot be '
+                           f"loaded: {err}") from None
+    if not (isinstance(loaded, type) and issubclass(loaded, Driver)):
+        raise MachineError(f'Driver "{name}": {spec} is not a machine-tui driver (a subclass of Driver)')
+    return loaded
 
 
 def driver_names() -> list[str]:
-    return sorted(DRIVERS)
+    return sorted({*DRIVERS, *package_drivers()})
 
 
 class UnknownDriver(Driver):
