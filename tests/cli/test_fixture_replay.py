@@ -100,7 +100,8 @@ class Replayer:
     def check(self, group, case):
         result = self.run(group, case)
         want_out = self.sub(read(group, case, "stdout"))
-        want_err = self.sub(read(group, case, "stderr"))
+        # a plugin binary keeps docker-machine's name (docker-machine-driver-X), whatever runs it
+        want_err = self.sub(read(group, case, "stderr")).replace("machine-tui-driver-", "docker-machine-driver-")
         want_rc = int(read(group, case, "exit_code").strip())
         got_out = "\n".join(l for l in result.stdout.split("\n") if not OUR_EXTRA_HELP.search(l))
         key = f"{group}/{case}"
@@ -113,10 +114,7 @@ class Replayer:
             assert "flagged (master)   Unknown   Unable to query docker version:" in row
         else:
             assert got_out == want_out, f"stdout of {key}"
-        if key == "basic/26-create-unknown-driver":
-            assert result.stderr == 'Driver "nosuchdriver" not found. Available drivers: amazonec2, digitalocean, generic, none, openstack, qemu, virtualbox.\n'
-        else:
-            assert result.stderr == want_err, f"stderr of {key}"
+        assert result.stderr == want_err, f"stderr of {key}"
         assert result.returncode == want_rc, f"exit code of {key}"
 
 

@@ -69,3 +69,19 @@ def test_drivers_names_plugin_binaries_on_path_as_not_runnable_yet(store, tmp_pa
     env = clean_env(store, PATH=f"{folder}{os.pathsep}{os.environ['PATH']}")
     rows = [line.split(None, 2) for line in run_cli(["drivers"], env).stdout.splitlines()]
     assert ["fancy", "plugin", f"binary {plugin} (not runnable yet)   -"] in rows, rows
+
+
+def test_an_unknown_driver_is_said_in_docker_machines_words_or_named_as_a_plugin_we_cannot_run(store, tmp_path):
+    env = clean_env(store)
+    r = run_cli(["create", "-d", "fancy", "f1"], env)
+    assert (r.returncode, r.stderr) == (1, 'Driver "fancy" not found. Do you have the plugin binary '
+                                           '"docker-machine-driver-fancy" accessible in your PATH?\n')
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    plugin = folder / "docker-machine-driver-fancy"
+    plugin.write_text("#!/bin/sh\nexit 1\n")
+    plugin.chmod(0o755)
+    r = run_cli(["create", "-d", "fancy", "f1"], {**env, "PATH": f"{folder}{os.pathsep}{env['PATH']}"})
+    assert r.returncode == 1 and r.stderr.startswith(f'Driver "fancy": {plugin} is a docker-machine plugin binary, '
+                                                     "which machine-tui cannot run yet. Drivers it has: amazonec2"), r.stderr
+    assert not os.path.exists(os.path.join(store, "machines", "f1"))
