@@ -26,7 +26,9 @@ def _o(name, usage, kind="string", default="", env="", short=""):
 
 
 # `swarm`'s own commands: its --help and the list under `swarm COMMAND` say the same
-SWARM_COMMANDS = """   init MANAGER [--advertise-addr ADDR]      Make MANAGER the first manager of a new swarm
+SWARM_COMMANDS = """   create PREFIX -d DRIVER [--managers M] [--workers W] [DRIVER FLAGS]
+                                             A new cluster: PREFIX1 its first manager, the others joining it
+   init MANAGER [--advertise-addr ADDR]      Make MANAGER the first manager of a new swarm
    join MANAGER NAME... [--manager]          NAMEs join MANAGER's swarm (as workers, or managers)
    leave NAME... [--force]                   NAMEs leave their swarm (the manager forgets them)
    ls [MANAGER] [--json]                     The swarm's nodes: machine, role, leader, availability, status, engine

@@ -34,6 +34,8 @@ def cmd_swarm(ctx, opts_unused, args):
         ctx.out.write(USAGE)
         return 0 if args else 1
     sub, rest = args[0], args[1:]
+    if sub == "create":
+        return create_cluster(ctx, rest)
     try:
         opts, names, _ = parse_args(rest, _opts())
     except HelpRequested:
@@ -105,3 +107,57 @@ def _table(ctx, header: list[str], rows: list[list[str]]) -> None:
 
     text = "\n".join("\t".join(r) for r in [header] + rows) + "\n"
     ctx.out.write(tabwrite(text, padding=3))
+
+
+def create_cluster(ctx, args) -> int:
+    """`swarm create PREFIX -d DRIVER --managers M --workers W [driver flags]`: the app's `N`, from a shell."""
+    from ..core.createflags import create_flags
+    from ..core.flags import Flag
+    from ..core.hostconfig import invalid_name_message
+    from ..core.machines import driver_flags
+    from .batch import batch_reporters
+    from .commands import COMMANDS_BY_NAME
+    from .context import terminal_line
+    from .local import _driver_from_argv
+    from .parse import command_help
+
+    driver_name = _driver_from_argv(args)
+    size = [Opt(Flag("managers", "Managers of the new swarm (the first one makes it)", "int", 1, bounds=(1, 7))),
+            Opt(Flag("workers", "Workers joining it", "int", 2, bounds=(0, 1000)))]
+    opts = [Opt(f, "d" if f.name == "driver" else "") for f in create_flags(driver_flags(driver_name))
+            if not f.name.startswith("swarm-mode") and f.name not in ("count", "batch")] + size
+    try:
+        values, positional, explicit = parse_args(args, opts)
+    except HelpRequested:
+        ctx.out.write(command_help(PROG, COMMANDS_BY_NAME["swarm"], opts))
+        return 0
+    except UsageError as err:
+        raise MachineError(str(err)) from None
+    if len(positional) != 1 or not positional[0]:
+        raise MachineError(f"swarm create takes one name prefix: {PROG} swarm create sw -d DRIVER makes sw1, sw2...")
+    for flag, _short in [(o.flag, o.short) for o in size]:
+        if flag.problem(values.get(flag.name)):
+            raise MachineError(flag.problem(values.get(flag.name)))
+    managers, workers = values.pop("managers"), values.pop("workers")
+    parallel = values.pop("parallel", 4) or 4
+    prefix = positional[0]
+    names = [f"{prefix}{i}" for i in range(1, managers + workers + 1)]
+    for name in names:
+        if invalid_name_message(name):
+            raise MachineError(f"Error creating machine {name!r}: {invalid_name_message(name)}")
+        if ctx.store.exists(name):
+            raise MachineError(f'Docker machine "{name}" already exists')
+    explicit = set(explicit) - {"managers", "workers", "parallel"}
+    with batch_reporters(ctx, names) as (reporter_for, finished):
+        failures = run(ctx.machines.create_cluster(
+            prefix, driver_name, values, managers, workers, reporter_for, finished, parallel, ctx.tls_files(),
+            not values.get("no-docker-context"), explicit, say=terminal_line(ctx), prog=PROG))
+    made = [n for n in names if n not in failures]
+    ctx.say(f"Created {len(made)} of {len(names)} machines of the swarm {prefix}" + (f": {', '.join(made)}" if made
+                                                                                      else ""))
+    for name, error in failures.items():
+        ctx.warn(f"{name}: {error}")
+    if failures:
+        raise MachineError(f"{len(failures)} of {len(names)} machines failed: {', '.join(failures)}")
+    ctx.say(f"See it with: {PROG} swarm ls {names[0]}")
+    return 0

@@ -29,6 +29,19 @@ def tls_files(ca_cert: str = "", ca_key: str = "", client_cert: str = "", client
     return TLSFiles(ca_cert, ca_key, client_cert, client_key)
 
 
+def cluster_plan(prefix: str, managers: int, workers: int, options: dict[str, Any],
+                 explicit: set[str]) -> list[tuple[str, dict[str, Any], set[str]]]:
+    """The members of a Swarm-mode cluster as creates: (name, options, the options given), PREFIX1 first."""
+    if managers < 1 or workers < 0:
+        raise MachineError("a swarm needs at least one manager (and no fewer than 0 workers)")
+    names = [f"{prefix}{i}" for i in range(1, managers + workers + 1)]
+    plan = []
+    for i, name in enumerate(names):
+        swarm = {"swarm-mode": "manager" if i < managers else "worker"} | ({"swarm-mode-join": names[0]} if i else {})
+        plan.append((name, {**options, **swarm}, set(explicit) | set(swarm)))
+    return plan
+
+
 class Machines:
     """The machines of one store, and everything a user does to them."""
 
@@ -150,6 +163,42 @@ class Machines:
                     finished(name, str(err))
 
         await asyncio.gather(*(one(n) for n in names))
+        return failures
+
+    async def create_cluster(self, prefix: str, driver_name: str, options: dict[str, Any], managers: int,
+                             workers: int, report_for: Callable[[str], Reporter],
+                             finished: Callable[[str, str], None], parallel: int = 4, tls: TLSFiles | None = None,
+                             context: bool = True, explicit: set[str] | None = None,
+                             say: Callable[[str], None] | None = None, prog: str = "machine-tui") -> dict[str, str]:
+        """A Swarm-mode cluster (PREFIX1 the first manager, then the other managers and the workers joining it): the
+        first is made alone; if it fails, no other is made. The failures by name."""
+        plan = cluster_plan(prefix, managers, workers, options, explicit or set())
+        (first, first_options, first_explicit), rest = plan[0], plan[1:]
+        failures: dict[str, str] = {}
+        try:
+            await self.create(first, driver_name, first_options, report_for(first), tls, context, first_explicit,
+                              say, prog)
+            finished(first, "")
+        except MachineError as err:
+            failures[first] = str(err)
+            finished(first, str(err))
+            for name, _, _ in rest:
+                failures[name] = f"not created: {first} did not become the swarm's manager"
+                finished(name, failures[name])
+            return failures
+        gate = asyncio.Semaphore(max(1, parallel))
+
+        async def one(name: str, member_options: dict[str, Any], member_explicit: set[str]) -> None:
+            async with gate:  # the joins go one after the other inside the manager's engine anyway
+                try:
+                    await self.create(name, driver_name, member_options, report_for(name), tls, context,
+                                      member_explicit, say, prog)
+                    finished(name, "")
+                except MachineError as err:
+                    failures[name] = str(err)
+                    finished(name, str(err))
+
+        await asyncio.gather(*(one(*member) for member in rest))
         return failures
 
     async def discard_interrupted_create(self, name: str, say: Callable[[str], None] | None = None,

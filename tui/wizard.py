@@ -297,15 +297,12 @@ class ClusterRequest:
     workers: int
 
     def members(self) -> list[CreateRequest]:
-        names = [f"{self.prefix}{i}" for i in range(1, self.managers + self.workers + 1)]
-        first = names[0]
-        members = []
-        for i, name in enumerate(names):
-            role = "manager" if i < self.managers else "worker"
-            swarm = {"swarm-mode": role} | ({"swarm-mode-join": first} if i else {})
-            members.append(CreateRequest(name, self.driver, dict(self.values, **swarm),
-                                         set(self.explicit) | set(swarm)))
-        return members
+        """The creates, as the CLI's `swarm create` makes them (one plan, in the service)."""
+        from ..core.service import cluster_plan
+
+        return [CreateRequest(name, self.driver, options, explicit)
+                for name, options, explicit in cluster_plan(self.prefix, self.managers, self.workers, self.values,
+                                                            self.explicit)]
 
 
 class ClusterWizard(CreateWizard):

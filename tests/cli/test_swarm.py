@@ -124,3 +124,40 @@ def test_swarm_help_lists_its_commands(store):
     for sub in ("init MANAGER", "join MANAGER NAME...", "leave NAME...", "ls [MANAGER]", "services [MANAGER]",
                 "drain NAME / activate NAME"):
         assert sub in r.stdout, sub
+
+
+def test_swarm_create_makes_a_cluster_as_the_apps_n_does(store, monkeypatch):
+    """The app's cluster sequence, from a shell: the first manager, then the others joining it (one plan, in the
+    application service, for both front ends)."""
+    import io
+
+    from helpers.fleetlabdriver import FleetLabDriver
+    from machine_tui.cli.main import dispatch
+    from machine_tui.core import certs
+    from machine_tui.core.drivers import DRIVERS
+    from machine_tui.core.store import Store
+    from machine_tui.core.swarm import recorded_role
+
+    monkeypatch.setitem(DRIVERS, "fleetlab", "helpers.fleetlabdriver:FleetLabDriver")
+    monkeypatch.setenv("MACHINE_STORAGE_PATH", store)
+    certs.bootstrap(*(f"{store}/certs/{f}" for f in ("ca.pem", "ca-key.pem", "cert.pem", "key.pem")), lambda _: None)
+    fake = FakeSwarm()
+    engines = []
+    for name in ("lab1", "lab2", "lab3"):
+        FleetLabDriver.ENGINES[name] = free_port()
+        engines.append(FakeEngine(store, "127.0.0.1", FleetLabDriver.ENGINES[name], swarm=fake,
+                                  hostname=name).__enter__())
+    try:
+        out, err = io.StringIO(), io.StringIO()
+        code = dispatch(["swarm", "create", "lab", "-d", "fleetlab", "--workers", "2"], out=out, err=err)
+        assert code == 0, err.getvalue()
+        assert "Created 3 of 3 machines of the swarm lab: lab1, lab2, lab3" in out.getvalue()
+        roles = {n: recorded_role(Store(store).load(n)) for n in ("lab1", "lab2", "lab3")}
+        assert roles == {"lab1": ("manager", "lab1"), "lab2": ("worker", "lab1"), "lab3": ("worker", "lab1")}
+        assert sorted(n["Spec"]["Role"] for n in fake.nodes.values()) == ["manager", "worker", "worker"]
+        err = io.StringIO()
+        assert dispatch(["swarm", "create", "lab", "-d", "fleetlab"], out=io.StringIO(), err=err) == 1
+        assert 'Docker machine "lab1" already exists' in err.getvalue()  # nothing made, nothing touched
+    finally:
+        for engine in engines:
+            engine.__exit__(None, None, None)
