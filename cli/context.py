@@ -227,3 +227,13 @@ def terminal_line(ctx):
             ctx.err.flush()
 
     return say
+
+
+def driver_from_argv(args: list[str]) -> str:
+    for i, a in enumerate(args):
+        if a in ("-d", "--driver", "-driver") and i + 1 < len(args):
+            return args[i + 1]
+        for p in ("-d=", "--driver=", "-driver="):
+            if a.startswith(p):
+                return a[len(p):]
+    return os.environ.get("MACHINE_DRIVER") or "virtualbox"

@@ -7,7 +7,16 @@ import os
 
 from ..core.errors import MachineError
 from .commands import COMMANDS_BY_NAME, PROG, version_text
-from .context import fleet_names, load_hosts, run, run_verb_on_hosts, target_name, target_names, terminal_line
+from .context import (
+    driver_from_argv,
+    fleet_names,
+    load_hosts,
+    run,
+    run_verb_on_hosts,
+    target_name,
+    target_names,
+    terminal_line,
+)
 from .parse import Command, HelpRequested, Opt, UsageError, command_help, parse_args
 
 
@@ -245,7 +254,7 @@ def cmd_create(ctx, opts_unused, args):
     from ..core.machines import check_driver
     from ..core.machines import driver_flags as flags_of
 
-    driver_name = _driver_from_argv(args)
+    driver_name = driver_from_argv(args)
     try:
         driver_flags = flags_of(driver_name)
     except DriverNotFound:
@@ -309,16 +318,6 @@ async def _create_with_progress(ctx, name, driver_name, values, report, explicit
     await ctx.machines.create(name, driver_name, values, report, ctx.tls_files(),
                               context=not values.get("no-docker-context"), explicit=explicit,
                               say=terminal_line(ctx), prog=PROG)
-
-
-def _driver_from_argv(args: list[str]) -> str:
-    for i, a in enumerate(args):
-        if a in ("-d", "--driver", "-driver") and i + 1 < len(args):
-            return args[i + 1]
-        for p in ("-d=", "--driver=", "-driver="):
-            if a.startswith(p):
-                return a[len(p):]
-    return os.environ.get("MACHINE_DRIVER") or "virtualbox"
 
 
 def cmd_app(ctx, opts, args):

@@ -12,11 +12,11 @@ def cmd_orphans(ctx, opts_unused, args):
     from ..core import orphans
     from ..core.flags import Flag
     from ..core.machines import driver_flags
-    from .local import _driver_from_argv
+    from .context import driver_from_argv
 
     clouds = orphans.cloud_driver_names()
     named = any(a in ("-d", "--driver", "-driver") or a.startswith(("-d=", "--driver=", "-driver=")) for a in args)
-    driver_name = _driver_from_argv(args) if named else ""
+    driver_name = driver_from_argv(args) if named else ""
     flags = driver_flags(driver_name) if driver_name in clouds else []
     opts = [Opt(Flag("driver", f"Cloud driver: {', '.join(clouds)}"), "d"),
             Opt(Flag("remove", "Remove what is listed (asks first unless -y)", "bool", False)),

@@ -117,11 +117,10 @@ def create_cluster(ctx, args) -> int:
     from ..core.machines import driver_flags
     from .batch import batch_reporters
     from .commands import COMMANDS_BY_NAME
-    from .context import terminal_line
-    from .local import _driver_from_argv
+    from .context import driver_from_argv, terminal_line
     from .parse import command_help
 
-    driver_name = _driver_from_argv(args)
+    driver_name = driver_from_argv(args)
     size = [Opt(Flag("managers", "Managers of the new swarm (the first one makes it)", "int", 1, bounds=(1, 7))),
             Opt(Flag("workers", "Workers joining it", "int", 2, bounds=(0, 1000)))]
     opts = [Opt(f, "d" if f.name == "driver" else "") for f in create_flags(driver_flags(driver_name))
