@@ -233,7 +233,10 @@ class Machines:
         from . import shellenv
         from .reach import checked_url
 
-        shell = shellenv.detect_shell(shell)  # an unknown shell is refused before any connection
+        try:
+            shell = shellenv.detect_shell(shell)
+        except shellenv.UnknownShell:  # no $SHELL (the app under a service manager): bash, as for unknown shells
+            shell = "bash"
         host = self.load(name)
         try:
             url = await checked_url(host, swarm, prog=prog)

@@ -45,10 +45,10 @@ async def shoot(store):
         await pilot.pause(2.0)
         shots = os.path.join(ROOT, "screenshots")
         app.save_screenshot("main-screen.svg", path=shots)
-        await pilot.press("e")
+        await pilot.press("down", "e")  # dev: its engine answers, so its env is shown
         await pilot.pause(1.5)
         app.save_screenshot("env.svg", path=shots)
-        await pilot.press("escape", "question_mark")
+        await pilot.press("escape", "up", "question_mark")
         await pilot.pause(0.5)
         app.save_screenshot("help.svg", path=shots)
         await pilot.press("escape", "c")
