@@ -95,6 +95,9 @@ async def _native_ssh(host, command: list[str]) -> int:
 
 async def interactive_shell(conn) -> int:
     """A login shell on the local terminal: PTY of the terminal's size, raw mode, resize forwarded."""
+    if sys.platform == "win32":  # no termios, no reader on the console: OpenSSH's ssh.exe does it there
+        raise MachineError("an interactive --native-ssh shell needs a POSIX terminal: on Windows drop --native-ssh, "
+                           "and machine-tui runs OpenSSH's ssh.exe")
     import signal
     import termios
     import tty

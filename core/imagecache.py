@@ -8,7 +8,6 @@ from where it stopped (HTTP Range)."""
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import hashlib
 import os
 import threading
@@ -17,6 +16,7 @@ import urllib.parse
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
+from . import hostos
 from .errors import MachineError
 from .store import makedirs_private
 
@@ -97,8 +97,7 @@ def file_digest(path: str, algo: str) -> str:
 
 
 def _free_bytes(folder: str) -> int:
-    st = os.statvfs(folder)
-    return st.f_bavail * st.f_frsize
+    return hostos.free_bytes(folder)
 
 
 def _mb(n: int) -> str:
@@ -121,7 +120,7 @@ def download_to(url: str, part: str, progress: Any, cancelled: threading.Event) 
         done = have
         progress(done, total, have)
         with open(part, "ab" if have else "wb") as out:
-            os.fchmod(out.fileno(), 0o600)
+            hostos.make_private(out, part)
             while True:
                 if cancelled.is_set():
                     raise DownloadError("download cancelled")
@@ -151,7 +150,7 @@ async def fetch_image(url: str, cache_dir: str, report: Reporter, checksum: str 
     lock_fd = os.open(target + ".lock", os.O_CREAT | os.O_RDWR, 0o600)
     try:
         # one download per image, however many creates want it
-        await asyncio.to_thread(fcntl.flock, lock_fd, fcntl.LOCK_EX)
+        await asyncio.to_thread(hostos.lock, lock_fd)
         return await _fetch_locked(url, target, report, checksum, checksum_flag)
     finally:
         os.close(lock_fd)

@@ -9,10 +9,12 @@ import contextlib
 import errno
 import json
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
 
+from . import hostos
 from .errors import MachineError, MachineNotFound, printable
 from .hostconfig import Host, invalid_name_message
 from .settings import default_store_path
@@ -65,11 +67,13 @@ def read_regular(path: str, limit: int = 64 << 20) -> bytes:
     would block the reader or never end, so it is refused at once (OSError, told like any unreadable file)."""
     import stat
 
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    # O_NONBLOCK: opening a FIFO must not wait for a writer (Windows has neither FIFOs nor the flag)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(errno.EINVAL, "not a regular file (a FIFO, device or socket is never read)", path)
-        os.set_blocking(fd, True)
+        if sys.platform != "win32":
+            os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=False) as fh:
             return fh.read(limit)
     finally:
@@ -367,8 +371,6 @@ def _remove_tree(path: str) -> None:
 
 @contextlib.contextmanager
 def hold_lock(lock_path: str) -> Iterator[None]:
-    import fcntl
-
     held = getattr(_held, "locks", None)
     if held is None:
         held = _held.locks = {}
@@ -381,13 +383,13 @@ def hold_lock(lock_path: str) -> Iterator[None]:
         return
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        hostos.lock(fd)
         held[lock_path] = 1
         try:
             yield
         finally:
             del held[lock_path]
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            hostos.unlock(fd)
     finally:
         os.close(fd)
 
@@ -436,20 +438,12 @@ def recover_pairs(folder: str, cert_names: Any = ("ca.pem", "cert.pem", "server.
 # ----- is a create still running?
 
 def _proc_start(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[1].split()[19].decode()
-    except (OSError, IndexError):
-        return ""
+    return hostos.process_start(pid)
 
 
 def _pid_alive(pid: int, start: str = "") -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not hostos.pid_alive(pid):  # never a signal: on Windows os.kill(pid, 0) would end the process
         return False
-    except PermissionError:
-        pass
     # the same pid may belong to a newer process: compare start times where /proc tells them
     return not start or not os.path.exists("/proc/self/stat") or _proc_start(pid) == start
 

@@ -18,11 +18,11 @@ import json
 import os
 import shlex
 import shutil
-import signal
 import sys
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from .. import hostos
 from ..errors import HostNotRunning, MachineError, PortTaken, PreCreateError
 from ..flags import CPUS, MEGABYTES, MEMORY_MB, PORT_OR_AUTO, Flag
 from ..imagecache import DEBIAN_12_CLOUD
@@ -238,8 +238,6 @@ class QemuDriver(Driver):
     async def _remembered_accel(self, report: Reporter) -> str:
         """The probe's verdict, kept per boot of this computer and per QEMU binary (a batch probes once: the others
         wait for the first one's answer)."""
-        import fcntl
-
         from ..store import makedirs_private, write_atomic
 
         binary = shutil.which(self.binary) or self.binary
@@ -253,7 +251,7 @@ class QemuDriver(Driver):
         makedirs_private(cache_dir)
         path = os.path.join(cache_dir, "qemu-accel.json")
         with open(os.path.join(cache_dir, ".qemu-accel.lock"), "a") as lock:
-            await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+            await asyncio.to_thread(hostos.lock, lock)
             try:
                 try:
                     with open(path) as fh:
@@ -267,7 +265,7 @@ class QemuDriver(Driver):
                 write_atomic(path, json.dumps({key: verdict}).encode(), 0o600)  # older boots' verdicts go
                 return verdict
             finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                hostos.unlock(lock)
 
     async def _probe_accel(self, report: Reporter) -> str:
         """Acceleration only when a guest really runs on it: /dev/kvm can exist and still hang guests."""
@@ -411,7 +409,7 @@ class QemuDriver(Driver):
             await self._qmp(command)
         except (OSError, asyncio.TimeoutError, ValueError):
             if command == "quit":
-                os.kill(pid, signal.SIGKILL)
+                hostos.end_process(pid)
         for _ in range(int(seconds * 4)):
             if not _alive(pid):
                 return True
@@ -426,7 +424,7 @@ class QemuDriver(Driver):
     async def kill(self) -> None:
         pid = self._pid()
         if not await self._ask_to_exit("quit", 10) and pid is not None and _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+            hostos.end_process(pid)
 
     async def restart(self) -> None:
         await self.stop()

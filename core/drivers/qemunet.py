@@ -7,7 +7,6 @@ and each member's number. The switch starts with the first member and stops with
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -17,6 +16,7 @@ import signal
 import subprocess
 from typing import Any
 
+from .. import hostos
 from ..errors import MachineError
 
 NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,31}$")
@@ -63,7 +63,7 @@ class _Locked:
 
     def __enter__(self) -> dict[str, Any]:
         self.lock = open(os.path.join(self.dir, ".lock"), "a")
-        fcntl.flock(self.lock, fcntl.LOCK_EX)
+        hostos.lock(self.lock)
         try:
             with open(self.path) as fh:
                 self.data: dict[str, Any] = json.load(fh)
@@ -78,7 +78,7 @@ class _Locked:
             if exc[0] is None:
                 write_atomic(self.path, json.dumps(self.data, indent=2).encode(), 0o600)
         finally:
-            fcntl.flock(self.lock, fcntl.LOCK_UN)
+            hostos.unlock(self.lock)
             self.lock.close()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from typing import Any
 
 from ..aio import wait_for
@@ -13,6 +14,8 @@ from ..aio import wait_for
 async def qmp_command(socket_path: str, command: str, timeout: float = 5.0) -> dict[str, Any]:
     """Negotiate capabilities, send `command`, return its reply ({"return": ...} or {"error": ...}); {} when QEMU
     closed the socket first (a quit answers that way)."""
+    if sys.platform == "win32":  # QEMU's monitor is a unix socket here; Windows has no QEMU driver of ours yet
+        raise OSError(f"QMP over {socket_path}: no unix sockets on Windows")
     reader, writer = await wait_for(asyncio.open_unix_connection(socket_path), timeout)
     reply: dict[str, Any] = {}
     try:

@@ -1,0 +1,92 @@
+"""The host-platform seam (core/hostos.py) with Windows' behaviours simulated on Linux: what the store does there is
+checked here, what cannot run here (the console's raw mode, QEMU's monitor socket) is type-checked for win32 and
+darwin by scripts/check-code. On Windows `os.kill(pid, 0)` ends the process it names: listing a store must never
+call it."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import types
+
+import pytest
+from machine_tui.core import hostos
+from machine_tui.core.store import CREATING_FILE, Store, create_problem
+
+
+class FakeKernel32:
+    """Windows' process calls, answering for the processes that live here."""
+
+    def __init__(self):
+        self.calls = []
+
+    def OpenProcess(self, access, inherit, pid):  # noqa: N802 (Win32's names)
+        self.calls.append(("OpenProcess", pid))
+        return pid if os.path.exists(f"/proc/{pid}") else 0
+
+    def GetExitCodeProcess(self, handle, code):  # noqa: N802
+        code._obj.value = 259  # STILL_ACTIVE
+        return 1
+
+    def CloseHandle(self, handle):  # noqa: N802
+        return 1
+
+
+@pytest.fixture
+def windows(monkeypatch):
+    """sys.platform is win32, fcntl is absent, msvcrt locks (recorded), and a signal to a process fails the test."""
+    import ctypes
+
+    kernel = FakeKernel32()
+    monkeypatch.setattr(ctypes, "windll", types.SimpleNamespace(kernel32=kernel), raising=False)
+    locks = []
+    msvcrt = types.SimpleNamespace(LK_LOCK=1, LK_UNLCK=0, locking=lambda fd, mode, n: locks.append((mode, n)))
+    monkeypatch.setitem(sys.modules, "msvcrt", msvcrt)
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # `import fcntl` raises, as on Windows
+    monkeypatch.setattr(sys, "platform", "win32")
+
+    def no_signal(pid, sig):
+        raise AssertionError(f"os.kill({pid}, {sig}) on Windows ends that process")
+
+    monkeypatch.setattr(os, "kill", no_signal)
+    return types.SimpleNamespace(kernel=kernel, locks=locks)
+
+
+def test_a_create_running_elsewhere_is_asked_of_windows_never_signalled(windows, tmp_path):
+    folder = tmp_path / "m1"
+    folder.mkdir()
+    (folder / CREATING_FILE).write_text(json.dumps({"pid": os.getpid(), "start": "", "step": "Waiting for SSH"}))
+    assert create_problem(str(folder)) == ""  # running: asked through OpenProcess, nothing signalled
+    assert ("OpenProcess", os.getpid()) in windows.kernel.calls
+    (folder / CREATING_FILE).write_text(json.dumps({"pid": 2 ** 22 + 12345, "start": "", "step": "Waiting for SSH"}))
+    assert create_problem(str(folder)) == "create did not finish (stopped during: Waiting for SSH)"
+
+
+def test_the_store_locks_with_msvcrt_where_there_is_no_fcntl(windows, tmp_path):
+    from machine_tui.core.hostconfig import Host, new_host
+
+    store = Store(str(tmp_path / "store"))
+    os.makedirs(store.machine_dir("m1"))
+    host = Host("m1", new_host("m1", "none", {"URL": "tcp://127.0.0.1:1"}, {}, {}, {}), store.machine_dir("m1"))
+    store.save(host)
+    store.update("m1", lambda h: h.doc["Driver"].update(URL="tcp://127.0.0.1:2"))
+    assert store.load("m1").doc["Driver"]["URL"] == "tcp://127.0.0.1:2"
+    assert windows.locks == [(1, 1), (0, 1), (1, 1), (0, 1)]  # locked and unlocked, twice
+
+
+def test_no_core_module_imports_a_posix_only_module_at_import_time():
+    """Outside the seam, fcntl, termios, pty, tty, grp, pwd and resource are imported inside the functions that use
+    them (a platform check before), never at the top of a module."""
+    import ast
+    import pathlib
+
+    root = pathlib.Path(hostos.__file__).parent
+    posix_only = {"fcntl", "termios", "pty", "tty", "grp", "pwd", "resource"}
+    found = []
+    for path in root.rglob("*.py"):
+        for node in ast.parse(path.read_text()).body:  # top level only
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            found += [f"{path.relative_to(root)}: {n}" for n in names if n.split(".")[0] in posix_only]
+    assert found == []
