@@ -804,34 +804,25 @@ class AmazonEC2Driver(CloudDriver):
     async def leftovers(self) -> list[Leftover]:
         return [lo for lo in await self._tagged_instances(self.machine_name) if lo.id != self.instance_id]
 
-    async def discard(self, leftovers: list[Leftover]) -> list[str]:
-        problems = []
-        instances = [lo.id for lo in leftovers if lo.kind == "instance"]
-        if instances:
+    REMOVAL_ORDER = ("instance", "key pair")
+
+    async def remove_leftover(self, leftover: Leftover) -> None:
+        if leftover.kind == "instance":
             try:
-                await self.call("terminate_instances", InstanceIds=instances)
+                await self.call("terminate_instances", InstanceIds=[leftover.id])
             except Ec2Error as err:
                 if err.code != "InvalidInstanceID.NotFound":
-                    problems.append(str(err))
-        for lo in leftovers:
-            if lo.kind == "key pair":
-                try:
-                    await self.call("delete_key_pair", KeyName=lo.id)
-                except MachineError as err:
-                    problems.append(f"key pair {lo.id}: {err}")
-        return problems
+                    raise
+        elif leftover.kind == "key pair":
+            await self.call("delete_key_pair", KeyName=leftover.id)
 
-    @classmethod
-    async def tagged(cls, values: dict[str, Any], store_id: str) -> list[Leftover]:
-        driver = cls.from_form(values)
-        assert isinstance(driver, AmazonEC2Driver)
-        driver.store_id = store_id
-        found = await driver._tagged_instances()
-        keys = (await driver.call("describe_key_pairs", Filters=[
-            {"Name": f"tag:{STORE_TAG}", "Values": [store_id]}]))["KeyPairs"]
+    async def store_resources(self) -> list[Leftover]:
+        found = await self._tagged_instances()
+        keys = (await self.call("describe_key_pairs", Filters=[
+            {"Name": f"tag:{STORE_TAG}", "Values": [self.store_id]}]))["KeyPairs"]
         for k in keys:
             tags = {t["Key"]: t["Value"] for t in k.get("Tags", [])}
-            found.append(Leftover("key pair", k["KeyName"], tags.get(MACHINE_TAG, ""), driver.region))
+            found.append(Leftover("key pair", k["KeyName"], tags.get(MACHINE_TAG, ""), self.region))
         return found
 
     def owns(self, leftover: Leftover) -> bool:

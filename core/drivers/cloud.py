@@ -65,9 +65,22 @@ class CloudDriver(Driver):
         """Resources tagged with this store and machine that the journal does not hold (rm removes them too)."""
         return []
 
+    REMOVAL_ORDER: tuple[str, ...] = ()  # kinds removed first (an instance before the key or address it uses)
+
     async def discard(self, leftovers: list[Leftover]) -> list[str]:
-        """Remove the given resources; what could not be removed, one line each."""
-        return [f"{lo.kind} {lo.id}: this driver cannot remove it" for lo in leftovers]
+        """Remove the given resources, in REMOVAL_ORDER; what could not be removed, one line each."""
+        order = {kind: i for i, kind in enumerate(self.REMOVAL_ORDER)}
+        problems = []
+        for leftover in sorted(leftovers, key=lambda lo: order.get(lo.kind, len(order))):
+            try:
+                await self.remove_leftover(leftover)
+            except MachineError as err:
+                problems.append(str(err))
+        return problems
+
+    async def remove_leftover(self, leftover: Leftover) -> None:
+        """Remove one resource the tags found (already gone is fine)."""
+        raise MachineError(f"{leftover.kind} {leftover.id}: this driver cannot remove it")
 
     async def sweep(self) -> list[str]:
         """rm's last step: what the tags still find of this machine, removed."""
@@ -80,6 +93,13 @@ class CloudDriver(Driver):
     async def tagged(cls, values: dict[str, Any], store_id: str) -> list[Leftover]:
         """Every resource tagged with this store's id, reached with the create flags' values (credentials,
         region)."""
+        driver = cls.from_form(values)
+        assert isinstance(driver, CloudDriver)
+        driver.store_id = store_id
+        return await driver.store_resources()
+
+    async def store_resources(self) -> list[Leftover]:
+        """Every resource this driver's cloud tags with store_id (the machine named in each)."""
         return []
 
     def owns(self, leftover: Leftover) -> bool:

@@ -456,26 +456,18 @@ class DigitalOceanDriver(CloudDriver):
                 for d in await self._tagged_droplets()
                 if d.get("name") == self.machine_name and d["id"] != self.droplet_id]
 
-    async def discard(self, leftovers: list[Leftover]) -> list[str]:
-        problems = []
-        for lo in sorted(leftovers, key=lambda lo: lo.kind != "droplet"):  # droplets first, then their keys
-            try:
-                if lo.kind == "droplet":
-                    await self.call(f"deleting the droplet {lo.id}", self.client().droplets.destroy, int(lo.id))
-                elif lo.kind == "SSH key":
-                    await self.call(f"deleting the SSH key {lo.id}", self.client().ssh_keys.delete, int(lo.id))
-            except MachineError as err:
-                problems.append(str(err))
-        return problems
+    REMOVAL_ORDER = ("droplet", "SSH key")
 
-    @classmethod
-    async def tagged(cls, values: dict[str, Any], store_id: str) -> list[Leftover]:
-        driver = cls.from_form(values)
-        assert isinstance(driver, DigitalOceanDriver)
-        driver.store_id = store_id
+    async def remove_leftover(self, leftover: Leftover) -> None:  # a 404 returns: already gone is fine
+        if leftover.kind == "droplet":
+            await self.call(f"deleting the droplet {leftover.id}", self.client().droplets.destroy, int(leftover.id))
+        elif leftover.kind == "SSH key":
+            await self.call(f"deleting the SSH key {leftover.id}", self.client().ssh_keys.delete, int(leftover.id))
+
+    async def store_resources(self) -> list[Leftover]:
         return [Leftover("droplet", str(d["id"]), d.get("name", ""),
                          f"{d.get('status', '')} in {(d.get('region') or {}).get('slug', '')}")
-                for d in await driver._tagged_droplets()] + await driver._store_keys()
+                for d in await self._tagged_droplets()] + await self._store_keys()
 
     def owns(self, leftover: Leftover) -> bool:
         if leftover.kind == "SSH key":

@@ -638,28 +638,20 @@ class OpenStackDriver(CloudDriver):
                if lo.machine == self.machine_name and lo.id != self.floating_ip_id]
         return servers + ips
 
-    async def discard(self, leftovers: list[Leftover]) -> list[str]:
+    REMOVAL_ORDER = ("server", "floating IP", "key pair")
+
+    async def remove_leftover(self, leftover: Leftover) -> None:
         conn = self.connection()
-        problems = []
         removal: dict[str, tuple[str, Callable[[str], Any]]] = {
             "server": ("deleting the server", conn.compute.delete_server),
             "floating IP": ("releasing the floating IP", conn.network.delete_ip),
             "key pair": ("deleting the key pair", conn.compute.delete_keypair)}
-        for lo in leftovers:
-            try:
-                if lo.kind in removal:
-                    what, remove = removal[lo.kind]
-                    await self.call(f"{what} {lo.id}", functools.partial(remove, lo.id))
-            except MachineError as err:
-                problems.append(str(err))
-        return problems
+        if leftover.kind in removal:
+            what, remove = removal[leftover.kind]
+            await self.call(f"{what} {leftover.id}", functools.partial(remove, leftover.id))
 
-    @classmethod
-    async def tagged(cls, values: dict[str, Any], store_id: str) -> list[Leftover]:
-        driver = cls.from_form(values)
-        assert isinstance(driver, OpenStackDriver)
-        driver.store_id = store_id
-        return await driver._tagged_servers() + await driver._tagged_ips() + await driver._store_keypairs()
+    async def store_resources(self) -> list[Leftover]:
+        return await self._tagged_servers() + await self._tagged_ips() + await self._store_keypairs()
 
     def owns(self, leftover: Leftover) -> bool:
         return (leftover.kind, leftover.id) in (("server", self.machine_id or leftover.id),
