@@ -4,7 +4,6 @@ written through typed fields whose defaults are written once, in the flag that s
 from __future__ import annotations
 
 import abc
-import asyncio
 import contextlib
 import copy
 import os
@@ -93,6 +92,8 @@ class Driver(abc.ABC):
 
     async def bounded(self, what: str, where: str, operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """A blocking client call in a thread, bounded by api_bound (the thread is left to its own timeouts)."""
+        import asyncio  # here: `ls -q` and the other quick commands load drivers, never an event loop
+
         try:
             return await wait_for(asyncio.to_thread(operation, *args, **kwargs), self.api_bound)
         except asyncio.TimeoutError:

@@ -45,3 +45,15 @@ def test_the_app_reaches_drivers_and_ssh_only_through_the_application_layer():
     for module in ("machine_tui.core.ssh", "machine_tui.core.provisioning", "asyncssh",
                    "machine_tui.core.drivers.qemu", "machine_tui.core.drivers.virtualbox"):
         assert module not in loaded, module
+
+
+def test_ls_q_loads_the_drivers_but_no_event_loop(tmp_path):
+    """`ls -q` reads the store (and so the driver table) and starts no loop: asyncio is some 35 ms of its start."""
+    import os
+
+    env = {**os.environ, "MACHINE_STORAGE_PATH": str(tmp_path / "store")}
+    code = ("import sys\nfrom machine_tui.cli.main import main\nsys.argv = ['machine-tui', 'ls', '-q']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\nimport json\nprint(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    loaded = set(json.loads(out.splitlines()[-1]))
+    assert "machine_tui.core.listing" in loaded and "asyncio" not in loaded
