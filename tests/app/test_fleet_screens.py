@@ -94,20 +94,13 @@ async def test_bang_runs_a_command_on_the_marked_machines_a_pane_each(store, tmp
 
 
 async def test_shift_n_creates_a_swarm_cluster_a_row_per_machine_and_per_swarm_step(store, monkeypatch):
-    from helpers.fleetlabdriver import FleetLabDriver  # the module the registry line imports
-    from machine_tui.core import certs
+    from helpers.fleetlabdriver import lab_engines  # the module the registry line imports
     from machine_tui.core.drivers import DRIVERS
     from machine_tui.core.swarm import recorded_role
 
     monkeypatch.setitem(DRIVERS, "fleetlab", "helpers.fleetlabdriver:FleetLabDriver")
-    certs.bootstrap(*(f"{store}/certs/{f}" for f in ("ca.pem", "ca-key.pem", "cert.pem", "key.pem")), lambda _: None)
     fake = FakeSwarm()
-    engines = []
-    for name in ("lab1", "lab2", "lab3"):
-        FleetLabDriver.ENGINES[name] = free_port()
-        engines.append(FakeEngine(store, "127.0.0.1", FleetLabDriver.ENGINES[name], swarm=fake,
-                                  hostname=name).__enter__())
-    try:
+    with lab_engines(store, ("lab1", "lab2", "lab3"), fake):
         st = Store(store)
         app = MachineTuiApp(st, poll_interval=30, timeout=2)
         async with app.run_test(size=(140, 45)) as pilot:
@@ -130,6 +123,3 @@ async def test_shift_n_creates_a_swarm_cluster_a_row_per_machine_and_per_swarm_s
         roles = {n: recorded_role(st.load(n)) for n in ("lab1", "lab2", "lab3")}
         assert roles == {"lab1": ("manager", "lab1"), "lab2": ("worker", "lab1"), "lab3": ("worker", "lab1")}
         assert sorted(n["Spec"]["Role"] for n in fake.nodes.values()) == ["manager", "worker", "worker"]
-    finally:
-        for engine in engines:
-            engine.__exit__(None, None, None)

@@ -250,7 +250,8 @@ def test_a_create_ended_at_any_moment_leaves_nothing_after_rm_f(which, moment, s
         cloud.close()
 
 
-def create_ended(cloud, env: dict, moment: int | float, signum: int, name: str = "") -> tuple[KillSwitch, Any]:
+def create_ended(cloud, env: dict, moment: int | float, signum: int, name: str = "") -> tuple[KillSwitch, Any, str]:
+    """A create run until the switch signals it (and it ends by itself, or is killed): (switch, process, stderr)."""
     switch = KillSwitch(moment, signum)
     cloud.arm(switch)
     args = cloud.create_args(closed_port())
@@ -260,25 +261,16 @@ def create_ended(cloud, env: dict, moment: int | float, signum: int, name: str =
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     switch.pid = proc.pid
     try:
-        proc.communicate(timeout=600)
+        _, err = proc.communicate(timeout=600)
     finally:
         if proc.poll() is None:
             proc.kill()
-    return switch, proc
+    return switch, proc, err
 
 
 def ended_and_removed(cloud, store: str, moment: int | float, sig: str) -> None:
     env = clean_env(store, **cloud.env)
-    switch = KillSwitch(moment, SIGNALS[sig])
-    cloud.arm(switch)
-    proc = subprocess.Popen([sys.executable, "-m", "machine_tui.cli", *cloud.create_args(closed_port())], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    switch.pid = proc.pid
-    try:
-        out, err = proc.communicate(timeout=600)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    switch, proc, err = create_ended(cloud, env, moment, SIGNALS[sig])
     assert switch.fired.is_set(), f"the create made {len(switch.seen)} requests, fewer than {moment}: {err}"
     assert proc.returncode in (-signal.SIGKILL, 128 + SIGNALS[sig]), (proc.returncode, err)
     if sig != "KILL":
@@ -311,7 +303,7 @@ def test_orphans_lists_what_no_machine_owns_and_removes_it_on_request(which, sto
     try:
         env = clean_env(store, **cloud.env)
         for name in ("lost", "kept.1"):
-            switch, proc = create_ended(cloud, env, AFTER_THE_INSTANCE[which], signal.SIGKILL, name)
+            switch, proc, _ = create_ended(cloud, env, AFTER_THE_INSTANCE[which], signal.SIGKILL, name)
             assert switch.fired.is_set() and proc.returncode == -signal.SIGKILL
         made = sorted(cloud.left())
         shutil.rmtree(os.path.join(store, "machines", "lost"))

@@ -131,23 +131,16 @@ def test_swarm_create_makes_a_cluster_as_the_apps_n_does(store, monkeypatch):
     application service, for both front ends)."""
     import io
 
-    from helpers.fleetlabdriver import FleetLabDriver
+    from helpers.fleetlabdriver import lab_engines
     from machine_tui.cli.main import dispatch
-    from machine_tui.core import certs
     from machine_tui.core.drivers import DRIVERS
     from machine_tui.core.store import Store
     from machine_tui.core.swarm import recorded_role
 
     monkeypatch.setitem(DRIVERS, "fleetlab", "helpers.fleetlabdriver:FleetLabDriver")
     monkeypatch.setenv("MACHINE_STORAGE_PATH", store)
-    certs.bootstrap(*(f"{store}/certs/{f}" for f in ("ca.pem", "ca-key.pem", "cert.pem", "key.pem")), lambda _: None)
     fake = FakeSwarm()
-    engines = []
-    for name in ("lab1", "lab2", "lab3"):
-        FleetLabDriver.ENGINES[name] = free_port()
-        engines.append(FakeEngine(store, "127.0.0.1", FleetLabDriver.ENGINES[name], swarm=fake,
-                                  hostname=name).__enter__())
-    try:
+    with lab_engines(store, ("lab1", "lab2", "lab3"), fake):
         out, err = io.StringIO(), io.StringIO()
         code = dispatch(["swarm", "create", "lab", "-d", "fleetlab", "--workers", "2"], out=out, err=err)
         assert code == 0, err.getvalue()
@@ -158,6 +151,3 @@ def test_swarm_create_makes_a_cluster_as_the_apps_n_does(store, monkeypatch):
         err = io.StringIO()
         assert dispatch(["swarm", "create", "lab", "-d", "fleetlab"], out=io.StringIO(), err=err) == 1
         assert 'Docker machine "lab1" already exists' in err.getvalue()  # nothing made, nothing touched
-    finally:
-        for engine in engines:
-            engine.__exit__(None, None, None)

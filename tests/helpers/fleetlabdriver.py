@@ -3,6 +3,9 @@ the test registers in ENGINES under the machine's name (a node of the test's Fak
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
 from machine_tui.core.drivers import Driver, State
 
 
@@ -37,3 +40,23 @@ class FleetLabDriver(Driver):
 
     async def get_url(self) -> str:
         return f"tcp://127.0.0.1:{self.ENGINES[self.machine_name]}"
+
+
+@contextlib.contextmanager
+def lab_engines(store: str, names: tuple[str, ...], swarm: Any):
+    """The store's CA made, and a loopback engine per machine name, nodes of `swarm`, registered for the driver."""
+    from fakeengine import FakeEngine
+    from machine_tui.core import certs
+    from vmrig import free_port
+
+    certs.bootstrap(*(f"{store}/certs/{f}" for f in ("ca.pem", "ca-key.pem", "cert.pem", "key.pem")), lambda _: None)
+    engines = []
+    try:
+        for name in names:
+            FleetLabDriver.ENGINES[name] = free_port()
+            engines.append(FakeEngine(store, "127.0.0.1", FleetLabDriver.ENGINES[name], swarm=swarm,
+                                      hostname=name).__enter__())
+        yield engines
+    finally:
+        for engine in engines:
+            engine.__exit__(None, None, None)
