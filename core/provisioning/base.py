@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from ..hostconfig import Host
 
 # a login user other than root has no sbin folders on its PATH, where dockerd lives
+# systemd answers in seconds on a quiet host, but a TCG guest sharing two cores with two others was seen to take
+# more than 120 s over one daemon-reload: bounded, yet past what a loaded emulated host needs
+SYSTEMD_WAIT = 600
 SBIN = 'PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; '
 
 
@@ -37,7 +40,7 @@ class Provisioner:
         return drop_in(host, driver_name, dockerd, port, extras, self.docker_dir)
 
     async def enable(self) -> None:
-        await self.conn.sudo("systemctl -f enable docker", timeout=120, check=False)
+        await self.conn.sudo("systemctl -f enable docker", timeout=SYSTEMD_WAIT, check=False)
 
     def package_install(self, pkg: str) -> str:
         raise NotImplementedError
@@ -47,9 +50,9 @@ class Provisioner:
 
     async def service(self, action: str) -> None:
         if action in ("start", "restart"):
-            await self.conn.sudo("systemctl daemon-reload", timeout=120)
+            await self.conn.sudo("systemctl daemon-reload", timeout=SYSTEMD_WAIT)
         try:
-            await self.conn.sudo(f"systemctl -f {action} docker", timeout=180)
+            await self.conn.sudo(f"systemctl -f {action} docker", timeout=SYSTEMD_WAIT)
         except MachineError as err:
             # systemctl only says "see journalctl": fetch what dockerd itself said
             log = await self.conn.sudo("journalctl -u docker.service -n 20 --no-pager -o cat 2>/dev/null "
