@@ -57,15 +57,10 @@ class NotSupported(MachineError):
 
 class DriverNotFound(MachineError):
     def __init__(self, name: str, available: list[str]):
-        import shutil
-
-        binary = shutil.which(f"docker-machine-driver-{name}") if name else None
-        if binary:  # there, and not runnable by machine-tui yet: say so rather than "not found"
-            super().__init__(f'Driver "{name}": {binary} is a docker-machine plugin binary, which machine-tui cannot '
-                             f'run yet. Drivers it has: {", ".join(available)} (machine-tui drivers lists them)')
-        else:  # docker-machine's own words
-            super().__init__(f'Driver "{name}" not found. Do you have the plugin binary '
-                             f'"docker-machine-driver-{name}" accessible in your PATH?')
+        # docker-machine's own words: no built-in driver, no Python package's, no plugin binary on PATH
+        super().__init__(f'Driver "{name}" not found. Do you have the plugin binary '
+                         f'"docker-machine-driver-{name}" accessible in your PATH?')
+        self.available = available
 
 
 class VMMissing(MachineError):

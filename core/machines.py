@@ -29,8 +29,8 @@ def driver_names() -> list[str]:
 
 def available_drivers() -> list[tuple[str, str, str]]:
     """Every driver a create can name, as (name, where it comes from, its version), without importing any: those
-    built in, those of other Python packages (entry points), and docker-machine plugin binaries found on PATH,
-    which machine-tui cannot run yet (their protocol is still to come)."""
+    built in, those of other Python packages (entry points), docker-machine plugin binaries found on PATH, and
+    docker-machine's own built-in drivers where the docker-machine binary is on PATH."""
     from . import VERSION
     from .drivers import DRIVERS, package_drivers
 
@@ -49,7 +49,15 @@ def available_drivers() -> list[tuple[str, str, str]]:
             path = os.path.join(folder or ".", entry)
             if entry.startswith(prefix) and name and name not in known and os.access(path, os.X_OK):
                 known.add(name)
-                found.append((name, f"plugin binary {path} (not runnable yet)", "-"))
+                found.append((name, f"plugin binary {path}", "-"))
+    import shutil
+
+    from .drivers.plugin import DOCKER_MACHINE_DRIVERS
+
+    host = shutil.which("docker-machine")
+    if host:
+        found += [(name, f"docker-machine's built-in driver ({host})", "-")
+                  for name in DOCKER_MACHINE_DRIVERS if name not in known]
     return found
 
 

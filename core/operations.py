@@ -152,6 +152,10 @@ async def create(store: Store, name: str, driver_name: str, opts: dict[str, Any]
                  tls: TLSFiles | None = None, context: bool = True, explicit: set[str] | None = None) -> Host:
     mode, join = _swarm_mode(store, opts)
     host, driver = build_host(store, name, driver_name, opts, tls or TLSFiles(), explicit)
+    try:
+        await driver.configure()
+    except MachineError as err:
+        raise MachineError(f"Error setting machine configuration from flags provided: {err}") from None
     auth = host.auth
     from . import certs  # cryptography is heavy: only commands that make certificates import it
 

@@ -1,7 +1,8 @@
 """Drivers: how a machine comes to exist and is switched on and off. One async interface modelled on
 libmachine's Driver; each driver declares its flags so the CLI options and the TUI's create forms are
 generated from the same schema. Adding a driver = one module + one line in DRIVERS; a driver in another Python package
-is one entry point in the `machine_tui.drivers` group (name = "package.module:Class")."""
+is one entry point in the `machine_tui.drivers` group (name = "package.module:Class"); any other name runs the
+docker-machine plugin binary docker-machine-driver-NAME from PATH (plugin.py)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,12 @@ def driver_class(name: str) -> type[Driver]:
     if spec is None and name in package_drivers():
         spec = package_drivers()[name][0]
     if spec is None:
-        raise DriverNotFound(name, driver_names())
+        from .plugin import plugin_driver_class  # any docker-machine-driver-NAME on PATH
+
+        plugin = plugin_driver_class(name)
+        if plugin is None:
+            raise DriverNotFound(name, driver_names())
+        return plugin
     module, cls = spec.split(":")
     if name in DRIVERS:
         # "qemu:QemuDriver" is one of ours; "package.module:Class" a driver from another package
@@ -80,17 +86,22 @@ class UnknownDriver(Driver):
         self.name = name
 
     async def state(self) -> State:
-        raise MachineError(f'Driver "{self.name}" not found. Do you have the plugin binary accessible in your PATH?')
+        raise MachineError(f'Driver "{self.name}" not found. Do you have the plugin binary '
+                           f'"docker-machine-driver-{self.name}" accessible in your PATH?')
 
     async def get_url(self) -> str:
         return str(await self.state())
 
 
 def driver_for(host: Any) -> Driver:
-    try:
-        return driver_class(host.driver_name)(host.driver_config)
-    except DriverNotFound:
-        return UnknownDriver(host.driver_config, host.driver_name)
+    """The driver of a stored machine; a plugin's is not asked for its flags (no process until an operation)."""
+    name = host.driver_name
+    if name not in DRIVERS and name not in package_drivers():
+        from .plugin import plugin_driver_class
+
+        plugin = plugin_driver_class(name, with_flags=False)
+        return plugin(host.driver_config) if plugin else UnknownDriver(host.driver_config, name)
+    return driver_class(name)(host.driver_config)
 
 
 __all__ = ["DRIVERS", "Driver", "DriverNotFound", "Setting", "State", "UnknownDriver", "driver_class", "driver_for",

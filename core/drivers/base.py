@@ -158,6 +158,11 @@ class Driver(abc.ABC):
         derive and check what they need."""
         self.fill_settings(opts)
 
+    async def configure(self) -> None:
+        """Where a driver that lives out of process takes the options set_config_from_flags kept (a plugin's
+        SetConfigFromFlags); in-process drivers have done it already."""
+        return None
+
     def fill_settings(self, opts: dict[str, Any]) -> None:
         for setting in self.settings():
             if setting.flag and (setting.flag in opts or any(f.name == setting.flag for f in self.flags)):
