@@ -32,7 +32,16 @@ class Schema:
 
             self.opts["swarm"] = swarm_opts()
         self.drivers = driver_names()
-        self.driver_flags = {d: [f.name for f in driver_flags(d)] for d in self.drivers}
+        self.driver_flags = {d: [f.name for f in self._flags_of(driver_flags, d)] for d in self.drivers}
+
+    @staticmethod
+    def _flags_of(driver_flags, name: str) -> list:
+        from ..core.errors import MachineError
+
+        try:
+            return driver_flags(name)
+        except MachineError:  # a plugin on PATH that does not answer: its name completes, its flags do not
+            return []
 
     @staticmethod
     def words(opts, values: bool | None = None) -> list[str]:

@@ -22,9 +22,8 @@ __all__ = ["State", "driver_names", "driver_flags", "check_driver", "offers_choi
 
 
 def driver_names() -> list[str]:
-    from .drivers import driver_names as names
-
-    return names()
+    """Every driver a create can name: built in, from Python packages, and plugins found on PATH."""
+    return [name for name, _, _ in available_drivers()]
 
 
 def available_drivers() -> list[tuple[str, str, str]]:

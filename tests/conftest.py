@@ -226,3 +226,29 @@ async def wait_until(pilot, predicate, seconds=5.0):
             return True
         await pilot.pause(0.1)
     return predicate()
+
+
+PLUGIN_SOURCE = os.path.join(ROOT, "tests", "driver_plugins", "labplugin")
+
+
+@pytest.fixture(scope="session")
+def lab_bin(tmp_path_factory) -> str:
+    """A folder holding docker-machine-driver-lab, the Go test plugin (tests/driver_plugins/labplugin), built once
+    per test process with Debian's golang-go (scripts/install-test-deps brings it): put it first on PATH."""
+    import shutil as _sh
+    import tempfile
+
+    go = _sh.which("go")
+    assert go, "the plugin tests build a Go plugin: apt-get install golang-go (scripts/install-test-deps does)"
+    folder = tmp_path_factory.mktemp("plugin-bin")
+    # Go's build cache is safe to share between the test workers; the source folder is never written
+    env = {**os.environ, "GOCACHE": os.path.join(tempfile.gettempdir(), "machine-tui-tests-gocache"),
+           "GOFLAGS": "-buildvcs=false", "GOPATH": str(tmp_path_factory.mktemp("gopath")), "GOPROXY": "off",
+           "CGO_ENABLED": "0"}
+    subprocess.run([go, "build", "-o", str(folder / "docker-machine-driver-lab"), "."], cwd=PLUGIN_SOURCE, env=env,
+                   check=True, capture_output=True)
+    return str(folder)
+
+
+def with_plugins(env: dict, lab_bin: str) -> dict:
+    return {**env, "PATH": f"{lab_bin}{os.pathsep}{env.get('PATH', os.environ['PATH'])}"}

@@ -65,6 +65,7 @@ class Plugin:
         self.dead = ""  # why the connection ended, once it has
         self.service = SERVICE
         self.closing = threading.Event()
+        self.stderr_reader: threading.Thread | None = None
 
     # ----- lifetime
     def start(self) -> Plugin:
@@ -77,10 +78,18 @@ class Plugin:
         lines: deque[str] = deque()
         got_address = threading.Event()
         threading.Thread(target=self._read_stdout, args=(lines, got_address), daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        errors = self.stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        errors.start()
         if not got_address.wait(ADDRESS_WAIT) or not lines:
+            code = None
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = self.proc.wait(0 if not lines and not got_address.is_set() else 2)
             self.kill()
+            errors.join(2)
             said = f": {self.stderr[-1]}" if self.stderr else ""
+            if code is not None:
+                raise PluginError(f"{self.label} exited (status {code}) before it gave its address (is it a "
+                                  f"docker-machine driver plugin?){said}")
             raise PluginError(f"{self.label}: no plugin address within {ADDRESS_WAIT:g} s (is it a docker-machine "
                               f"driver plugin?){said}")
         address = lines[0]
@@ -264,6 +273,8 @@ class Plugin:
         if self.proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 code = self.proc.wait(2)
+        if self.stderr_reader is not None:
+            self.stderr_reader.join(2)  # its last words, before they are quoted
         said = f": {self.stderr[-1]}" if self.stderr else ""
         return (f"the plugin exited (status {code}){said}" if code is not None
                 else f"the plugin closed its connection{said}")

@@ -1,0 +1,3 @@
+module labplugin
+
+go 1.19
