@@ -12,7 +12,7 @@ import re
 import shutil
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MachineError, PreCreateError
+from ..errors import HostNotRunning, MachineError, PreCreateError
 from ..flags import Flag
 from ..plugins import gob
 from ..plugins.rpc import EMPTY, LONG_CALL_BOUND, RPC_FLAGS, RPC_FLAGS_NAME, Plugin, RemoteError
@@ -32,6 +32,7 @@ KINDS = {"*mcnflag.StringFlag": "string", "*mcnflag.IntFlag": "int", "*mcnflag.B
          "*mcnflag.StringSliceFlag": "list"}
 SECRET = re.compile(r"secret|token|password|passwd|api-key|access-key", re.I)
 # create options every docker-machine driver may read from its flags (libmachine's drivers read these three)
+NOT_RUNNING = "Host is not running"  # libmachine's drivers.ErrHostIsNotRunning, as a plugin sends it
 SHARED_VALUES = {"swarm-master": False, "swarm-host": "tcp://0.0.0.0:3376", "swarm-discovery": ""}
 
 
@@ -205,7 +206,12 @@ class PluginDriver(Driver):
         return STATES[number] if isinstance(number, int) and 0 <= number < len(STATES) else State.ERROR
 
     async def get_url(self) -> str:
-        return str(await self.ask("GetURL"))
+        try:
+            return str(await self.ask("GetURL"))
+        except RemoteError as err:
+            if str(err) == NOT_RUNNING:
+                raise HostNotRunning() from None
+            raise
 
     async def get_ip(self) -> str:
         return str(await self.ask("GetIP"))

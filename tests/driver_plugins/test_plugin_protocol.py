@@ -61,7 +61,9 @@ def test_a_drivers_error_comes_back_in_its_own_words_and_the_plugin_goes_on(lab_
         configure(plugin, {"lab-misbehave": "fail:GetState"})
         with pytest.raises(RemoteError, match=r"^lab: GetState failed as asked$"):
             plugin.call("GetState")
-        assert plugin.call("GetURL") == "tcp://:2376"
+        assert plugin.call("GetIP") == ""
+        with pytest.raises(RemoteError, match=r"^Host is not running$"):  # libmachine's words for it
+            plugin.call("GetURL")
         with pytest.raises(RemoteError, match="can't find method RPCServerDriver.Upgrade"):
             plugin.call("Upgrade")
 

@@ -57,14 +57,19 @@ class VM:
         path = os.path.join(self.dir, "console.log")
         return open(path, errors="replace").read() if os.path.exists(path) else ""
 
-    def start(self) -> "VM":
+    def prepare_disk(self) -> str:
         disk = os.path.join(self.dir, "disk.qcow2")
         if not os.path.exists(disk):
             subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b",
                             os.path.join(self.image_dir, "docker.qcow2"), "-F", "qcow2", disk], check=True)
+        return disk
+
+    def command(self) -> list[str]:
+        """The QEMU command line of this VM (its pid in qemu.pid beside its disk)."""
+        disk = os.path.join(self.dir, "disk.qcow2")
         fwd = (f"hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22,"
                f"hostfwd=tcp:127.0.0.1:{self.engine_port}-:{self.engine_port}")
-        cmd = [
+        return [
             "qemu-system-x86_64", "-accel", "tcg", "-m", "1024", "-smp", str(self.smp), "-display", "none",
             "-serial", f"file:{self.dir}/console.log", "-monitor", "none",
             "-qmp", f"unix:{self.dir}/qmp.sock,server=on,wait=off", "-pidfile", f"{self.dir}/qemu.pid",
@@ -75,7 +80,10 @@ class VM:
             "-fw_cfg", f"name=opt/rig/ssh_key,file={self.pubkey}",
             "-append", "root=/dev/nvme0n1 rw console=ttyS0 quiet apparmor=0",
         ]
-        self.proc = subprocess.Popen(cmd, stdout=open(os.path.join(self.dir, "qemu.out"), "w"),
+
+    def start(self) -> "VM":
+        self.prepare_disk()
+        self.proc = subprocess.Popen(self.command(), stdout=open(os.path.join(self.dir, "qemu.out"), "w"),
                                      stderr=subprocess.STDOUT)
         return self
 

@@ -70,6 +70,7 @@ type Driver struct {
 	VMCommand      string
 	PidFile        string
 	CreateSeconds  int
+	EnginePort     int
 	Calls          []string
 }
 
@@ -139,6 +140,7 @@ func (r *RPCServerDriver) GetCreateFlags(_ *struct{}, reply *[]Flag) error {
 		StringFlag{Name: "lab-vm-command", Usage: "Shell command that starts the VM"},
 		StringFlag{Name: "lab-pid-file", Usage: "Where the VM command writes the VM's pid"},
 		IntFlag{Name: "lab-create-seconds", Usage: "How long a create takes"},
+		IntFlag{Name: "lab-engine-port", Usage: "The Docker engine's port", Value: 2376},
 	}
 	return nil
 }
@@ -168,6 +170,7 @@ func (r *RPCServerDriver) SetConfigFromFlags(opts *DriverOptions, _ *struct{}) e
 	d.VMCommand, _ = f.Get("lab-vm-command").(string)
 	d.PidFile, _ = f.Get("lab-pid-file").(string)
 	d.CreateSeconds, _ = f.Get("lab-create-seconds").(int)
+	d.EnginePort, _ = f.Get("lab-engine-port").(int)
 	d.SwarmMaster, _ = f.Get("swarm-master").(bool)
 	d.SwarmHost, _ = f.Get("swarm-host").(string)
 	d.SwarmDiscovery, _ = f.Get("swarm-discovery").(string)
@@ -231,17 +234,21 @@ func (r *RPCServerDriver) signalVM(sig syscall.Signal) {
 	}
 }
 
+func (r *RPCServerDriver) state() State {
+	if r.d.VMCommand == "" {
+		return State(r.d.State)
+	}
+	if r.vmPid() != 0 {
+		return Running
+	}
+	return Stopped
+}
+
 func (r *RPCServerDriver) GetState(_ *struct{}, reply *State) error {
 	if err := r.enter("GetState"); err != nil {
 		return err
 	}
-	*reply = State(r.d.State)
-	if r.d.VMCommand != "" {
-		*reply = Stopped
-		if r.vmPid() != 0 {
-			*reply = Running
-		}
-	}
+	*reply = r.state()
 	return nil
 }
 
@@ -254,7 +261,14 @@ func (r *RPCServerDriver) GetURL(_ *struct{}, reply *string) error {
 	if err := r.enter("GetURL"); err != nil {
 		return err
 	}
-	*reply = "tcp://" + net.JoinHostPort(r.d.IPAddress, "2376")
+	if r.state() != Running {
+		return fmt.Errorf("Host is not running") // libmachine's drivers.ErrHostIsNotRunning
+	}
+	port := r.d.EnginePort
+	if port == 0 {
+		port = 2376
+	}
+	*reply = "tcp://" + net.JoinHostPort(r.d.IPAddress, strconv.Itoa(port))
 	return nil
 }
 
