@@ -30,6 +30,7 @@ DOCKER_MACHINE_DRIVERS = ("amazonec2", "azure", "digitalocean", "exoscale", "gen
 STATES = list(State)  # libmachine's state.State numbers them in this order: None, Running, Paused, ...
 KINDS = {"*mcnflag.StringFlag": "string", "*mcnflag.IntFlag": "int", "*mcnflag.BoolFlag": "bool",
          "*mcnflag.StringSliceFlag": "list"}
+PLUGIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 SECRET = re.compile(r"secret|token|password|passwd|api-key|access-key", re.I)
 # create options every docker-machine driver may read from its flags (libmachine's drivers read these three)
 NOT_RUNNING = "Host is not running"  # libmachine's drivers.ErrHostIsNotRunning, as a plugin sends it
@@ -39,7 +40,9 @@ SHARED_VALUES = {"swarm-master": False, "swarm-host": "tcp://0.0.0.0:3376", "swa
 def find_plugin(name: str) -> tuple[str, str]:
     """(binary, "") for docker-machine-driver-NAME on PATH; (docker-machine's path, "docker-machine") for one of
     docker-machine's built-in drivers when that binary is on PATH; ("", "") when neither."""
-    found = shutil.which(PREFIX + name) if name else None
+    if not PLUGIN_NAME.fullmatch(name):
+        return "", ""  # a name that could be a path is never looked up
+    found = shutil.which(PREFIX + name)
     if found:
         return found, ""
     if name in DOCKER_MACHINE_DRIVERS:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 from conftest import clean_env, run_cli, with_plugins
 
@@ -44,7 +46,7 @@ def test_the_plugins_flags_are_in_help_completion_and_the_driver_list(store, lab
     assert ["lab", "plugin", f"binary {lab_bin}/docker-machine-driver-lab   -"] in rows
 
 
-def test_a_refusal_is_said_in_docker_machines_words_and_writes_nothing(store, lab_bin):
+def test_a_refusal_is_said_in_docker_machines_words_and_writes_nothing(store, lab_bin, tmp_path):
     env = with_plugins(clean_env(store), lab_bin)
     r = run_cli(["create", "-d", "lab", "--lab-number", "-2", "m1"], env)
     assert (r.returncode, r.stderr) == (1, "Error setting machine configuration from flags provided: lab-number must "
@@ -52,6 +54,12 @@ def test_a_refusal_is_said_in_docker_machines_words_and_writes_nothing(store, la
     r = run_cli(["create", "-d", "lab", "--lab-misbehave", "fail:PreCreateCheck", "m1"], env)
     assert (r.returncode, r.stderr) == (3, 'Error with pre-create check: "lab: PreCreateCheck failed as asked"\n')
     assert not os.path.exists(os.path.join(store, "machines", "m1"))
+    # a driver name that would be a path is never looked up, even where such a path exists
+    (tmp_path / "docker-machine-driver-..").mkdir()
+    r = subprocess.run([sys.executable, "-m", "machine_tui.cli", "create", "-d", "../lab", "m2"], env=env,
+                       cwd=tmp_path, capture_output=True, text=True)
+    assert (r.returncode, r.stderr) == (1, 'Driver "../lab" not found. Do you have the plugin binary '
+                                           '"docker-machine-driver-../lab" accessible in your PATH?\n')
 
 
 def test_a_create_the_driver_fails_says_so_and_stays_removable(store, lab_bin):
