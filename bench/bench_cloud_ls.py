@@ -36,7 +36,7 @@ from test_killed_creates import Ec2Proxy  # noqa: E402
 
 OURS = [os.path.realpath(sys.executable), "-m", "machine_tui.cli"]
 THEIRS = shutil.which("docker-machine")
-APP_POLL, CLOUD_EVERY = 5.0, 30.0  # the app's poll, and how often it asks a cloud (core.listing.CloudRows)
+APP_POLL, CLOUD_EVERY = 5.0, 30.0  # the app's poll, and how often it asks a cloud (core.service.listing.CloudRows)
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ class Schema:
 
     def __init__(self) -> None:
         from ..core.createflags import create_flags
-        from ..core.machines import driver_flags, driver_names
+        from ..core.service.catalog import driver_flags, driver_names
         from .commands import COMMANDS, global_opts
         from .parse import Opt
 

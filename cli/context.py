@@ -179,7 +179,7 @@ def fleet_names(ctx: Context, opts: dict, args: list[str]) -> list[str]:
     filters = opts.get("filter") or []
     if not filters:
         return target_names(ctx, args)
-    from ..core import listing
+    from ..core.service import listing
 
     chosen = list(args) + [n for n in listing.quiet_names(ctx.store, listing.parse_filters(filters)) if n not in args]
     if not chosen:

@@ -29,7 +29,7 @@ def cmd_version(ctx, opts, args):
 
 
 def cmd_ls(ctx, opts, args):
-    from ..core import listing
+    from ..core.service import listing
 
     filters = listing.parse_filters(opts["filter"])
     if opts["quiet"]:
@@ -60,7 +60,7 @@ def cmd_ls(ctx, opts, args):
 
 
 def cmd_active(ctx, opts, args):
-    from ..core import listing
+    from ..core.service import listing
 
     if args:
         raise MachineError("Error: Too many arguments given")
@@ -97,7 +97,7 @@ def cmd_inspect(ctx, opts, args):
 
 
 def cmd_status(ctx, opts, args):
-    from ..core.machines import machine_state
+    from ..core.service.access import machine_state
     from ..core.store import LoadError, create_problem
 
     name = target_name(ctx, args)
@@ -135,7 +135,7 @@ def cmd_url(ctx, opts, args):
 
 
 def cmd_ip(ctx, opts, args):
-    from ..core.machines import machine_ip
+    from ..core.service.access import machine_ip
 
     hosts = load_hosts(ctx, target_names(ctx, args))
 
@@ -187,7 +187,7 @@ def cmd_config(ctx, opts, args):
 
 
 def cmd_env(ctx, opts, args):
-    from ..core import shellenv
+    from ..core.service import shellenv
 
     if opts["unset"]:
         if args:
@@ -209,7 +209,7 @@ def cmd_env(ctx, opts, args):
 
 
 def _shell(ctx, opts) -> str:
-    from ..core import shellenv
+    from ..core.service import shellenv
 
     try:
         return shellenv.detect_shell(opts["shell"])
@@ -251,8 +251,8 @@ def cmd_rm(ctx, opts, args):
 def cmd_create(ctx, opts_unused, args):
     from ..core.createflags import create_flags
     from ..core.errors import DriverNotFound
-    from ..core.machines import check_driver
-    from ..core.machines import driver_flags as flags_of
+    from ..core.service.catalog import check_driver
+    from ..core.service.catalog import driver_flags as flags_of
 
     driver_name = driver_from_argv(args)
     try:
@@ -330,7 +330,7 @@ def cmd_app(ctx, opts, args):
 
 
 def cmd_drivers(ctx, opts, args):
-    from ..core.machines import available_drivers
+    from ..core.service.catalog import available_drivers
     from ..core.tabwriter import tabwrite
 
     refuse_extra_arguments(args)

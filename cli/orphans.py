@@ -9,9 +9,9 @@ from .parse import Command, HelpRequested, Opt, UsageError, command_help, parse_
 
 
 def cmd_orphans(ctx, opts_unused, args):
-    from ..core import orphans
     from ..core.flags import Flag
-    from ..core.machines import driver_flags
+    from ..core.service import orphans
+    from ..core.service.catalog import driver_flags
     from .context import driver_from_argv
 
     clouds = orphans.cloud_driver_names()

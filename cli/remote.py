@@ -22,7 +22,7 @@ SSH_OPTS = ["-F", "/dev/null", "-o", "ConnectionAttempts=3", "-o", "ConnectTimeo
 
 
 async def _running_target(host, pin: bool = True):
-    from ..core.machines import running_ssh_target
+    from ..core.service.access import running_ssh_target
 
     return await running_ssh_target(host, pin)
 
@@ -56,7 +56,7 @@ def cmd_ssh(ctx, opts, args):
 def _explain_ssh_failure(ctx, target) -> None:
     """ssh runs quiet (LogLevel=quiet) and exits 255 for any failure of its own: when the cause is a changed
     host key, say so in the words the other paths use."""
-    from ..core.machines import check_host_key
+    from ..core.service.access import check_host_key
 
     problem = run(check_host_key(target))
     if problem:
@@ -64,7 +64,7 @@ def _explain_ssh_failure(ctx, target) -> None:
 
 
 async def _native_ssh(host, command: list[str]) -> int:
-    from ..core.machines import ssh_connection
+    from ..core.service.access import ssh_connection
 
     target = await _running_target(host, pin=False)
     conn = await ssh_connection(target)
@@ -242,7 +242,7 @@ def cmd_run(ctx, opts_unused, args):
     """`run [NAMES...] [--filter F] -- COMMAND`: the command on each machine over its pooled SSH connection."""
     import json
 
-    from ..core.fleet import run_on_machines
+    from ..core.service.fleet import run_on_machines
     from .commands import COMMANDS_BY_NAME
     from .context import fleet_names
     from .parse import HelpRequested, command_help, parse_args

@@ -28,7 +28,7 @@ def _opts() -> list[Opt]:
 
 
 def cmd_swarm(ctx, opts_unused, args):
-    from ..core import swarm
+    from ..core.service import swarm
 
     if not args or args[0] in ("-h", "--help", "help"):
         ctx.out.write(USAGE)
@@ -90,7 +90,7 @@ def cmd_swarm(ctx, opts_unused, args):
 
 def _a_manager(ctx) -> str:
     """The manager `swarm ls` asks when none is named: the first machine recorded as one."""
-    from ..core.swarm import recorded_role
+    from ..core.service.swarm import recorded_role
 
     for name in sorted(ctx.store.list_names()):
         try:
@@ -114,7 +114,7 @@ def create_cluster(ctx, args) -> int:
     from ..core.createflags import create_flags
     from ..core.flags import Flag
     from ..core.hostconfig import invalid_name_message
-    from ..core.machines import driver_flags
+    from ..core.service.catalog import driver_flags
     from .batch import batch_reporters
     from .commands import COMMANDS_BY_NAME
     from .context import driver_from_argv, terminal_line

@@ -150,7 +150,6 @@ def build_host(store: Store, name: str, driver_name: str, opts: dict[str, Any], 
 
 async def create(store: Store, name: str, driver_name: str, opts: dict[str, Any], report: Reporter,
                  tls: TLSFiles | None = None, context: bool = True, explicit: set[str] | None = None) -> Host:
-    mode, join = _swarm_mode(store, opts)
     host, driver = build_host(store, name, driver_name, opts, tls or TLSFiles(), explicit)
     try:
         await driver.configure()
@@ -170,7 +169,7 @@ async def create(store: Store, name: str, driver_name: str, opts: dict[str, Any]
         raise PreCreateError(f'Error with pre-create check: "{err}"') from None
     report.done("precreate")
     store.create_machine_dir(name, "Creating machine")  # refuses a name a concurrent create took
-    untracked, report = report, _tracking_steps(store, name, report)
+    report = _tracking_steps(store, name, report)
     try:
         if isinstance(driver, CloudDriver):  # each id the cloud returns is in config.json before anything waits
             driver.keep_journal(store.identity(), lambda: store.save(host))
@@ -200,32 +199,7 @@ async def create(store: Store, name: str, driver_name: str, opts: dict[str, Any]
             store.save(host)
         raise
     store.clear_create_marks(name)
-    if mode:
-        from . import swarm
-
-        report = untracked  # the machine is made: a swarm step must not mark it as a create again
-        # its own step, so that a front end shows the swarm's progress apart from the machine's
-        report.step("swarm", "Setting up Swarm mode...")
-        if join:
-            await swarm.join(store, join, [name], report, as_manager=mode == "manager")
-        else:
-            await swarm.init(store, name, report)
-        report.done("swarm", f"{name} is a swarm {mode}")
     return host
-
-
-def _swarm_mode(store: Store, opts: dict[str, Any]) -> tuple[str, str]:
-    """--swarm-mode and --swarm-mode-join, checked before anything is made."""
-    mode, join = str(opts.get("swarm-mode") or ""), str(opts.get("swarm-mode-join") or "")
-    if mode not in ("", "manager", "worker"):
-        raise MachineError(f'--swarm-mode "{mode}": manager or worker')
-    if mode == "worker" and not join:
-        raise MachineError("--swarm-mode worker needs --swarm-mode-join MANAGER: the swarm to join")
-    if join and not mode:
-        raise MachineError("--swarm-mode-join needs --swarm-mode worker (or manager)")
-    if join and not store.exists(join):
-        raise MachineError(f'--swarm-mode-join: Docker machine "{join}" does not exist')
-    return mode, join
 
 
 async def remove(store: Store, name: str, force: bool, report: Reporter) -> None:

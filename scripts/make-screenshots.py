@@ -345,8 +345,8 @@ def remove_all(store, names):
 def add_swarm(store):
     """sw1 (manager), sw2 and sw3 (workers), a service of 3 replicas: engines that answer as swarm nodes."""
     from fakeengine import FakeEngine, FakeSwarm
-    from machine_tui.core import swarm
     from machine_tui.core.events import Reporter
+    from machine_tui.core.service import swarm
     from machine_tui.core.store import Store
 
     fake = FakeSwarm()

@@ -53,7 +53,7 @@ class ClusterScreen(ModalScreen[None]):
 
     @work(exclusive=True, group="cluster")
     async def load(self) -> None:
-        from ..core import swarm
+        from ..core.service import swarm
 
         status = self.query_one("#cluster-status", Label)
         try:
@@ -86,7 +86,7 @@ class ClusterScreen(ModalScreen[None]):
 
     @work(group="cluster-change")
     async def set_availability(self, machine: str, availability: str) -> None:
-        from ..core import swarm
+        from ..core.service import swarm
 
         status = self.query_one("#cluster-status", Label)
         try:
@@ -126,7 +126,7 @@ class RunScreen(ModalScreen[None]):
 
     @work(exclusive=True, group="run")
     async def run_command(self, command: str) -> None:
-        from ..core.fleet import run_on_machines
+        from ..core.service.fleet import run_on_machines
 
         status = self.query_one("#run-status", Label)
         status.update(f"Running on {len(self.names)} machines…")

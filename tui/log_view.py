@@ -192,8 +192,8 @@ class LogScreen(Screen[None]):
 
     @work(exclusive=True, group="log")
     async def stream(self) -> None:
-        from ..core.containers import follow_logs
         from ..core.errors import MachineError
+        from ..core.service.containers import follow_logs
 
         view = self.query_one(LogView)
         decoder = codecs.getincrementaldecoder("utf-8")("replace")

@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Input, Sparkline, Static, TabbedContent, 
 
 from ..core.aio import wait_for
 from .machine_table import LiveTable
-from .widgets import AdaptivePoller, AppFooter, FilterInput, log_action
+from .widgets import AdaptivePoller, AppFooter, ConsoleTabs, FilterInput, log_action
 
 if TYPE_CHECKING:
     from .app import MachineTuiApp
@@ -155,7 +155,7 @@ class MachineScreen(Screen[None]):
                     else:
                         with VerticalScroll():
                             yield Static(id=f"{tab.id}-text")
-        yield TabbedContent(id="container-consoles")
+        yield ConsoleTabs(id="container-consoles")
         yield FilterInput(placeholder="filter containers: name, image or state (Escape clears)", id="container-filter")
         yield Static(id="view-status")
         yield AppFooter()
@@ -183,14 +183,13 @@ class MachineScreen(Screen[None]):
     async def poll(self) -> None:
         import asyncio
 
-        from ..core import containers
-        from ..core.engine_client import EngineClient
         from ..core.errors import MachineError
+        from ..core.service import containers
 
         started = time.process_time()
         try:
             if self.engine is None:
-                self.engine = await wait_for(EngineClient.of(self.store.load(self.machine), self.timeout),
+                self.engine = await wait_for(containers.connect(self.store.load(self.machine), self.timeout),
                                                      self.timeout + 5)
             self.contents = await wait_for(containers.list_containers(self.engine, self.contents),
                                                    self.timeout * 3)
@@ -233,7 +232,7 @@ class MachineScreen(Screen[None]):
 
     async def load_tab(self) -> None:
         """The list of the tab in view, read now (the containers come with every poll)."""
-        from ..core import containers
+        from ..core.service import containers
 
         if self.engine is None:
             return
@@ -301,8 +300,8 @@ class MachineScreen(Screen[None]):
 
     @work(group="container-actions")
     async def run_container_action(self, c, action: str) -> None:  # not run_action: Textual's own name
-        from ..core.containers import container_action
         from ..core.errors import MachineError
+        from ..core.service.containers import container_action
 
         status = self.query_one("#view-status", Static)
         status.update(f"{c.name}: {action}…")
@@ -328,39 +327,27 @@ class MachineScreen(Screen[None]):
 
     async def action_shell(self) -> None:
         """A shell inside the container (an exec over the engine's API), in a console pane of this screen."""
-        from .console import SshConsole
-
         c = self.selected()
         if c is None or self.engine is None:
             return
         if c.state != "running":
             self.notify(f"{c.name} is not running: s starts it", severity="warning")
             return
-        tabs = self.query_one("#container-consoles", TabbedContent)
-        pane_id = "exec-" + c.id[:12]
-        tabs.display = True
-        if not tabs.query(f"#{pane_id}"):
-            engine, container_id = self.engine, c.id
+        engine, container_id = self.engine, c.id
 
-            async def opener(columns: int, lines: int):
-                from ..core.containers import ExecSession
+        async def opener(columns: int, lines: int):
+            from ..core.service.containers import ExecSession
 
-                return await ExecSession.open(engine, container_id, columns, lines)
+            return await ExecSession.open(engine, container_id, columns, lines)
 
-            await tabs.add_pane(TabPane(c.name, SshConsole(f"{self.machine}/{c.name}", opener), id=pane_id))
-        tabs.active = pane_id
-        tabs.get_pane(pane_id).query_one(SshConsole).focus()
+        await self.query_one("#container-consoles", ConsoleTabs).open("exec-" + c.id[:12], c.name,
+                                                                      f"{self.machine}/{c.name}", opener)
 
     def on_ssh_console_detached(self, message) -> None:
         self.query_one("#container-table").focus()
 
     async def on_ssh_console_close_requested(self, message) -> None:
-        tabs = self.query_one("#container-consoles", TabbedContent)
-        pane = message.console.parent
-        if pane is not None and pane.id:
-            await tabs.remove_pane(pane.id)
-        if not tabs.query(TabPane):
-            tabs.display = False
+        await self.query_one("#container-consoles", ConsoleTabs).close(message.console)
         self.query_one("#container-table").focus()
 
     # ----- sorting: o the next column, O reversed, a header click that column (again: reversed)
@@ -440,8 +427,8 @@ class StatsScreen(Screen[None]):
 
     @work(exclusive=True, group="stats")
     async def stream(self) -> None:
-        from ..core.containers import follow_stats
         from ..core.errors import MachineError
+        from ..core.service.containers import follow_stats
 
         text = self.query_one("#stats-text", Static)
         spark = self.query_one("#stats-cpu", Sparkline)

@@ -7,22 +7,23 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Header, Input, Label, ProgressBar, Static, TabbedContent, TabPane
+from textual.widgets import Header, Input, Static, TabbedContent
 
-from ..core.listing import CloudRows, Row
 from ..core.service import Machines
+from ..core.service.listing import CloudRows, Row
 from ..core.store import Store
 from ..core.verbs import VERBS
+from .create_progress import CreateProgressPanel
 from .machine_table import COLUMNS, MachineTable
 from .messages import CreateProgress, MachinesUpdated, OperationReport
-from .widgets import AdaptivePoller, AppFooter, FilterInput, failure_text, log_action
+from .widgets import AdaptivePoller, AppFooter, ConsoleTabs, FilterInput, failure_text, log_action
 
 if TYPE_CHECKING:
     from .app import MachineTuiApp
@@ -58,9 +59,7 @@ class MainScreen(Screen[None]):
         Binding("q", "app.quit", "Quit", id="quit"),  # app.quit: a Screen has no quit action
     ]
 
-    # how long a finished create's row stays in sight once no create runs (a batch's rows go together), and a
-    # failed or cancelled one (its machine's Error row and the log `l` keep saying why); the status line's words
-    ROW_LINGER, FAILED_ROW_LINGER, STATUS_LINGER = 8.0, 30.0, 10.0
+    STATUS_LINGER = 10.0  # how long the status line's words stay
 
     def __init__(self, store: Store, poll_interval: float = 5.0, timeout: float = 10.0):
         super().__init__(id="main")
@@ -73,9 +72,8 @@ class MainScreen(Screen[None]):
         self.sort_key, self.sort_reverse = "Name", False
         self.history: dict[str, list[str]] = {}  # what operations said, per machine (the log view)
         self.busy: dict[str, str] = {}  # machines this app is starting or stopping -> what their row says
-        self.creates: dict[str, tuple] = {}  # machine -> (its create worker, the steps it reports, those done)
+        self.creates: dict[str, Any] = {}  # machine -> its create worker
         self.created: set[str] = set()  # creates this app saw succeed
-        self.finished_rows: dict[str, tuple[float, bool]] = {}  # progress rows done -> (when, failed)
         self.clusters_pending = 0  # clusters whose members are still to be started
         self._status_said = 0.0
         self._target: str | None = None  # the machine a palette command names
@@ -102,8 +100,8 @@ class MainScreen(Screen[None]):
             yield table
             with VerticalScroll(id="details"):
                 yield Static(id="details-text")
-        yield TabbedContent(id="consoles")
-        yield Vertical(id="operations")
+        yield ConsoleTabs(id="consoles")
+        yield CreateProgressPanel(self.creating, id="operations")
         yield FilterInput(placeholder="filter: name, driver, state or URL (as you type; Enter keeps it, Escape clears)",
                           id="filter")
         yield Static(id="status")
@@ -171,7 +169,7 @@ class MainScreen(Screen[None]):
         self.show_summary()
         hint = self.main_widget("#first-machine", Static)
         if not self.rows and not self.store_error and not hint.display:
-            from ..core.getting_started import first_machine_advice
+            from ..core.service.getting_started import first_machine_advice
 
             hint.update("\n".join(first_machine_advice(self.store.path)))
         hint.display = not self.rows and not self.store_error
@@ -189,7 +187,7 @@ class MainScreen(Screen[None]):
         self.main_widget("#summary", Static).update(text)
 
     def redraw(self) -> None:
-        from ..core.listing import natural_key
+        from ..core.service.listing import natural_key
 
         wanted = self.name_filter.lower()
         rows = [r for r in self.rows.values()
@@ -237,7 +235,7 @@ class MainScreen(Screen[None]):
         from rich.text import Text
 
         from ..core.errors import MachineError
-        from ..core.machines import machine_details
+        from ..core.service.access import machine_details
 
         name = self.main_widget(MachineTable).current_key()
         text = Text()
@@ -263,7 +261,7 @@ class MainScreen(Screen[None]):
         for name in self.selected()[:1]:
             lines = list(self.history.get(name, [])) or ["(no operation run from this app yet)"]
             try:
-                from ..core.machines import console_log_path
+                from ..core.service.access import console_log_path
 
                 console = console_log_path(self.store.load(name))
             except Exception:
@@ -329,7 +327,7 @@ class MainScreen(Screen[None]):
     def action_cluster(self) -> None:
         """The swarm the selected machine belongs to, as its manager sees it."""
         from ..core.errors import MachineError
-        from ..core.swarm import recorded_role
+        from ..core.service.swarm import recorded_role
         from .fleet_screens import ClusterScreen
 
         for name in self.selected()[:1]:
@@ -499,33 +497,23 @@ class MainScreen(Screen[None]):
 
     def start_create(self, request) -> None:
         log_action(f"create {request.name} (driver {request.driver})")
-        steps = self.create_row(request, "starting")
-        self.creates[request.name] = (self.run_create(request), steps, set())
+        self.create_row(request, "starting")
+        self.creates[request.name] = self.run_create(request)
 
-    def create_row(self, request, text: str) -> list:
-        """The progress row of a machine being created (made once: a cluster shows its members' rows first)."""
-        from ..core.machines import create_steps
+    @property
+    def progress(self) -> CreateProgressPanel:
+        return self.main_widget("#operations", CreateProgressPanel)
 
-        steps = create_steps(request.driver)
-        self.finished_rows.pop(request.name, None)  # the same name again: its row is in use once more
+    def creating(self) -> bool:
+        return bool(self.clusters_pending) or any(w.is_running for w in self.creates.values())
+
+    def create_row(self, request, text: str) -> None:
+        """The progress row of a machine being created (a cluster shows its members' rows first)."""
+        from ..core.service.catalog import create_steps
+
         self.created.discard(request.name)
-        if self.query(f"#op-{request.name}"):
-            self.main_widget(f"#op-label-{request.name}", Label).update(f"{request.name}: {text}")
-            self.main_widget(f"#op-label-{request.name}", Label).remove_class("failed")
-            return steps
-        row = Horizontal(Label(f"{request.name}: {text}", id=f"op-label-{request.name}", classes="op-label"),
-                         ProgressBar(total=len(steps), show_eta=False, id=f"op-bar-{request.name}"),
-                         id=f"op-{request.name}", classes="op")
-        rows = [row]
-        role, manager = request.values.get("swarm-mode"), request.values.get("swarm-mode-join")
-        if role:  # the swarm step has a row of its own, under the machine's
-            what = f"join {manager}'s swarm as a {role}" if manager else "start the swarm as its manager"
-            rows.append(Horizontal(Label(f"{request.name} swarm: will {what}", id=f"op-label-{request.name}-swarm",
-                                         classes="op-label swarm-step"),
-                                   ProgressBar(total=1, show_eta=False, id=f"op-bar-{request.name}-swarm"),
-                                   id=f"op-{request.name}-swarm", classes="op"))
-        self.main_widget("#operations", Vertical).mount(*rows)
-        return steps
+        self.progress.add(request.name, create_steps(request.driver), text, request.values.get("swarm-mode") or "",
+                          request.values.get("swarm-mode-join") or "")
 
     # ----- a Swarm-mode cluster: the first manager, then the others join it
     def action_create_cluster(self) -> None:
@@ -552,7 +540,7 @@ class MainScreen(Screen[None]):
         from ..core.store import create_problem
 
         try:
-            await self.creates[first.name][0].wait()
+            await self.creates[first.name].wait()
         except Exception:  # noqa: BLE001 - cancelled or failed: the manager's own row says why
             pass
         made = first.name in self.created and self.store.exists(first.name) and \
@@ -560,8 +548,7 @@ class MainScreen(Screen[None]):
         self.clusters_pending -= 1
         if not made:
             for member in rest:
-                self.create_row(member, f"not created: {first.name} did not become the manager")
-                self.row_finished(member.name, failed=True)
+                self.progress.say(member.name, f"not created: {first.name} did not become the manager", failed=True)
             return
         for member in rest:  # they join one manager: the joins go one after the other inside the engine
             self.start_create(member)
@@ -597,7 +584,7 @@ class MainScreen(Screen[None]):
             self.poll()
 
     def action_cancel_create(self) -> None:
-        running = [(n, w) for n, (w, _, _) in self.creates.items() if w.is_running]
+        running = [(n, w) for n, w in self.creates.items() if w.is_running]
         if running:
             name, worker = running[-1]
             worker.cancel()
@@ -606,66 +593,9 @@ class MainScreen(Screen[None]):
     def on_create_progress(self, message: CreateProgress) -> None:
         if message.text:
             self.history.setdefault(message.machine, []).append(message.text)
-        try:
-            label = self.main_widget(f"#op-label-{message.machine}", Label)
-            bar = self.main_widget(f"#op-bar-{message.machine}", ProgressBar)
-        except Exception:
-            return
-        worker, steps, done = self.creates[message.machine]
-        in_swarm = "swarm" in done and "swarm-done" not in done and message.text != "created"
-        if message.step == "swarm" or in_swarm:
-            self.show_swarm_step(message)
-            if not message.failed:
-                return
-        if message.finished and message.step in steps:
-            done.add(message.step)
-            bar.update(progress=len(done & set(steps)))
-        elif message.step in steps and message.fraction:  # within a step: its measured part
-            bar.update(progress=len(done & set(steps)) + message.fraction)
-        if message.text:
-            label.update(f"{message.machine}: {message.text.splitlines()[0]}")
-        if message.failed:
+        if self.progress.show(message) == "failed":
             log_action(f"create {message.machine}: {message.text}", error=True)
-            label.add_class("failed")
             self.notify(message.text, title=f"create {message.machine}", severity="error", timeout=15, markup=False)
-            self.row_finished(message.machine, failed=True)
-        elif message.text == "created":
-            bar.update(progress=len(steps))
-            label.update(f"{message.machine}: created")
-            self.row_finished(message.machine, failed=False)
-
-    def row_finished(self, name: str, failed: bool) -> None:
-        self.finished_rows[name] = (time.monotonic(), failed)
-        self.set_timer(self.FAILED_ROW_LINGER if failed else self.ROW_LINGER, self.sweep_rows)
-
-    def sweep_rows(self) -> None:
-        """Finished progress rows leave once they have been seen long enough and no create is running."""
-        if not self.is_attached or self.clusters_pending or any(w.is_running for w, _, _ in self.creates.values()):
-            return  # the last create to finish schedules the sweep again
-        now = time.monotonic()
-        for name, (at, failed) in list(self.finished_rows.items()):
-            if now - at >= (self.FAILED_ROW_LINGER if failed else self.ROW_LINGER) - 0.01:
-                del self.finished_rows[name]
-                for row in self.query(f"#op-{name}, #op-{name}-swarm"):
-                    row.remove()
-        if self.finished_rows:  # the others, when their time comes
-            self.set_timer(min((self.FAILED_ROW_LINGER if failed else self.ROW_LINGER) - (now - at)
-                               for at, failed in self.finished_rows.values()) + 0.05, self.sweep_rows)
-    def show_swarm_step(self, message: CreateProgress) -> None:
-        """The swarm init or join that follows a member's create: its own row."""
-        name = message.machine
-        label = self.main_widget(f"#op-label-{name}-swarm", Label)
-        done = self.creates[name][2]
-        done.add("swarm")  # started: a failure from here on is the swarm's
-        if message.failed:
-            label.update(f"{name} swarm: {message.text.splitlines()[0]}")
-            label.add_class("failed")
-        elif message.finished:
-            done.add("swarm-done")
-            self.main_widget(f"#op-bar-{name}-swarm", ProgressBar).update(progress=1)
-            label.update(f"{name} swarm: {message.text or 'done'}")
-        elif message.text:
-            label.update(f"{name} swarm: {message.text.splitlines()[0]}")
 
     # ----- views
     def action_inspect(self) -> None:
@@ -719,8 +649,6 @@ class MainScreen(Screen[None]):
 
     # ----- embedded consoles, one tab per machine
     async def action_console(self) -> None:
-        from .console import SshConsole
-
         names = self.selected()[:1]
         if not names:
             return
@@ -730,31 +658,21 @@ class MainScreen(Screen[None]):
             self.notify(f"{name} uses the none driver, which has no SSH access: Enter shows its containers, e its env",
                         title="No console", severity="warning", markup=False)
             return
-        tabs = self.main_widget("#consoles", TabbedContent)
+        store = self.store
+
+        async def opener(columns: int, lines: int):
+            from ..core.service.access import open_shell
+
+            return await open_shell(store.load(name), columns, lines)
+
         pane_id = "console-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-        tabs.display = True
-        if not tabs.query(f"#{pane_id}"):
-            store = self.store
-
-            async def opener(columns: int, lines: int):
-                from ..core.machines import open_shell
-
-                return await open_shell(store.load(name), columns, lines)
-
-            await tabs.add_pane(TabPane(name, SshConsole(name, opener), id=pane_id))
-        tabs.active = pane_id
-        tabs.get_pane(pane_id).query_one(SshConsole).focus()
+        await self.main_widget("#consoles", ConsoleTabs).open(pane_id, name, name, opener)
 
     def on_ssh_console_detached(self, message) -> None:
         self.main_widget(MachineTable).focus()
 
     async def on_ssh_console_close_requested(self, message) -> None:
-        tabs = self.main_widget("#consoles", TabbedContent)
-        pane = message.console.parent
-        if pane is not None and pane.id:
-            await tabs.remove_pane(pane.id)
-        if not tabs.query(TabPane):
-            tabs.display = False
+        await self.main_widget("#consoles", ConsoleTabs).close(message.console)
         self.main_widget(MachineTable).focus()
 
     def on_ssh_console_ended(self, message) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from ..core.listing import Row
+from ..core.service.listing import Row
 
 
 class OperationReport(Message):

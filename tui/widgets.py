@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Footer, Input
+from textual.widgets import Footer, Input, TabbedContent, TabPane
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -139,3 +139,24 @@ def log_action(text: str, error: bool = False, exc: BaseException | None = None)
         (logger.error if error else logger.info)("app: %s", text)
     except Exception:  # noqa: BLE001 - logging never stops the app
         pass
+
+
+class ConsoleTabs(TabbedContent):
+    """Console panes, a tab each (a machine's SSH shell, a container's exec shell): opened on demand and focused,
+    closed when their console asks, hidden once none is left. The screen says where focus goes back to."""
+
+    async def open(self, pane_id: str, title: str, label: str, opener: Any) -> None:
+        from .console import SshConsole  # the terminal model loads with the first console, not with the app
+
+        self.display = True
+        if not self.query(f"#{pane_id}"):
+            await self.add_pane(TabPane(title, SshConsole(label, opener), id=pane_id))
+        self.active = pane_id
+        self.get_pane(pane_id).query_one(SshConsole).focus()
+
+    async def close(self, console: Any) -> None:
+        pane = console.parent
+        if pane is not None and pane.id:
+            await self.remove_pane(pane.id)
+        if not self.query(TabPane):
+            self.display = False

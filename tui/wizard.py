@@ -19,8 +19,8 @@ from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Select
 
 from ..core.createflags import BATCH_FLAGS, create_flags
 from ..core.hostconfig import INVALID_NAME_MESSAGE, is_valid_name
-from ..core.machines import driver_flags as flags_of
-from ..core.machines import driver_form, driver_names, live_choices, offers_choices
+from ..core.service.catalog import driver_flags as flags_of
+from ..core.service.catalog import driver_form, driver_names, live_choices, offers_choices
 
 
 @dataclass
@@ -222,7 +222,7 @@ class CreateWizard(ModalScreen[CreateRequest | None]):
         validators = [Integer()] if flag.kind == "int" else []
         value = ",".join(initial) if flag.kind == "list" else str(initial if initial is not None else "")
         if flag.name == "qemu-local-image" and not value and self.store_path:
-            from ..core.getting_started import built_images
+            from ..core.service.getting_started import built_images
 
             value = next(iter(built_images(self.store_path)), "")  # the image `build-image` made, offered
         hint = "comma-separated" if flag.kind == "list" else str(flag.default or "")

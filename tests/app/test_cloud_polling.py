@@ -61,7 +61,7 @@ async def test_an_open_app_asks_digitalocean_once_per_30_s_for_ten_droplets(stor
 async def test_a_token_low_on_requests_is_asked_every_five_minutes(store, monkeypatch):
     """DigitalOcean says in each answer how many requests the token has left this hour: below a tenth, the app asks
     every 5 minutes (what is left is for the user's own creates and scripts)."""
-    from machine_tui.core.listing import CloudRows, list_machines
+    from machine_tui.core.service.listing import CloudRows, list_machines
 
     api = FakeDigitalOcean()
     monkeypatch.setenv("MACHINE_TUI_DIGITALOCEAN_API", api.url)

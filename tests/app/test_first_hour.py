@@ -117,15 +117,19 @@ async def test_keys_typed_in_one_burst_after_slash_all_reach_the_filter(store, c
         assert table.row_count == 0 and not app.main_screen.busy
 
 
-async def test_finished_and_cancelled_create_rows_go_away_and_the_status_line_clears(store, config, tmp_path):
+async def test_finished_and_cancelled_create_rows_go_away_and_the_status_line_clears(store, config, tmp_path,
+                                                                                      monkeypatch):
     import os
     import subprocess
 
     from conftest import choose_driver, fill_a_create_that_waits
+    from machine_tui.tui.create_progress import CreateProgressPanel
 
     app = MachineTuiApp(none_store(store, "seed"), poll_interval=3600, timeout=2)
     screen = app.main_screen
-    screen.ROW_LINGER, screen.FAILED_ROW_LINGER, screen.STATUS_LINGER = 0.5, 1.0, 0.5
+    screen.STATUS_LINGER = 0.5
+    monkeypatch.setattr(CreateProgressPanel, "ROW_LINGER", 0.5)
+    monkeypatch.setattr(CreateProgressPanel, "FAILED_ROW_LINGER", 1.0)
     key = tmp_path / "k"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     async with app.run_test(size=(140, 45)) as pilot:

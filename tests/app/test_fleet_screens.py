@@ -18,7 +18,7 @@ def cell(table: DataTable, row: int, col: str) -> str:
 
 
 async def test_w_shows_the_swarm_and_d_drains_the_node_under_the_cursor(store):
-    from machine_tui.core import swarm
+    from machine_tui.core.service import swarm
 
     env = clean_env(store)
     fake = FakeSwarm()
@@ -96,7 +96,7 @@ async def test_bang_runs_a_command_on_the_marked_machines_a_pane_each(store, tmp
 async def test_shift_n_creates_a_swarm_cluster_a_row_per_machine_and_per_swarm_step(store, monkeypatch):
     from helpers.fleetlabdriver import lab_engines  # the module the registry line imports
     from machine_tui.core.drivers import DRIVERS
-    from machine_tui.core.swarm import recorded_role
+    from machine_tui.core.service.swarm import recorded_role
 
     monkeypatch.setitem(DRIVERS, "fleetlab", "helpers.fleetlabdriver:FleetLabDriver")
     fake = FakeSwarm()

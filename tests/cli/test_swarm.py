@@ -134,8 +134,8 @@ def test_swarm_create_makes_a_cluster_as_the_apps_n_does(store, monkeypatch):
     from helpers.fleetlabdriver import lab_engines
     from machine_tui.cli.main import dispatch
     from machine_tui.core.drivers import DRIVERS
+    from machine_tui.core.service.swarm import recorded_role
     from machine_tui.core.store import Store
-    from machine_tui.core.swarm import recorded_role
 
     monkeypatch.setitem(DRIVERS, "fleetlab", "helpers.fleetlabdriver:FleetLabDriver")
     monkeypatch.setenv("MACHINE_STORAGE_PATH", store)

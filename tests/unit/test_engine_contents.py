@@ -10,10 +10,11 @@ import os
 import pytest
 from fakedocker import FakeDocker
 from fakeengine import FakeEngine
-from machine_tui.core import certs, containers
+from machine_tui.core import certs
 from machine_tui.core.engine import EngineError
 from machine_tui.core.engine_client import EngineClient
 from machine_tui.core.errors import MachineError
+from machine_tui.core.service import containers
 from vmrig import free_port
 
 

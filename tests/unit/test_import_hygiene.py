@@ -56,4 +56,4 @@ def test_ls_q_loads_the_drivers_but_no_event_loop(tmp_path):
             "try:\n    main()\nexcept SystemExit:\n    pass\nimport json\nprint(json.dumps(sorted(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     loaded = set(json.loads(out.splitlines()[-1]))
-    assert "machine_tui.core.listing" in loaded and "asyncio" not in loaded
+    assert "machine_tui.core.service.listing" in loaded and "asyncio" not in loaded

@@ -8,13 +8,13 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .aio import wait_for
-from .errors import MachineError
+from ..aio import wait_for
+from ..errors import MachineError
 
 if TYPE_CHECKING:
-    from .drivers import Driver
-    from .states import State
-    from .store import Store
+    from ..drivers import Driver
+    from ..states import State
+    from ..store import Store
 
 
 class Outcome:
@@ -41,9 +41,9 @@ async def run_on_machines(store: Store, names: list[str], command: str, parallel
                           done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """`command` on every named machine, at most `parallel` at once; each Outcome handed to `done` as it comes, and
     all of them returned in the order of `names`."""
-    from . import ssh
-    from .drivers import driver_for
-    from .states import State
+    from .. import ssh
+    from ..drivers import driver_for
+    from ..states import State
 
     gate = asyncio.Semaphore(max(1, parallel))
     loop = asyncio.get_running_loop()

@@ -6,25 +6,24 @@ save the driver's state once, whatever the outcome."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import MachineError
-from .store import Store
+from ..errors import MachineError
+from ..store import Store
 
 if TYPE_CHECKING:
-    from .events import Reporter
-    from .hostconfig import Host
+    from ..events import Reporter
+    from ..hostconfig import Host
+    from ..operations import TLSFiles
     from .listing import CloudRows, Row
-    from .operations import TLSFiles
 
 
 def tls_files(ca_cert: str = "", ca_key: str = "", client_cert: str = "", client_key: str = "") -> TLSFiles:
     """The certificates a create is told to use instead of the store's (the global --tls-* options)."""
-    from .operations import TLSFiles
+    from ..operations import TLSFiles
 
     return TLSFiles(ca_cert, ca_key, client_cert, client_key)
 
@@ -63,13 +62,13 @@ class Machines:
 
     async def url(self, name: str) -> str:
         """The engine's URL (docker-machine's `url`): HostNotRunning when the machine is not running."""
-        from .reach import machine_url
+        from ..reach import machine_url
 
         return await machine_url(self.load(name))
 
     async def docker_version(self, name: str) -> str:
         """The version of the machine's Docker Engine, asked over its TLS."""
-        from .engine import docker_version
+        from ..engine import docker_version
 
         host = self.load(name)
         try:
@@ -82,7 +81,7 @@ class Machines:
         return str(info.get("Version", ""))
 
     def details(self, name: str) -> list[tuple[str, str]]:
-        from .machines import machine_details
+        from .access import machine_details
 
         return machine_details(self.load(name))
 
@@ -91,7 +90,7 @@ class Machines:
                        options: dict[str, Any] | None = None) -> None:
         """One verb on one machine: load, run, then save the driver's state once whatever happened (a driver may
         have learned a new address or port even from a verb that failed), under the machine's lock."""
-        from .verbs import verb
+        from ..verbs import verb
 
         host = self.load(name)
         try:
@@ -111,6 +110,8 @@ class Machines:
                 missing.append(str(err))
         if missing:
             raise MachineError("\n".join(missing))
+        import asyncio  # here: the quick commands that load the service never start a loop
+
         gate: Any = asyncio.Semaphore(parallel) if parallel > 0 else contextlib.nullcontext()
         errors: dict[str, str] = {}
 
@@ -134,11 +135,18 @@ class Machines:
                      say: Callable[[str], None] | None = None, prog: str = "machine-tui") -> Host:
         """One machine. Cancelled (Ctrl-C, SIGTERM, SIGHUP, the app's `z`), it removes what it made before it ends,
         telling `say` what it does."""
-        from . import operations
+        import asyncio
 
+        from .. import operations
+        from . import swarm
+
+        mode, join = swarm.requested_mode(self.store, options)
         try:
-            return await operations.create(self.store, name, driver_name, options, report, tls, context=context,
+            host = await operations.create(self.store, name, driver_name, options, report, tls, context=context,
                                            explicit=explicit)
+            if mode:
+                await swarm.make_member(self.store, name, mode, join, report)
+            return host
         except asyncio.CancelledError:
             await asyncio.shield(self.discard_interrupted_create(name, say, prog))
             raise
@@ -149,6 +157,8 @@ class Machines:
                           explicit: set[str] | None = None, say: Callable[[str], None] | None = None,
                           prog: str = "machine-tui") -> dict[str, str]:
         """A batch: `parallel` creates at a time, each told to `finished(name, error)`; the failures by name."""
+        import asyncio
+
         gate = asyncio.Semaphore(max(1, parallel))
         failures: dict[str, str] = {}
 
@@ -172,6 +182,8 @@ class Machines:
                              say: Callable[[str], None] | None = None, prog: str = "machine-tui") -> dict[str, str]:
         """A Swarm-mode cluster (PREFIX1 the first manager, then the other managers and the workers joining it): the
         first is made alone; if it fails, no other is made. The failures by name."""
+        import asyncio
+
         plan = cluster_plan(prefix, managers, workers, options, explicit or set())
         (first, first_options, first_explicit), rest = plan[0], plan[1:]
         failures: dict[str, str] = {}
@@ -205,8 +217,8 @@ class Machines:
                                          prog: str = "machine-tui") -> bool:
         """Remove what an interrupted create made (its cloud resources, its folder), saying so either way; True when
         nothing of it is left."""
-        from . import operations
-        from .events import Reporter
+        from .. import operations
+        from ..events import Reporter
 
         tell = say or (lambda line: None)
         if not self.store.exists(name):
@@ -221,7 +233,7 @@ class Machines:
         return True
 
     async def remove(self, name: str, force: bool, report: Reporter) -> None:
-        from . import operations
+        from .. import operations
 
         await operations.remove(self.store, name, force, report)
 
@@ -230,8 +242,8 @@ class Machines:
                   prog: str = "machine-tui", argv: list[str] | None = None) -> str:
         """The shell lines that point a docker client at the machine, after a TLS check of its engine; the shell is
         the user's own unless named (the app and the CLI print the same lines)."""
+        from ..reach import checked_url
         from . import shellenv
-        from .reach import checked_url
 
         try:
             shell = shellenv.detect_shell(shell)
@@ -244,7 +256,7 @@ class Machines:
             raise MachineError(f"Error checking TLS connection: {err}") from None
         ip = None
         if no_proxy:
-            from .machines import machine_ip
+            from .access import machine_ip
 
             ip = await machine_ip(host)
         values = shellenv.docker_env(url, host.auth.get("StorePath") or host.dir, host.name, ip, no_proxy)
@@ -252,7 +264,7 @@ class Machines:
 
     async def docker_flags(self, name: str, swarm: bool = False, prog: str = "machine-tui") -> str:
         """`config`: the docker client's TLS flags for the machine, after the same check."""
-        from .reach import checked_url
+        from ..reach import checked_url
 
         host = self.load(name)
         try:

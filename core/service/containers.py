@@ -10,10 +10,13 @@ import ssl
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .engine_client import EngineClient, quoted
-from .errors import MachineError
+from ..engine_client import EngineClient, quoted
+from ..errors import MachineError
+
+if TYPE_CHECKING:
+    from ..hostconfig import Host
 
 STATS_AT_ONCE = 8  # stats requests in flight per machine: an engine answers each in ~50 ms, a busy one slower
 
@@ -91,6 +94,11 @@ def cpu_percent(stats: dict[str, Any], before: Usage | None) -> tuple[float | No
     if d_system <= 0 or d_cpu < 0:
         return None, now
     return d_cpu / d_system * cpus * 100.0, now
+
+
+async def connect(host: Host, timeout: float) -> EngineClient:
+    """A client of the machine's engine over its own TLS (closed by the caller)."""
+    return await EngineClient.of(host, timeout)
 
 
 async def list_containers(engine: EngineClient, contents: MachineContents | None = None,

@@ -10,12 +10,12 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
-from .errors import MachineError
+from ..errors import MachineError
 
 if TYPE_CHECKING:
-    from .events import Reporter
-    from .hostconfig import Host
-    from .store import Store
+    from ..events import Reporter
+    from ..hostconfig import Host
+    from ..store import Store
 
 SWARM_PORT = 2377
 
@@ -46,7 +46,7 @@ class Node:
 
 async def call(host: Host, method: str, path: str, body: Any = None, timeout: float = 60.0) -> Any:
     """A Docker API request to the machine's engine over its TLS."""
-    from .engine_client import EngineClient
+    from ..engine_client import EngineClient
 
     engine = await EngineClient.of(host, timeout)
     try:
@@ -65,7 +65,7 @@ async def swarm_state(host: Host) -> dict[str, Any]:
 async def advertise_address(host: Host) -> str:
     """Where the other nodes reach this one: a private network's address where the driver has one, else the
     machine's IP; "" (the engine chooses its own) where the IP is a port forward of this computer (127.0.0.1)."""
-    from .drivers import driver_for
+    from ..drivers import driver_for
 
     driver = driver_for(host)
     private = await driver.private_address()
@@ -228,3 +228,28 @@ def recorded_role(host: Host) -> tuple[str, str]:
     """(role, cluster) as the store knows them, without asking the engine."""
     mode = (host.doc.get("HostOptions") or {}).get("SwarmMode") or {}
     return str(mode.get("Role", "")), str(mode.get("Cluster", ""))
+
+
+def requested_mode(store: Store, opts: dict[str, Any]) -> tuple[str, str]:
+    """A create's --swarm-mode and --swarm-mode-join, checked before anything is made."""
+    mode, join = str(opts.get("swarm-mode") or ""), str(opts.get("swarm-mode-join") or "")
+    if mode not in ("", "manager", "worker"):
+        raise MachineError(f'--swarm-mode "{mode}": manager or worker')
+    if mode == "worker" and not join:
+        raise MachineError("--swarm-mode worker needs --swarm-mode-join MANAGER: the swarm to join")
+    if join and not mode:
+        raise MachineError("--swarm-mode-join needs --swarm-mode worker (or manager)")
+    if join and not store.exists(join):
+        raise MachineError(f'--swarm-mode-join: Docker machine "{join}" does not exist')
+    return mode, join
+
+
+async def make_member(store: Store, name: str, mode: str, manager: str, report: Reporter) -> None:
+    """The swarm step of a create, once the machine is made: its own step, so that a front end shows the swarm's
+    progress apart from the machine's."""
+    report.step("swarm", "Setting up Swarm mode...")
+    if manager:
+        await join(store, manager, [name], report, as_manager=mode == "manager")
+    else:
+        await init(store, name, report)
+    report.done("swarm", f"{name} is a swarm {mode}")

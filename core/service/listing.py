@@ -10,11 +10,11 @@ import re
 import time
 from typing import Any
 
-from .aio import wait_for
-from .drivers import Driver, State, driver_for
-from .errors import HostNotRunning, MachineError, MachineNotFound
-from .hostconfig import DEFAULT_SWARM_HOST, Host
-from .store import CREATING_FILE, InvalidName, LoadError, Store, create_problem
+from ..aio import wait_for
+from ..drivers import Driver, State, driver_for
+from ..errors import HostNotRunning, MachineError, MachineNotFound
+from ..hostconfig import DEFAULT_SWARM_HOST, Host
+from ..store import CREATING_FILE, InvalidName, LoadError, Store, create_problem
 
 log = logging.getLogger("machine-tui")
 
@@ -48,7 +48,7 @@ class Row:
         return f"Row({shown})"
 
     def template_data(self) -> dict[str, Any]:
-        from .gotemplate import StrictFields
+        from ..gotemplate import StrictFields
 
         data = StrictFields(self.__dict__)
         data.pop("broken", None)
@@ -172,7 +172,7 @@ async def query_host(host: Host, timeout: float, docker_host: str, masters_by_di
         if failed:
             row.State, err = "Error", MachineError(failed)
         if url:
-            from .engine import docker_version
+            from ..engine import docker_version
 
             auth = host.auth
             try:
@@ -267,7 +267,7 @@ async def read_clouds_together(drivers: list[Driver], timeout: float) -> None:
     20); a listing that fails leaves each machine to ask on its own, and say its own error."""
     import asyncio
 
-    from .drivers.cloud import CloudDriver
+    from ..drivers.cloud import CloudDriver
 
     groups: dict[tuple[Any, ...], list[CloudDriver]] = {}
     for driver in drivers:
@@ -317,7 +317,7 @@ class CloudRows:
         return ask, kept
 
     def keep(self, rows: list[Row], hosts: list[Host], drivers: list[Driver]) -> None:
-        from .drivers.cloud import CloudDriver
+        from ..drivers.cloud import CloudDriver
 
         now = time.monotonic()
         by_name = {r.Name: r for r in rows}
@@ -375,8 +375,8 @@ HEADER = {
 
 def render(rows: list[Row], fmt: str = "") -> str:
     """Format rows as docker-machine does: Go template, `table` prefix adds a header, tabwriter aligns."""
-    from .gotemplate import Template
-    from .tabwriter import tabwrite
+    from ..gotemplate import Template
+    from ..tabwriter import tabwrite
 
     fmt = (fmt or DEFAULT_LS_FORMAT).strip()
     fmt = fmt.replace("\\t", "\t").replace("\\n", "\n")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import MachineError
-from .store import Store
+from ..errors import MachineError
+from ..store import Store
 
 
 @dataclass(frozen=True)
@@ -20,8 +20,8 @@ class Orphan:
 
 
 def cloud_driver_names() -> list[str]:
-    from .drivers import driver_class, driver_names
-    from .drivers.cloud import CloudDriver
+    from ..drivers import driver_class, driver_names
+    from ..drivers.cloud import CloudDriver
 
     return [name for name in driver_names() if issubclass(driver_class(name), CloudDriver)]
 
@@ -29,8 +29,8 @@ def cloud_driver_names() -> list[str]:
 async def find(store: Store, driver_name: str, values: dict[str, Any]) -> list[Orphan]:
     """Every resource the cloud (reached with the create flags' values) tags with this store's id, less those a
     machine of the store owns. One listing per kind of resource."""
-    from .drivers import driver_class, driver_for
-    from .drivers.cloud import CloudDriver
+    from ..drivers import driver_class, driver_for
+    from ..drivers.cloud import CloudDriver
 
     cls = driver_class(driver_name)
     if not issubclass(cls, CloudDriver):
@@ -64,8 +64,8 @@ async def find(store: Store, driver_name: str, values: dict[str, Any]) -> list[O
 
 async def remove(driver_name: str, values: dict[str, Any], orphans: list[Orphan]) -> list[str]:
     """Remove the orphans found; what could not be removed, one line each."""
-    from .drivers import driver_class
-    from .drivers.cloud import CloudDriver, Leftover
+    from ..drivers import driver_class
+    from ..drivers.cloud import CloudDriver, Leftover
 
     cls = driver_class(driver_name)
     driver = cls.from_form(values)
