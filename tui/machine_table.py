@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import DataTable
 
@@ -78,6 +79,37 @@ class LiveTable(DataTable, inherit_bindings=False):
         if self.row_count:
             step = max(1, (self.scrollable_content_region.height - 1) // 2)
             self.move_cursor(row=min(self.row_count - 1, max(0, self.cursor_row + direction * step)))
+
+    # ----- sorting, as every live table does it: `o` the next column, `O` reversed, a header click that column (and
+    # again: reversed). The table keeps the order and says when it changes; its screen sorts its rows by it.
+    sortable: tuple[str, ...] = ()  # the column keys `o` goes through, left to right
+    sort_column = ""  # "": the screen's natural order
+    sort_reverse = False
+
+    class SortChanged(Message):
+        def __init__(self, table: LiveTable) -> None:
+            super().__init__()
+            self.table = table
+
+    def sort_by(self, column: str, reverse: bool) -> None:
+        self.sort_column, self.sort_reverse = column, reverse
+        self.show_sort(column, reverse)
+        self.post_message(self.SortChanged(self))
+
+    def sort_next(self) -> None:
+        columns = list(self.sortable)
+        following = columns[(columns.index(self.sort_column) + 1) % len(columns)] if self.sort_column in columns \
+            else columns[0]
+        self.sort_by(following, False)
+
+    def sort_turned(self) -> None:
+        self.sort_by(self.sort_column or self.sortable[0], not self.sort_reverse)
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        column = event.column_key.value or ""
+        if column in self.sortable:
+            event.stop()
+            self.sort_by(column, not self.sort_reverse if column == self.sort_column else False)
 
     def show_sort(self, column_key: str, reverse: bool) -> None:
         """The column the rows are sorted by carries the direction's arrow in its header."""

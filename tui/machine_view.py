@@ -131,7 +131,6 @@ class MachineScreen(Screen[None]):
         self.engine = None
         self.contents = None  # core.containers.MachineContents: the last poll's containers and samples
         self.name_filter = ""
-        self.sort_column, self.sort_reverse = "", False  # "": running first, then by name
         self.problem = ""
         self.poller = AdaptivePoller(self, poll_interval, self.poll)
 
@@ -145,6 +144,7 @@ class MachineScreen(Screen[None]):
         with TabbedContent(id="machine-tabs", initial="containers"):
             with TabPane("Containers", id="containers"):
                 table = LiveTable(id="container-table", cursor_type="row", zebra_stripes=True)
+                table.sortable = tuple(SORT_KEYS)  # unsorted at first: the running ones first, then by name
                 for col in CONTAINER_COLUMNS:
                     table.add_column(col, key=col)
                 yield table
@@ -209,9 +209,9 @@ class MachineScreen(Screen[None]):
         wanted = self.name_filter.lower()
         shown = [c for c in found if not wanted or any(wanted in v.lower() for v in (c.name, c.image, c.state))]
         shown.sort(key=lambda c: (c.state != "running", c.name))  # unsorted: the running ones first
-        if self.sort_column:
-            shown.sort(key=SORT_KEYS[self.sort_column])  # stable: the order above within equal values
-        if self.sort_reverse:
+        if table.sort_column:
+            shown.sort(key=SORT_KEYS[table.sort_column])  # stable: the order above within equal values
+        if table.sort_reverse:
             shown.reverse()
         rows = []
         for c in shown:
@@ -350,24 +350,16 @@ class MachineScreen(Screen[None]):
         await self.query_one("#container-consoles", ConsoleTabs).close(message.console)
         self.query_one("#container-table").focus()
 
-    # ----- sorting: o the next column, O reversed, a header click that column (again: reversed)
-    def sort_by(self, column: str, reverse: bool) -> None:
-        self.sort_column, self.sort_reverse = column, reverse
-        self.query_one("#container-table", LiveTable).show_sort(column, reverse)
-        self.show_containers()
-
+    # ----- sorting: the table's own (o, O, a header click); the rows follow it
     def action_sort(self) -> None:
-        columns = list(SORT_KEYS)
-        following = columns[(columns.index(self.sort_column) + 1) % len(columns)] if self.sort_column else columns[0]
-        self.sort_by(following, False)
+        self.query_one("#container-table", LiveTable).sort_next()
 
     def action_sort_reverse(self) -> None:
-        self.sort_by(self.sort_column or "NAME", not self.sort_reverse)
+        self.query_one("#container-table", LiveTable).sort_turned()
 
-    def on_data_table_header_selected(self, event) -> None:
-        column = event.column_key.value
-        if event.data_table.id == "container-table" and column in SORT_KEYS:
-            self.sort_by(column, not self.sort_reverse if column == self.sort_column else False)
+    def on_live_table_sort_changed(self, message) -> None:
+        if message.table.id == "container-table":
+            self.show_containers()
 
     # ----- filter, back, help
     def action_filter(self) -> None:

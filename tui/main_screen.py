@@ -69,7 +69,6 @@ class MainScreen(Screen[None]):
         self.rows: dict[str, Row] = {}
         self.marked: set[str] = set()
         self.name_filter = ""
-        self.sort_key, self.sort_reverse = "Name", False
         self.history: dict[str, list[str]] = {}  # what operations said, per machine (the log view)
         self.busy: dict[str, str] = {}  # machines this app is starting or stopping -> what their row says
         self.creates: dict[str, Any] = {}  # machine -> its create worker
@@ -94,6 +93,7 @@ class MainScreen(Screen[None]):
         yield Static(id="summary")
         yield Static(id="first-machine", markup=False)  # an empty store: what c does, what this host can run
         table = MachineTable(id="machines", cursor_type="row", zebra_stripes=True)
+        table.sortable, table.sort_column = tuple(ROW_FIELDS), "NAME"
         for col in ("MARK",) + COLUMNS:
             table.add_column(" " if col == "MARK" else col, key=col)
         with Horizontal(id="table-area"):
@@ -119,7 +119,7 @@ class MainScreen(Screen[None]):
         self.main_widget("#first-machine").display = False
         self.main_widget("#consoles", TabbedContent).display = False
         self.main_widget("#details").display = False
-        self.main_widget(MachineTable).show_sort(self.SORT_COLUMNS[self.sort_key], self.sort_reverse)
+        self.main_widget(MachineTable).show_sort("NAME", False)
         self.action_refresh()
 
     # ----- polling
@@ -193,34 +193,23 @@ class MainScreen(Screen[None]):
         rows = [r for r in self.rows.values()
                 if not wanted or any(wanted in str(v).lower() for v in (r.Name, r.DriverName, r.State, r.URL))]
         rows.sort(key=lambda r: natural_key(r.Name))
-        if self.sort_key != "Name":
-            rows.sort(key=lambda r: str(getattr(r, self.sort_key)).lower())  # stable: names stay in order within
-        if self.sort_reverse:
+        table = self.main_widget(MachineTable)
+        field = ROW_FIELDS.get(table.sort_column, "Name")
+        if field != "Name":
+            rows.sort(key=lambda r: str(getattr(r, field)).lower())  # stable: names stay in order within
+        if table.sort_reverse:
             rows.reverse()
         self.main_widget(MachineTable).show(rows, self.marked)
         self.show_details()
 
-    # a row's field -> its column; `o` goes through them in this order, a header click picks one
-    SORT_COLUMNS = {"Name": "NAME", "Active": "ACTIVE", "DriverName": "DRIVER", "State": "STATE", "URL": "URL",
-                    "DockerVersion": "DOCKER", "Error": "ERRORS"}  # the screen's order, left to right
-
-    def sort_by(self, key: str, reverse: bool) -> None:
-        self.sort_key, self.sort_reverse = key, reverse
-        self.main_widget(MachineTable).show_sort(self.SORT_COLUMNS[key], reverse)
-        self.redraw()
-
     def action_sort(self) -> None:
-        keys = list(self.SORT_COLUMNS)
-        self.sort_by(keys[(keys.index(self.sort_key) + 1) % len(keys)], False)
+        self.main_widget(MachineTable).sort_next()
 
     def action_sort_reverse(self) -> None:
-        self.sort_by(self.sort_key, not self.sort_reverse)
+        self.main_widget(MachineTable).sort_turned()
 
-    def on_data_table_header_selected(self, event) -> None:
-        """A click on a column's header sorts by it; a second click turns the order round."""
-        key = next((k for k, col in self.SORT_COLUMNS.items() if col == event.column_key.value), None)
-        if key is not None:
-            self.sort_by(key, not self.sort_reverse if key == self.sort_key else False)
+    def on_live_table_sort_changed(self, message) -> None:
+        self.redraw()
 
     # ----- the detail pane
     def action_details(self) -> None:
@@ -698,6 +687,10 @@ class MainScreen(Screen[None]):
             self.notify(f"ssh needs a terminal to suspend into: {err}", severity="warning")
         self.poll()
 
+
+# a column -> the row's field its rows sort by; `o` goes through them in this order (the screen's, left to right)
+ROW_FIELDS = {"NAME": "Name", "ACTIVE": "Active", "DRIVER": "DriverName", "STATE": "State", "URL": "URL",
+              "DOCKER": "DockerVersion", "ERRORS": "Error"}
 
 # what a stop or a kill costs, said before it is done (unless the user turned the question off)
 ASK_FIRST = {"stop": "Its containers stop with it.",
