@@ -138,6 +138,49 @@ def run(coro):
     return asyncio.run(_ending_on_signals(coro))
 
 
+def run_at_once(make):
+    """A read (url, status, ip, env, config) of a machine whose driver answers from its record: the coroutine that
+    `make` returns is run here without an event loop, so the quick commands never load asyncio. One that waits on
+    something after all is carried on by a loop from where it stands; one that needs a loop before it waits is run
+    again under one (a read has nothing to undo)."""
+    coro = make()
+    try:
+        waiting_on = coro.send(None)
+    except StopIteration as done:
+        return done.value
+    except RuntimeError as err:
+        if "no running event loop" not in str(err):
+            raise
+        return run(make())
+    import asyncio
+
+    return asyncio.run(_ending_on_signals(_Carried(coro, waiting_on)))
+
+
+class _Carried:
+    """A coroutine that ran up to its first wait outside a loop, carried on by the task that awaits this."""
+
+    def __init__(self, coro, waiting_on):
+        self.coro, self.waiting_on = coro, waiting_on
+
+    def __await__(self):
+        coro, waiting_on = self.coro, self.waiting_on
+        while True:
+            try:
+                sent = yield waiting_on
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as err:  # noqa: BLE001 - a cancellation or an error, passed in as a task does
+                step = coro.throw, err
+            else:
+                step = coro.send, sent
+            try:
+                waiting_on = step[0](step[1])
+            except StopIteration as done:
+                return done.value
+
+
 async def _ending_on_signals(coro):
     """The command's coroutine, cancelled by SIGTERM and SIGHUP as asyncio cancels it on Ctrl-C."""
     import asyncio

@@ -12,6 +12,7 @@ from .context import (
     fleet_names,
     load_hosts,
     run,
+    run_at_once,
     run_verb_on_hosts,
     target_name,
     target_names,
@@ -116,7 +117,7 @@ def cmd_status(ctx, opts, args):
         except MachineError as err:
             raise MachineError(f"error getting state for host {host.name}: {err}") from None
 
-    value = run(state())
+    value = run_at_once(state) if ctx.machines.answers_at_once(name) else run(state())
     if create_problem(host.dir):
         value = "Error"
     ctx.say(json_state(host.name, value) if opts["json"] else value)
@@ -130,7 +131,11 @@ def json_state(name: str, state: str) -> str:
 
 
 def cmd_url(ctx, opts, args):
-    ctx.say(run(ctx.machines.url(target_name(ctx, args))))
+    name = target_name(ctx, args)
+    if ctx.machines.answers_at_once(name):
+        ctx.say(run_at_once(lambda: ctx.machines.url(name)))
+    else:
+        ctx.say(run(ctx.machines.url(name)))
     return 0
 
 
@@ -154,6 +159,13 @@ def cmd_ip(ctx, opts, args):
         if errors:
             raise MachineError("\n".join(errors))
 
+    if ctx.machines.answers_at_once(*(h.name for h in hosts)):
+        for h in hosts:  # each answers from its record: one after the other, no event loop
+            try:
+                ctx.say(run_at_once(lambda h=h: machine_ip(h)))
+            except MachineError as err:
+                raise MachineError(f"Error getting IP address: {err}") from None
+        return 0
     run(all_ips())
     return 0
 
@@ -182,7 +194,11 @@ def run_verb(name: str, ctx, opts, args):
 
 
 def cmd_config(ctx, opts, args):
-    ctx.out.write(run(ctx.machines.docker_flags(target_name(ctx, args), opts["swarm"], prog=PROG)))
+    name = target_name(ctx, args)
+    if ctx.machines.answers_at_once(name):
+        ctx.out.write(run_at_once(lambda: ctx.machines.docker_flags(name, opts["swarm"], prog=PROG, at_once=True)))
+    else:
+        ctx.out.write(run(ctx.machines.docker_flags(name, opts["swarm"], prog=PROG)))
     return 0
 
 
@@ -203,8 +219,12 @@ def cmd_env(ctx, opts, args):
     name = target_name(ctx, args)
     ctx.store.load(name)  # a missing machine is said before the shell is
     shell = _shell(ctx, opts)  # a shell we cannot write for is refused before any connection
-    ctx.out.write(run(ctx.machines.env(name, shell, opts["swarm"], opts["no-proxy"], prog=PROG,
-                                       argv=[PROG] + ctx.argv)))
+    if ctx.machines.answers_at_once(name):  # the TLS check on a blocking socket, no event loop
+        ctx.out.write(run_at_once(lambda: ctx.machines.env(name, shell, opts["swarm"], opts["no-proxy"], prog=PROG,
+                                                           argv=[PROG] + ctx.argv, at_once=True)))
+    else:
+        ctx.out.write(run(ctx.machines.env(name, shell, opts["swarm"], opts["no-proxy"], prog=PROG,
+                                           argv=[PROG] + ctx.argv)))
     return 0
 
 

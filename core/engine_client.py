@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .aio import wait_for
-from .engine import EngineError, _go_dial_error, client_context, split_hostport, tls_files_problem
+from .engine import EngineError
 from .errors import MachineError
+from .tlscheck import client_context, go_dial_error, split_hostport, tls_files_problem
 
 if TYPE_CHECKING:
     from .hostconfig import Host
@@ -123,7 +124,7 @@ class EngineClient:
                                         limit=1 << 20), self.timeout)
         except (OSError, asyncio.TimeoutError) as err:
             raise MachineError(f"Cannot reach the engine of {self.name} at {self.address}: "
-                               f"{_go_dial_error(self.address, err)}") from None
+                               f"{go_dial_error(self.address, err)}") from None
 
     async def request(self, method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
                       keep: bool = True) -> Response:
@@ -147,7 +148,7 @@ class EngineClient:
                 if reused:
                     continue
                 raise MachineError(f"{method} {path} on {self.name} ({self.address}): "
-                                   f"{_go_dial_error(self.address, err)}") from None
+                                   f"{go_dial_error(self.address, err)}") from None
         if not 200 <= response.status < 300 and response.status != 101:
             answer = await response.json()
             response.close()
@@ -181,7 +182,7 @@ class EngineClient:
             answer = await wait_for(response.json(), self.timeout)
         except (OSError, ssl.SSLError, asyncio.IncompleteReadError, asyncio.TimeoutError) as err:
             response.close()
-            raise MachineError(f"{method} {path} on {self.name}: {_go_dial_error(self.address, err)}") from None
+            raise MachineError(f"{method} {path} on {self.name}: {go_dial_error(self.address, err)}") from None
         self._release(response)
         return answer
 

@@ -3,8 +3,6 @@ operations and provisioning, so neither has to import the other to reach a machi
 
 from __future__ import annotations
 
-import asyncio
-
 from . import hostconfig
 from .drivers import Driver, State, driver_for
 from .errors import HostNotRunning, MachineError
@@ -23,6 +21,8 @@ async def wait_for_state(driver: Driver, wanted: State, tries: int | None = None
             return
         if report is not None:
             report.progress("state", attempt / tries, f"Waiting for {wanted} ({attempt}/{tries}): {state}")
+        import asyncio  # here: the quick commands that reach a URL never load it
+
         await asyncio.sleep(delay)
     raise MachineError(f"Error waiting for the machine to be {wanted} (last state {state}): "
                        f"Maximum number of retries ({tries}) exceeded")
@@ -46,12 +46,18 @@ async def machine_url(host: Host, swarm: bool = False) -> str:
     return url
 
 
-async def checked_url(host: Host, swarm: bool = False, prog: str = "") -> str:
-    """The connection check env and config run first: URL, then a TLS handshake with the client certs."""
-    from .engine import check_tls
-
+async def checked_url(host: Host, swarm: bool = False, prog: str = "", at_once: bool = False) -> str:
+    """The connection check env and config run first: URL, then a TLS handshake with the client certs. at_once: the
+    handshake on a plain blocking socket (a command line with nothing else to do), not through an event loop."""
     url = await machine_url(host, swarm)
     auth = host.auth
-    await check_tls(url, auth.get("CaCertPath", ""), auth.get("ClientCertPath", ""),
-                    auth.get("ClientKeyPath", ""), prog=prog)
+    files = (auth.get("CaCertPath", ""), auth.get("ClientCertPath", ""), auth.get("ClientKeyPath", ""))
+    if at_once:
+        from .tlscheck import check_tls_now
+
+        check_tls_now(url, *files, prog=prog)
+    else:
+        from .engine import check_tls
+
+        await check_tls(url, *files, prog=prog)
     return url

@@ -115,6 +115,8 @@ class Driver(abc.ABC):
 
                 raise missing_extra(f"the {cls.name} driver", extra) from None
     provisions = True  # False: create stops after the driver (none)
+    # its URL, IP and state are in its record: reading them waits on nothing (the CLI then starts no event loop)
+    answers_at_once = False
     flags_given: set[str] | None = None  # at create: the flags the user typed (None: all of them count as typed)
 
     ip_address = Setting("IPAddress", str, "")

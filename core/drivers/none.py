@@ -15,6 +15,7 @@ class NoneDriver(Driver):
     name = "none"
     summary = "a Docker engine already listening at a URL: recorded, nothing installed"
     provisions = False
+    answers_at_once = True
     flags = [Flag("url", "URL of host when no driver is selected", required=True)]
 
     ssh_user_setting = Setting("SSHUser", str, "")

@@ -54,6 +54,17 @@ class Machines:
     def exists(self, name: str) -> bool:
         return self.store.exists(name)
 
+    def answers_at_once(self, *names: str) -> bool:
+        """Whether each machine's driver answers its URL, IP and state from its record, waiting on nothing."""
+        from ..drivers import DRIVERS, driver_class
+
+        try:
+            hosts = [self.load(name) for name in names]
+            return bool(hosts) and all(h.driver_name in DRIVERS and driver_class(h.driver_name).answers_at_once
+                                       for h in hosts)
+        except MachineError:
+            return False  # said by the command itself
+
     async def listing(self, timeout: float = 10.0, filters: dict[str, Any] | None = None,
                    docker_host: str | None = None, cloud_rows: CloudRows | None = None) -> list[Row]:
         from .listing import list_machines
@@ -239,7 +250,7 @@ class Machines:
 
     # ----- connecting a docker client
     async def env(self, name: str, shell: str = "", swarm: bool = False, no_proxy: bool = False,
-                  prog: str = "machine-tui", argv: list[str] | None = None) -> str:
+                  prog: str = "machine-tui", argv: list[str] | None = None, at_once: bool = False) -> str:
         """The shell lines that point a docker client at the machine, after a TLS check of its engine; the shell is
         the user's own unless named (the app and the CLI print the same lines)."""
         from ..reach import checked_url
@@ -251,7 +262,7 @@ class Machines:
             shell = "bash"
         host = self.load(name)
         try:
-            url = await checked_url(host, swarm, prog=prog)
+            url = await checked_url(host, swarm, prog=prog, at_once=at_once)
         except MachineError as err:
             raise MachineError(f"Error checking TLS connection: {err}") from None
         ip = None
@@ -262,13 +273,14 @@ class Machines:
         values = shellenv.docker_env(url, host.auth.get("StorePath") or host.dir, host.name, ip, no_proxy)
         return shellenv.render_set(shell, values, argv or [prog, "env", name])
 
-    async def docker_flags(self, name: str, swarm: bool = False, prog: str = "machine-tui") -> str:
+    async def docker_flags(self, name: str, swarm: bool = False, prog: str = "machine-tui",
+                           at_once: bool = False) -> str:
         """`config`: the docker client's TLS flags for the machine, after the same check."""
         from ..reach import checked_url
 
         host = self.load(name)
         try:
-            url = await checked_url(host, swarm, prog=prog)
+            url = await checked_url(host, swarm, prog=prog, at_once=at_once)
         except MachineError as err:
             raise MachineError(f"Error running connection boilerplate: {err}") from None
         folder = host.auth.get("StorePath") or host.dir

@@ -57,3 +57,38 @@ def test_ls_q_loads_the_drivers_but_no_event_loop(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     loaded = set(json.loads(out.splitlines()[-1]))
     assert "machine_tui.core.service.listing" in loaded and "asyncio" not in loaded
+
+
+def test_the_quick_reads_of_a_machine_that_answers_from_its_record_load_no_event_loop(tmp_path):
+    """url, status, ip, env and config of a none machine (its URL is in its record; env and config check TLS on a
+    blocking socket) load no asyncio, no logging and no platformdirs; the answers are those of the event-loop path."""
+    import os
+
+    from fakeengine import FakeEngine
+    from vmrig import free_port
+
+    store = str(tmp_path / "store")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MACHINE_", "DOCKER_"))}
+    env.update(MACHINE_STORAGE_PATH=store, SHELL="/bin/bash", MACHINE_TUI_LOG_DIR=str(tmp_path / "logs"))
+    port = free_port()
+    made = subprocess.run([sys.executable, "-m", "machine_tui.cli", "create", "-d", "none", "--url",
+                           f"tcp://127.0.0.1:{port}", "n1"], env=env, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+
+    def loaded_by(*args: str) -> tuple[set[str], str]:
+        code = ("import sys, io, json\nfrom machine_tui.cli.main import main\n"
+                f"sys.argv = ['machine-tui', *{list(args)!r}]\nreal, sys.stdout = sys.stdout, io.StringIO()\n"
+                "try:\n    main()\nexcept SystemExit:\n    pass\nsaid, sys.stdout = sys.stdout.getvalue(), real\n"
+                "print(json.dumps([sorted(sys.modules), said]))")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+        modules, said = json.loads(out.splitlines()[-1])
+        return set(modules), said
+
+    with FakeEngine(store, "127.0.0.1", port):
+        for args, answer in ((["url", "n1"], f"tcp://127.0.0.1:{port}\n"), (["status", "n1"], "Running\n"),
+                             (["ip", "n1"], None), (["env", "n1"], f'export DOCKER_HOST="tcp://127.0.0.1:{port}"'),
+                             (["config", "n1"], "--tlsverify\n")):
+            loaded, said = loaded_by(*args)
+            assert answer is None or answer in said, (args, said)
+            for heavy in ("asyncio", "logging", "platformdirs", "concurrent.futures"):
+                assert heavy not in loaded, (args, heavy)
