@@ -14,16 +14,23 @@ class Context:
     """What every command gets: the store, the global options, the output streams."""
 
     def __init__(self, gopts: dict, argv: list[str], out=None, err=None, stdin=None):
-        from ..core.store import Store
-
         self.gopts = gopts
         self.argv = argv
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.stdin = stdin or sys.stdin
-        self.store = Store(gopts.get("storage-path") or None)
         self.debug = bool(gopts.get("debug"))
         self._machines = None
+        self._store = None
+
+    @property
+    def store(self):
+        """The store, opened when a command first needs it (`env --unset` and `version` never do)."""
+        if self._store is None:
+            from ..core.store import Store
+
+            self._store = Store(self.gopts.get("storage-path") or None)
+        return self._store
 
     @property
     def machines(self):

@@ -82,6 +82,8 @@ def go_dial_error(addr: str, err: BaseException) -> str:
         if "expired" in msg:
             return "x509: certificate has expired or is not yet valid"
         return f"x509: {msg}"
+    if isinstance(err, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):  # hung up in the handshake: as asyncio says it
+        return f"read tcp {addr}: read: connection reset by peer"
     if isinstance(err, ssl.SSLError):
         return f"remote error: tls: {err.reason or err}".lower() if err.reason else f"tls: {err}"
     if isinstance(err, ConnectionRefusedError) or getattr(err, "errno", None) == errno.ECONNREFUSED:

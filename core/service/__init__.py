@@ -12,12 +12,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MachineError
-from ..store import Store
 
 if TYPE_CHECKING:
     from ..events import Reporter
     from ..hostconfig import Host
     from ..operations import TLSFiles
+    from ..store import Store
     from .listing import CloudRows, Row
 
 
@@ -45,7 +45,11 @@ class Machines:
     """The machines of one store, and everything a user does to them."""
 
     def __init__(self, store: Store | None = None):
-        self.store = store if store is not None else Store()
+        if store is None:
+            from ..store import Store
+
+            store = Store()
+        self.store = store
 
     # ----- reading
     def load(self, name: str) -> Host:

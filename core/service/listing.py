@@ -4,7 +4,6 @@ One machine that is broken, slow or gone never breaks the listing of the others.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import time
@@ -15,8 +14,6 @@ from ..drivers import Driver, State, driver_for
 from ..errors import HostNotRunning, MachineError, MachineNotFound
 from ..hostconfig import DEFAULT_SWARM_HOST, Host
 from ..store import CREATING_FILE, InvalidName, LoadError, Store, create_problem
-
-log = logging.getLogger("machine-tui")
 
 FILTER_KEYS = ("driver", "state", "name", "label", "swarm")
 
@@ -280,7 +277,9 @@ async def read_clouds_together(drivers: list[Driver], timeout: float) -> None:
         try:
             await wait_for(type(group[0]).read_together(group), timeout)
         except Exception:  # noqa: BLE001 - each machine then asks on its own
-            log.debug("reading %d machines together failed", len(group), exc_info=True)
+            from ..logfile import get_logger  # here: `ls -q` never loads logging
+
+            get_logger().debug("reading %d machines together failed", len(group), exc_info=True)
 
     await asyncio.gather(*(read(g) for g in groups.values()))
 
