@@ -93,6 +93,93 @@ def end_process(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
+def command_line(pid: int) -> bytes | None:
+    """The command line a live process was started with (its arguments joined; None when it is gone or cannot be
+    read): how the qemu driver knows a pid is still its VM. Linux reads /proc; macOS and the BSDs ask ps."""
+    if pid <= 0:
+        return None
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read() or None
+    except FileNotFoundError:
+        if os.path.isdir("/proc/self"):
+            return None  # Linux: gone
+    except OSError:
+        return None
+    if sys.platform == "win32":
+        return None
+    import subprocess
+
+    try:
+        out = subprocess.run(["ps", "-ww", "-o", "command=", "-p", str(pid)], capture_output=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.strip() or None
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (a VM process that exited but whose parent has not reaped it is not running)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        if os.path.isdir("/proc/self"):
+            return False
+    except OSError:
+        return False
+    return pid_alive(pid)
+
+
+def parent_program() -> str:
+    """The lower-case file name of the program that started this one ("powershell.exe", "cmd.exe"; "" where it
+    cannot be told): on Windows, where no $SHELL names the user's shell, it is the shell `env` writes for, as
+    docker-machine detects it."""
+    if sys.platform == "win32":
+        return _windows_parent_program()
+    try:
+        with open(f"/proc/{os.getppid()}/comm") as fh:
+            return fh.read().strip().lower()
+    except OSError:
+        return ""
+
+
+def _windows_parent_program() -> str:
+    if sys.platform != "win32":
+        return ""
+    import ctypes
+    from ctypes import wintypes
+
+    class ProcessEntry(ctypes.Structure):  # PROCESSENTRY32W
+        _fields_ = [("dwSize", wintypes.DWORD), ("cntUsage", wintypes.DWORD), ("th32ProcessID", wintypes.DWORD),
+                    ("th32DefaultHeapID", ctypes.c_void_p), ("th32ModuleID", wintypes.DWORD),
+                    ("cntThreads", wintypes.DWORD), ("th32ParentProcessID", wintypes.DWORD),
+                    ("pcPriClassBase", ctypes.c_long), ("dwFlags", wintypes.DWORD),
+                    ("szExeFile", ctypes.c_wchar * 260)]
+
+    kernel = ctypes.windll.kernel32
+    snapshot = kernel.CreateToolhelp32Snapshot(0x2, 0)  # TH32CS_SNAPPROCESS
+    if not snapshot or snapshot == -1:
+        return ""
+    try:
+        programs: dict[int, tuple[int, str]] = {}  # pid -> (its parent, its file name)
+        entry = ProcessEntry()
+        entry.dwSize = ctypes.sizeof(ProcessEntry)
+        more = kernel.Process32FirstW(snapshot, ctypes.byref(entry))
+        while more:
+            programs[entry.th32ProcessID] = (entry.th32ParentProcessID, entry.szExeFile.lower())
+            more = kernel.Process32NextW(snapshot, ctypes.byref(entry))
+    finally:
+        kernel.CloseHandle(snapshot)
+    parent = programs.get(os.getpid(), (0, ""))[0]
+    # python.exe under a launcher (py.exe, a pipx shim) is not the shell: go up to the first program that is not
+    for _ in range(4):
+        name = programs.get(parent, (0, ""))[1]
+        if not name.startswith(("python", "py.exe", "machine-tui")):
+            return name
+        parent = programs[parent][0]
+    return ""
+
+
 def free_bytes(folder: str) -> int:
     return shutil.disk_usage(folder).free
 

@@ -341,13 +341,9 @@ class QemuDriver(Driver):
             pid = int(_read_text(self._path("qemu.pid")).strip())
         except (OSError, ValueError):
             return None
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                cmdline = fh.read()
-        except OSError:
-            return None
+        cmdline = hostos.command_line(pid)
         # guard against a reused pid: it must be our QEMU, on this machine's disk
-        return pid if self._path("disk.qcow2").encode() in cmdline else None
+        return pid if cmdline and self._path("disk.qcow2").encode() in cmdline else None
 
     async def _qmp(self, command: str, timeout: float = 5.0) -> dict[str, Any]:
         return await qmp_command(self._path("qmp.sock"), command, timeout)
@@ -459,11 +455,7 @@ class QemuDriver(Driver):
 
 
 def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
+    return hostos.running(pid)
 
 
 async def _run(*argv: str, check: bool = True) -> str:

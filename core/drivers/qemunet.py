@@ -113,12 +113,11 @@ def _switch_pid(store_path: str, network: str) -> int | None:
     try:
         with open(pidfile) as fh:
             pid = int(fh.read().strip())
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            cmdline = fh.read()
     except (OSError, ValueError):
         return None
+    cmdline = hostos.command_line(pid)
     # a reused pid is not our switch: it must be vde_switch on this network's socket
-    return pid if switch_socket(store_path, network).encode() in cmdline else None
+    return pid if cmdline and switch_socket(store_path, network).encode() in cmdline else None
 
 
 def ensure_switch(store_path: str, network: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 # shell: (set prefix, set delim, set suffix, unset prefix, unset delim, unset suffix, comment, hint template)
@@ -28,13 +29,20 @@ class UnknownShell(Exception):
 
 
 def detect_shell(explicit: str = "") -> str:
-    """--shell wins; else basename($SHELL). docker-machine fails with no $SHELL (dm#2947)."""
+    """--shell wins; else basename($SHELL). Without $SHELL on Windows, the program that started this one, as
+    docker-machine's shell_windows.go detects it: PowerShell (powershell or pwsh) or else cmd. Elsewhere
+    docker-machine fails with no $SHELL (dm#2947), and so does this."""
     if explicit:
         return explicit
     shell = os.environ.get("SHELL", "")
-    if not shell:
-        raise UnknownShell()
-    return os.path.basename(shell)
+    if shell:
+        return os.path.basename(shell).removesuffix(".exe")
+    if sys.platform == "win32":
+        from ..hostos import parent_program
+
+        started_by = parent_program()
+        return "powershell" if started_by.startswith(("powershell", "pwsh")) else "cmd"
+    raise UnknownShell()
 
 
 def _syntax(shell: str) -> Any:

@@ -90,3 +90,83 @@ def test_no_core_module_imports_a_posix_only_module_at_import_time():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             found += [f"{path.relative_to(root)}: {n}" for n in names if n.split(".")[0] in posix_only]
     assert found == []
+
+
+def cli_here(argv: list[str], capsys) -> tuple[int, str, str]:
+    """The CLI in this process (so the simulated platform holds), as a user's shell runs it."""
+    from machine_tui.cli.main import main
+
+    with pytest.raises(SystemExit) as ended:
+        main(argv)
+    out, err = capsys.readouterr()
+    return ended.value.code or 0, out, err
+
+
+@pytest.mark.parametrize("started_by, flag, shell", [
+    ("powershell.exe", [], "powershell"), ("pwsh.exe", [], "powershell"), ("cmd.exe", [], "cmd"),
+    ("explorer.exe", [], "cmd"), ("cmd.exe", ["--shell", "powershell"], "powershell"),
+    ("powershell.exe", ["--shell", "cmd"], "cmd")])
+def test_env_on_windows_writes_for_the_shell_that_started_it(windows, tmp_path, monkeypatch, capsys, started_by,
+                                                              flag, shell):
+    from fakeengine import FakeEngine
+    from machine_tui.core import hostos
+    from vmrig import free_port
+
+    monkeypatch.delenv("SHELL", raising=False)  # Windows has none: the parent process says which shell it is
+    monkeypatch.setenv("COMSPEC", r"C:\Windows\system32\cmd.exe")
+    monkeypatch.setattr(hostos, "parent_program", lambda: started_by)
+    store, port = str(tmp_path / "store"), free_port()
+    assert cli_here(["-s", store, "create", "-d", "none", "--url", f"tcp://127.0.0.1:{port}", "w1"], capsys)[0] == 0
+    with FakeEngine(store, "127.0.0.1", port):
+        code, out, err = cli_here(["-s", store, "env", *flag, "w1"], capsys)
+    assert code == 0, err
+    first = out.splitlines()[0]
+    if shell == "powershell":
+        assert first == '$Env:DOCKER_TLS_VERIFY = "1"', out
+    else:
+        assert first == "SET DOCKER_TLS_VERIFY=1", out
+    assert windows.locks  # the store's writes locked through msvcrt
+
+
+def test_the_everyday_commands_run_without_the_posix_only_modules(windows, tmp_path, monkeypatch, capsys):
+    for module in ("termios", "pty", "tty", "grp", "pwd", "resource"):
+        monkeypatch.setitem(sys.modules, module, None)  # `import X` raises, as on Windows
+    store = str(tmp_path / "store")
+    assert cli_here(["-s", store, "create", "-d", "none", "--url", "tcp://127.0.0.1:1", "w1"], capsys)[0] == 0
+    code, out, _ = cli_here(["-s", store, "ls", "--format", "{{.Name}} {{.DriverName}} {{.State}}"], capsys)
+    assert (code, out) == (0, "w1 none Running\n")
+    code, out, _ = cli_here(["-s", store, "inspect", "w1"], capsys)
+    assert code == 0 and json.loads(out)["DriverName"] == "none"
+    assert cli_here(["-s", store, "url", "w1"], capsys)[:2] == (0, "tcp://127.0.0.1:1\n")
+    assert cli_here(["-s", store, "rm", "-y", "w1"], capsys)[0] == 0
+    assert cli_here(["-s", store, "ls", "-q"], capsys)[:2] == (0, "")
+
+
+def test_a_vm_is_found_without_proc_as_on_macos(monkeypatch, tmp_path):
+    """Where there is no /proc (macOS, the BSDs), a process's command line comes from ps: the qemu driver still
+    tells its VM from a reused pid, and a live process is running."""
+    import builtins
+    import subprocess as sp
+
+    real_open = builtins.open
+
+    def no_proc(path, *args, **kwargs):
+        if str(path).startswith("/proc/"):
+            raise FileNotFoundError(path)
+        return real_open(path, *args, **kwargs)
+
+    real_isdir = os.path.isdir
+    monkeypatch.setattr(builtins, "open", no_proc)
+    monkeypatch.setattr(os.path, "isdir", lambda p: False if str(p).startswith("/proc") else real_isdir(p))
+    monkeypatch.setattr(sys, "platform", "darwin")
+    marker = str(tmp_path / "disk.qcow2")
+    child = sp.Popen([sys.executable, "-c", "import time; time.sleep(60)", marker])
+    try:
+        line = hostos.command_line(child.pid)
+        assert line is not None and marker.encode() in line
+        assert hostos.running(child.pid)
+        assert hostos.command_line(2 ** 22 + 12345) is None
+    finally:
+        child.kill()
+        child.wait()
+    assert not hostos.running(child.pid)

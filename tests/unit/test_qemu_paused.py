@@ -7,6 +7,7 @@ import asyncio
 import os
 import shutil
 import subprocess
+import time
 
 from machine_tui.core.drivers.qemu import QemuDriver
 from machine_tui.core.states import State
@@ -48,6 +49,10 @@ def test_a_vm_test_that_fails_leaves_no_guest_behind(tmp_path):
         folder.mkdir()
         procs.append(subprocess.Popen([QEMU, "-machine", "none", "-S", "-display", "none", "-name", str(folder)]))
     try:
+        for proc in procs:  # until each has become QEMU (right after the fork it is still this Python)
+            while b"qemu-system" not in open(f"/proc/{proc.pid}/cmdline", "rb").read().split(b"\0")[0]:
+                assert proc.poll() is None
+                time.sleep(0.02)
         assert kill_vms_of(str(mine).encode()) == [procs[0].pid]
         assert procs[0].wait(30) == -9
         assert procs[1].poll() is None
