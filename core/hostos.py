@@ -184,6 +184,34 @@ def free_bytes(folder: str) -> int:
     return shutil.disk_usage(folder).free
 
 
+def owner_only(path: str) -> None:
+    """A private key readable by its owner alone. POSIX: its 0600 mode says so already. Windows: the mode is only a
+    read-only bit, and OpenSSH for Windows refuses a key others may read, so the file's ACL is cut to the user
+    (icacls: no inherited entries, full control for the owner)."""
+    if sys.platform != "win32":
+        return
+    import subprocess
+
+    user = os.environ.get("USERNAME", "")
+    domain = os.environ.get("USERDOMAIN", "")
+    if not user:
+        return
+    who = f"{domain}\\{user}" if domain else user
+    subprocess.run(["icacls", path, "/inheritance:r", "/grant:r", f"{who}:F"], capture_output=True, check=False)
+
+
+def sync_folder(folder: str) -> None:
+    """A rename in folder made durable (POSIX: fsync the folder; Windows cannot open a folder as a file, and NTFS
+    journals the rename itself)."""
+    if sys.platform == "win32":
+        return
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 def make_private(handle: int | IO[Any], path: str) -> None:
     """Owner-only access to a file being written (0600; Windows keeps its folder's ACL, the user's profile)."""
     if sys.platform == "win32":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 
+from . import hostos
+
 
 def make_key_pair(private_path: str) -> str:
     from cryptography.hazmat.primitives import serialization
@@ -17,6 +19,7 @@ def make_key_pair(private_path: str) -> str:
     from .store import write_atomic
 
     write_atomic(private_path, pem, 0o600)
+    hostos.owner_only(private_path)
     write_atomic(private_path + ".pub", pub + b"\n", 0o600)
     return private_path
 
@@ -28,6 +31,7 @@ def adopt_or_make_key(source: str, machine_dir: str) -> str:
     dest = os.path.join(machine_dir, os.path.basename(source))
     shutil.copyfile(source, dest)
     os.chmod(dest, 0o600)
+    hostos.owner_only(dest)
     if os.path.exists(source + ".pub"):
         shutil.copyfile(source + ".pub", dest + ".pub")
         os.chmod(dest + ".pub", 0o600)

@@ -97,11 +97,7 @@ def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    hostos.sync_folder(folder)
 
 
 class Store:
@@ -400,6 +396,7 @@ def replace_pair(cert_path: str, key_path: str, cert_pem: bytes, key_pem: bytes,
     """Write a key and its certificate so that a kill at any moment leaves the old pair or the new one:
     both new files are written beside the old ones, then a commit marker, then both renamed."""
     write_atomic(key_path + NEXT_SUFFIX, key_pem, 0o600)
+    hostos.owner_only(key_path + NEXT_SUFFIX)
     write_atomic(cert_path + NEXT_SUFFIX, cert_pem, cert_mode)
     write_atomic(cert_path + PAIR_COMMIT_SUFFIX, json.dumps({"key": key_path}).encode())
     recover_pair(cert_path)

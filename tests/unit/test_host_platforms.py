@@ -170,3 +170,31 @@ def test_a_vm_is_found_without_proc_as_on_macos(monkeypatch, tmp_path):
         child.kill()
         child.wait()
     assert not hostos.running(child.pid)
+
+
+def test_keys_made_on_windows_get_an_owner_only_acl(windows, tmp_path, monkeypatch, capsys):
+    """OpenSSH for Windows refuses a key others may read, and a 0600 mode means little on NTFS: each private key
+    machine-tui writes gets an ACL for its owner alone (icacls), and nothing else is asked of icacls."""
+    import subprocess as sp
+
+    calls = []
+    real_run = sp.run
+
+    def recorded(argv, *args, **kwargs):
+        if argv and argv[0] == "icacls":
+            calls.append(argv)
+            return sp.CompletedProcess(argv, 0, b"", b"")
+        return real_run(argv, *args, **kwargs)
+
+    monkeypatch.setattr(sp, "run", recorded)
+    monkeypatch.setenv("USERNAME", "ada")
+    monkeypatch.setenv("USERDOMAIN", "LAB")
+    from machine_tui.core.sshkeys import make_key_pair
+
+    key = make_key_pair(str(tmp_path / "id_rsa"))
+    assert calls == [["icacls", key, "/inheritance:r", "/grant:r", "LAB\\ada:F"]]
+    store = str(tmp_path / "store")
+    calls.clear()
+    assert cli_here(["-s", store, "create", "-d", "none", "--url", "tcp://127.0.0.1:1", "w1"], capsys)[0] == 0
+    keys = sorted(os.path.basename(c[1]) for c in calls)
+    assert keys == ["ca-key.pem.next", "key.pem.next"], keys  # the CA's key and the client's, nothing public
