@@ -86,8 +86,8 @@ async def table_bench(store: Store, poll: float = 5.0, machines: int = 500) -> d
 
 
 async def console_bench(coloured: bool) -> dict:
+    from consoleapp import ConsoleApp
     from machine_tui.tui.console import SshConsole
-    from test_console import ConsoleApp
 
     if coloured:
         line = b"\x1b[32m%07d\x1b[0m \x1b[1mINFO\x1b[0m request served in 12 ms from 10.0.0.1\r\n"
