@@ -252,3 +252,43 @@ def lab_bin(tmp_path_factory) -> str:
 
 def with_plugins(env: dict, lab_bin: str) -> dict:
     return {**env, "PATH": f"{lab_bin}{os.pathsep}{env.get('PATH', os.environ['PATH'])}"}
+
+
+# ----- Windows' behaviours, simulated on Linux (tests/unit/test_host_platforms.py, tests/app/test_app_on_windows.py)
+class FakeKernel32:
+    """Windows' process calls, answering for the processes that live here."""
+
+    def __init__(self):
+        self.calls = []
+
+    def OpenProcess(self, access, inherit, pid):  # noqa: N802 (Win32's names)
+        self.calls.append(("OpenProcess", pid))
+        return pid if os.path.exists(f"/proc/{pid}") else 0
+
+    def GetExitCodeProcess(self, handle, code):  # noqa: N802
+        code._obj.value = 259  # STILL_ACTIVE
+        return 1
+
+    def CloseHandle(self, handle):  # noqa: N802
+        return 1
+
+
+@pytest.fixture
+def windows(monkeypatch):
+    """sys.platform is win32, fcntl is absent, msvcrt locks (recorded), and a signal to a process fails the test."""
+    import ctypes
+    import types
+
+    kernel = FakeKernel32()
+    monkeypatch.setattr(ctypes, "windll", types.SimpleNamespace(kernel32=kernel), raising=False)
+    locks = []
+    msvcrt = types.SimpleNamespace(LK_LOCK=1, LK_UNLCK=0, locking=lambda fd, mode, n: locks.append((mode, n)))
+    monkeypatch.setitem(sys.modules, "msvcrt", msvcrt)
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # `import fcntl` raises, as on Windows
+    monkeypatch.setattr(sys, "platform", "win32")
+
+    def no_signal(pid, sig):
+        raise AssertionError(f"os.kill({pid}, {sig}) on Windows ends that process")
+
+    monkeypatch.setattr(os, "kill", no_signal)
+    return types.SimpleNamespace(kernel=kernel, locks=locks)

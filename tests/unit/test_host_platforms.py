@@ -8,49 +8,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-import types
 
 import pytest
 from machine_tui.core import hostos
 from machine_tui.core.store import CREATING_FILE, Store, create_problem
-
-
-class FakeKernel32:
-    """Windows' process calls, answering for the processes that live here."""
-
-    def __init__(self):
-        self.calls = []
-
-    def OpenProcess(self, access, inherit, pid):  # noqa: N802 (Win32's names)
-        self.calls.append(("OpenProcess", pid))
-        return pid if os.path.exists(f"/proc/{pid}") else 0
-
-    def GetExitCodeProcess(self, handle, code):  # noqa: N802
-        code._obj.value = 259  # STILL_ACTIVE
-        return 1
-
-    def CloseHandle(self, handle):  # noqa: N802
-        return 1
-
-
-@pytest.fixture
-def windows(monkeypatch):
-    """sys.platform is win32, fcntl is absent, msvcrt locks (recorded), and a signal to a process fails the test."""
-    import ctypes
-
-    kernel = FakeKernel32()
-    monkeypatch.setattr(ctypes, "windll", types.SimpleNamespace(kernel32=kernel), raising=False)
-    locks = []
-    msvcrt = types.SimpleNamespace(LK_LOCK=1, LK_UNLCK=0, locking=lambda fd, mode, n: locks.append((mode, n)))
-    monkeypatch.setitem(sys.modules, "msvcrt", msvcrt)
-    monkeypatch.setitem(sys.modules, "fcntl", None)  # `import fcntl` raises, as on Windows
-    monkeypatch.setattr(sys, "platform", "win32")
-
-    def no_signal(pid, sig):
-        raise AssertionError(f"os.kill({pid}, {sig}) on Windows ends that process")
-
-    monkeypatch.setattr(os, "kill", no_signal)
-    return types.SimpleNamespace(kernel=kernel, locks=locks)
 
 
 def test_a_create_running_elsewhere_is_asked_of_windows_never_signalled(windows, tmp_path):
