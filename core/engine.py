@@ -1,5 +1,6 @@
 """Talking to a Docker Engine over mutual TLS: the connection check of env/config/create and the
-version query of ls. Plain asyncio + ssl, so `ls` never pays for an HTTP library's import."""
+version query of ls. Plain sockets + ssl in threads, so `ls` never pays for an HTTP library's import and its
+handshakes use every core."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import json
 import ssl
 from typing import Any
 
-from .aio import wait_for
 from .errors import MachineError
 from .tlscheck import (
     client_context,
@@ -16,13 +16,6 @@ from .tlscheck import (
     split_hostport,
     tls_files_problem,
 )
-
-
-async def _open(host: str, port: int, ctx: ssl.SSLContext,
-                timeout: float) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    return await wait_for(
-        asyncio.open_connection(host, port, ssl=ctx, server_hostname=host), timeout
-    )
 
 
 async def check_tls(url: str, ca: str, cert: str, key: str, timeout: float = 20.0, prog: str = "") -> None:
@@ -33,7 +26,33 @@ async def check_tls(url: str, ca: str, cert: str, key: str, timeout: float = 20.
 
 
 async def docker_version(url: str, ca: str, cert: str, key: str, timeout: float = 10.0) -> dict[str, Any]:
-    """GET /version over mutual TLS. Raises MachineError with ls's wording on failure."""
+    """GET /version over mutual TLS. Raises MachineError with ls's wording on failure.
+
+    On a blocking socket in one of a bounded set of threads: the TLS handshakes (most of `ls`) then run on every core
+    (OpenSSL lets go of the GIL), at most IN_FLIGHT at once, and each host's deadline starts at its own connect, so a
+    long listing never reads "no answer" for hosts that were merely waiting their turn."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_version_pool(), docker_version_now, url, ca, cert, key, timeout)
+
+
+IN_FLIGHT = 32  # engines asked at once: enough to fill the cores with handshakes, few enough for any ulimit
+_pool: Any = None
+
+
+def _version_pool() -> Any:
+    global _pool
+    if _pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="engine-version")
+    return _pool
+
+
+def docker_version_now(url: str, ca: str, cert: str, key: str, timeout: float = 10.0) -> dict[str, Any]:
+    """docker_version on a blocking socket, in the calling thread."""
+    import socket
+    import time
+
     try:
         host, port = split_hostport(url)
     except MachineError as err:
@@ -42,22 +61,36 @@ async def docker_version(url: str, ca: str, cert: str, key: str, timeout: float 
         ctx = client_context(ca, cert, key)
     except (OSError, ssl.SSLError) as err:
         raise MachineError(f"Unable to query docker version: {tls_files_problem(ca, cert, key, err)}") from None
+    deadline = time.monotonic() + timeout
     try:
-        reader, writer = await _open(host, port, ctx, timeout)
-    except (ConnectionRefusedError, OSError) as err:
-        if isinstance(err, ssl.SSLError):
-            detail = go_dial_error(f"{host}:{port}", err)
-            raise MachineError(f'Get "https://{host}:{port}/version": {detail}') from None
+        raw = socket.create_connection((host, port), timeout=timeout)
+    except OSError:
         raise MachineError("Cannot connect to the docker engine endpoint") from None
     try:
-        writer.write(f"GET /version HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
-        await writer.drain()
-        raw = await wait_for(reader.read(-1), timeout)
-    except (OSError, ssl.SSLError) as err:
+        raw.settimeout(max(0.01, deadline - time.monotonic()))
+        tls = ctx.wrap_socket(raw, server_hostname=host)
+    except OSError as err:
+        raw.close()
+        if isinstance(err, ssl.SSLError):
+            raise MachineError(f'Get "https://{host}:{port}/version": {go_dial_error(f"{host}:{port}", err)}') \
+                from None
+        raise MachineError("Cannot connect to the docker engine endpoint") from None
+    chunks: list[bytes] = []
+    try:
+        with tls:
+            tls.sendall(f"GET /version HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("timed out")
+                tls.settimeout(left)
+                data = tls.recv(65536)
+                if not data:
+                    break
+                chunks.append(data)
+    except OSError as err:
         raise MachineError(f'Get "https://{host}:{port}/version": {go_dial_error(f"{host}:{port}", err)}') from None
-    finally:
-        writer.close()
-    head, _, body = raw.partition(b"\r\n\r\n")
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
     status = head.split(b"\r\n", 1)[0].decode("latin-1")
     if status.split(" ")[1:2] != ["200"]:
         raise MachineError(f"Error response from daemon: {status}")
