@@ -179,11 +179,11 @@ class _Carried:
                 coro.close()
                 raise
             except BaseException as err:  # noqa: BLE001 - a cancellation or an error, passed in as a task does
-                step = coro.throw, err
+                advance, value = coro.throw, err
             else:
-                step = coro.send, sent
+                advance, value = coro.send, sent
             try:
-                waiting_on = step[0](step[1])
+                waiting_on = advance(value)
             except StopIteration as done:
                 return done.value
 

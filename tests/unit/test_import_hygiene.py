@@ -92,3 +92,36 @@ def test_the_quick_reads_of_a_machine_that_answers_from_its_record_load_no_event
             assert answer is None or answer in said, (args, said)
             for heavy in ("asyncio", "logging", "platformdirs", "concurrent.futures"):
                 assert heavy not in loaded, (args, heavy)
+
+
+def test_a_quick_read_that_waits_after_all_or_needs_a_loop_still_answers():
+    """run_at_once runs a coroutine without a loop; one that waits is carried on by a loop from where it stands,
+    one that asks for the running loop before it waits is run again under one, and an error is the coroutine's."""
+    import asyncio
+
+    import pytest
+    from machine_tui.cli.context import run_at_once
+
+    steps = []
+
+    async def waits():
+        steps.append("before")
+        await asyncio.sleep(0.01)
+        steps.append("after")
+        return 42
+
+    async def needs_loop():
+        asyncio.get_running_loop()
+        return 9
+
+    async def fails():
+        raise ValueError("the coroutine's own")
+
+    async def quick():
+        return 7
+
+    assert run_at_once(quick) == 7
+    assert run_at_once(waits) == 42 and steps == ["before", "after"]  # not started twice
+    assert run_at_once(needs_loop) == 9
+    with pytest.raises(ValueError, match="the coroutine's own"):
+        run_at_once(fails)
