@@ -197,7 +197,10 @@ class PluginDriver(Driver):
         name = self.machine_name
 
         def said(line: str) -> None:  # the plugin's own progress, as docker-machine shows it: "(name) line"
-            loop.call_soon_threadsafe(report.info, f"({name}) {line}")
+            try:
+                loop.call_soon_threadsafe(report.info, f"({name}) {line}")
+            except RuntimeError:
+                pass  # a line that comes after the create ended (its loop is closed): the log has it
 
         try:
             await self.run([("Create", EMPTY, None, LONG_CALL_BOUND)], keep=True, on_output=said)
