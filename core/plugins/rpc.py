@@ -115,8 +115,12 @@ class Plugin:
                 lines.append(line.strip())
                 got_address.set()
                 first = False
-            elif self.on_output is not None and line.strip():
-                self.on_output(line)
+            elif line.strip():
+                from ..logfile import get_logger
+
+                get_logger().info("(%s) %s", self.driver, line)  # docker-machine's pluginOut
+                if self.on_output is not None:
+                    self.on_output(line)
         got_address.set()
 
     def _read_stderr(self) -> None:
