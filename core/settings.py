@@ -15,6 +15,14 @@ def wait_tries() -> int:
         return 60
 
 
+def plugin_call_bound(default: float) -> float:
+    """Seconds a driver plugin may take over a quick call (a state, a URL) before it is taken for hung."""
+    try:
+        return float(os.environ.get("MACHINE_TUI_PLUGIN_TIMEOUT") or 0) or default
+    except ValueError:
+        return default
+
+
 def storage_path() -> str:
     return os.environ.get("MACHINE_STORAGE_PATH", "")
 

@@ -41,10 +41,9 @@ class RemoteError(MachineError):
 
 
 def quick_bound() -> float:
-    try:
-        return float(os.environ.get("MACHINE_TUI_PLUGIN_TIMEOUT", "")) or QUICK_CALL_BOUND
-    except ValueError:
-        return QUICK_CALL_BOUND
+    from ..settings import plugin_call_bound
+
+    return plugin_call_bound(QUICK_CALL_BOUND)
 
 
 class Plugin:
