@@ -204,7 +204,10 @@ class MachineScreen(Screen[None]):
         self.poller.next_after(time.process_time() - started)
 
     def show_containers(self) -> None:
-        table = self.query_one("#container-table", LiveTable)
+        tables = self.query("#container-table")
+        if not tables:  # the screen is closing (Escape while a poll answered): its widgets are already going
+            return
+        table = tables.first(LiveTable)
         found: list = self.contents.containers if self.contents else []
         wanted = self.name_filter.lower()
         shown = [c for c in found if not wanted or any(wanted in v.lower() for v in (c.name, c.image, c.state))]
@@ -234,13 +237,15 @@ class MachineScreen(Screen[None]):
         """The list of the tab in view, read now (the containers come with every poll)."""
         from ..core.service import containers
 
-        if self.engine is None:
+        tabs = self.query("#machine-tabs")
+        if self.engine is None or not tabs:  # no engine yet, or the screen is closing
             return
-        active = self.query_one("#machine-tabs", TabbedContent).active
-        tab = next((t for t in TABS if t.id == active), None)
+        tab = next((t for t in TABS if t.id == tabs.first(TabbedContent).active), None)
         if tab is None:
             return
         answer = await getattr(containers, tab.reads)(self.engine)
+        if not self.is_attached or not self.query(f"#{tab.id}"):  # closed while the engine answered
+            return
         if tab.columns:
             table = self.query_one(f"#{tab.id}-table", DataTable)
             table.clear()

@@ -159,3 +159,25 @@ def test_keys_made_on_windows_get_an_owner_only_acl(windows, tmp_path, monkeypat
     assert cli_here(["-s", store, "create", "-d", "none", "--url", "tcp://127.0.0.1:1", "w1"], capsys)[0] == 0
     keys = sorted(os.path.basename(c[1]) for c in calls)
     assert keys == ["ca-key.pem.next", "key.pem.next"], keys  # the CA's key and the client's, nothing public
+
+
+@pytest.mark.parametrize("platform, environ, found", [
+    ("win32", {"VBOX_MSI_INSTALL_PATH": r"D:\Apps\VirtualBox"}, r"D:\Apps\VirtualBox/VBoxManage.exe"),
+    ("win32", {"ProgramFiles": r"C:\Program Files"}, r"C:\Program Files/Oracle/VirtualBox/VBoxManage.exe"),
+    ("darwin", {}, "/Applications/VirtualBox.app/Contents/MacOS/VBoxManage"),
+])
+def test_vboxmanage_is_found_where_virtualbox_installs_it_on_each_desktop(monkeypatch, platform, environ, found):
+    """PATH first, as everywhere; then where VirtualBox's installer puts it: the folders its Windows installer
+    names in the environment and its default folder there, or the app bundle on macOS."""
+    import shutil
+
+    from machine_tui.core.drivers.virtualbox import vboxmanage
+
+    for name in ("VBOX_INSTALL_PATH", "VBOX_MSI_INSTALL_PATH", "ProgramFiles"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, "platform", platform)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(os.path, "exists", lambda path: path == found)
+    assert vboxmanage.find_vboxmanage() == found

@@ -7,6 +7,7 @@ import asyncio
 import os
 import re
 import shutil
+import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -22,10 +23,23 @@ def find_vboxmanage() -> str:
         path = shutil.which(name)
         if path:
             return path
-    for folder in (os.environ.get("VBOX_INSTALL_PATH", ""), os.environ.get("VBOX_MSI_INSTALL_PATH", "")):
-        if folder and os.path.exists(os.path.join(folder, "VBoxManage.exe")):
-            return os.path.join(folder, "VBoxManage.exe")
+    for candidate in installed_vboxmanage():
+        if os.path.exists(candidate):
+            return candidate
     raise MachineError(NOT_FOUND + (QEMU_HINT if shutil.which("qemu-system-x86_64") else ""))
+
+
+def installed_vboxmanage() -> list[str]:
+    """Where VirtualBox's installer puts VBoxManage when PATH does not lead to it, as docker-machine looks: on Windows
+    the folders its installer names in the environment, then its default folder; on macOS inside the app bundle."""
+    if sys.platform == "win32":
+        folders = [os.environ.get("VBOX_INSTALL_PATH", ""), os.environ.get("VBOX_MSI_INSTALL_PATH", ""),
+                   os.path.join(os.environ.get("ProgramFiles", r"C:\Program Files"), "Oracle", "VirtualBox")]
+        return [os.path.join(folder, "VBoxManage.exe") for folder in folders if folder]
+    if sys.platform == "darwin":
+        return ["/Applications/VirtualBox.app/Contents/MacOS/VBoxManage", "/usr/local/bin/VBoxManage"]
+    return [os.path.join(folder, "VBoxManage.exe") for folder in
+            (os.environ.get("VBOX_INSTALL_PATH", ""), os.environ.get("VBOX_MSI_INSTALL_PATH", "")) if folder]
 
 
 class VBoxManage:
