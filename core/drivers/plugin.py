@@ -108,7 +108,7 @@ class PluginDriver(Driver):
                 "StorePath": store_path, "SwarmMaster": False, "SwarmHost": "", "SwarmDiscovery": ""}
 
     def set_config_from_flags(self, opts: dict[str, Any]) -> None:
-        self.options = dict(opts)  # sent to the plugin by the pre-create check, where a failure is reported
+        self.options = dict(opts)  # sent to the plugin by configure(), where its refusal is reported
 
     def flag_values(self) -> dict[str, Any]:
         """RPCFlags.Values as docker-machine's getDriverOpts makes them: every flag of the plugin at its default
