@@ -21,7 +21,8 @@ def test_a_machine_made_by_a_go_plugin_on_a_real_vm(store, tmp_path, lab_bin):
     env = with_plugins(clean_env(store, DOCKER_CONFIG=str(tmp_path / "docker-config")), lab_bin)
     r = run_cli(["create", "-d", "lab", "--lab-vm-command", shlex.join([*vm.command(), "-daemonize"]),
                  "--lab-pid-file", pid_file, "--lab-ssh-port", str(vm.ssh_port), "--lab-ssh-user", "root",
-                 "--lab-ssh-key", key, "--lab-engine-port", str(vm.engine_port), "pl1"], env, timeout=1500)
+                 "--lab-ssh-key", key, "--lab-engine-port", str(vm.engine_port),
+                 "--lab-qmp-socket", os.path.join(vm.dir, "qmp.sock"), "pl1"], env, timeout=1500)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr
     assert "(pl1) Creating the lab machine..." in r.stdout and "Docker is up and running!" in r.stdout
     with open(os.path.join(store, "machines", "pl1", "config.json")) as f:

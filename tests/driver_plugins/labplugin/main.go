@@ -71,6 +71,7 @@ type Driver struct {
 	PidFile        string
 	CreateSeconds  int
 	EnginePort     int
+	QMPSocket      string
 	Calls          []string
 }
 
@@ -141,6 +142,7 @@ func (r *RPCServerDriver) GetCreateFlags(_ *struct{}, reply *[]Flag) error {
 		StringFlag{Name: "lab-pid-file", Usage: "Where the VM command writes the VM's pid"},
 		IntFlag{Name: "lab-create-seconds", Usage: "How long a create takes"},
 		IntFlag{Name: "lab-engine-port", Usage: "The Docker engine's port", Value: 2376},
+		StringFlag{Name: "lab-qmp-socket", Usage: "The VM's QMP socket: stop presses its power button"},
 	}
 	return nil
 }
@@ -171,6 +173,7 @@ func (r *RPCServerDriver) SetConfigFromFlags(opts *DriverOptions, _ *struct{}) e
 	d.PidFile, _ = f.Get("lab-pid-file").(string)
 	d.CreateSeconds, _ = f.Get("lab-create-seconds").(int)
 	d.EnginePort, _ = f.Get("lab-engine-port").(int)
+	d.QMPSocket, _ = f.Get("lab-qmp-socket").(string)
 	d.SwarmMaster, _ = f.Get("swarm-master").(bool)
 	d.SwarmHost, _ = f.Get("swarm-host").(string)
 	d.SwarmDiscovery, _ = f.Get("swarm-discovery").(string)
@@ -223,6 +226,30 @@ func (r *RPCServerDriver) vmPid() int {
 		return 0
 	}
 	return pid
+}
+
+// powerDown presses the VM's ACPI power button through QMP, so the guest shuts down cleanly (a signal to QEMU would
+// lose what the guest had not written), and waits for it to go; false when there is no QMP socket to ask.
+func (r *RPCServerDriver) powerDown() bool {
+	if r.d.QMPSocket == "" || r.vmPid() == 0 {
+		return false
+	}
+	conn, err := net.Dial("unix", r.d.QMPSocket)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	buf := make([]byte, 4096)
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	conn.Read(buf) // the greeting
+	for _, cmd := range []string{"qmp_capabilities", "system_powerdown"} {
+		fmt.Fprintf(conn, "{\"execute\": %q}\n", cmd)
+		conn.Read(buf)
+	}
+	for i := 0; i < 1200 && r.vmPid() != 0; i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	return r.vmPid() == 0
 }
 
 func (r *RPCServerDriver) signalVM(sig syscall.Signal) {
@@ -308,7 +335,9 @@ func (r *RPCServerDriver) Stop(_, _ *struct{}) error {
 		return err
 	}
 	r.d.State = int(Stopped)
-	r.signalVM(syscall.SIGTERM)
+	if !r.powerDown() {
+		r.signalVM(syscall.SIGTERM)
+	}
 	return nil
 }
 
@@ -325,7 +354,9 @@ func (r *RPCServerDriver) Restart(_, _ *struct{}) error {
 	if err := r.enter("Restart"); err != nil {
 		return err
 	}
-	r.signalVM(syscall.SIGTERM)
+	if !r.powerDown() {
+		r.signalVM(syscall.SIGTERM)
+	}
 	r.d.State = int(Running)
 	return r.startVM()
 }
