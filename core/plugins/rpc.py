@@ -289,11 +289,3 @@ class Plugin:
             if entry[1] is None and entry[2] is None:
                 entry[1] = PluginError(f"{self.label}: {self.dead}")
             entry[0].set()
-
-
-def create_flags(driver: str, binary: str) -> list[Any]:
-    """The plugin's create flags (GetCreateFlags), each a gob.Concrete of mcnflag's types."""
-    with Plugin(driver, binary).start() as plugin:
-        flags = plugin.call("GetCreateFlags")
-    return list(flags or [])
-
