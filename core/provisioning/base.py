@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shlex
 from typing import TYPE_CHECKING
 
@@ -10,12 +11,16 @@ from .commander import Commander
 from .engineconfig import DOCKER_DIR, DROP_IN, drop_in
 
 if TYPE_CHECKING:
+    from ..events import Reporter
     from ..hostconfig import Host
 
 # a login user other than root has no sbin folders on its PATH, where dockerd lives
 # systemd answers in seconds on a quiet host, but a TCG guest sharing two cores with two others was seen to take
 # more than 120 s over one daemon-reload: bounded, yet past what a loaded emulated host needs
 SYSTEMD_WAIT = 600
+# dockerd that gives up on a slow containerd under load starts on a later try (docker's own unit restarts it too)
+SERVICE_TRIES = 3
+SERVICE_RETRY_DELAY = 5.0
 SBIN = 'PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; '
 
 
@@ -48,17 +53,32 @@ class Provisioner:
     def package_upgrade(self, pkg: str) -> str:
         return self.package_install(pkg)
 
-    async def service(self, action: str) -> None:
+    async def service(self, action: str, report: Reporter | None = None) -> None:
         if action in ("start", "restart"):
             await self.conn.sudo("systemctl daemon-reload", timeout=SYSTEMD_WAIT)
-        try:
-            await self.conn.sudo(f"systemctl -f {action} docker", timeout=SYSTEMD_WAIT)
-        except MachineError as err:
-            # systemctl only says "see journalctl": fetch what dockerd itself said
-            log = await self.conn.sudo("journalctl -u docker.service -n 20 --no-pager -o cat 2>/dev/null "
-                                       "| grep -v '^docker.service' | tail -2", check=False)
-            said = " / ".join(line.strip() for line in log.stdout.splitlines() if line.strip())
-            raise MachineError(f"systemctl {action} docker failed" + (f": {said}" if said else f": {err}")) from None
+        tries = SERVICE_TRIES if action in ("start", "restart") else 1
+        for attempt in range(1, tries + 1):
+            try:
+                await self.conn.sudo(f"systemctl -f {action} docker", timeout=SYSTEMD_WAIT)
+                return
+            except MachineError as err:
+                said = await self._what_dockerd_said() or str(err)
+                if attempt == tries:
+                    raise MachineError(f"systemctl {action} docker failed: {said}") from None
+                if report:
+                    report.info(f"Docker did not {action} ({said}): trying again ({attempt + 1}/{tries})...")
+                # systemd refuses a unit that failed too often in a minute until told to forget it
+                await self.conn.sudo("systemctl reset-failed docker.service docker.socket", check=False)
+                await asyncio.sleep(SERVICE_RETRY_DELAY)
+
+    async def _what_dockerd_said(self) -> str:
+        """systemctl only says "see journalctl": the last lines dockerd wrote, else what systemd said of it
+        (such as "Start request repeated too quickly")."""
+        log = await self.conn.sudo("journalctl -u docker.service -n 20 --no-pager -o cat 2>/dev/null",
+                                   timeout=SYSTEMD_WAIT, check=False)
+        lines = [line.strip() for line in log.stdout.splitlines() if line.strip()]
+        own = [line for line in lines if not line.startswith("docker.service")]
+        return " / ".join((own or lines)[-2:])
 
     async def set_hostname(self, name: str) -> None:
         q = shlex.quote(name)

@@ -9,6 +9,7 @@ from ..errors import MachineError
 from .base import Provisioner
 
 if TYPE_CHECKING:
+    from ..events import Reporter
     from ..hostconfig import Host
 
 
@@ -43,7 +44,7 @@ class Boot2Docker(Provisioner):
     def package_install(self, pkg: str) -> str:
         raise MachineError("boot2docker has no package manager: upgrade by replacing its ISO")
 
-    async def service(self, action: str) -> None:
+    async def service(self, action: str, report: Reporter | None = None) -> None:
         await self.conn.sudo(f"/etc/init.d/docker {action}", timeout=180)
 
     async def set_hostname(self, name: str) -> None:

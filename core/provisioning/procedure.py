@@ -99,7 +99,7 @@ async def _provision(store: Store, host: Host, driver: Driver, report: Reporter,
     report.done("certs")
 
     report.step("restart", "Starting Docker...")
-    await prov.service("restart")
+    await prov.service("restart", report)
     await prov.enable()
     report.done("restart")
     await wait_for_port(conn, port, report)
@@ -204,4 +204,4 @@ async def upgrade(host: Host, driver: Driver, report: Reporter) -> None:
     pkg = (await conn.run(SBIN + 'dpkg -S "$(command -v dockerd)" 2>/dev/null | cut -d: -f1', check=False)).stdout
     await conn.sudo(prov.package_upgrade(pkg.strip() or "docker-ce"), timeout=1800)
     report.info("Restarting docker...")
-    await prov.service("restart")
+    await prov.service("restart", report)

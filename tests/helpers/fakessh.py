@@ -12,20 +12,23 @@ from machine_tui.core.remote_command import CommandFailed, Result
 
 class FakeHost:
     def __init__(self, rules: list[tuple[str, str | Result]] | None = None):
-        self.rules: list[tuple[re.Pattern, str | Result]] = []
+        self.rules: list[tuple[re.Pattern, str | Result | list[str | Result]]] = []
         self.commands: list[tuple[str, str]] = []  # (as whom: "user" | "root", command)
         self.files: dict[str, tuple[str, str]] = {}  # path -> (content, mode)
         for pattern, answer in rules or []:
             self.answer(pattern, answer)
 
-    def answer(self, pattern: str, answer: str | Result) -> FakeHost:
-        """Commands matching `pattern` (a regex, searched) print `answer`, or give that Result. Later rules win."""
-        self.rules.insert(0, (re.compile(pattern), answer))
+    def answer(self, pattern: str, answer: str | Result | list[str | Result]) -> FakeHost:
+        """Commands matching `pattern` (a regex, searched) print `answer`, or give that Result; a list answers
+        one at a time, its last item from then on. Later rules win."""
+        self.rules.insert(0, (re.compile(pattern), list(answer) if isinstance(answer, list) else answer))
         return self
 
     def _result(self, command: str) -> Result:
         for pattern, answer in self.rules:
             if pattern.search(command):
+                if isinstance(answer, list):
+                    answer = answer.pop(0) if len(answer) > 1 else answer[0]
                 return answer if isinstance(answer, Result) else Result(0, answer, "")
         raise AssertionError(f"the fake host has no answer for: {command}")
 

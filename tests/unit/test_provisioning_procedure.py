@@ -14,6 +14,7 @@ from machine_tui.core import certs, operations, ssh
 from machine_tui.core.drivers import DRIVERS
 from machine_tui.core.errors import MachineError
 from machine_tui.core.events import EventKind, Reporter
+from machine_tui.core.provisioning import base
 from machine_tui.core.remote_command import Result
 from machine_tui.core.store import Store, create_problem
 
@@ -92,7 +93,8 @@ async def test_a_bare_host_gets_curl_then_docker_from_the_install_url(loopback):
     assert host.ran(r"^curl -sSL https://get.docker.com \| sh -$")
 
 
-async def test_each_failure_names_its_step_and_what_the_host_said(loopback):
+async def test_each_failure_names_its_step_and_what_the_host_said(loopback, monkeypatch):
+    monkeypatch.setattr(base, "SERVICE_RETRY_DELAY", 0)
     store, port, box = loopback
     host = box["host"] = debian_with_docker(port)
     host.answer(r"^systemctl -f restart docker$", Result(1, "", "Job for docker.service failed."))
@@ -102,6 +104,21 @@ async def test_each_failure_names_its_step_and_what_the_host_said(loopback):
     assert str(err.value) == ("Error creating machine: Error running provisioning: starting Docker: systemctl "
                               "restart docker failed: failed to load listeners: address already in use")
     assert "starting Docker" in create_problem(store.machine_dir("lb"))
+    assert len(host.ran(r"^systemctl -f restart docker$")) == base.SERVICE_TRIES  # tried again before giving up
+
+
+async def test_docker_that_fails_to_start_once_under_load_is_started_again(loopback, monkeypatch):
+    monkeypatch.setattr(base, "SERVICE_RETRY_DELAY", 0)
+    store, port, box = loopback
+    host = box["host"] = debian_with_docker(port)
+    host.answer(r"^systemctl -f restart docker$", [Result(1, "", "Job for docker.service failed."), ""])
+    host.answer(r"journalctl -u docker.service", "failed to dial containerd: context deadline exceeded\n")
+    report = await create(store, port)
+    assert len(host.ran(r"^systemctl -f restart docker$")) == 2
+    assert host.ran(r"^systemctl reset-failed docker.service docker.socket$")
+    assert ("Docker did not restart (failed to dial containerd: context deadline exceeded): trying again (2/3)..."
+            in [e.message for e in report.events])
+    assert not store.load("lb").doc.get("CreateError")
 
 
 async def test_an_unknown_os_and_a_missing_dockerd_are_one_clear_line(loopback):
