@@ -8,6 +8,8 @@ import json
 import os
 import re
 import shutil
+import urllib.error
+import urllib.request
 
 import pytest
 from conftest import FIXTURES
@@ -408,3 +410,26 @@ async def test_an_application_credential_from_clouds_yaml_creates_and_binds_its_
     assert "ac-secret" not in json.dumps(driver.config)  # the secret stays in clouds.yaml
     await driver.remove()
     assert not cloud.servers
+
+
+@pytest.mark.parametrize("newest", ["2.15", "2.53", "2.96"])  # a Liberty-era cloud, a Pike one, a current one
+async def test_clouds_of_older_and_newer_compute_microversions_create_list_and_remove(store, cloud, cli, newest):
+    """nova answers each request at the microversion asked for (the flavor a link before 2.47, embedded from it)
+    and refuses one newer than it speaks with 406: the driver works at whatever the cloud offers."""
+    cloud.compute_max = newest
+    host, driver = await created(store, cloud, **{"openstack-floatingip-pool": "public"})
+    req = urllib.request.Request(cloud.url + "/compute/v2.1/flavors", headers={
+        "OpenStack-API-Version": "compute 2.97", "X-Auth-Token": next(iter(cloud.tokens))})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(req, timeout=30)
+    assert refused.value.code == 406 and f"maximum is {newest}" in refused.value.read().decode()
+    Store(store).save(host)
+    minor = int(newest.split(".")[1])
+    assert cloud.microversions and all(int(v.split(".")[1]) <= minor for v in cloud.microversions)
+    await driver.stop()
+    assert await driver.state() == State.STOPPED
+    r = cli("ls", "--format", "{{.Name}} {{.State}}", OS_PASSWORD=cloud.password)
+    assert r.stdout.splitlines()[0] == "os1 Stopped", r.stderr
+    assert cli("rm", "-y", "os1", OS_PASSWORD=cloud.password).returncode == 0
+    assert cloud.resources() == {"servers": [], "keypairs": [], "floatingips": [], "groups": ["docker-machine"],
+                                 "ports": []}

@@ -51,6 +51,11 @@ class FakeOpenStack:
         self.floating_address: str | None = None  # every floating IP's address, when set (a loopback harness)
         self.after: Any = None  # after(method, path): called once a request is handled, before it is answered
         self.hooks: Any = None  # the end-to-end harness: boots a VM per server (on_create/on_action/on_delete)
+        # nova's microversions: the newest this cloud speaks (an older cloud answers older shapes and refuses newer
+        # requests with 406), and the version each compute request was answered at
+        self.compute_max = "2.96"
+        self.microversions: list[str] = []
+        self._asked = "2.1"
         self._addresses = itertools.count(10)
         self._floating = itertools.count(10)
         self._lock = threading.Lock()
@@ -109,6 +114,10 @@ class FakeOpenStack:
                     self.tokens:
                 return self._send(h, 401, {"error": {"code": 401, "title": "Unauthorized",
                                                      "message": "The request you have made requires authentication."}})
+            if path.startswith("/compute"):
+                refused = self._microversion(h.headers)
+                if refused:
+                    return self._send(h, *refused)
             try:
                 status, payload, headers = self._route(method, path, query, body)
             except KeyError:
@@ -194,9 +203,29 @@ class FakeOpenStack:
         return 201, answer, {"X-Subject-Token": token}
 
     # ----- nova
+    def _microversion(self, headers: Any) -> tuple[int, Any, dict] | None:
+        """The version a compute request asks for (none: 2.1, "latest": the newest), or nova's 406 outside the range."""
+        asked = "2.1"
+        for name, prefix in (("OpenStack-API-Version", "compute "), ("X-OpenStack-Nova-API-Version", "")):
+            value = (headers.get(name) or "").strip()
+            if value.startswith(prefix) and value[len(prefix):].strip():
+                asked = value[len(prefix):].strip()
+                break
+        if asked == "latest":
+            asked = self.compute_max
+        if not re.fullmatch(r"2\.\d+", asked) or not _v("2.1") <= _v(asked) <= _v(self.compute_max):
+            return _nova(406, "computeFault", f"Version {asked} is not supported by the API. Minimum is 2.1 and "
+                                              f"maximum is {self.compute_max}.")
+        self._asked = asked
+        self.microversions.append(asked)
+        return None
+
+    def _since(self, version: str) -> bool:
+        return _v(self._asked) >= _v(version)
+
     def _compute(self, method: str, path: str, query: dict, body: dict) -> tuple[int, Any, dict]:
         if path in ("", "/v2.1") and method == "GET":
-            version = {"id": "v2.1", "status": "CURRENT", "version": "2.96", "min_version": "2.1",
+            version = {"id": "v2.1", "status": "CURRENT", "version": self.compute_max, "min_version": "2.1",
                        "updated": "2013-07-23T11:33:21Z", "links": [{"rel": "self", "href": self.url + "/compute/v2.1/"}]}
             return (200, {"version": version}, {}) if path else (300, {"versions": [version]}, {})
         path = path.removeprefix("/v2.1")
@@ -314,14 +343,22 @@ class FakeOpenStack:
                     addresses[s["network"]].append({"addr": ip["floating_ip_address"], "version": 4,
                                                     "OS-EXT-IPS:type": "floating",
                                                     "OS-EXT-IPS-MAC:mac_addr": port["mac_address"]})
-        view = {"id": s["id"], "name": s["name"], "status": s["status"], "addresses": addresses,
-                "flavor": {"original_name": s["flavor"]["name"], "vcpus": s["flavor"]["vcpus"],
-                           "ram": s["flavor"]["ram"], "disk": s["flavor"]["disk"]},
+        # the flavor is embedded from 2.47 on, a link before; tags from 2.26, the lock's reason from 2.73
+        flavor = ({"original_name": s["flavor"]["name"], "vcpus": s["flavor"]["vcpus"], "ram": s["flavor"]["ram"],
+                   "disk": s["flavor"]["disk"], "ephemeral": 0, "swap": 0, "extra_specs": {}}
+                  if self._since("2.47") else {"id": s["flavor"]["id"], "links": []})
+        view = {"id": s["id"], "name": s["name"], "status": s["status"], "addresses": addresses, "flavor": flavor,
                 "image": {"id": s["image"]["id"]}, "key_name": s["key_name"], "metadata": s["metadata"],
                 "OS-EXT-STS:vm_state": s["status"].lower(), "OS-EXT-STS:task_state": None,
                 "OS-EXT-AZ:availability_zone": s["availability_zone"],
                 "security_groups": [{"name": self.groups[g]["name"]} for g in s["security_groups"]
                                     if g in self.groups], "links": []}
+        if self._since("2.9"):
+            view["locked"] = False
+        if self._since("2.26"):
+            view["tags"] = []
+        if self._since("2.73"):
+            view["locked_reason"] = None
         if s["status"] == "ERROR":
             view["fault"] = {"code": 500, "message": "No valid host was found. There are not enough hosts available."}
         return view
@@ -452,6 +489,11 @@ def _matches(item: dict, query: dict) -> bool:
         if key in item and str(have) != value:
             return False
     return True
+
+
+def _v(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")
+    return int(major), int(minor)
 
 
 def _one(items: list[dict], key: str, value: str) -> dict:
