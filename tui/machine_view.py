@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Sparkline, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Sparkline, Static, TabbedContent, TabPane
 
 from ..core.aio import wait_for
 from .machine_table import LiveTable
@@ -162,7 +162,6 @@ class MachineScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#container-consoles").display = False
-        self.query_one("#container-filter").display = False
         for tab in TABS:
             if tab.columns:
                 self.query_one(f"#{tab.id}-table", DataTable).add_columns(*tab.columns)
@@ -368,26 +367,13 @@ class MachineScreen(Screen[None]):
 
     # ----- filter, back, help
     def action_filter(self) -> None:
-        box = self.query_one("#container-filter", Input)
-        box.display = True
-        box.value = self.name_filter
-        box.focus()
+        self.query_one("#container-filter", FilterInput).open(self.name_filter)
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "container-filter" and event.input.display:
-            self.name_filter = event.value.strip()
-            self.show_containers()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "container-filter":
-            event.input.display = False
-            self.query_one("#container-table").focus()
-
-    def on_filter_input_cleared(self, event) -> None:
-        self.name_filter = ""
-        self.query_one("#container-filter").display = False
-        self.query_one("#container-table").focus()
+    def on_filter_input_filtered(self, message: FilterInput.Filtered) -> None:
+        self.name_filter = message.text
         self.show_containers()
+        if message.done:
+            self.query_one("#container-table").focus()
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Header, Input, Static, TabbedContent
+from textual.widgets import Header, Static, TabbedContent
 
 from ..core.service import Machines
 from ..core.service.listing import CloudRows, Row
@@ -71,9 +71,6 @@ class MainScreen(Screen[None]):
         self.name_filter = ""
         self.history: dict[str, list[str]] = {}  # what operations said, per machine (the log view)
         self.busy: dict[str, str] = {}  # machines this app is starting or stopping -> what their row says
-        self.creates: dict[str, Any] = {}  # machine -> its create worker
-        self.created: set[str] = set()  # creates this app saw succeed
-        self.clusters_pending = 0  # clusters whose members are still to be started
         self._status_said = 0.0
         self._target: str | None = None  # the machine a palette command names
         self._redraw_cpu, self._gc_frozen = 0.0, False
@@ -101,7 +98,7 @@ class MainScreen(Screen[None]):
             with VerticalScroll(id="details"):
                 yield Static(id="details-text")
         yield ConsoleTabs(id="consoles")
-        yield CreateProgressPanel(self.creating, id="operations")
+        yield CreateProgressPanel(self.machines, self.store, self.poll, id="operations")
         yield FilterInput(placeholder="filter: name, driver, state or URL (as you type; Enter keeps it, Escape clears)",
                           id="filter")
         yield Static(id="status")
@@ -115,7 +112,6 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.app.sub_title = self.store.path
         self.main_widget("#summary", Static).update(f"Store {self.store.path}: loading…")
-        self.main_widget("#filter", Input).display = False
         self.main_widget("#first-machine").display = False
         self.main_widget("#consoles", TabbedContent).display = False
         self.main_widget("#details").display = False
@@ -348,32 +344,14 @@ class MainScreen(Screen[None]):
         table.action_cursor_down()
 
     def action_filter(self) -> None:
-        box = self.main_widget("#filter", Input)
-        box.display = True
-        box.value = self.name_filter
-        # now, not after a refresh: keys typed in the same burst as "/" are already queued and must reach the box
-        self.set_focus(box)
+        self.main_widget("#filter", FilterInput).open(self.name_filter)
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "filter" and event.input.display:  # the rows follow each key typed
-            self.name_filter = event.value.strip()
-            self.redraw()
-            self.show_summary()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "filter":
-            self.name_filter = event.value.strip()
-            event.input.display = False
-            self.main_widget(MachineTable).focus()
-            self.redraw()
-            self.show_summary()
-
-    def on_filter_input_cleared(self, event) -> None:
-        self.name_filter = ""
-        self.main_widget("#filter", Input).display = False
-        self.main_widget(MachineTable).focus()
+    def on_filter_input_filtered(self, message: FilterInput.Filtered) -> None:
+        self.name_filter = message.text  # the rows follow each key typed
         self.redraw()
         self.show_summary()
+        if message.done:
+            self.main_widget(MachineTable).focus()
 
     # ----- operations: the same core operations the CLI runs, in workers; progress comes back as messages
     def _reporter(self, name: str):
@@ -480,29 +458,13 @@ class MainScreen(Screen[None]):
 
         def chosen(request) -> None:
             if request is not None:
-                self.start_create(request)
+                self.progress.start(request)
 
         self.app.push_screen(CreateWizard(existing=set(self.rows), store_path=self.store.path), chosen)
-
-    def start_create(self, request) -> None:
-        log_action(f"create {request.name} (driver {request.driver})")
-        self.create_row(request, "starting")
-        self.creates[request.name] = self.run_create(request)
 
     @property
     def progress(self) -> CreateProgressPanel:
         return self.main_widget("#operations", CreateProgressPanel)
-
-    def creating(self) -> bool:
-        return bool(self.clusters_pending) or any(w.is_running for w in self.creates.values())
-
-    def create_row(self, request, text: str) -> None:
-        """The progress row of a machine being created (a cluster shows its members' rows first)."""
-        from ..core.service.catalog import create_steps
-
-        self.created.discard(request.name)
-        self.progress.add(request.name, create_steps(request.driver), text, request.values.get("swarm-mode") or "",
-                          request.values.get("swarm-mode-join") or "")
 
     # ----- a Swarm-mode cluster: the first manager, then the others join it
     def action_create_cluster(self) -> None:
@@ -510,80 +472,19 @@ class MainScreen(Screen[None]):
 
         def chosen(request) -> None:
             if request is not None:
-                self.start_cluster(request)
+                self.progress.start_cluster(request)
 
         self.app.push_screen(ClusterWizard(existing=set(self.rows), store_path=self.store.path), chosen)
 
-    def start_cluster(self, cluster) -> None:
-        first, *rest = cluster.members()
-        log_action(f"create cluster {cluster.prefix}: {cluster.managers} managers, {cluster.workers} workers "
-                   f"(driver {cluster.driver})")
-        self.clusters_pending += 1
-        self.start_create(first)
-        for member in rest:
-            self.create_row(member, f"waiting for {first.name} to be the swarm's manager")
-        self.follow_cluster(first, rest)
-
-    @work(group="clusters")
-    async def follow_cluster(self, first, rest) -> None:
-        from ..core.store import create_problem
-
-        try:
-            await self.creates[first.name].wait()
-        except Exception:  # noqa: BLE001 - cancelled or failed: the manager's own row says why
-            pass
-        made = first.name in self.created and self.store.exists(first.name) and \
-            not create_problem(self.store.machine_dir(first.name))
-        self.clusters_pending -= 1
-        if not made:
-            for member in rest:
-                self.progress.say(member.name, f"not created: {first.name} did not become the manager", failed=True)
-            return
-        for member in rest:  # they join one manager: the joins go one after the other inside the engine
-            self.start_create(member)
-
-    @work(group="creates")
-    async def run_create(self, request) -> None:
-        import asyncio
-
-        from ..core.errors import MachineError
-        from ..core.events import EventKind, Reporter
-
-        def sink(event):
-            shown = event.kind in (EventKind.STEP, EventKind.DONE, EventKind.PROGRESS, EventKind.INFO)
-            if shown and (event.message or event.kind == EventKind.DONE):
-                self.post_message(CreateProgress(request.name, event.step if event.kind != EventKind.INFO else "",
-                                                 event.message, finished=event.kind == EventKind.DONE,
-                                                 fraction=event.fraction or 0.0))
-
-        try:
-            # cancelled (`z`, the app closing), it leaves nothing half-made: the machine goes, whatever it reached
-            await self.machines.create(request.name, request.driver, request.values, Reporter(sink, request.name),
-                                       explicit=request.explicit, context=not request.values.get("no-docker-context"))
-            self.created.add(request.name)
-            self.post_message(CreateProgress(request.name, "", "created", finished=True))
-        except asyncio.CancelledError:
-            self.post_message(CreateProgress(request.name, "", "cancelled: removed", failed=True))
-            raise
-        except (MachineError, OSError, ValueError) as err:
-            self.post_message(CreateProgress(request.name, "", failure_text(err), failed=True))
-        except Exception as err:  # noqa: BLE001 - a driver's bug fails its own create, never the app
-            self.post_message(CreateProgress(request.name, "", f"{type(err).__name__}: {err}", failed=True))
-        finally:
-            self.poll()
-
     def action_cancel_create(self) -> None:
-        running = [(n, w) for n, w in self.creates.items() if w.is_running]
-        if running:
-            name, worker = running[-1]
-            worker.cancel()
+        name = self.progress.cancel_latest()
+        if name:
             self.notify(f"Cancelling the create of {name}")
 
     def on_create_progress(self, message: CreateProgress) -> None:
         if message.text:
             self.history.setdefault(message.machine, []).append(message.text)
-        if self.progress.show(message) == "failed":
-            log_action(f"create {message.machine}: {message.text}", error=True)
+        if message.failed:
             self.notify(message.text, title=f"create {message.machine}", severity="error", timeout=15, markup=False)
 
     # ----- views

@@ -45,16 +45,40 @@ class AdaptivePoller:
 
 
 class FilterInput(Input):
-    """The live filter: Escape clears it."""
+    """The live filter under a table: `open()` shows it with the text in force; each key typed, Enter (keeps the text)
+    and Escape (clears it) say the text as a Filtered message; the last two hide the box, and the screen puts the
+    focus back on its table."""
 
     BINDINGS = [Binding("escape", "clear", "Clear the filter", id="filter-clear")]
 
-    class Cleared(Message):
-        pass
+    class Filtered(Message):
+        def __init__(self, text: str, done: bool) -> None:
+            super().__init__()
+            self.text, self.done = text, done  # done: the box has closed
+
+    def on_mount(self) -> None:
+        self.display = False
+
+    def open(self, text: str) -> None:
+        self.display = True
+        self.value = text
+        # now, not after a refresh: keys typed in the same burst as "/" are already queued and must reach the box
+        self.screen.set_focus(self)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if self.display:
+            self.post_message(self.Filtered(event.value.strip(), done=False))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.display = False
+        self.post_message(self.Filtered(event.value.strip(), done=True))
 
     def action_clear(self) -> None:
+        self.display = False
         self.value = ""
-        self.post_message(self.Cleared())
+        self.post_message(self.Filtered("", done=True))
 
 
 class AppFooter(Footer):

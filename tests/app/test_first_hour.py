@@ -138,7 +138,7 @@ async def test_finished_and_cancelled_create_rows_go_away_and_the_status_line_cl
         wizard.query_one("#name").value = "made"
         wizard.query_one("#flag-url").value = "tcp://127.0.0.1:1"
         await pilot.press("enter")
-        assert await wait_until(pilot, lambda: "made" in screen.created, 30)
+        assert await wait_until(pilot, lambda: "made" in screen.progress.created, 30)
         assert await wait_until(pilot, lambda: not app.query("#op-made"), 30)  # finished: its row went
 
         wizard = await opened(pilot, app, "c", "CreateWizard")
