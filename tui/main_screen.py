@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, cast
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Header, Static, TabbedContent
 
@@ -21,6 +21,7 @@ from ..core.service.listing import CloudRows, Row
 from ..core.store import Store
 from ..core.verbs import VERBS
 from .create_progress import CreateProgressPanel
+from .detail_pane import DetailPane
 from .machine_table import COLUMNS, MachineTable
 from .messages import CreateProgress, MachinesUpdated, OperationReport
 from .widgets import AdaptivePoller, AppFooter, ConsoleTabs, FilterInput, failure_text, log_action
@@ -95,8 +96,7 @@ class MainScreen(Screen[None]):
             table.add_column(" " if col == "MARK" else col, key=col)
         with Horizontal(id="table-area"):
             yield table
-            with VerticalScroll(id="details"):
-                yield Static(id="details-text")
+            yield DetailPane(id="details")
         yield ConsoleTabs(id="consoles")
         yield CreateProgressPanel(self.machines, self.store, self.poll, id="operations")
         yield FilterInput(placeholder="filter: name, driver, state or URL (as you type; Enter keeps it, Escape clears)",
@@ -114,7 +114,6 @@ class MainScreen(Screen[None]):
         self.main_widget("#summary", Static).update(f"Store {self.store.path}: loading…")
         self.main_widget("#first-machine").display = False
         self.main_widget("#consoles", TabbedContent).display = False
-        self.main_widget("#details").display = False
         self.main_widget(MachineTable).show_sort("NAME", False)
         self.action_refresh()
 
@@ -214,31 +213,8 @@ class MainScreen(Screen[None]):
         self.show_details()
 
     def show_details(self) -> None:
-        pane = self.main_widget("#details")
-        if not pane.display:
-            return
-        from rich.text import Text
-
-        from ..core.errors import MachineError
-        from ..core.service.access import machine_details
-
         name = self.main_widget(MachineTable).current_key()
-        text = Text()
-        if name:
-            text.append(name + "\n\n", style="bold")
-            row = self.rows.get(name)
-            try:
-                facts = machine_details(self.store.load(name))
-            except MachineError as err:
-                facts = [("Error", str(err))]
-            if row is not None:
-                facts[1:1] = [("State", row.State), ("URL", row.URL or "-"), ("Docker", row.DockerVersion or "-")]
-                if row.Error:
-                    facts.append(("Error", row.Error))
-            for label, value in facts:
-                text.append(f"{label}\n", style="dim")
-                text.append(f"  {value}\n")
-        self.main_widget("#details-text", Static).update(text)
+        self.main_widget(DetailPane).show(self.store, name, self.rows.get(name) if name else None)
 
     def action_log(self) -> None:
         from .screens import TextScreen

@@ -129,3 +129,32 @@ def test_machine_log_at_80x24(fixed_store, snap_compare):
         await pilot.pause(0.3)
 
     assert snap_compare(main_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+DRILL_PORT = 23761  # a fixed port: the machine's URL shows in the picture (the snapshot lock keeps it to one test)
+
+
+def test_drill_down_at_80x24(fixed_store, snap_compare):
+    """Enter on a machine: its containers (running first, with ports), as a first user's window shows them."""
+    from fakedocker import FakeDocker
+    from fakeengine import FakeEngine
+
+    env = clean_env(STORE)
+    assert run_cli(["rm", "-y", "web", "db", "builder"], env).returncode == 0
+    assert run_cli(["create", "-d", "none", "--url", f"tcp://127.0.0.1:{DRILL_PORT}", "box"], env).returncode == 0
+    shutil.rmtree(os.path.join(STORE, "machines", "broken"))
+    docker = FakeDocker()
+    docker.add("web", "nginx:1.27", ports=[{"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"}])
+    docker.add("worker", "busybox:latest")
+    docker.add("job", "busybox:latest", running=False)
+
+    async def run_before(pilot):
+        tables = pilot.app.query(MachineTable)
+        await wait_until(pilot, lambda: tables.nodes and tables.first().row_count == 1)
+        await pilot.press("enter")
+        containers = pilot.app.screen.query_one("#container-table")
+        await wait_until(pilot, lambda: containers.row_count == 3)
+        await pilot.pause(0.3)
+
+    with FakeEngine(STORE, "127.0.0.1", DRILL_PORT, docker=docker, hostname="box"):
+        assert snap_compare(main_app(), terminal_size=(80, 24), run_before=run_before)
