@@ -26,7 +26,7 @@ class CreateProgressPanel(Vertical):
     # failed or cancelled one (its machine's Error row and the log `l` keep saying why)
     ROW_LINGER, FAILED_ROW_LINGER = 8.0, 30.0
 
-    def __init__(self, machines: Machines, store: Store, settled: Callable[[], None], **kwargs: Any):
+    def __init__(self, machines: Machines, store: Store, settled: Callable[[], object], **kwargs: Any):
         super().__init__(**kwargs)
         self.machines, self.store = machines, store
         self.settled = settled  # called as each create ends: the machine table asks the store again

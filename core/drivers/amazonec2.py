@@ -271,7 +271,10 @@ class AmazonEC2Driver(CloudDriver):
     def _retrying(self, response: Any = None, attempts: int = 0, caught_exception: Any = None,
                   operation: Any = None, **_: Any) -> None:
         """Watches botocore's retry decisions (answers nothing, so its own handler decides): a throttled or failed
-        attempt that will be retried is shown."""
+        attempt that will be retried is shown. Once the call's bound has passed, it ends the call instead: a thread
+        left retrying would keep the command from exiting."""
+        if self.abandoned():
+            raise MachineError("the call's bound passed: no more retries")
         retries = max(0, self.retry_count)
         if attempts > retries:
             return

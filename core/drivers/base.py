@@ -7,6 +7,7 @@ import abc
 import contextlib
 import copy
 import os
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
@@ -94,11 +95,27 @@ class Driver(abc.ABC):
         """A blocking client call in a thread, bounded by api_bound (the thread is left to its own timeouts)."""
         import asyncio  # here: `ls -q` and the other quick commands load drivers, never an event loop
 
+        given_up = threading.Event()
+
+        def attempt() -> Any:
+            _calls.given_up = given_up  # the client's retry hooks ask abandoned() between attempts
+            try:
+                return operation(*args, **kwargs)
+            finally:
+                _calls.given_up = None
+
         try:
-            return await wait_for(asyncio.to_thread(operation, *args, **kwargs), self.api_bound)
+            return await wait_for(asyncio.to_thread(attempt), self.api_bound)
         except asyncio.TimeoutError:
+            given_up.set()  # no more retries in the thread once the answer no longer matters
             raise MachineError(f"{what}: no answer from {where} within {self.api_bound:g} s (is the endpoint "
                                "right, and does it answer?)") from None
+
+    @staticmethod
+    def abandoned() -> bool:
+        """In a bounded call's thread: its caller has stopped waiting (a client's retry hook ends the call)."""
+        given_up = getattr(_calls, "given_up", None)
+        return given_up is not None and given_up.is_set()
 
     @classmethod
     def check_needs(cls) -> None:
@@ -292,6 +309,7 @@ async def gather_choices(listings: dict[str, Awaitable[list[Choice]]]) -> dict[s
 
 # where a cloud SDK's retries are told while a create runs (the create's progress); threads started by
 # asyncio.to_thread see it, as they run in a copy of the caller's context
+_calls = threading.local()  # a bounded call's thread: whether its caller gave up on it
 _retry_listener: ContextVar[Callable[[str], None] | None] = ContextVar("machine_tui_retry_listener", default=None)
 
 
