@@ -6,6 +6,11 @@ import sys
 
 import pytest
 
+# this machine sets PYTHONDONTWRITEBYTECODE, so each CLI a test starts would compile machine-tui's modules again
+# (an installed machine-tui keeps its bytecode, as pip writes it): the tests' processes keep theirs
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # what the real docker-machine 0.16.2 printed and wrote, recorded once: data the tests carry with them
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "docker-machine")
