@@ -3,11 +3,13 @@ habits and help pages carry over. Kept free of heavy imports: `--version` must s
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..core.errors import MachineError
 from ..core.flags import Flag, parse_flag_value
 from ..core.tabwriter import tabwrite
+
+TYPE_CHECKING = False  # typing itself is not loaded: these modules are on the quick commands' path
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Opt:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import TypeVar
+TYPE_CHECKING = False  # typing is not loaded at run time: the quick commands' path imports this module
+if TYPE_CHECKING:
+    from collections.abc import Awaitable
+    from typing import TypeVar
 
-T = TypeVar("T")
+    T = TypeVar("T")
 
 
 async def wait_for(awaitable: Awaitable[T], timeout: float | None) -> T:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 
 class EventKind(enum.StrEnum):
@@ -22,14 +21,29 @@ class EventKind(enum.StrEnum):
     FAILED = "failed"  # a step failed (the message says why)
 
 
-@dataclass
 class Event:
-    kind: EventKind
-    message: str = ""
-    machine: str = ""
-    step: str = ""  # id of the step this event belongs to
-    fraction: float | None = None  # 0..1 for progress
-    at: float = field(default_factory=time.monotonic)
+    """One report of an operation. A plain class, not a dataclass: `env`, `url` and the other quick commands load
+    this module, and dataclasses brings `inspect` (some 10 ms of their start)."""
+
+    __slots__ = ("kind", "message", "machine", "step", "fraction", "at")
+
+    def __init__(self, kind: EventKind, message: str = "", machine: str = "", step: str = "",
+                 fraction: float | None = None, at: float | None = None):
+        self.kind, self.message, self.machine = kind, message, machine
+        self.step = step  # id of the step this event belongs to
+        self.fraction = fraction  # 0..1 for progress
+        self.at = time.monotonic() if at is None else at
+
+    def _fields(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Event) and self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return "Event(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
 
 class Reporter:

@@ -4,9 +4,12 @@ its create forms, and the completion its words."""
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from .errors import MachineError
+
+TYPE_CHECKING = False  # typing itself is not loaded: these modules are on the quick commands' path
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Flag:

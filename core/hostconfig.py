@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+
+TYPE_CHECKING = False  # typing itself is not loaded: these modules are on the quick commands' path
+if TYPE_CHECKING:
+    from typing import Any
 
 CONFIG_VERSION = 3
 DEFAULT_INSTALL_URL = "https://get.docker.com"

@@ -8,9 +8,11 @@ create running in another window, so liveness is asked of Windows itself."""
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-from typing import IO, Any
+
+TYPE_CHECKING = False  # typing itself is not loaded: these modules are on the quick commands' path
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 WINDOWS = sys.platform == "win32"
 
@@ -181,6 +183,8 @@ def _windows_parent_program() -> str:
 
 
 def free_bytes(folder: str) -> int:
+    import shutil
+
     return shutil.disk_usage(folder).free
 
 

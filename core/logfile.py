@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing itself is not loaded: these modules are on the quick commands' path
 if TYPE_CHECKING:
     import logging
+    from typing import Any
 
 _PEM = re.compile(r"-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.S)
 _TOKEN = re.compile(r"(?i)((?:token|secret|password|passwd|api[-_]?key)\w*[\"']?\s*[=:]\s*[\"']?)([^\s\"',]+)")

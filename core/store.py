@@ -12,12 +12,15 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 from . import hostos
 from .errors import MachineError, MachineNotFound, printable
 from .hostconfig import Host, invalid_name_message
 from .settings import default_store_path
+
+TYPE_CHECKING = False  # typing itself is not loaded: these modules are on the quick commands' path
+if TYPE_CHECKING:
+    from typing import Any
 
 LOCK_NAME = ".machine-tui.lock"
 # the store's own id, made once: cloud resources carry it as a tag, so what a lost journal missed is found again

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
 
 from .flags import Flag
 
+TYPE_CHECKING = False  # typing itself is not loaded: these modules are on the quick commands' path
 if TYPE_CHECKING:
+    from typing import Any
+
     from .events import Reporter
     from .hostconfig import Host
     from .store import Store
 
-
-VerbFunction = Callable[["Store", "Host", "Reporter", dict[str, Any]], Awaitable[None]]
+    VerbFunction = Callable[[Store, Host, Reporter, dict[str, Any]], Awaitable[None]]
 
 
 class Verb:

@@ -7,11 +7,14 @@ docker-machine plugin binary docker-machine-driver-NAME from PATH (plugin.py).""
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 from ..errors import DriverNotFound, MachineError
 from ..states import State
 from .base import Driver, Setting
+
+TYPE_CHECKING = False  # typing itself is not loaded: these modules are on the quick commands' path
+if TYPE_CHECKING:
+    from typing import Any
 
 # name -> "module:Class" (a module of this package, or "package.module:Class" for a driver from elsewhere);
 # imported only when a machine of that driver is touched.

@@ -10,21 +10,40 @@ import os
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from ..aio import wait_for
 from ..errors import MachineError, NotSupported
 from ..flags import Flag
 from ..states import State
 
+# typing is not loaded at run time (the quick commands import this module): the checker sees a generic Setting,
+# Python a plain class
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Generic, TypeVar, cast, overload
+
     from ..choices import Choice
     from ..events import Reporter
 
-T = TypeVar("T", str, int, bool, list[Any], dict[str, Any])  # lists and objects: JSON values kept as written
+    T = TypeVar("T", str, int, bool, list[Any], dict[str, Any])  # lists and objects: JSON values kept as written
+
+    class _Typed(Generic[T]):
+        pass
+else:
+    T = None
+
+    class _Typed:
+        def __class_getitem__(cls, _kind):
+            return cls
+
+    def cast(_kind, value):
+        return value
+
+    def overload(function):
+        return function
 
 
-class Setting(Generic[T]):
+class Setting(_Typed[T]):
     """One key of the driver's JSON state as a typed attribute. `flag` names the create option that sets it (its
     default is the flag's); otherwise `default` is given here. A key missing from an older config.json reads as
     the default."""
@@ -55,9 +74,9 @@ class Setting(Generic[T]):
     @overload
     def __get__(self, driver: None, owner: type) -> Setting[T]: ...
     @overload
-    def __get__(self, driver: Driver, owner: type) -> T: ...
+    def __get__(self, driver: Driver, owner: type) -> T: ...  # noqa: F811 - typing's overload, seen only by checkers
 
-    def __get__(self, driver: Driver | None, owner: type) -> Setting[T] | T:
+    def __get__(self, driver: Driver | None, owner: type) -> Setting[T] | T:  # noqa: F811
         if driver is None:
             return self
         value = driver.config.get(self.key)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-from urllib.parse import urlparse
-
 from ..errors import MachineError
 from ..flags import Flag
 from ..states import State
 from .base import Driver, Setting
+
+TYPE_CHECKING = False  # typing itself is not loaded: these modules are on the quick commands' path
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class NoneDriver(Driver):
@@ -30,6 +31,8 @@ class NoneDriver(Driver):
         problem = url_problem(url)
         if problem:
             raise MachineError(f'parse "{url}": {problem}')
+        from urllib.parse import urlparse  # here: `url` and `env` of a none machine never parse one
+
         self.ip_address = urlparse(url).netloc  # host:port, as docker-machine stores it ("" for "none")
 
     async def state(self) -> State:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from ..errors import MachineError
 
+TYPE_CHECKING = False  # typing itself is not loaded: these modules are on the quick commands' path
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..events import Reporter
     from ..hostconfig import Host
     from ..operations import TLSFiles

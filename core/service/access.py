@@ -5,11 +5,13 @@ when called."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
 
 from ..states import State
 
+TYPE_CHECKING = False  # typing itself is not loaded: these modules are on the quick commands' path
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..hostconfig import Host
     from ..shell_session import ShellSession
     from ..ssh import Target

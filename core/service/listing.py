@@ -7,13 +7,16 @@ from __future__ import annotations
 import os
 import re
 import time
-from typing import Any
 
 from ..aio import wait_for
 from ..drivers import Driver, State, driver_for
 from ..errors import HostNotRunning, MachineError, MachineNotFound
 from ..hostconfig import DEFAULT_SWARM_HOST, Host
 from ..store import CREATING_FILE, InvalidName, LoadError, Store, create_problem
+
+TYPE_CHECKING = False  # typing itself is not loaded: these modules are on the quick commands' path
+if TYPE_CHECKING:
+    from typing import Any
 
 FILTER_KEYS = ("driver", "state", "name", "label", "swarm")
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # typing itself is not loaded: these modules are on the quick commands' path
+if TYPE_CHECKING:
+    from typing import Any
 
 # shell: (set prefix, set delim, set suffix, unset prefix, unset delim, unset suffix, comment, hint template)
 SHELLS = {

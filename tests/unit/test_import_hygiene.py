@@ -126,3 +126,48 @@ def test_a_quick_read_that_waits_after_all_or_needs_a_loop_still_answers():
     assert run_at_once(needs_loop) == 9
     with pytest.raises(ValueError, match="the coroutine's own"):
         run_at_once(fails)
+
+
+def test_the_quick_commands_load_nothing_typing_heavy_in_a_bare_interpreter(tmp_path):
+    """In an interpreter without site-packages (a venv of a plain install starts close to that; this machine's
+    site loads typing before any program), `--version`, `version`, `url`, `status`, `ip`, `inspect`, `ls -q`, `env`
+    and `config` of a none machine load no typing, dataclasses, inspect or urllib.parse: some 30 ms of a command
+    that docker-machine answers in about 20 (bench/bench_cli.py)."""
+    import os
+
+    from fakeengine import FakeEngine
+    from vmrig import free_port
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    package = tmp_path / "path" / "machine_tui"
+    package.mkdir(parents=True)
+    for name in ("__init__.py", "__main__.py"):
+        (package / name).write_text(open(os.path.join(root, "entry", name)).read())
+    for sub in ("core", "cli"):
+        (package / sub).symlink_to(os.path.join(root, sub))
+    store = str(tmp_path / "store")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MACHINE_", "DOCKER_", "PYTHON"))}
+    env.update(MACHINE_STORAGE_PATH=store, SHELL="/bin/bash", MACHINE_TUI_LOG_DIR=str(tmp_path / "logs"))
+    port = free_port()
+    made = subprocess.run([sys.executable, "-m", "machine_tui.cli", "create", "-d", "none", "--url",
+                           f"tcp://127.0.0.1:{port}", "n1"], env={**env, "PYTHONPATH": str(tmp_path / "path")},
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    code = ("import sys, io, json\nsys.path.insert(0, sys.argv.pop(1))\nbefore = set(sys.modules)\n"
+            "from machine_tui.cli.main import main\nsys.argv[0] = 'machine-tui'\n"
+            "real, sys.stdout = sys.stdout, io.StringIO()\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\nsaid, sys.stdout = sys.stdout.getvalue(), real\n"
+            "print(json.dumps([sorted(set(sys.modules) - before), said]))")
+    with FakeEngine(store, "127.0.0.1", port):
+        for args, answer in ((["--version"], "machine-tui version"), (["version"], "machine-tui version"),
+                             (["url", "n1"], f"tcp://127.0.0.1:{port}\n"), (["status", "n1"], "Running\n"),
+                             (["ip", "n1"], "127.0.0.1"), (["inspect", "n1"], '"DriverName": "none"'),
+                             (["ls", "-q"], "n1\n"), (["env", "n1"], f'export DOCKER_HOST="tcp://127.0.0.1:{port}"'),
+                             (["config", "n1"], "--tlsverify\n")):
+            out = subprocess.run([sys.executable, "-S", "-c", code, str(tmp_path / "path"), *args], env=env,
+                                 capture_output=True, text=True)
+            assert out.returncode == 0, (args, out.stderr)
+            loaded, said = json.loads(out.stdout.splitlines()[-1])
+            assert answer in said, (args, said)
+            heavy = sorted(set(loaded) & {"typing", "dataclasses", "inspect", "urllib.parse", "asyncio", "logging"})
+            assert not heavy, (args, heavy)
