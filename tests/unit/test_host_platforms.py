@@ -36,6 +36,51 @@ def test_the_store_locks_with_msvcrt_where_there_is_no_fcntl(windows, tmp_path):
     assert windows.locks == [(1, 1), (0, 1), (1, 1), (0, 1)]  # locked and unlocked, twice
 
 
+def _bump(path: str, n: int) -> None:
+    store = Store(path)
+    for i in range(n):
+        store.update("m1", lambda h: h.engine.setdefault("Labels", []).append(f"w{os.getpid()}-{i}"))
+
+
+def test_concurrent_writers_never_lose_an_update_with_the_windows_lock(windows, tmp_path, monkeypatch):
+    """Four processes (forked with Windows' behaviours in place) update one machine 25 times each through
+    msvcrt.locking, here a real byte-range lock: no update is lost."""
+    import types
+
+    from machine_tui.core.hostconfig import Host, new_host
+
+    monkeypatch.delitem(sys.modules, "fcntl")  # the fixture made it absent; the fake below locks with it
+    import fcntl as posix_locks
+
+    monkeypatch.setitem(sys.modules, "fcntl", None)
+
+    def locking(fd: int, mode: int, nbytes: int) -> None:  # from the file's position, as msvcrt locks
+        windows.locks.append((mode, nbytes))
+        posix_locks.lockf(fd, posix_locks.LOCK_EX if mode == 1 else posix_locks.LOCK_UN, nbytes, 0, os.SEEK_CUR)
+
+    monkeypatch.setitem(sys.modules, "msvcrt", types.SimpleNamespace(LK_LOCK=1, LK_UNLCK=0, locking=locking))
+    store = Store(str(tmp_path / "store"))
+    os.makedirs(store.machine_dir("m1"))
+    store.save(Host("m1", new_host("m1", "none", {"URL": "tcp://127.0.0.1:1"}, {}, {}, {}), store.machine_dir("m1")))
+    children = []
+    for _ in range(4):  # os.fork: multiprocessing would take the Windows road it sees in sys.platform
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                _bump(store.path, 25)
+                code = 0
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        children.append(pid)
+    assert [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children] == [0] * 4
+    assert len(store.load("m1").engine["Labels"]) == 100
+
+
 def test_no_core_module_imports_a_posix_only_module_at_import_time():
     """Outside the seam, fcntl, termios, pty, tty, grp, pwd and resource are imported inside the functions that use
     them (a platform check before), never at the top of a module."""
