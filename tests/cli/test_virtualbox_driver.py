@@ -513,3 +513,26 @@ async def test_config_json_is_the_one_docker_machine_writes(vbox, github, store,
     assert ours["Driver"]["DiskSize"] == 8
     ours["Driver"]["DiskSize"] = 20000
     assert ours == theirs
+
+
+async def test_host_only_networking_as_virtualbox_on_windows_names_it(vbox, github, store, monkeypatch):
+    """On Windows, VirtualBox names its adapters "VirtualBox Host-Only Ethernet Adapter #N", writes CRLF and
+    allows any range (no networks.conf): docker-machine's default 192.168.99.1/24 stays, the adapter is found by
+    the name VBoxManage gives it, and a second machine shares it."""
+    from machine_tui.core.drivers.virtualbox import network
+
+    monkeypatch.setenv("VBOX_EMULATOR_HOST", "windows")
+    monkeypatch.setattr(network, "RANGE_RULE", False)
+    for name in ("w1", "w2"):
+        _, _, driver = new_machine(store, name)
+        await driver.pre_create_check()
+        await driver.create(Reporter())
+        assert driver.config["HostOnlyCIDR"] == "192.168.99.1/24"
+    adapter = "VirtualBox Host-Only Ethernet Adapter"
+    calls = vbox.calls()
+    assert [c for c in calls if c[:2] == ["hostonlyif", "create"]] == [["hostonlyif", "create"]]  # made once
+    assert ["hostonlyif", "ipconfig", adapter, "--ip", "192.168.99.1", "--netmask", "255.255.255.0"] in calls
+    attached = [c for c in calls if "--hostonlyadapter2" in c]
+    assert len(attached) == 2 and all(c[c.index("--hostonlyadapter2") + 1] == adapter for c in attached)
+    assert [c for c in calls if c[:2] == ["dhcpserver", "add"]][0][2:4] == ["--netname",
+                                                                           f"HostInterfaceNetworking-{adapter}"]

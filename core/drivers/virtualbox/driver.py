@@ -1,8 +1,8 @@
 """The VirtualBox driver, as docker-machine's: a boot2docker VM with a NAT adapter (SSH forwarded on 127.0.0.1)
 and a host-only adapter (the engine's address), driven through VBoxManage with docker-machine's sequence of calls.
 
-Beyond docker-machine: VirtualBox 6.1.28 and later only accept host-only addresses in 192.168.56.0/21 (unless
-/etc/vbox/networks.conf says otherwise), so the default 192.168.99.1/24 becomes 192.168.56.1/24 there, and a range
+Beyond docker-machine: VirtualBox 6.1.28 and later, on Linux and macOS hosts, only accept host-only addresses in
+192.168.56.0/21 (unless /etc/vbox/networks.conf says otherwise), so the default 192.168.99.1/24 becomes 192.168.56.1/24 there, and a range
 VirtualBox refuses is explained with its fix; a VM name VirtualBox already has is refused before anything is made."""
 
 from __future__ import annotations

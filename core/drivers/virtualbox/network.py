@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import random
+import sys
 from typing import Any
 
 from ...errors import MachineError
@@ -13,6 +14,8 @@ from .backend import AccessDenied, VBoxError, VirtualBoxBackend
 
 DEFAULT_CIDR = "192.168.99.1/24"
 NEW_DEFAULT_CIDR = "192.168.56.1/24"  # inside what VirtualBox >= 6.1.28 allows without networks.conf
+# the rule (and /etc/vbox/networks.conf) exists on Linux, macOS and Solaris hosts: VirtualBox on Windows allows any range
+RANGE_RULE = sys.platform != "win32"
 
 
 async def setup_hostonly(vbm: VirtualBoxBackend, c: dict[str, Any], machine_name: str, report: Reporter | None,
@@ -20,7 +23,7 @@ async def setup_hostonly(vbm: VirtualBoxBackend, c: dict[str, Any], machine_name
     """docker-machine's host-only network: an adapter with the CIDR's host address (made if missing), its DHCP
     server, attached as the VM's second NIC. Rewrites c["HostOnlyCIDR"] where VirtualBox refuses the old default."""
     version = version or (await vbm.version())[1]
-    if c["HostOnlyCIDR"] == DEFAULT_CIDR and version >= (6, 1, 28):
+    if c["HostOnlyCIDR"] == DEFAULT_CIDR and version >= (6, 1, 28) and RANGE_RULE:
         c["HostOnlyCIDR"] = NEW_DEFAULT_CIDR
         if report is not None:
             report.info(f"VirtualBox {'.'.join(map(str, version))} only allows host-only networks in "

@@ -41,7 +41,7 @@ def log_call(entry: list) -> None:
 
 def allowed_hostonly(ip: str) -> bool:
     """VirtualBox >= 6.1.28 refuses host-only addresses outside 192.168.56.0/21 (no networks.conf here)."""
-    if version_tuple() < (6, 1, 28):
+    if version_tuple() < (6, 1, 28) or on_windows():
         return True
     a, b, c, _ = (int(x) for x in ip.split("."))
     return a == 192 and b == 168 and 56 <= c <= 63
@@ -57,9 +57,17 @@ def new_vm(st: dict, name: str, base: str) -> dict:
     return vm
 
 
+def on_windows() -> bool:
+    """VBOX_EMULATOR_HOST=windows: VirtualBox as it is on a Windows host (adapter names, no networks.conf rule)."""
+    return os.environ.get("VBOX_EMULATOR_HOST") == "windows"
+
+
 def new_hostonly_if(st: dict) -> dict:
     index = len(st["hostonlyifs"])
-    nic = {"name": f"vboxnet{index}", "guid": f"786f6276-656e-{index:04d}-8000-0a0027000000",
+    name = f"vboxnet{index}"
+    if on_windows():
+        name = "VirtualBox Host-Only Ethernet Adapter" + (f" #{index + 1}" if index else "")
+    nic = {"name": name, "guid": f"786f6276-656e-{index:04d}-8000-0a0027000000",
            "ip": f"192.168.{56 + index}.1", "mask": "255.255.255.0", "index": index}
     st["hostonlyifs"].append(nic)
     return nic
