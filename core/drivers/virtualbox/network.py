@@ -14,7 +14,7 @@ from .backend import AccessDenied, VBoxError, VirtualBoxBackend
 
 DEFAULT_CIDR = "192.168.99.1/24"
 NEW_DEFAULT_CIDR = "192.168.56.1/24"  # inside what VirtualBox >= 6.1.28 allows without networks.conf
-# the rule (and /etc/vbox/networks.conf) exists on Linux, macOS and Solaris hosts: VirtualBox on Windows allows any range
+# the rule (and /etc/vbox/networks.conf) holds on Linux, macOS and Solaris hosts; on Windows any range goes
 RANGE_RULE = sys.platform != "win32"
 
 
