@@ -3,7 +3,8 @@ and a host-only adapter (the engine's address), driven through VBoxManage with d
 
 Beyond docker-machine: VirtualBox 6.1.28 and later, on Linux and macOS hosts, only accept host-only addresses in
 192.168.56.0/21 (unless /etc/vbox/networks.conf says otherwise), so the default 192.168.99.1/24 becomes
-192.168.56.1/24 there, and a range VirtualBox refuses is explained with its fix; a VM name VirtualBox already has is refused before anything is made."""
+192.168.56.1/24 there, and a range VirtualBox refuses is explained with its fix; a VM name VirtualBox already has
+is refused before anything is made."""
 
 from __future__ import annotations
 
