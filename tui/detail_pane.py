@@ -44,3 +44,22 @@ class DetailPane(VerticalScroll):
                 text.append(f"{label}\n", style="dim")
                 text.append(f"  {value}\n")
         self.query_one("#details-text", Static).update(text)
+
+
+def machine_log(store: Store, name: str, history: list[str]) -> str:
+    """What the app's operations said of a machine, then the tail of its serial console where its driver keeps one
+    (the log view, `l`)."""
+    import os
+
+    lines = list(history) or ["(no operation run from this app yet)"]
+    try:
+        from ..core.service.access import console_log_path
+
+        console = console_log_path(store.load(name))
+    except Exception:  # noqa: BLE001 - a machine that cannot be read still has its history
+        console = ""
+    if console and os.path.exists(console):
+        with open(console, errors="replace") as fh:
+            tail = fh.read()[-8000:]
+        lines += ["", f"--- serial console ({console}) ---", tail]
+    return "\n".join(lines)

@@ -199,20 +199,33 @@ class LogScreen(Screen[None]):
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         pending: list[str] = []
         last = time.monotonic()
+        timer = None
+
+        def flush() -> None:
+            nonlocal timer, last
+            if timer is not None:
+                timer.stop()
+            timer, last = None, time.monotonic()
+            if pending:
+                view.append("".join(pending))
+                pending.clear()
+
         try:
             async for data in follow_logs(self.engine, self.container_id, tail=self.tail):
                 self.received += len(data)
                 pending.append(decoder.decode(data))
-                # many small writes are shown a frame at a time, not one redraw each
+                # many small writes are shown a frame at a time, not one redraw each; what comes last before the
+                # log goes quiet is shown a frame later (it would wait for the next line otherwise)
                 if time.monotonic() - last > 0.05:
-                    view.append("".join(pending))
-                    pending.clear()
-                    last = time.monotonic()
+                    flush()
+                elif timer is None:
+                    timer = self.set_timer(0.06, flush)
                 await asyncio.sleep(0)
             self.ended = "the container stopped: the log ended"
         except MachineError as err:
             self.ended = f"the log stopped: {err}"
-        view.append("".join(pending) + decoder.decode(b"", final=True))
+        flush()
+        view.append(decoder.decode(b"", final=True))
         view.finish()
         self.show_title()
 

@@ -5,7 +5,6 @@ messages, so the UI never waits on a slow host. Machine verbs come from the core
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING, cast
 
@@ -24,7 +23,7 @@ from .create_progress import CreateProgressPanel
 from .detail_pane import DetailPane
 from .machine_table import COLUMNS, MachineTable
 from .messages import CreateProgress, MachinesUpdated, OperationReport
-from .widgets import AdaptivePoller, AppFooter, ConsoleTabs, FilterInput, failure_text, log_action
+from .widgets import AdaptivePoller, AppFooter, ConsoleTabs, FilterInput, StatusLine, failure_text, log_action
 
 if TYPE_CHECKING:
     from .app import MachineTuiApp
@@ -60,8 +59,6 @@ class MainScreen(Screen[None]):
         Binding("q", "app.quit", "Quit", id="quit"),  # app.quit: a Screen has no quit action
     ]
 
-    STATUS_LINGER = 10.0  # how long the status line's words stay
-
     def __init__(self, store: Store, poll_interval: float = 5.0, timeout: float = 10.0):
         super().__init__(id="main")
         self.store = store
@@ -72,7 +69,6 @@ class MainScreen(Screen[None]):
         self.name_filter = ""
         self.history: dict[str, list[str]] = {}  # what operations said, per machine (the log view)
         self.busy: dict[str, str] = {}  # machines this app is starting or stopping -> what their row says
-        self._status_said = 0.0
         self._target: str | None = None  # the machine a palette command names
         self._redraw_cpu, self._gc_frozen = 0.0, False
         self.poller = AdaptivePoller(self, poll_interval, self.poll)
@@ -101,7 +97,7 @@ class MainScreen(Screen[None]):
         yield CreateProgressPanel(self.machines, self.store, self.poll, id="operations")
         yield FilterInput(placeholder="filter: name, driver, state or URL (as you type; Enter keeps it, Escape clears)",
                           id="filter")
-        yield Static(id="status")
+        yield StatusLine(id="status")
         yield AppFooter()
 
     def main_widget(self, selector, kind=None):
@@ -217,21 +213,11 @@ class MainScreen(Screen[None]):
         self.main_widget(DetailPane).show(self.store, name, self.rows.get(name) if name else None)
 
     def action_log(self) -> None:
+        from .detail_pane import machine_log
         from .screens import TextScreen
 
         for name in self.selected()[:1]:
-            lines = list(self.history.get(name, [])) or ["(no operation run from this app yet)"]
-            try:
-                from ..core.service.access import console_log_path
-
-                console = console_log_path(self.store.load(name))
-            except Exception:
-                console = ""
-            if console and os.path.exists(console):
-                with open(console, errors="replace") as fh:
-                    tail = fh.read()[-8000:]
-                lines += ["", f"--- serial console ({console}) ---", tail]
-            self.app.push_screen(TextScreen(f"log {name}", "\n".join(lines)))
+            self.app.push_screen(TextScreen(f"log {name}", machine_log(self.store, name, self.history.get(name, []))))
 
     # ----- selection
     # the footer shows an action dimmed when no selected machine is in a state where it makes sense
@@ -383,20 +369,9 @@ class MainScreen(Screen[None]):
         if message.failed:
             log_action(f"{message.machine}: {message.text}", error=True)
         text = f"{message.machine}: {message.text.splitlines()[0] if message.text else ''}"
-        self.say_status(text)
+        self.main_widget(StatusLine).say(text)
         if message.failed:
             self.notify(message.text, title=message.machine, severity="error", timeout=10, markup=False)
-
-    def say_status(self, text: str) -> None:
-        """The status line says the latest report, then clears itself (unless something newer was said)."""
-        self.main_widget("#status", Static).update(text)
-        said = self._status_said = time.monotonic()
-
-        def clear() -> None:
-            if self._status_said == said and self.is_attached:
-                self.main_widget("#status", Static).update("")
-
-        self.set_timer(self.STATUS_LINGER, clear)
 
     def action_remove(self) -> None:
         names = self.selected()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Footer, Input, TabbedContent, TabPane
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -79,6 +79,28 @@ class FilterInput(Input):
         self.display = False
         self.value = ""
         self.post_message(self.Filtered("", done=True))
+
+
+class StatusLine(Static):
+    """The line that says the latest report, then clears itself (unless something newer was said)."""
+
+    LINGER = 10.0  # how long its words stay
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, **kwargs)
+        self._said = 0.0
+
+    def say(self, text: str) -> None:
+        import time
+
+        self.update(text)
+        said = self._said = time.monotonic()
+
+        def clear() -> None:
+            if self._said == said and self.is_attached:
+                self.update("")
+
+        self.set_timer(self.LINGER, clear)
 
 
 class AppFooter(Footer):

@@ -126,9 +126,10 @@ class Driver(abc.ABC):
         try:
             return await wait_for(asyncio.to_thread(attempt), self.api_bound)
         except asyncio.TimeoutError:
-            given_up.set()  # no more retries in the thread once the answer no longer matters
             raise MachineError(f"{what}: no answer from {where} within {self.api_bound:g} s (is the endpoint "
                                "right, and does it answer?)") from None
+        finally:
+            given_up.set()  # past its bound or cancelled (Ctrl-C, SIGTERM): no more retries in the thread
 
     @staticmethod
     def abandoned() -> bool:

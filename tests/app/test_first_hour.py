@@ -124,10 +124,11 @@ async def test_finished_and_cancelled_create_rows_go_away_and_the_status_line_cl
 
     from conftest import choose_driver, fill_a_create_that_waits
     from machine_tui.tui.create_progress import CreateProgressPanel
+    from machine_tui.tui.widgets import StatusLine
 
     app = MachineTuiApp(none_store(store, "seed"), poll_interval=3600, timeout=2)
     screen = app.main_screen
-    screen.STATUS_LINGER = 0.5
+    monkeypatch.setattr(StatusLine, "LINGER", 0.5)
     monkeypatch.setattr(CreateProgressPanel, "ROW_LINGER", 0.5)
     monkeypatch.setattr(CreateProgressPanel, "FAILED_ROW_LINGER", 1.0)
     key = tmp_path / "k"
