@@ -71,6 +71,16 @@ class Machines:
         except MachineError:
             return False  # said by the command itself
 
+    def active_at_once(self) -> str | None:
+        """`active` without an event loop where every machine answers from its record: the active machine's name,
+        "" for none; None when some machine must be asked (run the listing)."""
+        from .listing import active_at_once
+
+        names = self.store.list_names()
+        if not self.answers_at_once(*names):
+            return None
+        return active_at_once([self.load(name) for name in names], os.environ.get("DOCKER_HOST", ""))
+
     async def listing(self, timeout: float = 10.0, filters: dict[str, Any] | None = None,
                    docker_host: str | None = None, cloud_rows: CloudRows | None = None) -> list[Row]:
         from .listing import list_machines

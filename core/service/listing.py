@@ -189,14 +189,9 @@ async def query_host(host: Host, timeout: float, docker_host: str, masters_by_di
         if err is not None and not isinstance(err, HostNotRunning):
             row.Error = one_line(str(err))
         swarm = host.swarm
-        if state == State.RUNNING and url and url == docker_host:
-            row.Active, row.ActiveHost = "*", True
-        elif state == State.RUNNING and swarm.get("Master") and url:
-            from urllib.parse import urlparse
-
-            port = urlparse(swarm.get("Host") or DEFAULT_SWARM_HOST).port or 3376
-            if f"tcp://{urlparse(url).hostname}:{port}" == docker_host:
-                row.Active, row.ActiveSwarm = "* (swarm)", True
+        mark = active_mark(host, state == State.RUNNING, url, docker_host)
+        if mark:
+            row.Active, row.ActiveHost, row.ActiveSwarm = mark, mark == "*", mark != "*"
         disc = swarm.get("Discovery") or ""
         if disc:
             master = masters_by_disc.get(disc, "")
@@ -228,6 +223,53 @@ async def query_host(host: Host, timeout: float, docker_host: str, masters_by_di
         row.State, row.Error = "Error", one_line(str(e) or repr(e))
     row.ResponseTime = time.monotonic() - started
     return row
+
+
+def active_mark(host: Host, running: bool, url: str, docker_host: str) -> str:
+    """ls's ACTIVE mark as docker-machine sets it: "*" when DOCKER_HOST is the running machine's engine, "* (swarm)"
+    when it is its classic Swarm master's port, else ""."""
+    if not (running and url):
+        return ""
+    if url == docker_host:
+        return "*"
+    if host.swarm.get("Master"):
+        from urllib.parse import urlparse
+
+        port = urlparse(host.swarm.get("Host") or DEFAULT_SWARM_HOST).port or 3376
+        if f"tcp://{urlparse(url).hostname}:{port}" == docker_host:
+            return "* (swarm)"
+    return ""
+
+
+def active_at_once(hosts: list[Host], docker_host: str) -> str:
+    """`active` over machines whose drivers answer from their records (none): the active one's name, or "". None
+    of them can read Timeout, so this is what the whole listing would find, without an event loop or a TLS check."""
+    from ..drivers import driver_for
+    from ..states import State
+
+    for host in sorted(hosts, key=lambda h: natural_key(h.name)):
+        driver = driver_for(host)
+        try:
+            url = _at_once(driver.get_url())
+        except MachineError:
+            url = ""
+        try:
+            running = bool(url) or _at_once(driver.state()) == State.RUNNING
+        except MachineError:
+            running = False
+        if active_mark(host, running, url, docker_host):
+            return host.name
+    return ""
+
+
+def _at_once(coro: Any) -> Any:
+    """A coroutine that never waits, run to its end without a loop."""
+    try:
+        coro.send(None)
+    except StopIteration as done:
+        return done.value
+    coro.close()
+    raise RuntimeError("a driver that answers at once waited")
 
 
 def create_error_of(host: Host) -> str:

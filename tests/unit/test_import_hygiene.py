@@ -130,8 +130,8 @@ def test_a_quick_read_that_waits_after_all_or_needs_a_loop_still_answers():
 
 def test_the_quick_commands_load_nothing_typing_heavy_in_a_bare_interpreter(tmp_path):
     """In an interpreter without site-packages (a venv of a plain install starts close to that; this machine's
-    site loads typing before any program), `--version`, `version`, `url`, `status`, `ip`, `inspect`, `ls -q`, `env`
-    and `config` of a none machine load no typing, dataclasses, inspect or urllib.parse: some 30 ms of a command
+    site loads typing before any program), `--version`, `version`, `url`, `status`, `ip`, `inspect`, `ls -q`, `env`,
+    `config` and `active` of a none machine load no typing, dataclasses, inspect or urllib.parse: some 30 ms of a command
     that docker-machine answers in about 20 (bench/bench_cli.py)."""
     import os
 
@@ -163,9 +163,9 @@ def test_the_quick_commands_load_nothing_typing_heavy_in_a_bare_interpreter(tmp_
                              (["url", "n1"], f"tcp://127.0.0.1:{port}\n"), (["status", "n1"], "Running\n"),
                              (["ip", "n1"], "127.0.0.1"), (["inspect", "n1"], '"DriverName": "none"'),
                              (["ls", "-q"], "n1\n"), (["env", "n1"], f'export DOCKER_HOST="tcp://127.0.0.1:{port}"'),
-                             (["config", "n1"], "--tlsverify\n")):
-            out = subprocess.run([sys.executable, "-S", "-c", code, str(tmp_path / "path"), *args], env=env,
-                                 capture_output=True, text=True)
+                             (["config", "n1"], "--tlsverify\n"), (["active"], "n1\n")):
+            out = subprocess.run([sys.executable, "-S", "-c", code, str(tmp_path / "path"), *args],
+                                 env={**env, "DOCKER_HOST": f"tcp://127.0.0.1:{port}"}, capture_output=True, text=True)
             assert out.returncode == 0, (args, out.stderr)
             loaded, said = json.loads(out.stdout.splitlines()[-1])
             assert answer in said, (args, said)
