@@ -261,10 +261,13 @@ def closed_pipe() -> int:
 
 
 def log_error(text: str, trace: bool = False) -> None:
-    from ..core.logfile import get_logger
+    from ..core.logfile import get_logger, note
 
     try:
-        get_logger().error("%s", text, exc_info=trace)
+        if trace:
+            get_logger().error("%s", text, exc_info=True)
+        else:
+            note("ERROR", text)
     except Exception:  # noqa: BLE001 - logging never stops a command
         pass
 

@@ -97,6 +97,44 @@ def setup_logging(debug: bool = False, stream: Any = None) -> logging.Logger:
     return logger
 
 
+def note(level: str, text: str) -> None:
+    """One line to the log without the logging module (~40 ms of a command's start with platformdirs): how a
+    command that ends in a plain error (a missing machine, no active host) says so; a traceback or --debug goes
+    through the logger."""
+    if _logger is not None or _wanted[0]:
+        get_logger().log(getattr(__import__("logging"), level), "%s", text)
+        return
+    import sys
+    import time
+
+    try:
+        folder = log_dir() if sys.platform not in ("linux", "linux2") else _linux_log_dir()
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        path = os.path.join(folder, "machine-tui.log")
+        rotate(path)
+        now = time.time()
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now)) + f",{int(now % 1 * 1000):03d}"
+        line = redact(f"{stamp} {os.getpid()} {level} {text}") + "\n"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, line.encode("utf-8", "replace"))
+        finally:
+            os.close(fd)
+    except OSError:
+        pass  # an unwritable log folder must never stop a command
+
+
+def _linux_log_dir() -> str:
+    """platformdirs' user_log_dir on Linux, without loading it: the XDG state folder's machine-tui/log."""
+    from .settings import log_dir_override
+
+    override = log_dir_override()
+    if override:
+        return override
+    state = os.environ.get("XDG_STATE_HOME", "").strip() or os.path.expanduser("~/.local/state")
+    return os.path.join(state, "machine-tui", "log")
+
+
 def get_logger() -> logging.Logger:
     return _logger or setup_logging(*_wanted)
 

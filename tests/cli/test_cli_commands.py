@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
+import subprocess
+import sys
 
 from conftest import clean_env
 
@@ -149,6 +152,23 @@ def test_debug_mirrors_log_to_stderr_and_log_is_private(cli, store):
     log = os.path.join(store + "-logs", "machine-tui.log")
     assert oct(os.stat(log).st_mode & 0o777) == "0o600"
     assert "Creating machine" in open(log).read()
+
+
+def test_a_plain_error_is_one_private_log_line_written_without_the_logging_module(cli, store):
+    """A command that ends in an error a script expects (no such machine) says it in the log, as the logger
+    would, without loading logging or platformdirs (some 40 ms of such a command's start)."""
+    r = cli("status", "nosuch")
+    assert r.returncode == 1
+    log = os.path.join(store + "-logs", "machine-tui.log")
+    assert oct(os.stat(log).st_mode & 0o777) == "0o600"
+    [line] = [x for x in open(log).read().splitlines() if "nosuch" in x]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \d+ ERROR Docker machine \"nosuch\" does not exist\..*", line)
+    code = ("import sys\nfrom machine_tui.cli.main import main\nsys.argv = ['machine-tui', 'status', 'nosuch']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\nprint(sorted(m for m in ('logging', 'platformdirs') "
+            "if m in sys.modules))")
+    env = {**os.environ, "MACHINE_STORAGE_PATH": store, "MACHINE_TUI_LOG_DIR": store + "-logs"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr
 
 
 def test_redaction():
