@@ -102,7 +102,9 @@ def note(level: str, text: str) -> None:
     command that ends in a plain error (a missing machine, no active host) says so; a traceback or --debug goes
     through the logger."""
     if _logger is not None or _wanted[0]:
-        get_logger().log(getattr(__import__("logging"), level), "%s", text)
+        import logging
+
+        get_logger().log(logging.getLevelName(level), "%s", text)
         return
     import sys
     import time
