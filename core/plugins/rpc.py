@@ -65,6 +65,7 @@ class Plugin:
         self.service = SERVICE
         self.closing = threading.Event()
         self.stderr_reader: threading.Thread | None = None
+        self.stdout_reader: threading.Thread | None = None
 
     # ----- lifetime
     def start(self) -> Plugin:
@@ -76,7 +77,9 @@ class Plugin:
             raise PluginError(f"{self.label}: cannot be started: {err.strerror or err}") from None
         lines: deque[str] = deque()
         got_address = threading.Event()
-        threading.Thread(target=self._read_stdout, args=(lines, got_address), daemon=True).start()
+        output = self.stdout_reader = threading.Thread(target=self._read_stdout, args=(lines, got_address),
+                                                       daemon=True)
+        output.start()
         errors = self.stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
         errors.start()
         if not got_address.wait(ADDRESS_WAIT) or not lines:
@@ -191,6 +194,8 @@ class Plugin:
                 self.proc.kill()
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(5)
+            if self.proc.returncode is not None and self.stdout_reader is not None:
+                self.stdout_reader.join(2)  # every line it printed is reported before close returns
         if self.sock is not None:
             with contextlib.suppress(OSError):
                 self.sock.shutdown(socket.SHUT_RDWR)

@@ -52,8 +52,8 @@ def test_every_call_of_a_machines_life_is_answered_by_a_go_plugin(lab_bin):
         calls = json.loads(plugin.call("GetConfigRaw"))["Calls"]
         assert calls == ["SetConfigFromFlags", "PreCreateCheck", "Create", "GetState", "GetIP", "GetURL", "Stop",
                          "GetState", "Start", "Restart", "Kill", "Remove"]
-        assert said == ["Creating the lab machine..."]  # what it prints after its address is its progress
     assert plugin.proc.wait(10) == 0  # Close ends the plugin as docker-machine's does
+    assert said == ["Creating the lab machine..."]  # what it prints after its address is its progress
 
 
 def test_a_drivers_error_comes_back_in_its_own_words_and_the_plugin_goes_on(lab_bin):
