@@ -50,7 +50,7 @@ class Plugin:
     """One running plugin process and its connection. Calls may overlap (the heartbeat runs beside a create)."""
 
     def __init__(self, driver: str, binary: str, on_output: Callable[[str], None] | None = None,
-                 builtin_of: str = ""):
+                 builtin_of: str = "", heartbeat_every: float = HEARTBEAT_EVERY):
         self.driver, self.binary = driver, binary
         self.label = os.path.basename(binary) + (f" ({driver})" if builtin_of else "")
         self.on_output = on_output  # lines the plugin prints after its address (its progress)
@@ -64,6 +64,7 @@ class Plugin:
         self.dead = ""  # why the connection ended, once it has
         self.service = SERVICE
         self.closing = threading.Event()
+        self.heartbeat_every = heartbeat_every
         self.stderr_reader: threading.Thread | None = None
         self.stdout_reader: threading.Thread | None = None
 
@@ -169,11 +170,11 @@ class Plugin:
         return int(self.call("GetVersion", bound=ADDRESS_WAIT))
 
     def _heartbeat(self) -> None:
-        while not self.closing.wait(HEARTBEAT_EVERY):
+        while not self.closing.wait(self.heartbeat_every):
             if self.dead:
                 return
             with contextlib.suppress(MachineError):
-                self.call("Heartbeat", bound=HEARTBEAT_EVERY * 2)
+                self.call("Heartbeat", bound=self.heartbeat_every * 2)
 
     def close(self) -> None:
         """Close, as docker-machine does at the end of each command; a plugin that does not go is killed."""

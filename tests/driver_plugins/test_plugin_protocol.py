@@ -101,10 +101,12 @@ def test_a_plugin_from_before_docker_machine_0_5_1_answers_to_its_old_service_na
         assert configure(plugin, {"lab-number": 9})["Number"] == 9
 
 
-def test_the_heartbeat_keeps_a_plugin_alive_through_a_call_longer_than_its_patience(lab_bin):
-    # the plugin exits after 10 s without a heartbeat: a 12-second create only ends well if the client beats
-    with lab(lab_bin).start() as plugin:
-        configure(plugin, {"lab-create-seconds": 12})
+def test_the_heartbeat_keeps_a_plugin_alive_through_a_call_longer_than_its_patience(lab_bin, monkeypatch):
+    # this plugin exits after 1.5 s without a heartbeat (libmachine's: 10 s, beaten every 5 s): a 4-second create
+    # only ends well if the client beats
+    monkeypatch.setenv("LAB_PATIENCE", "1.5")
+    with lab(lab_bin, heartbeat_every=0.5).start() as plugin:
+        configure(plugin, {"lab-create-seconds": 4})
         plugin.call("Create", bound=600)
         assert plugin.call("GetState") == 1
 
