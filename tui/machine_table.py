@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, TypeVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -13,6 +14,7 @@ from textual.widgets import DataTable
 from ..core.service.listing import Row
 
 COLUMNS = ("NAME", "ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS")
+T = TypeVar("T")
 STATE_STYLE = {"Running": "green", "Stopped": "red", "Error": "bold red", "Timeout": "yellow",
                "Paused": "yellow", "Saved": "yellow", "Starting": "cyan", "Stopping": "cyan"}
 
@@ -122,6 +124,18 @@ class LiveTable(DataTable, inherit_bindings=False):
         self._require_update_dimensions = True
         self._clear_caches()  # the header's line is cached: without this the arrow shows the previous sort
         self.refresh()
+
+    def arranged(self, items: Iterable[T], wanted: str, texts: Callable[[T], Iterable[str]],
+                 natural: Callable[[T], Any], sort_keys: dict[str, Callable[[T], Any]]) -> list[T]:
+        """What the filter lets through (`wanted` in any of the item's texts, case aside), in the screen's natural
+        order, then by the sort column (stable: natural order within equal values), reversed if asked."""
+        wanted = wanted.lower()
+        shown = sorted((i for i in items if not wanted or any(wanted in t.lower() for t in texts(i))), key=natural)
+        if self.sort_column in sort_keys:
+            shown.sort(key=sort_keys[self.sort_column])
+        if self.sort_reverse:
+            shown.reverse()
+        return shown
 
     def current_key(self) -> str:
         """The key of the row under the cursor ("" when there is none)."""

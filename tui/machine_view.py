@@ -155,7 +155,7 @@ class MachineScreen(Screen[None]):
                     else:
                         with VerticalScroll():
                             yield Static(id=f"{tab.id}-text")
-        yield ConsoleTabs(id="container-consoles")
+        yield ConsoleTabs(focus_back="#container-table", id="container-consoles")
         yield FilterInput(placeholder="filter containers: name, image or state (Escape clears)", id="container-filter")
         yield Static(id="view-status")
         yield AppFooter()
@@ -208,13 +208,9 @@ class MachineScreen(Screen[None]):
             return
         table = tables.first(LiveTable)
         found: list = self.contents.containers if self.contents else []
-        wanted = self.name_filter.lower()
-        shown = [c for c in found if not wanted or any(wanted in v.lower() for v in (c.name, c.image, c.state))]
-        shown.sort(key=lambda c: (c.state != "running", c.name))  # unsorted: the running ones first
-        if table.sort_column:
-            shown.sort(key=SORT_KEYS[table.sort_column])  # stable: the order above within equal values
-        if table.sort_reverse:
-            shown.reverse()
+        # unsorted: the running ones first
+        shown = table.arranged(found, self.name_filter, lambda c: (c.name, c.image, c.state),
+                               lambda c: (c.state != "running", c.name), SORT_KEYS)
         rows = []
         for c in shown:
             cpu = "-" if c.cpu is None else f"{c.cpu:.1f} %"
@@ -226,7 +222,7 @@ class MachineScreen(Screen[None]):
         text = f"[b]{self.machine}[/]: {len(found)} containers, {running} running"
         if self.engine is not None:
             text += f" — engine {self.engine.address}"
-        if wanted:
+        if self.name_filter:
             text += f" — filter: {self.name_filter} ({len(shown)} shown)"
         if self.problem:
             text += f" — [red]{self.problem}[/]"
@@ -346,13 +342,6 @@ class MachineScreen(Screen[None]):
 
         await self.query_one("#container-consoles", ConsoleTabs).open("exec-" + c.id[:12], c.name,
                                                                       f"{self.machine}/{c.name}", opener)
-
-    def on_ssh_console_detached(self, message) -> None:
-        self.query_one("#container-table").focus()
-
-    async def on_ssh_console_close_requested(self, message) -> None:
-        await self.query_one("#container-consoles", ConsoleTabs).close(message.console)
-        self.query_one("#container-table").focus()
 
     # ----- sorting: the table's own (o, O, a header click); the rows follow it
     def action_sort(self) -> None:

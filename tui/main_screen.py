@@ -21,9 +21,10 @@ from ..core.store import Store
 from ..core.verbs import VERBS
 from .create_progress import CreateProgressPanel
 from .detail_pane import DetailPane
+from .machine_operations import MachineOperations
 from .machine_table import COLUMNS, MachineTable
 from .messages import CreateProgress, MachinesUpdated, OperationReport
-from .widgets import AdaptivePoller, AppFooter, ConsoleTabs, FilterInput, StatusLine, failure_text, log_action
+from .widgets import AdaptivePoller, AppFooter, ConsoleTabs, FilterInput, StatusLine, log_action
 
 if TYPE_CHECKING:
     from .app import MachineTuiApp
@@ -68,7 +69,6 @@ class MainScreen(Screen[None]):
         self.marked: set[str] = set()
         self.name_filter = ""
         self.history: dict[str, list[str]] = {}  # what operations said, per machine (the log view)
-        self.busy: dict[str, str] = {}  # machines this app is starting or stopping -> what their row says
         self._target: str | None = None  # the machine a palette command names
         self._redraw_cpu, self._gc_frozen = 0.0, False
         self.poller = AdaptivePoller(self, poll_interval, self.poll)
@@ -93,8 +93,9 @@ class MainScreen(Screen[None]):
         with Horizontal(id="table-area"):
             yield table
             yield DetailPane(id="details")
-        yield ConsoleTabs(id="consoles")
+        yield ConsoleTabs(focus_back="#machines", id="consoles")
         yield CreateProgressPanel(self.machines, self.store, self.poll, id="operations")
+        yield MachineOperations(self.machines, self.store, self.cloud_rows, self.poll)
         yield FilterInput(placeholder="filter: name, driver, state or URL (as you type; Enter keeps it, Escape clears)",
                           id="filter")
         yield StatusLine(id="status")
@@ -148,7 +149,7 @@ class MainScreen(Screen[None]):
             self._gc_frozen = True
 
     def show_machines(self, message: MachinesUpdated) -> None:
-        busy = self.busy
+        busy = self.operations.busy
         # a machine this app is starting or stopping says so, not "Timeout" while its engine comes up
         rows = [r.replace(State=busy[r.Name], Error="") if r.Name in busy and r.State != "Error"
                 else r for r in message.rows]
@@ -180,17 +181,9 @@ class MainScreen(Screen[None]):
     def redraw(self) -> None:
         from ..core.service.listing import natural_key
 
-        wanted = self.name_filter.lower()
-        rows = [r for r in self.rows.values()
-                if not wanted or any(wanted in str(v).lower() for v in (r.Name, r.DriverName, r.State, r.URL))]
-        rows.sort(key=lambda r: natural_key(r.Name))
         table = self.main_widget(MachineTable)
-        field = ROW_FIELDS.get(table.sort_column, "Name")
-        if field != "Name":
-            rows.sort(key=lambda r: str(getattr(r, field)).lower())  # stable: names stay in order within
-        if table.sort_reverse:
-            rows.reverse()
-        self.main_widget(MachineTable).show(rows, self.marked)
+        table.show(table.arranged(self.rows.values(), self.name_filter, machine_texts,
+                                  lambda r: natural_key(r.Name), SORT_KEYS), self.marked)
         self.show_details()
 
     def action_sort(self) -> None:
@@ -316,53 +309,12 @@ class MainScreen(Screen[None]):
             self.main_widget(MachineTable).focus()
 
     # ----- operations: the same core operations the CLI runs, in workers; progress comes back as messages
-    def _reporter(self, name: str):
-        from ..core.events import EventKind, Reporter
-
-        def sink(event):
-            if event.message and event.kind != EventKind.DEBUG and event.kind != EventKind.DONE:
-                self.post_message(OperationReport(event.machine or name, event.message,
-                                                  event.kind in (EventKind.ERROR, EventKind.FAILED)))
-
-        return Reporter(sink, name)
+    @property
+    def operations(self) -> MachineOperations:
+        return self.main_widget(MachineOperations)
 
     def action_operate(self, op: str) -> None:
-        names = self.selected()
-        if not names:
-            return
-
-        def go(ok: bool | None = True) -> None:
-            if not ok:
-                self.notify(f"Nothing done: {', '.join(names)} not {VERBS[op].busy.lower() or op}")
-                return
-            for name in names:
-                log_action(f"{op} {name}")
-                self.run_machine_op(name, op)
-
-        if op in ASK_FIRST and self.machine_app.preferences.confirm_stop:
-            from .screens import ConfirmAction
-
-            self.app.push_screen(ConfirmAction(f"{VERBS[op].title} {', '.join(names)}?", ASK_FIRST[op]), go)
-        else:
-            go()
-
-    @work(group="operations")
-    async def run_machine_op(self, name: str, op: str) -> None:
-        verb = VERBS[op]
-        report = self._reporter(name)
-        self.cloud_rows.forget(name)  # its state is changing: asked at every poll until it settles
-        if verb.busy:
-            self.busy[name] = verb.busy
-            self.poll()
-        try:
-            await self.machines.run_verb(op, name, report)  # the CLI's door too: the same store effects
-            self.post_message(OperationReport(name, f"{op}: done"))
-        except Exception as err:  # noqa: BLE001 - any failure is this machine's report, never a crashed app
-            self.post_message(OperationReport(name, failure_text(err), failed=True))
-        finally:
-            self.busy.pop(name, None)
-        self.cloud_rows.forget(name)
-        self.poll()
+        self.operations.operate(op, self.selected(), self.machine_app.preferences.confirm_stop)
 
     def on_operation_report(self, message: OperationReport) -> None:
         self.history.setdefault(message.machine, []).append(message.text)
@@ -374,34 +326,10 @@ class MainScreen(Screen[None]):
             self.notify(message.text, title=message.machine, severity="error", timeout=10, markup=False)
 
     def action_remove(self) -> None:
-        names = self.selected()
-        if not names:
-            return
+        def removed(names: list[str]) -> None:
+            self.marked -= set(names)
 
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                for name in names:
-                    log_action(f"remove {name}")
-                    self.run_remove(name)
-                self.marked -= set(names)
-            else:
-                self.notify("Nothing removed")
-
-        from .screens import ConfirmRemove
-
-        self.app.push_screen(ConfirmRemove(names), confirmed)
-
-    @work(group="operations")
-    async def run_remove(self, name: str) -> None:
-        from ..core.store import create_problem
-
-        try:
-            # a machine whose create failed or was cut short may have nothing for its driver to remove: as rm -f
-            force = self.store.exists(name) and bool(create_problem(self.store.machine_dir(name)))
-            await self.machines.remove(name, force, self._reporter(name))
-        except Exception as err:  # noqa: BLE001
-            self.post_message(OperationReport(name, failure_text(err), failed=True))
-        self.poll()
+        self.operations.remove_asked(self.selected(), removed)
 
     # ----- create: the wizard, then the core's create in a worker with a progress bar per machine
     def action_create(self) -> None:
@@ -499,22 +427,7 @@ class MainScreen(Screen[None]):
             self.notify(f"{name} uses the none driver, which has no SSH access: Enter shows its containers, e its env",
                         title="No console", severity="warning", markup=False)
             return
-        store = self.store
-
-        async def opener(columns: int, lines: int):
-            from ..core.service.access import open_shell
-
-            return await open_shell(store.load(name), columns, lines)
-
-        pane_id = "console-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-        await self.main_widget("#consoles", ConsoleTabs).open(pane_id, name, name, opener)
-
-    def on_ssh_console_detached(self, message) -> None:
-        self.main_widget(MachineTable).focus()
-
-    async def on_ssh_console_close_requested(self, message) -> None:
-        await self.main_widget("#consoles", ConsoleTabs).close(message.console)
-        self.main_widget(MachineTable).focus()
+        await self.main_widget("#consoles", ConsoleTabs).open_machine_shell(self.store, name)
 
     def on_ssh_console_ended(self, message) -> None:
         self.history.setdefault(message.console.machine, []).append(
@@ -543,7 +456,11 @@ class MainScreen(Screen[None]):
 # a column -> the row's field its rows sort by; `o` goes through them in this order (the screen's, left to right)
 ROW_FIELDS = {"NAME": "Name", "ACTIVE": "Active", "DRIVER": "DriverName", "STATE": "State", "URL": "URL",
               "DOCKER": "DockerVersion", "ERRORS": "Error"}
+# NAME is the natural order (web2 before web10); the others sort by their text, names in order within
+SORT_KEYS = {column: (lambda r, f=field: str(getattr(r, f)).lower())
+             for column, field in ROW_FIELDS.items() if field != "Name"}
 
-# what a stop or a kill costs, said before it is done (unless the user turned the question off)
-ASK_FIRST = {"stop": "Its containers stop with it.",
-             "kill": "It is powered off at once, as a pulled plug: what it had not written is lost."}
+
+def machine_texts(row: Row) -> tuple[str, ...]:
+    """What the filter looks in: the name, the driver, the state and the URL."""
+    return (row.Name, row.DriverName, row.State, row.URL)

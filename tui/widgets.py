@@ -189,7 +189,11 @@ def log_action(text: str, error: bool = False, exc: BaseException | None = None)
 
 class ConsoleTabs(TabbedContent):
     """Console panes, a tab each (a machine's SSH shell, a container's exec shell): opened on demand and focused,
-    closed when their console asks, hidden once none is left. The screen says where focus goes back to."""
+    closed when their console asks, hidden once none is left; focus goes back to the widget the screen names."""
+
+    def __init__(self, *, focus_back: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.focus_back = focus_back  # a selector in the screen: where the keys go when a console lets them go
 
     async def open(self, pane_id: str, title: str, label: str, opener: Any) -> None:
         from .console import SshConsole  # the terminal model loads with the first console, not with the app
@@ -200,9 +204,29 @@ class ConsoleTabs(TabbedContent):
         self.active = pane_id
         self.get_pane(pane_id).query_one(SshConsole).focus()
 
+    async def open_machine_shell(self, store: Any, name: str) -> None:
+        """A login shell on the machine, over its own SSH (a tab per machine: opened again, it is brought back)."""
+
+        async def opener(columns: int, lines: int):
+            from ..core.service.access import open_shell
+
+            return await open_shell(store.load(name), columns, lines)
+
+        pane_id = "console-" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+        await self.open(pane_id, name, name, opener)
+
     async def close(self, console: Any) -> None:
         pane = console.parent
         if pane is not None and pane.id:
             await self.remove_pane(pane.id)
         if not self.query(TabPane):
             self.display = False
+
+    def on_ssh_console_detached(self, message: Message) -> None:
+        message.stop()
+        self.screen.query_one(self.focus_back).focus()
+
+    async def on_ssh_console_close_requested(self, message: Any) -> None:
+        message.stop()
+        await self.close(message.console)
+        self.screen.query_one(self.focus_back).focus()

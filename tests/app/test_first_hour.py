@@ -114,7 +114,7 @@ async def test_keys_typed_in_one_burst_after_slash_all_reach_the_filter(store, c
         await pilot.press("escape")
         await burst(pilot, app, "/", "x", "y", "z", "z", "y")
         assert app.screen is app.main_screen and app.query_one("#filter").value == "xyzzy"
-        assert table.row_count == 0 and not app.main_screen.busy
+        assert table.row_count == 0 and not app.main_screen.operations.busy
 
 
 async def test_finished_and_cancelled_create_rows_go_away_and_the_status_line_clears(store, config, tmp_path,

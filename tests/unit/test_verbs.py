@@ -91,6 +91,60 @@ async def test_the_app_runs_a_verb_from_the_table_with_its_busy_word(store, monk
         assert str(table.get_cell("m", "STATE")) == "Running"
 
 
+async def test_how_a_verb_saves_is_one_place_both_front_ends_go_through(store, monkeypatch, capsys):
+    """A verb that fails after its driver learned a new address: the CLI and the app both keep what it learned, and
+    both through the service's one save (replaced here, it is what each front end then does)."""
+    import asyncio
+    import json
+    import os
+
+    import pytest
+    from machine_tui.cli.main import main
+    from machine_tui.core import verbs
+    from machine_tui.core.errors import MachineError
+    from machine_tui.core.service import Machines
+    from machine_tui.core.store import Store
+    from machine_tui.tui.app import MachineTable, MachineTuiApp
+
+    assert run_cli(["create", "-d", "none", "--url", "tcp://127.0.0.1:1", "m"], clean_env(store)).returncode == 0
+
+    async def learns_then_fails(store_, host, report, options):
+        host.doc["Driver"]["IPAddress"] = f"10.0.0.{len(saved) + 1}"
+        raise MachineError("the host did not come back")
+
+    saved: list[str] = []
+    keep = Machines._save_driver_state
+
+    def save(self, host):
+        saved.append(host.doc["Driver"]["IPAddress"])
+        keep(self, host)
+
+    monkeypatch.setattr(verbs.VERBS["restart"], "run", learns_then_fails)
+    monkeypatch.setattr(Machines, "_save_driver_state", save)
+
+    def recorded() -> str:
+        with open(os.path.join(store, "machines", "m", "config.json")) as fh:
+            return json.load(fh)["Driver"]["IPAddress"]
+
+    def cli() -> int:  # the CLI in this process, so the replaced parts hold (on a thread: it runs its own loop)
+        with pytest.raises(SystemExit) as ended:
+            main(["-s", store, "restart", "m"])
+        return ended.value.code
+
+    assert await asyncio.to_thread(cli) == 1 and "the host did not come back" in capsys.readouterr().err
+    assert saved == ["10.0.0.1"] and recorded() == "10.0.0.1"
+
+    app = MachineTuiApp(Store(store), poll_interval=3600, timeout=2)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.query_one(MachineTable)
+        while table.row_count == 0:
+            await pilot.pause(0.05)
+        await pilot.press("R")
+        while len(saved) < 2:
+            await pilot.pause(0.05)
+    assert saved == ["10.0.0.1", "10.0.0.2"] and recorded() == "10.0.0.2"
+
+
 def test_one_version_everywhere():
     import os
     import tomllib
