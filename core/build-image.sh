@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds machine-tui's fast local Docker host image (what `machine-tui build-image` runs; the end-to-end tests boot
 # it too): Debian 12 with systemd, openssh-server, sudo, acpid, rsync and docker.io preinstalled (docker not
-# started: provisioning starts it), the cloud kernel booted directly with the root disk on NVMe (no initrd), the
-# SSH key handed in through QEMU's fw_cfg.
+# started: provisioning starts it, or the engine's seed at the first boot), the cloud kernel booted directly with
+# the root disk on NVMe (no initrd), the SSH key and the engine's seed handed in through QEMU's fw_cfg.
 #
 #   build-image.sh [CACHE_ROOT] [cloud-init]   prints the folder holding vmlinuz and docker.qcow2
 #
@@ -92,6 +92,34 @@ for w in $(cat /proc/cmdline); do
 done
 chmod 600 /root/.ssh/authorized_keys 2>/dev/null || true
 EOF
+# a machine's first boot may bring its engine's seed through fw_cfg (what provisioning would copy: the TLS files,
+# the engine's drop-in, the hostname). A generator puts them in place before systemd reads its units, so Docker
+# starts at that boot already on TLS, beside SSH, with no reload. Only on a guest never provisioned, once a boot:
+# a reload or a reboot keeps what provisioning may have changed since. Enabled by symlinks: `systemctl enable`
+# costs 10 s under emulation.
+mkdir -p "$rootfs/etc/systemd/system-generators"
+cat > "$rootfs/etc/systemd/system-generators/rig-engine" <<'EOF'
+#!/bin/sh
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+[ -e /run/rig-engine-looked ] && exit 0
+: > /run/rig-engine-looked
+modprobe qemu_fw_cfg 2>/dev/null
+d=/sys/firmware/qemu_fw_cfg/by_name/opt/machine
+[ -r "$d/engine.conf/raw" ] || exit 0
+[ -e /etc/docker/server.pem ] && exit 0  # provisioned already: a reboot inside the guest keeps what it has
+name=$(cat "$d/hostname/raw")
+hostname "$name" && echo "$name" > /etc/hostname
+sed -i "s/^127.0.1.1[[:space:]].*/127.0.1.1 $name/" /etc/hosts
+mkdir -p /etc/docker /etc/systemd/system/docker.service.d /etc/systemd/system/sockets.target.wants
+cat "$d/ca.pem/raw" > /etc/docker/ca.pem && chmod 644 /etc/docker/ca.pem
+cat "$d/server.pem/raw" > /etc/docker/server.pem && chmod 644 /etc/docker/server.pem
+(umask 077 && cat "$d/server-key.pem/raw" > /etc/docker/server-key.pem) && chmod 600 /etc/docker/server-key.pem
+cat "$d/engine.conf/raw" > /etc/systemd/system/docker.service.d/10-machine.conf
+chmod 644 /etc/systemd/system/docker.service.d/10-machine.conf
+ln -sf /lib/systemd/system/docker.service /etc/systemd/system/multi-user.target.wants/docker.service
+ln -sf /lib/systemd/system/docker.socket /etc/systemd/system/sockets.target.wants/docker.socket
+EOF
+chmod +x "$rootfs/etc/systemd/system-generators/rig-engine"
 chmod +x "$rootfs/usr/local/sbin/rig-hostkeys" "$rootfs/usr/local/sbin/rig-sshkey"
 for unit in hostkeys sshkey; do
     cat > "$rootfs/etc/systemd/system/rig-$unit.service" <<EOF
@@ -127,10 +155,13 @@ rm -f "$rootfs"/etc/systemd/system/multi-user.target.wants/{docker,containerd}.s
 
 for m in dev/pts dev proc sys; do umount "$rootfs/$m"; done
 cp "$rootfs"/boot/vmlinuz-* "$work/vmlinuz"
+# what the driver needs to write the engine's seed as provisioning would: dockerd and its unit's own ExecStart
+printf 'dockerd=/usr/sbin/dockerd\nexecstart=%s\n' \
+    "$(grep -m1 '^ExecStart=.' "$rootfs/lib/systemd/system/docker.service" | cut -d= -f2-)" > "$work/engine-seed"
 mke2fs -q -t ext4 -L rootfs -d "$rootfs" "$work/docker.raw" 3G
 qemu-img convert -f raw -O qcow2 "$work/docker.raw" "$work/docker.qcow2"
 rm -f "$work/docker.raw"
-files="vmlinuz docker.qcow2"
+files="vmlinuz docker.qcow2 engine-seed"
 
 if [ "$variant" = cloud-init ]; then
     # the cloud variant: like a cloud provider's image, everything about the machine comes from the seed
@@ -146,6 +177,7 @@ if [ "$variant" = cloud-init ]; then
     printf 'datasource_list: [NoCloud, None]\nnetwork: {config: disabled}\nssh_genkeytypes: [ed25519]\n' \
         > "$rootfs/etc/cloud/cloud.cfg.d/90-machine-tui.cfg"
     chroot_run systemctl disable rig-hostkeys.service rig-sshkey.service >&2
+    rm -f "$rootfs/etc/systemd/system-generators/rig-engine"
     rm -f "$rootfs/etc/systemd/system/ssh.service"
     chroot_run systemctl enable ssh.service >&2
     for m in dev/pts dev proc sys; do umount "$rootfs/$m"; done

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -174,6 +175,10 @@ async def create(store: Store, name: str, driver_name: str, opts: dict[str, Any]
         if isinstance(driver, CloudDriver):  # each id the cloud returns is in config.json before anything waits
             driver.keep_journal(store.identity(), lambda: store.save(host))
         store.save(host)
+        if driver.provisions:
+            from .provisioning.seed import make_seed
+
+            driver.seed_engine = functools.partial(make_seed, host)
         report.step("create", "Creating machine...")
         await driver.create(report)
         store.save(host)
@@ -181,7 +186,7 @@ async def create(store: Store, name: str, driver_name: str, opts: dict[str, Any]
         if driver.provisions:
             from .provisioning import provision_new_machine
 
-            await provision_new_machine(store, host, driver, report, context=context)
+            await provision_new_machine(store, host, driver, report, context=context, seed=driver.engine_seed)
             store.save(host)
     except (MachineError, OSError) as err:
         text = str(err) if isinstance(err, MachineError) else describe_os_error(err)

@@ -155,6 +155,11 @@ class Driver(abc.ABC):
     # its URL, IP and state are in its record: reading them waits on nothing (the CLI then starts no event loop)
     answers_at_once = False
     flags_given: set[str] | None = None  # at create: the flags the user typed (None: all of them count as typed)
+    # set by a create that provisions: a driver whose image applies an engine seed at its first boot calls it just
+    # before that boot with (engine URL, the image's dockerd, its unit's ExecStart) and keeps what it returns
+    # (provisioning's EngineSeed) in engine_seed, so that provisioning checks the engine instead of restarting it
+    seed_engine: Callable[[str, str, str], Awaitable[Any]] | None = None
+    engine_seed: Any = None
 
     ip_address = Setting("IPAddress", str, "")
     machine_name = Setting("MachineName", str, "")

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ..events import Reporter
 
 KEY_NAME = "opt/rig/ssh_key"  # the fw_cfg entry the image's key unit reads
+SEED_DIR = "opt/machine"  # the fw_cfg entries of the engine's seed, read by the image's rig-engine unit
 ACCELS = ("auto", "kvm", "hvf", "tcg")
 # QMP query-status -> machine state; "prelaunch" is a VM started with -S whose CPUs never ran
 QMP_STATES = {"running": State.RUNNING, "paused": State.PAUSED, "prelaunch": State.PAUSED,
@@ -195,14 +196,29 @@ class QemuDriver(Driver):
         report.info(f"Starting the VM ({self.accel})...")
         for attempt in range(3):
             try:
+                await self._make_engine_seed()  # it names the engine's port: made again if the ports change
                 await self.start()
                 return
             except PortTaken as err:
                 if not chosen_ports or attempt == 2:  # ports the user chose are theirs to free
                     raise MachineError(f"starting the VM: {err}") from None
+                self.ssh_port_setting, self.engine_port = free_port(), free_port()
             except MachineError as err:
                 raise MachineError(f"starting the VM: {err}") from None
-                self.ssh_port_setting, self.engine_port = free_port(), free_port()
+
+    async def _make_engine_seed(self) -> None:
+        """machine-tui's own image configures and starts Docker at its first boot from a seed handed in through
+        fw_cfg (an image built before it knew how has no engine-seed file and is provisioned as any host)."""
+        if self.seed_engine is None or not self._fw_cfg:
+            return
+        try:
+            with open(os.path.join(self.image_dir, "engine-seed")) as fh:
+                known = dict(line.split("=", 1) for line in fh.read().splitlines() if "=" in line)
+        except OSError:
+            return
+        if known.get("dockerd"):
+            self.engine_seed = await self.seed_engine(f"tcp://127.0.0.1:{self.engine_port}", known["dockerd"],
+                                                      known.get("execstart", ""))
 
     async def _make_disk(self, report: Reporter) -> None:
         try:
@@ -330,7 +346,13 @@ class QemuDriver(Driver):
         else:
             argv += ["-drive", f"{disk},if=virtio"]
         if self._fw_cfg:
-            argv += ["-fw_cfg", f"name={KEY_NAME},file={self.ssh_key_setting}.pub"]
+            argv += ["-fw_cfg", f"name={KEY_NAME},file={_option_path(self.ssh_key_setting + '.pub')}"]
+            seed = self.engine_seed
+            if seed is not None:  # only at the first boot: later boots keep what provisioning left
+                argv += ["-fw_cfg", f"name={SEED_DIR}/hostname,string={seed.hostname}"]
+                for name, path in (("ca.pem", seed.ca), ("server.pem", seed.cert), ("server-key.pem", seed.key),
+                                   ("engine.conf", seed.conf)):
+                    argv += ["-fw_cfg", f"name={SEED_DIR}/{name},file={_option_path(path)}"]
         else:
             argv += ["-drive", f"file={self._path('seed.iso')},format=raw,if=virtio,readonly=on"]
         return argv + shlex.split(self.extra_args or "")
@@ -466,6 +488,11 @@ async def _run(*argv: str, check: bool = True) -> str:
     if check and proc.returncode != 0:
         raise MachineError(f"{os.path.basename(argv[0])} failed: {text.strip()}")
     return text
+
+
+def _option_path(path: str) -> str:
+    """A path inside a QEMU option, where a comma separates options unless doubled."""
+    return path.replace(",", ",,")
 
 
 def _read_text(path: str) -> str:

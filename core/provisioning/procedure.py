@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import re
 import shlex
@@ -16,6 +17,7 @@ from .base import SBIN, Provisioner
 from .commander import Commander
 from .detect import detect
 from .engineconfig import engine_port, unit_extras_from
+from .seed import EngineSeed, digests, make_server_cert
 
 if TYPE_CHECKING:
     from ..drivers import Driver
@@ -27,10 +29,12 @@ STEP_NAMES = {"detect": "detecting the OS", "hostname": "setting the hostname", 
               "listen": "waiting for Docker to listen"}
 
 
-async def provision(store: Store, host: Host, driver: Driver, report: Reporter, context: bool = True) -> None:
-    """Provision, and on failure say which step failed (and mark that step failed for the progress view)."""
+async def provision(store: Store, host: Host, driver: Driver, report: Reporter, context: bool = True,
+                    seed: EngineSeed | None = None) -> None:
+    """Provision, and on failure say which step failed (and mark that step failed for the progress view).
+    `seed`: what the machine's image applied at its first boot; if it took, Docker is checked, not restarted."""
     try:
-        await _provision(store, host, driver, report, context)
+        await _provision(store, host, driver, report, context, seed)
     except MachineError as err:
         step = report.current_step
         if step:
@@ -40,8 +44,9 @@ async def provision(store: Store, host: Host, driver: Driver, report: Reporter, 
         raise
 
 
-async def _provision(store: Store, host: Host, driver: Driver, report: Reporter, context: bool) -> None:
-    from .. import certs, ssh
+async def _provision(store: Store, host: Host, driver: Driver, report: Reporter, context: bool,
+                     seed: EngineSeed | None) -> None:
+    from .. import ssh
     from ..reach import checked_url, machine_url
 
     report.step("ssh", "Waiting for SSH to be available...")
@@ -82,27 +87,30 @@ async def _provision(store: Store, host: Host, driver: Driver, report: Reporter,
     for src, dst in ((a["CaCertPath"], "ca.pem"), (a["ClientCertPath"], "cert.pem"), (a["ClientKeyPath"], "key.pem")):
         shutil.copyfile(src, os.path.join(mdir, dst))
         os.chmod(os.path.join(mdir, dst), 0o600 if dst == "key.pem" else 0o644)
-    org = f"{certs.cert_org_user()}.{host.name}"
-    sans = list(a.get("ServerCertSANs") or []) + [ip, "localhost"]
-    await asyncio.to_thread(certs.make_signed, a["ServerCertPath"], a["ServerKeyPath"], a["CaCertPath"],
-                            a["CaPrivateKeyPath"], org, sans, True, bool(host.swarm.get("Master")))
-    report.info("Copying certs to the remote machine...")
-    report.info("Setting Docker configuration on the remote daemon...")
+    if seed is None:  # a seeded machine booted with the server certificate its create made
+        await make_server_cert(host, ip)
     conf = prov.engine_config(host, host.driver_name, dockerd, port, unit_extras_from(execstart))
     d = prov.docker_dir
-    await asyncio.gather(
-        conn.write_file(f"{d}/ca.pem", _read(a["CaCertPath"])),
-        conn.write_file(f"{d}/server.pem", _read(a["ServerCertPath"])),
-        conn.write_file(f"{d}/server-key.pem", _read(a["ServerKeyPath"]), mode="0600"),
-        conn.write_file(prov.config_path, conf),
-    )
+    seeded = seed is not None and await _seed_applied(conn, seed, prov.config_path, conf)
+    if seeded:
+        report.info("Docker was configured at boot with these certs and options: checking it...")
+    else:
+        report.info("Copying certs to the remote machine...")
+        report.info("Setting Docker configuration on the remote daemon...")
+        await asyncio.gather(
+            conn.write_file(f"{d}/ca.pem", _read(a["CaCertPath"])),
+            conn.write_file(f"{d}/server.pem", _read(a["ServerCertPath"])),
+            conn.write_file(f"{d}/server-key.pem", _read(a["ServerKeyPath"]), mode="0600"),
+            conn.write_file(prov.config_path, conf),
+        )
     report.done("certs")
 
-    report.step("restart", "Starting Docker...")
-    await prov.service("restart", report)
-    await prov.enable()
-    report.done("restart")
-    await wait_for_port(conn, port, report)
+    if not (seeded and await _seeded_engine_listens(conn, port, report)):
+        report.step("restart", "Starting Docker...")
+        await prov.service("restart", report)
+        await prov.enable()
+        report.done("restart")
+        await wait_for_port(conn, port, report)
 
     report.step("tlscheck", "Checking connection to Docker...")
     try:
@@ -153,6 +161,31 @@ async def wait_for_port(conn: Commander, port: int, report: Reporter, tries: int
     )
 
 
+async def _seed_applied(conn: Commander, seed: EngineSeed, conf_path: str, conf: str) -> bool:
+    """The guest holds exactly the files provisioning would copy now, and Docker is enabled."""
+    want = digests(seed.remote_certs())
+    want[conf_path] = hashlib.sha256(conf.encode()).hexdigest()
+    out = await conn.sudo("sha256sum " + " ".join(shlex.quote(p) for p in want) + " 2>/dev/null; "
+                          "systemctl is-enabled docker.service 2>/dev/null", timeout=60, check=False)
+    words = out.stdout.split()
+    have = dict(zip(words[1::2], words[0::2], strict=False))
+    return all(have.get(path) == digest for path, digest in want.items()) and "enabled" in words
+
+
+async def _seeded_engine_listens(conn: Commander, port: int, report: Reporter, seconds: int = 60) -> bool:
+    """Wait in the guest itself (one command, no round trip a poll) for the Docker the seed started; False if
+    it failed or is not listening in time (provisioning then restarts it as on any host)."""
+    report.step("listen", f"Waiting for Docker to listen on port {port}...")
+    script = (f"for i in $(seq 1 {seconds * 4}); do ss -tln 2>/dev/null | grep -q ':{port}[[:space:]]' && exit 0; "
+              "systemctl is-failed -q docker.service && exit 2; sleep 0.25; done; exit 1")
+    out = await conn.sudo(script, timeout=seconds + 30, check=False)
+    if out.exit_status == 0:
+        report.done("listen")
+        return True
+    report.info("Docker did not come up from the seed: starting it as provisioning does...")
+    return False
+
+
 def _read(path: str) -> str:
     with open(path) as fh:
         return fh.read()
@@ -164,7 +197,7 @@ CLASSIC_SWARM_GONE = ("Classic Swarm (--swarm, --swarm-master, --swarm-discovery
 
 
 async def provision_new_machine(store: Store, host: Host, driver: Driver, report: Reporter,
-                                context: bool = True) -> None:
+                                context: bool = True, seed: EngineSeed | None = None) -> None:
     from ..reach import wait_for_state
     from ..states import State
 
@@ -175,7 +208,7 @@ async def provision_new_machine(store: Store, host: Host, driver: Driver, report
     report.done("state")
     report.info("Detecting operating system of created instance...")
     try:
-        await provision(store, host, driver, report, context)
+        await provision(store, host, driver, report, context, seed)
     except MachineError as err:
         msg = str(err)
         if not msg.startswith(("Error", "error", "Too many")):

@@ -6,21 +6,24 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 
 from machine_tui.core.remote_command import CommandFailed, Result
 
+Answer = str | Result | Callable[[str], "str | Result"]
+
 
 class FakeHost:
-    def __init__(self, rules: list[tuple[str, str | Result]] | None = None):
-        self.rules: list[tuple[re.Pattern, str | Result | list[str | Result]]] = []
+    def __init__(self, rules: list[tuple[str, Answer]] | None = None):
+        self.rules: list[tuple[re.Pattern, Answer | list[Answer]]] = []
         self.commands: list[tuple[str, str]] = []  # (as whom: "user" | "root", command)
         self.files: dict[str, tuple[str, str]] = {}  # path -> (content, mode)
         for pattern, answer in rules or []:
             self.answer(pattern, answer)
 
-    def answer(self, pattern: str, answer: str | Result | list[str | Result]) -> FakeHost:
-        """Commands matching `pattern` (a regex, searched) print `answer`, or give that Result; a list answers
-        one at a time, its last item from then on. Later rules win."""
+    def answer(self, pattern: str, answer: Answer | list[Answer]) -> FakeHost:
+        """Commands matching `pattern` (a regex, searched) print `answer`, or give that Result, or what a function
+        of the command returns; a list answers one at a time, its last item from then on. Later rules win."""
         self.rules.insert(0, (re.compile(pattern), list(answer) if isinstance(answer, list) else answer))
         return self
 
@@ -29,6 +32,8 @@ class FakeHost:
             if pattern.search(command):
                 if isinstance(answer, list):
                     answer = answer.pop(0) if len(answer) > 1 else answer[0]
+                if callable(answer):  # an answer made when asked, from what the host holds by then
+                    answer = answer(command)
                 return answer if isinstance(answer, Result) else Result(0, answer, "")
         raise AssertionError(f"the fake host has no answer for: {command}")
 

@@ -169,3 +169,72 @@ async def test_classic_swarm_flags_are_kept_and_said_to_be_gone_in_one_line(loop
     assert len(warned) == 1 and warned[0].startswith("Classic Swarm (--swarm, --swarm-master, --swarm-discovery) "
                                                      "ended in 2019") and "--swarm-mode manager" in warned[0]
     assert store.load("classic").swarm["Discovery"] == "token://abc"  # kept as docker-machine keeps it
+
+
+def booted_from_the_seed(store: Store, name: str):
+    """The guest's answer to provisioning's check: the digests of the files the seed handed it at boot, which are
+    the machine folder's own (its server certificate and key, the store's CA, the seed's drop-in)."""
+    import hashlib
+
+    def answer(command: str) -> str:
+        mdir = store.machine_dir(name)
+        held = {"/etc/docker/ca.pem": os.path.join(store.path, "certs", "ca.pem"),
+                "/etc/docker/server.pem": os.path.join(mdir, "server.pem"),
+                "/etc/docker/server-key.pem": os.path.join(mdir, "server-key.pem"),
+                "/etc/systemd/system/docker.service.d/10-machine.conf": os.path.join(mdir, "engine-seed.conf")}
+        lines = [f"{hashlib.sha256(open(local, 'rb').read()).hexdigest()}  {path}" for path, local in held.items()]
+        return "\n".join(lines) + "\nenabled\n"
+    return answer
+
+
+async def seeded_create(store: Store, port: int, name: str = "seeded") -> Reporter:
+    report = Reporter()
+    await operations.create(store, name, "loopback", {"loopback-engine-port": port, "loopback-seed": True},
+                            report, context=False)
+    return report
+
+
+async def test_a_host_that_booted_with_the_engines_seed_is_checked_not_restarted(loopback):
+    """The seed a driver hands its image before the first boot is what provisioning would have copied: the host's
+    files match it byte for byte (the drop-in provisioning makes equals the seed's), so Docker, started at boot, is
+    only checked, and the server certificate is the one the guest booted with."""
+    store, port, box = loopback
+    host = box["host"] = debian_with_docker(port)
+    host.answer(r"^sha256sum ", booted_from_the_seed(store, "seeded"))
+    mdir = store.machine_dir("seeded")
+    report = await seeded_create(store, port)
+    assert not host.files and not host.ran(r"systemctl -f restart docker|daemon-reload|systemctl -f enable")
+    assert oct(os.stat(os.path.join(mdir, "engine-seed.conf")).st_mode & 0o777) == "0o600"
+    conf = open(os.path.join(mdir, "engine-seed.conf")).read()
+    assert f"ExecStart=/usr/sbin/dockerd -H tcp://0.0.0.0:{port}" in conf and "--containerd=" in conf
+    steps = [e.step for e in report.events if e.kind == EventKind.DONE]
+    assert steps == ["precreate", "create", "state", "ssh", "detect", "hostname", "install", "certs", "listen",
+                     "tlscheck"]
+    assert "Docker was configured at boot with these certs and options: checking it..." in [
+        e.message for e in report.events]
+    assert host.ran(r"ss -tln .*:%d\[\[:space:\]\]" % port)  # waited in the guest, one command
+
+
+async def test_a_seed_the_host_did_not_apply_is_provisioned_as_any_host(loopback):
+    """An image that ignored the seed (built before it knew how), or a host whose files differ: copy and restart."""
+    store, port, box = loopback
+    host = box["host"] = debian_with_docker(port)
+    host.answer(r"^sha256sum ", "enabled\n")
+    await seeded_create(store, port)
+    assert set(host.files) == {"/etc/docker/ca.pem", "/etc/docker/server.pem", "/etc/docker/server-key.pem",
+                               "/etc/systemd/system/docker.service.d/10-machine.conf"}
+    assert host.files["/etc/systemd/system/docker.service.d/10-machine.conf"][0] == open(
+        os.path.join(store.machine_dir("seeded"), "engine-seed.conf")).read()
+    assert host.ran(r"^systemctl -f restart docker$") and host.ran(r"^systemctl -f enable docker$")
+
+
+async def test_a_seeded_docker_that_failed_at_boot_is_started_as_provisioning_does(loopback):
+    store, port, box = loopback
+    host = box["host"] = debian_with_docker(port)
+    host.answer(r"^sha256sum ", booted_from_the_seed(store, "seeded"))
+    host.answer(r"^for i in .*systemctl is-failed", Result(2, "", ""))  # Docker gave up at boot
+    report = await seeded_create(store, port)
+    assert not host.files and host.ran(r"^systemctl -f restart docker$")
+    assert "Docker did not come up from the seed: starting it as provisioning does..." in [
+        e.message for e in report.events]
+    assert not store.load("seeded").doc.get("CreateError")

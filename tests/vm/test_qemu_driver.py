@@ -51,6 +51,11 @@ def test_qemu_machine_lifecycle_on_the_fast_image(image, store, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr + console(store, "q1")
     assert "using tcg" in r.stdout or "using kvm" in r.stdout
     assert "Docker is up and running!" in r.stdout
+    # the image applied the engine's seed at its first boot: Docker was checked, not configured and restarted, and
+    # it started with the machine's name already set
+    assert "Docker was configured at boot with these certs and options: checking it..." in r.stdout
+    assert "Starting Docker..." not in r.stdout
+    assert docker(env, "q1", "info", "--format", "{{.Name}}").strip() == "q1"
     assert run_cli(["status", "q1"], env).stdout == "Running\n"
     url = run_cli(["url", "q1"], env).stdout.strip()
     ports = ports_of(env, "q1")
