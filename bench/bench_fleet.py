@@ -22,6 +22,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "..", "tests"), os.path.join(HERE, "..", "tests", "helpers")]
 
 
+def _servers_cpu(servers) -> float:
+    """CPU seconds the sshd servers and their finished sessions have used (Linux /proc; 0 elsewhere)."""
+    total = 0
+    for srv in servers:
+        try:
+            with open(f"/proc/{srv.proc.pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.0
+
+
 def main() -> None:
     from conftest import start_sshd
     from generichost import add_generic
@@ -49,17 +62,22 @@ def main() -> None:
         import resource
 
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        hosts_before = _servers_cpu(servers)
         t = time.perf_counter()
         r = subprocess.run(ours + ["run", "--filter", "driver=generic", "--parallel", "32", "--", "hostname"],
                            env=env, capture_output=True, text=True)
         run_time = time.perf_counter() - t
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        hosts_cpu = _servers_cpu(servers) - hosts_before
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         ok = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ""
         print(f"run over {a.hosts} machines ({a.servers} sshd, 32 at once): {run_time:.2f} s  [{ok}]")
         # the sshd servers share this computer's cores with the client: their handshakes bound the wall time here,
         # where each host would bring its own CPU; the client's own CPU is what `run` costs wherever it runs
         print(f"  machine-tui's own CPU: {cpu:.2f} s, {cpu / a.hosts * 1000:.0f} ms a machine")
+        print(f"  the hosts' CPU (sshd, its session, the command) on this computer too: {hosts_cpu:.2f} s, "
+              f"{hosts_cpu / a.hosts * 1000:.0f} ms a machine; the two over {os.cpu_count()} cores bound the wall "
+              f"time here at {(cpu + hosts_cpu) / (os.cpu_count() or 1):.2f} s")
         sample = names[:a.loop_sample]
         loops = {}
         if shutil.which("docker-machine"):

@@ -18,9 +18,10 @@ class ShellSession:
     async def open(cls, host: Host, columns: int, lines: int) -> ShellSession:
         from . import ssh
         from .drivers import driver_for
+        from .ssh_target import target_of
 
         driver = driver_for(host)
-        conn = await ssh.connection_for(await ssh.target_of(driver)).connection()
+        conn = await ssh.connection_for(await target_of(driver)).connection()
         proc = await conn.create_process(term_type="xterm-256color", term_size=(max(1, columns), max(1, lines)),
                                          encoding=None)
         return cls(proc)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shlex
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import asyncssh
@@ -20,12 +19,12 @@ from .aio import wait_for
 from .errors import MachineError
 from .remote_command import CommandFailed, Result
 from .remote_command import short as _short
+from .ssh_target import Target, target_of
 
 if TYPE_CHECKING:
     from .drivers import Driver
     from .events import Reporter
 
-KNOWN_HOSTS = "known_hosts"
 CONNECT_TIMEOUT = 15.0
 
 
@@ -35,19 +34,6 @@ class SSHUnreachable(MachineError):
 
 class HostKeyChanged(MachineError):
     pass
-
-
-@dataclass(frozen=True)
-class Target:
-    host: str
-    port: int
-    user: str
-    key_path: str
-    known_hosts: str  # the machine's pin file
-
-    @property
-    def label(self) -> str:
-        return f"{self.user}@{self.host}:{self.port}"
 
 
 def _pin_line(host: str, port: int, key: asyncssh.SSHKey) -> str:
@@ -176,12 +162,6 @@ def connection_for(target: Target) -> Connection:
             _pool.pop(k)  # connections of a finished loop are dead
         conn = _pool[key] = Connection(target)
     return conn
-
-
-async def target_of(driver: Driver) -> Target:
-    host = await driver.ssh_hostname()
-    return Target(host, driver.ssh_port(), driver.ssh_user(), driver.ssh_key_path(),
-                  os.path.join(driver.resolve_store_path(), KNOWN_HOSTS))
 
 
 async def connect_driver(driver: Driver) -> Connection:

@@ -67,6 +67,10 @@ def start_sshd(tmp_path):
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "host_key")], check=True)
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / "user_key")], check=True)
     (folder / "authorized_keys").write_text((folder / "user_key.pub").read_text())
+    # a login here starts a shell on this computer's CPU: with this machine's own ~/.bashrc (pyenv's init costs
+    # ~250 ms of CPU) every login would be slow and the tests and benches would time that; an empty HOME starts
+    # bash as a server's shell does
+    (folder / "home").mkdir(mode=0o700)
     os.makedirs("/run/sshd", exist_ok=True)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -76,6 +80,7 @@ def start_sshd(tmp_path):
         f"AuthorizedKeysFile {folder}/authorized_keys\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n"
         "PermitRootLogin prohibit-password\nKbdInteractiveAuthentication no\nLogLevel VERBOSE\n"
         "Subsystem sftp /usr/lib/openssh/sftp-server\n"
+        f"SetEnv HOME={folder}/home\n"
     )
     proc = subprocess.Popen([binary, "-D", "-e", "-f", str(folder / "sshd_config")],
                             stderr=open(folder / "sshd.log", "w"))

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from ..hostconfig import Host
     from ..shell_session import ShellSession
-    from ..ssh import Target
+    from ..ssh_target import Target
 
 
 async def machine_state(host: Host) -> State:
@@ -46,15 +46,17 @@ async def running_ssh_target(host: Host, pin: bool = True) -> Target:
     """Where to SSH to a running machine; with `pin`, its host key is pinned (first contact) before an external
     client is handed the target."""
 
-    from .. import ssh
     from ..drivers import driver_for
     from ..errors import MachineError
+    from ..ssh_target import target_of
 
     driver = driver_for(host)
     if await driver.state() != State.RUNNING:
         raise MachineError(f'Error: Cannot run SSH command: Host "{host.name}" is not running')
-    target = await ssh.target_of(driver)
+    target = await target_of(driver)
     if pin and not os.path.exists(target.known_hosts):
+        from .. import ssh
+
         await ssh.connection_for(target).run("exit 0", timeout=60)
     return target
 

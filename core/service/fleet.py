@@ -43,6 +43,7 @@ async def run_on_machines(store: Store, names: list[str], command: str, parallel
     all of them returned in the order of `names`."""
     from .. import ssh
     from ..drivers import driver_for
+    from ..ssh_target import target_of
     from ..states import State
 
     gate = asyncio.Semaphore(max(1, parallel))
@@ -54,7 +55,7 @@ async def run_on_machines(store: Store, names: list[str], command: str, parallel
             try:
                 host = store.load(name)
                 driver = driver_for(host)
-                target = await ssh.target_of(driver)
+                target = await target_of(driver)
                 conn = ssh.connection_for(target)
                 for attempt in range(3):  # a busy sshd drops new sessions (MaxStartups): try again shortly
                     try:

@@ -117,3 +117,26 @@ def test_round_trips_pooled_vs_fresh_ssh_process(sshd, tmp_path):
                         "-o", "LogLevel=quiet", "-i", sshd.key, "-p", str(sshd.port), f"{sshd.user}@127.0.0.1",
                         "echo ok"], capture_output=True, text=True, timeout=30)
     assert r.stdout == "ok\n"
+
+
+def test_ssh_to_a_pinned_machine_hands_over_to_openssh_without_loading_asyncssh(sshd, tmp_path):
+    """`ssh NAME CMD` pins the host key at first contact (asyncssh); afterwards it only finds the target and runs
+    OpenSSH's client: the SSH library's import (~130 ms) is not on that path."""
+    import json
+    import sys
+
+    from generichost import add_generic
+
+    store = str(tmp_path / "store")
+    add_generic(store, "g1", sshd.port, sshd.key, sshd.user)
+    env = {**os.environ, "MACHINE_STORAGE_PATH": store, "MACHINE_TUI_LOG_DIR": str(tmp_path / "logs")}
+    code = ("import sys, json\nfrom machine_tui.cli.main import main\n"
+            "sys.argv = ['machine-tui', 'ssh', 'g1', 'echo', 'answered']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(json.dumps(sorted(sys.modules)))")
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True) for _ in range(2)]
+    for r in runs:
+        assert r.stdout.startswith("answered\n"), r.stderr
+    first, then = (set(json.loads(r.stdout.splitlines()[-1])) for r in runs)
+    assert "asyncssh" in first and os.path.exists(os.path.join(store, "machines", "g1", "known_hosts"))
+    assert "asyncssh" not in then
