@@ -45,7 +45,9 @@ def cmd_ls(ctx, opts, args):
             Template(fmt.strip().removeprefix("table").replace("\\t", "\t").replace("\\n", "\n"), funcs={})
         except TemplateError as err:
             raise MachineError(str(err)) from None
-    rows = run(listing.list_machines(ctx.store, float(opts["timeout"]), filters))
+    rows = listing.list_machines_at_once(ctx.store, float(opts["timeout"]), filters)  # none machines: no loop
+    if rows is None:
+        rows = run(listing.list_machines(ctx.store, float(opts["timeout"]), filters))
     if opts["json"]:
         import json
 

@@ -4,10 +4,8 @@ handshakes use every core."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import ssl
-from typing import Any
 
 from .errors import MachineError
 from .tlscheck import (
@@ -17,9 +15,15 @@ from .tlscheck import (
     tls_files_problem,
 )
 
+TYPE_CHECKING = False  # typing and asyncio are not loaded at run time: `ls` over none machines asks without a loop
+if TYPE_CHECKING:
+    from typing import Any
+
 
 async def check_tls(url: str, ca: str, cert: str, key: str, timeout: float = 20.0, prog: str = "") -> None:
     """docker-machine's check.ConfigureAuth-free connection check, off the event loop: a handshake in a thread."""
+    import asyncio
+
     from .tlscheck import check_tls_now
 
     await asyncio.to_thread(check_tls_now, url, ca, cert, key, timeout, prog)
@@ -31,6 +35,8 @@ async def docker_version(url: str, ca: str, cert: str, key: str, timeout: float 
     On a blocking socket in one of a bounded set of threads: the TLS handshakes (most of `ls`) then run on every core
     (OpenSSL lets go of the GIL), at most IN_FLIGHT at once, and each host's deadline starts at its own connect, so a
     long listing never reads "no answer" for hosts that were merely waiting their turn."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_version_pool(), docker_version_now, url, ca, cert, key, timeout)
 
@@ -48,8 +54,10 @@ def _version_pool() -> Any:
     return _pool
 
 
-def docker_version_now(url: str, ca: str, cert: str, key: str, timeout: float = 10.0) -> dict[str, Any]:
-    """docker_version on a blocking socket, in the calling thread."""
+def docker_version_now(url: str, ca: str, cert: str, key: str, timeout: float = 10.0,
+                       raise_timeouts: bool = False) -> dict[str, Any]:
+    """docker_version on a blocking socket, in the calling thread. raise_timeouts: an engine that does not answer
+    within `timeout` raises TimeoutError (as the event loop's deadline would) rather than ls's error line."""
     import socket
     import time
 
@@ -64,13 +72,17 @@ def docker_version_now(url: str, ca: str, cert: str, key: str, timeout: float = 
     deadline = time.monotonic() + timeout
     try:
         raw = socket.create_connection((host, port), timeout=timeout)
-    except OSError:
+    except OSError as err:
+        if raise_timeouts and isinstance(err, TimeoutError):
+            raise
         raise MachineError("Cannot connect to the docker engine endpoint") from None
     try:
         raw.settimeout(max(0.01, deadline - time.monotonic()))
         tls = ctx.wrap_socket(raw, server_hostname=host)
     except OSError as err:
         raw.close()
+        if raise_timeouts and isinstance(err, TimeoutError):
+            raise
         if isinstance(err, ssl.SSLError):
             raise MachineError(f'Get "https://{host}:{port}/version": {go_dial_error(f"{host}:{port}", err)}') \
                 from None
@@ -89,6 +101,8 @@ def docker_version_now(url: str, ca: str, cert: str, key: str, timeout: float = 
                     break
                 chunks.append(data)
     except OSError as err:
+        if raise_timeouts and isinstance(err, TimeoutError):
+            raise
         raise MachineError(f'Get "https://{host}:{port}/version": {go_dial_error(f"{host}:{port}", err)}') from None
     head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
     status = head.split(b"\r\n", 1)[0].decode("latin-1")

@@ -147,82 +147,112 @@ async def query_host(host: Host, timeout: float, docker_host: str, masters_by_di
                      driver: Driver | None = None) -> Row:
     import asyncio  # here, not at the top: `ls -q` and the store's readers never start a loop
 
-
     started = time.monotonic()
     row = Row(Name=host.name, DriverName=host.driver_name, SwarmOptions=host.swarm, EngineOptions=host.engine)
-
-    async def fill() -> None:
-        nonlocal driver
-        driver = driver or driver_for(host)
-        url, err = "", None
-        try:
-            url = await driver.get_url()
-        except MachineError as e:
-            err = e
-        if url and err is None:
-            state = State.RUNNING
-        else:
-            try:
-                state = await driver.state()
-            except MachineError as e:
-                state, err = State.ERROR, e
-        row.State = str(state)
-        row.URL = url
-        failed = create_error_of(host)
-        if failed:
-            row.State, err = "Error", MachineError(failed)
-        if url:
-            from ..engine import docker_version
-
-            auth = host.auth
-            try:
-                info = await docker_version(url, auth.get("CaCertPath", ""), auth.get("ClientCertPath", ""),
-                                            auth.get("ClientKeyPath", ""), timeout=max(timeout, 0.1))
-                row.DockerVersion = "v" + str(info.get("Version", ""))
-            except MachineError as e:
-                row.DockerVersion = "Unknown"
-                if not failed:
-                    text = str(e) if str(e).startswith("Unable") else f"Unable to query docker version: {e}"
-                    err = MachineError(text)
-        else:
-            row.DockerVersion = "Unknown"
-        if err is not None and not isinstance(err, HostNotRunning):
-            row.Error = one_line(str(err))
-        swarm = host.swarm
-        mark = active_mark(host, state == State.RUNNING, url, docker_host)
-        if mark:
-            row.Active, row.ActiveHost, row.ActiveSwarm = mark, mark == "*", mark != "*"
-        disc = swarm.get("Discovery") or ""
-        if disc:
-            master = masters_by_disc.get(disc, "")
-            row.Swarm = f"{master} (master)" if swarm.get("Master") else master
-        else:
-            row.Swarm = swarm_mode_of(host)
-
     try:
         if timeout <= 0:
             raise asyncio.TimeoutError
-        await wait_for(fill(), timeout)
+        await wait_for(_fill(row, host, driver, timeout, docker_host, masters_by_disc, _engine_version), timeout)
     except asyncio.TimeoutError:
-        if row.State and row.State != "Error":
-            # the state was known, only the engine was slow (a machine starting): keep it, as `status` says it
-            row.DockerVersion = "Unknown"
-            row.Error = row.Error or f"Unable to query docker version: no answer within {timeout:g} s"
-            row.ResponseTime = timeout
-            return row
-        failed = create_error_of(host)
-        if failed:  # a failed or interrupted create is an Error whatever the deadline
-            return Row(Name=host.name, Active="", DriverName=host.driver_name, State="Error", Error=one_line(failed),
-                       SwarmOptions=host.swarm, EngineOptions=host.engine, DockerVersion="Unknown",
-                       ResponseTime=timeout)
-        creating = os.path.exists(os.path.join(host.dir, CREATING_FILE))  # marked and not failed: still running
-        return Row(Name=host.name, Active="", DriverName=host.driver_name,
-                   State="Starting" if creating else "Timeout", SwarmOptions=host.swarm, EngineOptions=host.engine,
-                   ResponseTime=timeout)
+        return _unanswered(row, host, timeout)
     except Exception as e:  # a driver bug on one host must not take the listing down
         row.State, row.Error = "Error", one_line(str(e) or repr(e))
     row.ResponseTime = time.monotonic() - started
     return row
+
+
+def query_host_now(host: Host, timeout: float, docker_host: str, masters_by_disc: dict[Any, str]) -> Row:
+    """query_host for a machine whose driver answers from its record, without an event loop: the engine is asked on
+    a blocking socket whose deadline stands for the loop's."""
+    started = time.monotonic()
+    row = Row(Name=host.name, DriverName=host.driver_name, SwarmOptions=host.swarm, EngineOptions=host.engine)
+    try:
+        _at_once(_fill(row, host, None, timeout, docker_host, masters_by_disc, _engine_version_now))
+    except TimeoutError:
+        return _unanswered(row, host, timeout)
+    except Exception as e:  # noqa: BLE001 - a driver bug on one host must not take the listing down
+        row.State, row.Error = "Error", one_line(str(e) or repr(e))
+    row.ResponseTime = time.monotonic() - started
+    return row
+
+
+async def _engine_version(url: str, ca: str, cert: str, key: str, timeout: float) -> dict[str, Any]:
+    from ..engine import docker_version
+
+    return await docker_version(url, ca, cert, key, timeout=timeout)
+
+
+async def _engine_version_now(url: str, ca: str, cert: str, key: str, timeout: float) -> dict[str, Any]:
+    from ..engine import docker_version_now
+
+    return docker_version_now(url, ca, cert, key, timeout=timeout, raise_timeouts=True)
+
+
+async def _fill(row: Row, host: Host, driver: Driver | None, timeout: float, docker_host: str,
+                masters_by_disc: dict[Any, str], engine_version: Any) -> None:
+    """One machine's line of `ls`, filled in as far as it gets: a deadline may stop it at any await."""
+    driver = driver or driver_for(host)
+    url, err = "", None
+    try:
+        url = await driver.get_url()
+    except MachineError as e:
+        err = e
+    if url and err is None:
+        state = State.RUNNING
+    else:
+        try:
+            state = await driver.state()
+        except MachineError as e:
+            state, err = State.ERROR, e
+    row.State = str(state)
+    row.URL = url
+    failed = create_error_of(host)
+    if failed:
+        row.State, err = "Error", MachineError(failed)
+    if url:
+        auth = host.auth
+        try:
+            info = await engine_version(url, auth.get("CaCertPath", ""), auth.get("ClientCertPath", ""),
+                                        auth.get("ClientKeyPath", ""), max(timeout, 0.1))
+            row.DockerVersion = "v" + str(info.get("Version", ""))
+        except MachineError as e:
+            row.DockerVersion = "Unknown"
+            if not failed:
+                text = str(e) if str(e).startswith("Unable") else f"Unable to query docker version: {e}"
+                err = MachineError(text)
+    else:
+        row.DockerVersion = "Unknown"
+    if err is not None and not isinstance(err, HostNotRunning):
+        row.Error = one_line(str(err))
+    swarm = host.swarm
+    mark = active_mark(host, state == State.RUNNING, url, docker_host)
+    if mark:
+        row.Active, row.ActiveHost, row.ActiveSwarm = mark, mark == "*", mark != "*"
+    disc = swarm.get("Discovery") or ""
+    if disc:
+        master = masters_by_disc.get(disc, "")
+        row.Swarm = f"{master} (master)" if swarm.get("Master") else master
+    else:
+        row.Swarm = swarm_mode_of(host)
+
+
+def _unanswered(row: Row, host: Host, timeout: float) -> Row:
+    """The line of a machine whose deadline ran out."""
+    if row.State and row.State != "Error":
+        # the state was known, only the engine was slow (a machine starting): keep it, as `status` says it
+        row.DockerVersion = "Unknown"
+        row.Error = row.Error or f"Unable to query docker version: no answer within {timeout:g} s"
+        row.ResponseTime = timeout
+        return row
+    failed = create_error_of(host)
+    if failed:  # a failed or interrupted create is an Error whatever the deadline
+        return Row(Name=host.name, Active="", DriverName=host.driver_name, State="Error", Error=one_line(failed),
+                   SwarmOptions=host.swarm, EngineOptions=host.engine, DockerVersion="Unknown",
+                   ResponseTime=timeout)
+    creating = os.path.exists(os.path.join(host.dir, CREATING_FILE))  # marked and not failed: still running
+    return Row(Name=host.name, Active="", DriverName=host.driver_name,
+               State="Starting" if creating else "Timeout", SwarmOptions=host.swarm, EngineOptions=host.engine,
+               ResponseTime=timeout)
 
 
 def active_mark(host: Host, running: bool, url: str, docker_host: str) -> str:
@@ -300,6 +330,54 @@ async def list_machines(store: Store, timeout: float = 10.0, filters: dict[str, 
     if cloud_rows is not None:
         cloud_rows.keep(rows, hosts, drivers)
     rows += kept
+    rows.sort(key=lambda r: natural_key(r.Name))
+    return rows + broken
+
+
+def list_machines_at_once(store: Store, timeout: float = 10.0, filters: dict[str, Any] | None = None,
+                          docker_host: str | None = None) -> list[Row] | None:
+    """`ls` where every machine's driver answers from its record (none): no event loop (asyncio is most of a short
+    listing's start), the engines asked on blocking sockets, several in threads. None when some machine must be
+    asked through the loop (list_machines)."""
+    from ..drivers import DRIVERS, driver_class
+
+    filters = filters or {}
+    if timeout <= 0 or "state" in filters:
+        return None
+    hosts, broken = load_all(store)
+    if not all(h.driver_name in DRIVERS and driver_class(h.driver_name).answers_at_once for h in hosts):
+        return None
+    masters = {h.name.lower(): h.swarm.get("Discovery") for h in hosts if h.swarm.get("Master")}
+    masters_by_disc = {h.swarm.get("Discovery"): h.name for h in hosts if h.swarm.get("Master")}
+    hosts = [h for h in hosts if _matches_static(h, filters, masters)]
+    if docker_host is None:
+        docker_host = os.environ.get("DOCKER_HOST", "")
+    rows: list[Row] = []
+    if len(hosts) <= 1:
+        rows = [query_host_now(h, timeout, docker_host, masters_by_disc) for h in hosts]
+    else:
+        import threading
+
+        from ..engine import IN_FLIGHT
+
+        found: dict[int, Row] = {}
+        todo = list(enumerate(hosts))
+        lock = threading.Lock()
+
+        def work() -> None:
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    i, host = todo.pop()
+                found[i] = query_host_now(host, timeout, docker_host, masters_by_disc)
+
+        workers = [threading.Thread(target=work, daemon=True) for _ in range(min(IN_FLIGHT, len(hosts)))]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        rows = [found[i] for i in range(len(hosts))]
     rows.sort(key=lambda r: natural_key(r.Name))
     return rows + broken
 

@@ -171,3 +171,51 @@ def test_the_quick_commands_load_nothing_typing_heavy_in_a_bare_interpreter(tmp_
             assert answer in said, (args, said)
             heavy = sorted(set(loaded) & {"typing", "dataclasses", "inspect", "urllib.parse", "asyncio", "logging"})
             assert not heavy, (args, heavy)
+
+
+def test_ls_over_none_machines_asks_their_engines_without_an_event_loop_and_says_what_the_loop_says(tmp_path):
+    """`ls` where every driver answers from its record (none) starts no loop (asyncio was most of a short listing's
+    start, 3.4x docker-machine's at one machine); its lines are those of the event-loop listing: an engine that
+    answers, one that is closed, one that never accepts (its deadline), several asked at once."""
+    import os
+    import socket
+
+    from fakeengine import FakeEngine
+    from machine_tui.core.service import listing
+    from machine_tui.core.store import Store
+    from vmrig import free_port
+
+    store = str(tmp_path / "store")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MACHINE_", "DOCKER_"))}
+    env.update(MACHINE_STORAGE_PATH=store, MACHINE_TUI_LOG_DIR=str(tmp_path / "logs"))
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(64)  # accepts in the kernel, never answers: a TLS handshake that waits out the deadline
+    up = free_port()
+    urls = {"a-up": f"tcp://127.0.0.1:{up}", "b-closed": "tcp://127.0.0.1:1",
+            "c-silent": f"tcp://127.0.0.1:{hole.getsockname()[1]}", "d-up": f"tcp://127.0.0.1:{up}"}
+    for name, url in urls.items():
+        made = subprocess.run([sys.executable, "-m", "machine_tui.cli", "create", "-d", "none", "--url", url, name],
+                              env=env, capture_output=True, text=True)
+        assert made.returncode == 0, made.stderr
+    code = ("import sys, io, json\nfrom machine_tui.cli.main import main\n"
+            "sys.argv = ['machine-tui', 'ls', '-t', '1']\nreal, sys.stdout = sys.stdout, io.StringIO()\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\nsaid, sys.stdout = sys.stdout.getvalue(), real\n"
+            "print(json.dumps([sorted(sys.modules), said]))")
+    with FakeEngine(store, "127.0.0.1", up):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        assert out.returncode == 0, out.stderr
+        modules, said = json.loads(out.stdout.splitlines()[-1])
+        import asyncio
+
+        looped = asyncio.run(listing.list_machines(Store(store), 1.0, docker_host=""))
+        at_once = listing.list_machines_at_once(Store(store), 1.0, docker_host="")
+    hole.close()
+    assert "asyncio" not in set(modules)
+    lines = said.splitlines()
+    assert lines[0].split()[:3] == ["NAME", "ACTIVE", "DRIVER"] and len(lines) == 5
+    assert "no answer within 1 s" in lines[3] and "Cannot connect to the docker engine endpoint" in lines[2]
+    assert at_once is not None
+    assert [(r.Name, r.State, r.URL, r.DockerVersion, r.Error, r.Active) for r in at_once] == \
+           [(r.Name, r.State, r.URL, r.DockerVersion, r.Error, r.Active) for r in looped]
+    assert listing.render(at_once) == listing.render(looped) == said
