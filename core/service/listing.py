@@ -311,10 +311,7 @@ async def list_machines(store: Store, timeout: float = 10.0, filters: dict[str, 
     import asyncio
 
     filters = filters or {}
-    hosts, broken = load_all(store)
-    masters = {h.name.lower(): h.swarm.get("Discovery") for h in hosts if h.swarm.get("Master")}
-    masters_by_disc = {h.swarm.get("Discovery"): h.name for h in hosts if h.swarm.get("Master")}
-    hosts = [h for h in hosts if _matches_static(h, filters, masters)]
+    hosts, broken, masters_by_disc = _listed(store, filters)
     if "state" in filters:
         states = await asyncio.gather(*(_cheap_state(h) for h in hosts))
         hosts = [h for h, s in zip(hosts, states, strict=True) if any(v.lower() == s.lower() for v in filters["state"])]
@@ -334,6 +331,15 @@ async def list_machines(store: Store, timeout: float = 10.0, filters: dict[str, 
     return rows + broken
 
 
+def _listed(store: Store, filters: dict[str, Any]) -> tuple[list[Host], list[Row], dict[Any, str]]:
+    """The machines `ls` shows before asking any of them (the filters that need no answer applied), the lines of
+    those that cannot be read, and each classic Swarm discovery's master."""
+    hosts, broken = load_all(store)
+    masters = {h.name.lower(): h.swarm.get("Discovery") for h in hosts if h.swarm.get("Master")}
+    masters_by_disc = {h.swarm.get("Discovery"): h.name for h in hosts if h.swarm.get("Master")}
+    return [h for h in hosts if _matches_static(h, filters, masters)], broken, masters_by_disc
+
+
 def list_machines_at_once(store: Store, timeout: float = 10.0, filters: dict[str, Any] | None = None,
                           docker_host: str | None = None) -> list[Row] | None:
     """`ls` where every machine's driver answers from its record (none): no event loop (asyncio is most of a short
@@ -344,12 +350,9 @@ def list_machines_at_once(store: Store, timeout: float = 10.0, filters: dict[str
     filters = filters or {}
     if timeout <= 0 or "state" in filters:
         return None
-    hosts, broken = load_all(store)
+    hosts, broken, masters_by_disc = _listed(store, filters)
     if not all(h.driver_name in DRIVERS and driver_class(h.driver_name).answers_at_once for h in hosts):
         return None
-    masters = {h.name.lower(): h.swarm.get("Discovery") for h in hosts if h.swarm.get("Master")}
-    masters_by_disc = {h.swarm.get("Discovery"): h.name for h in hosts if h.swarm.get("Master")}
-    hosts = [h for h in hosts if _matches_static(h, filters, masters)]
     if docker_host is None:
         docker_host = os.environ.get("DOCKER_HOST", "")
     rows: list[Row] = []
@@ -478,9 +481,7 @@ def quiet_names(store: Store, filters: dict[str, Any] | None = None) -> list[str
 
         rows = asyncio.run(list_machines(store, 10.0, filters))
         return [r.Name for r in rows if not r.broken]
-    hosts, _ = load_all(store)
-    masters = {h.name.lower(): h.swarm.get("Discovery") for h in hosts if h.swarm.get("Master")}
-    return [h.name for h in hosts if _matches_static(h, filters, masters)]
+    return [h.name for h in _listed(store, filters)[0]]
 
 
 DEFAULT_LS_FORMAT = (
