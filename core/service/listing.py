@@ -359,6 +359,7 @@ def list_machines_at_once(store: Store, timeout: float = 10.0, filters: dict[str
     if len(hosts) <= 1:
         rows = [query_host_now(h, timeout, docker_host, masters_by_disc) for h in hosts]
     else:
+        # plain threads, not the engine's ThreadPoolExecutor: concurrent.futures brings logging into a quick command
         import threading
 
         from ..engine import IN_FLIGHT
