@@ -2,7 +2,7 @@
 
 import os
 
-VERSION = "0.13.0"  # pyproject.toml's version: a test keeps the two equal; CHANGELOG.md says what each brought
+VERSION = "0.13.1"  # pyproject.toml's version: a test keeps the two equal; CHANGELOG.md says what each brought
 
 
 def build_id() -> str:

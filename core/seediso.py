@@ -6,7 +6,6 @@ what cloud-init looks for."""
 
 from __future__ import annotations
 
-import os
 import struct
 import time
 
@@ -98,11 +97,17 @@ def make_seed_iso(files: dict[str, bytes], label: str = "cidata") -> bytes:
     return bytes(image)
 
 
-def cloud_config(hostname: str, user: str, public_key: str) -> bytes:
-    """user-data: the login user with the machine's key and password-less sudo (provisioning uses sudo -n)."""
+def cloud_config(hostname: str, user: str, public_key: str, bootcmd: str = "") -> bytes:
+    """user-data: the login user with the machine's key and password-less sudo (provisioning uses sudo -n); and
+    `bootcmd`, a shell script cloud-init runs early at each boot (the engine's seed, which guards itself)."""
+    boot = ""
+    if bootcmd:
+        boot = "bootcmd:\n  - |\n" + "".join(f"    {line}\n" for line in bootcmd.splitlines())
     return (
         "#cloud-config\n"
         f"hostname: {hostname}\n"
+        # the name in /etc/hosts too: sudo looks its host up, and without it asks DNS (none offline) at each call
+        "manage_etc_hosts: true\n"
         "users:\n"
         f"  - name: {user}\n"
         "    shell: /bin/bash\n"
@@ -113,6 +118,7 @@ def cloud_config(hostname: str, user: str, public_key: str) -> bytes:
         f"      - {public_key.strip()}\n"
         "ssh_pwauth: false\n"
         "ssh_genkeytypes: [ed25519]\n"
+        + boot
     ).encode()
 
 
@@ -133,11 +139,12 @@ def network_config(macs: list[str]) -> bytes:
 
 
 def write_machine_seed(path: str, hostname: str, user: str, public_key: str, instance: str,
-                       macs: list[str] | None = None) -> None:
-    """The NoCloud seed ISO of a machine (0600: it names the login user and its key)."""
-    files = {"user-data": cloud_config(hostname, user, public_key), "meta-data": meta_data(instance, hostname)}
+                       macs: list[str] | None = None, bootcmd: str = "") -> None:
+    """The NoCloud seed ISO of a machine (0600: it names the login user and its key, and may carry the engine's
+    server key in `bootcmd`)."""
+    files = {"user-data": cloud_config(hostname, user, public_key, bootcmd), "meta-data": meta_data(instance, hostname)}
     if macs:
         files["network-config"] = network_config(macs)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(make_seed_iso(files))
+    from .store import write_atomic
+
+    write_atomic(path, make_seed_iso(files), 0o600)

@@ -157,7 +157,8 @@ class Driver(abc.ABC):
     flags_given: set[str] | None = None  # at create: the flags the user typed (None: all of them count as typed)
     # set by a create that provisions: a driver whose image applies an engine seed at its first boot calls it just
     # before that boot with (engine URL, the image's dockerd, its unit's ExecStart) and keeps what it returns
-    # (provisioning's EngineSeed) in engine_seed, so that provisioning checks the engine instead of restarting it
+    # (provisioning's EngineSeed) in engine_seed, so that provisioning checks the engine instead of restarting it;
+    # a driver that cannot know the image's dockerd before it boots passes "" (the guest then names its own)
     seed_engine: Callable[[str, str, str], Awaitable[Any]] | None = None
     engine_seed: Any = None
 

@@ -189,8 +189,6 @@ class QemuDriver(Driver):
             report.info(f"On network {self.network} as {member.address}")
         report.info("Creating the disk (a qcow2 overlay on the base image)...")
         await self._make_disk(report)
-        if not self._fw_cfg:
-            self._write_seed()
         if self.accel == "auto":
             self.accel = await self._remembered_accel(report)
         report.info(f"Starting the VM ({self.accel})...")
@@ -208,8 +206,17 @@ class QemuDriver(Driver):
 
     async def _make_engine_seed(self) -> None:
         """machine-tui's own image configures and starts Docker at its first boot from a seed handed in through
-        fw_cfg (an image built before it knew how has no engine-seed file and is provisioned as any host)."""
-        if self.seed_engine is None or not self._fw_cfg:
+        fw_cfg (an image built before it knew how has no engine-seed file and is provisioned as any host); a cloud
+        image gets it in its cloud-init seed, which the guest applies only if it has Docker preinstalled."""
+        if not self._fw_cfg:
+            bootcmd = ""
+            if self.seed_engine is not None:
+                # no dockerd named: the guest puts its own in the drop-in
+                self.engine_seed = await self.seed_engine(f"tcp://127.0.0.1:{self.engine_port}", "", "")
+                bootcmd = self.engine_seed.first_boot_script()
+            self._write_seed(bootcmd)
+            return
+        if self.seed_engine is None:
             return
         try:
             with open(os.path.join(self.image_dir, "engine-seed")) as fh:
@@ -243,13 +250,13 @@ class QemuDriver(Driver):
         except MachineError as err:
             raise MachineError(f"making the disk: {err}") from None
 
-    def _write_seed(self) -> None:
+    def _write_seed(self, bootcmd: str = "") -> None:
         from ..seediso import write_machine_seed
 
         name = self.machine_name
         write_machine_seed(self._path("seed.iso"), name, self.ssh_user_setting,
                            _read_text(self.ssh_key_setting + ".pub"),
-                           f"machine-tui-{name}-{uuid.uuid4().hex[:8]}")
+                           f"machine-tui-{name}-{uuid.uuid4().hex[:8]}", bootcmd=bootcmd)
 
     async def _remembered_accel(self, report: Reporter) -> str:
         """The probe's verdict, kept per boot of this computer and per QEMU binary (a batch probes once: the others

@@ -14,16 +14,19 @@ class LoopbackDriver(Driver):
     name = "loopback"
     flags = [Flag("loopback-engine-port", "Port of the engine on 127.0.0.1", "int", 2376, bounds=PORT),
              Flag("loopback-seed", "Hand the engine's seed to the host before it boots, as the QEMU driver does "
-                  "with machine-tui's own image", "bool", False)]
+                  "with machine-tui's own image", "bool", False),
+             Flag("loopback-seed-names-no-dockerd", "With --loopback-seed, leave the dockerd for the guest to name, as "
+                  "the QEMU driver does for a cloud image", "bool", False)]
     ip_address = Setting("IPAddress", str, "127.0.0.1")
     engine_port = Setting("EnginePort", int, flag="loopback-engine-port")
     seed = Setting("Seed", bool, flag="loopback-seed")
+    guest_names_dockerd = Setting("SeedNamesNoDockerd", bool, flag="loopback-seed-names-no-dockerd")
 
     async def create(self, report) -> None:
         report.info("Nothing to create: the loopback host is always there")
         if self.seed and self.seed_engine is not None:
-            self.engine_seed = await self.seed_engine(f"tcp://127.0.0.1:{self.engine_port}", "/usr/sbin/dockerd",
-                                                      UNIT_EXECSTART)
+            known = ("", "") if self.guest_names_dockerd else ("/usr/sbin/dockerd", UNIT_EXECSTART)
+            self.engine_seed = await self.seed_engine(f"tcp://127.0.0.1:{self.engine_port}", *known)
 
     async def state(self) -> State:
         return State.RUNNING

@@ -87,7 +87,7 @@ async def test_a_bare_host_gets_curl_then_docker_from_the_install_url(loopback):
     host = box["host"] = debian_with_docker(port)
     host.answer(r"command -v dockerd .*command -v docker ", "\n---\n\n---\n")  # nothing there at first
     host.answer(r"^command -v curl$", Result(1, "", ""))
-    host.answer(r"command -v dockerd \|\| true; echo ---; systemctl", f"/usr/sbin/dockerd\n---\n{UNIT}\n")  # installed
+    host.answer(r"command -v dockerd \|\| true; echo ---; \{ systemctl", f"/usr/sbin/dockerd\n---\n{UNIT}\n")  # installed
     await create(store, port)
     assert host.ran(r"^apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl$")
     assert host.ran(r"^curl -sSL https://get.docker.com \| sh -$")
@@ -238,3 +238,91 @@ async def test_a_seeded_docker_that_failed_at_boot_is_started_as_provisioning_do
     assert "Docker did not come up from the seed: starting it as provisioning does..." in [
         e.message for e in report.events]
     assert not store.load("seeded").doc.get("CreateError")
+
+
+def run_first_boot_script(store: Store, name: str, guest) -> str:
+    """A cloud image's first boot: the seed's bootcmd script run in a folder standing for the guest's root, with
+    a dockerd and a systemctl of its own (one that records what it is asked and touches nothing)."""
+    import stat
+    import subprocess
+
+    from machine_tui.core.provisioning.seed import EngineSeed
+
+    mdir = store.machine_dir(name)
+    seed = EngineSeed(name, os.path.join(store.path, "certs", "ca.pem"), os.path.join(mdir, "server.pem"),
+                      os.path.join(mdir, "server-key.pem"), os.path.join(mdir, "engine-seed.conf"))
+    bin_dir = guest / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "dockerd").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "systemctl").write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {guest}/systemctl.log\n'
+        'case "$1" in\n'
+        f"  cat) printf '[Service]\\nExecStart=\\nExecStart=%s\\n' '{UNIT[len('ExecStart='):]} $DOCKER_OPTS' ;;\n"
+        '  show) echo "/lib/systemd/system/$4" ;;\n'
+        "esac\n")
+    for tool in ("dockerd", "systemctl"):
+        (bin_dir / tool).chmod(stat.S_IRWXU)
+    script = seed.first_boot_script(docker_dir=f"{guest}/etc/docker",
+                                    drop_in_path=f"{guest}/etc/systemd/system/docker.service.d/10-machine.conf",
+                                    unit_dir=f"{guest}/etc/systemd/system")
+    done = subprocess.run(["sh", "-c", script], env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, capture_output=True,
+                          text=True)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    return str(bin_dir / "dockerd")
+
+
+async def test_a_cloud_images_seed_is_completed_in_the_guest_to_what_provisioning_makes(loopback, tmp_path):
+    """A cloud image's dockerd is known only inside it: its seed's drop-in leaves the dockerd for the guest, whose
+    first-boot script puts its own there and its unit's --containerd, as provisioning reads them. The files it
+    writes are then byte for byte what provisioning would copy, so Docker is only checked."""
+    import hashlib
+
+    store, port, box = loopback
+    guest = tmp_path / "guest"
+    guest.mkdir()
+    remote = {"/etc/docker/ca.pem": "etc/docker/ca.pem", "/etc/docker/server.pem": "etc/docker/server.pem",
+              "/etc/docker/server-key.pem": "etc/docker/server-key.pem",
+              "/etc/systemd/system/docker.service.d/10-machine.conf":
+                  "etc/systemd/system/docker.service.d/10-machine.conf"}
+    found: dict[str, str] = {}
+
+    def boot() -> str:  # the guest ran its script at boot, before provisioning first looked at it
+        if not found:
+            found["dockerd"] = run_first_boot_script(store, "cloudy", guest)
+        return found["dockerd"]
+
+    def probe(command: str) -> str:  # the guest's dockerd and unit, as provisioning finds them
+        return f"{boot()}\n---\n/usr/bin/docker\n---\nExecStart={boot()} -H fd:// " \
+               "--containerd=/run/containerd/containerd.sock\n"
+
+    def check(command: str) -> str:
+        boot()
+        lines = [f"{hashlib.sha256((guest / held).read_bytes()).hexdigest()}  {path}" for path, held in remote.items()]
+        return "\n".join(lines) + "\nenabled\n"
+
+    host = box["host"] = debian_with_docker(port)
+    host.answer(r"command -v dockerd .*command -v docker ", probe)
+    host.answer(r"^sha256sum ", check)
+    report = Reporter()
+    await operations.create(store, "cloudy", "loopback", {"loopback-engine-port": port, "loopback-seed": True,
+                                                          "loopback-seed-names-no-dockerd": True}, report,
+                            context=False)
+    assert "Docker was configured at boot with these certs and options: checking it..." in [
+        e.message for e in report.events], [e.message for e in report.events]
+    assert not host.files and not host.ran(r"systemctl -f restart docker")
+    conf = (guest / remote["/etc/systemd/system/docker.service.d/10-machine.conf"]).read_text()
+    assert f"ExecStart={found['dockerd']} -H tcp://0.0.0.0:{port}" in conf
+    assert "--label provider=loopback --containerd=/run/containerd/containerd.sock\n" in conf
+    assert oct((guest / "etc/docker/server-key.pem").stat().st_mode & 0o777) == "0o600"
+    assert oct((guest / "etc/docker/server.pem").stat().st_mode & 0o777) == "0o644"
+    units = guest / "etc/systemd/system"
+    assert os.readlink(units / "multi-user.target.wants/docker.service") == "/lib/systemd/system/docker.service"
+    assert os.readlink(units / "sockets.target.wants/docker.socket") == "/lib/systemd/system/docker.socket"
+    log = (guest / "systemctl.log").read_text().splitlines()
+    assert log[-2:] == ["daemon-reload", "start --no-block docker.socket docker.service"]
+    # a later boot, or one after provisioning: the script leaves the host as it is
+    before = {p: (guest / p).read_bytes() for p in remote.values()}
+    run_first_boot_script(store, "cloudy", guest)
+    assert {p: (guest / p).read_bytes() for p in remote.values()} == before
+    assert (guest / "systemctl.log").read_text().splitlines() == log

@@ -1,5 +1,6 @@
 """The QEMU driver hands machine-tui's own image its engine's seed through fw_cfg at the first boot only, and only
-when the image says it knows how (its engine-seed file). That the guest applies it is tests/vm/test_qemu_driver.py."""
+when the image says it knows how (its engine-seed file); a cloud image gets it in its cloud-init seed. That the guests
+apply it is tests/vm/test_qemu_driver.py."""
 
 from __future__ import annotations
 
@@ -63,3 +64,44 @@ async def test_no_seed_for_an_older_image_or_a_create_that_does_not_provision(tm
     unprovisioned = driver_on_image(tmp_path / "b", knows_the_seed=True)  # seed_engine is set only to provision
     await unprovisioned._make_engine_seed()
     assert unprovisioned.engine_seed is None and len(fw_cfg(unprovisioned._command())) == 1
+
+
+async def test_a_cloud_images_seed_carries_the_engine_in_its_cloud_init_user_data(tmp_path):
+    """No fw_cfg reader in a cloud image: the seed rides in the NoCloud ISO as a bootcmd script (run at boot by
+    cloud-init, before Docker would start), the dockerd left for the guest to name."""
+    import yaml
+
+    store = tmp_path / "store"
+    mdir = store / "machines" / "c1"
+    mdir.mkdir(parents=True)
+    (mdir / "id_rsa.pub").write_text("ssh-ed25519 AAAAC3Nza me\n")
+    for name in ("ca.pem", "server.pem", "server-key.pem", "engine-seed.conf"):
+        (mdir / name).write_text(f"{name} of c1\n")
+    driver = QemuDriver(QemuDriver.new_config("c1", str(store)))
+    driver.set_config_from_flags({"qemu-image-url": "http://127.0.0.1:9/cloud.qcow2", "qemu-accel": "tcg"})
+    driver.ssh_key_setting = str(mdir / "id_rsa")
+    driver.ssh_port_setting, driver.engine_port = 40022, 40376
+    seed = EngineSeed("c1", *(str(mdir / n) for n in ("ca.pem", "server.pem", "server-key.pem", "engine-seed.conf")))
+    asked = []
+
+    async def seed_engine(url: str, dockerd: str, execstart: str) -> EngineSeed:
+        asked.append((url, dockerd, execstart))
+        return seed
+
+    driver.seed_engine = seed_engine
+    await driver._make_engine_seed()
+    assert asked == [("tcp://127.0.0.1:40376", "", "")] and driver.engine_seed is seed
+    iso = (mdir / "seed.iso").read_bytes()
+    assert oct((mdir / "seed.iso").stat().st_mode & 0o777) == "0o600"  # it holds the engine's server key
+    start = iso.index(b"#cloud-config")
+    user_data = yaml.safe_load(iso[start:iso.index(b"\0", start)].decode())
+    assert user_data["bootcmd"] == [seed.first_boot_script()]
+    assert user_data["users"][0]["ssh_authorized_keys"] == ["ssh-ed25519 AAAAC3Nza me"]
+    assert "-fw_cfg" not in driver._command()
+
+    # a create that does not provision: the seed is only the user and key
+    plain = QemuDriver(driver.config)
+    await plain._make_engine_seed()
+    iso = (mdir / "seed.iso").read_bytes()
+    start = iso.index(b"#cloud-config")
+    assert "bootcmd" not in yaml.safe_load(iso[start:iso.index(b"\0", start)].decode())

@@ -93,7 +93,8 @@ def test_qemu_machine_lifecycle_on_the_fast_image(image, store, tmp_path):
 
 def test_qemu_machine_from_a_cloud_image_with_a_cloud_init_seed(image, store, tmp_path):
     """The cloud-init variant of the image, published with its SHA256SUMS on a loopback web server like Debian's
-    cloud images: downloaded into cache/, the user, key and hostname handed in by the NoCloud seed ISO."""
+    cloud images: downloaded into cache/, the user, key and hostname handed in by the NoCloud seed ISO, and the
+    engine's seed with them (Docker is preinstalled there: it starts at boot already on TLS, and is only checked)."""
     env = clean_env(store, DOCKER_CONFIG=str(tmp_path / "docker-config"))
     with ImageServer(image) as srv:
         r = run_cli(["create", "-d", "qemu", "--qemu-image-url", srv.url("cloud.qcow2"), "--qemu-kernel",
@@ -103,6 +104,8 @@ def test_qemu_machine_from_a_cloud_image_with_a_cloud_init_seed(image, store, tm
     assert r.returncode == 0, r.stdout + r.stderr + console(store, "cloud1")
     assert "Downloading cloud.qcow2: 839 MB of 839 MB" in r.stdout or "Downloading cloud.qcow2:" in r.stdout
     assert "Verifying cloud.qcow2 (sha256)..." in r.stdout and "Waiting for cloud-init to finish..." in r.stdout
+    assert "Docker was configured at boot with these certs and options: checking it..." in r.stdout, r.stdout
+    assert "Copying certs to the remote machine..." not in r.stdout
     cached = [f for f in os.listdir(os.path.join(store, "cache")) if f.endswith("-cloud.qcow2")]
     assert len(cached) == 1
     # what cloud-init did with the seed: our user with the machine's key and sudo, the hostname
