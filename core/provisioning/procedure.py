@@ -106,8 +106,13 @@ async def _provision(store: Store, host: Host, driver: Driver, report: Reporter,
 
     if not (seeded and await _seeded_engine_listens(conn, port, report)):
         report.step("restart", "Starting Docker...")
-        await prov.service("restart", report)
-        await prov.enable()
+        # beside the start, not after it: `systemctl enable` runs a SysV script's tools on Debian's docker.io (seconds
+        # on a slow guest, 10 s under emulation) and needs nothing the start does
+        enabling = asyncio.ensure_future(prov.enable())
+        try:
+            await prov.service("restart", report)
+        finally:
+            await enabling
         report.done("restart")
         await wait_for_port(conn, port, report)
 

@@ -4,6 +4,7 @@ command fails the test instead of passing silently."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shlex
 from collections.abc import Callable
@@ -39,10 +40,12 @@ class FakeHost:
 
     async def run(self, command: str, timeout: float | None = 600, check: bool = True,
                   input: str | None = None) -> Result:
+        await asyncio.sleep(0)  # a command is a round trip: other work of the caller's goes on meanwhile
         return self._do("user", command, check, input)
 
     async def sudo(self, command: str, timeout: float | None = 600, check: bool = True,
                    input: str | None = None) -> Result:
+        await asyncio.sleep(0)
         return self._do("root", command, check, input)
 
     def _do(self, who: str, command: str, check: bool, input: str | None) -> Result:

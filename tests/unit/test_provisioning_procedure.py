@@ -75,6 +75,9 @@ async def test_a_host_with_docker_is_configured_for_tls_and_nothing_is_installed
     assert host.files["/etc/docker/ca.pem"][0].startswith("-----BEGIN CERTIFICATE-----")
     assert host.ran(r"^hostname lb && echo lb > /etc/hostname")
     assert host.ran(r"^systemctl -f restart docker$") and host.ran(r"^systemctl -f enable docker$")
+    # enabling goes out beside the start, not after it (each takes seconds on a slow guest)
+    sent = [command for _, command in host.commands]
+    assert sent.index("systemctl -f enable docker") < sent.index("systemctl -f restart docker")
     steps = [e.step for e in report.events if e.kind == EventKind.DONE]
     assert steps == ["precreate", "create", "state", "ssh", "detect", "hostname", "install", "certs", "restart",
                      "listen", "tlscheck"]
