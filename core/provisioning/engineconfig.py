@@ -10,6 +10,10 @@ from ..hostconfig import Host
 
 DOCKER_DIR = "/etc/docker"
 DROP_IN = "/etc/systemd/system/docker.service.d/10-machine.conf"
+# a shell command printing the unit's last ExecStart (a drop-in's, if any). A login user other than root reads it over
+# the system bus, which an image without D-Bus lacks (Debian's minimal and cloud images): then through sudo
+UNIT_EXECSTART = ("{ systemctl cat docker.service 2>/dev/null || sudo -n systemctl cat docker.service 2>/dev/null; } "
+                  "| grep '^ExecStart=.' | tail -1")
 
 
 def engine_port(url: str) -> int:

@@ -16,7 +16,7 @@ from ..hostconfig import Host
 from .base import SBIN, Provisioner
 from .commander import Commander
 from .detect import detect
-from .engineconfig import engine_port, unit_extras_from
+from .engineconfig import UNIT_EXECSTART, engine_port, unit_extras_from
 from .seed import EngineSeed, digests, make_server_cert
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ async def _provision(store: Store, host: Host, driver: Driver, report: Reporter,
 
     report.step("hostname", "Setting the hostname...")
     probe = conn.run(
-        SBIN + "command -v dockerd || true; echo ---; command -v docker || true; echo ---; " + UNIT_EXECSTART,
+        f"{SBIN}command -v dockerd || true; echo ---; command -v docker || true; echo ---; {UNIT_EXECSTART} || true",
         timeout=60, check=False)
     _, found = await asyncio.gather(prov.set_hostname(host.name), probe)
     report.done("hostname")
@@ -71,7 +71,7 @@ async def _provision(store: Store, host: Host, driver: Driver, report: Reporter,
         report.info("Docker is already installed: skipping the install")
     else:
         await install_docker(conn, prov, host, report)
-        found = await conn.run(SBIN + "command -v dockerd || true; echo ---; " + UNIT_EXECSTART, check=False)
+        found = await conn.run(f"{SBIN}command -v dockerd || true; echo ---; {UNIT_EXECSTART} || true", check=False)
         dockerd, execstart = (part.strip() for part in (found.stdout.split("---") + [""])[:2])
     if not dockerd:
         raise MachineError("Error running provisioning: Docker is installed but dockerd was not found on the host")
@@ -145,12 +145,6 @@ async def install_docker(conn: Commander, prov: Provisioner, host: Host, report:
         await conn.sudo(f"curl -sSL {shlex.quote(url)} | sh -", timeout=1800)
     except MachineError as err:
         raise MachineError(f"error installing docker: {err}") from None
-
-
-# the unit's last ExecStart (a drop-in's, if any). A login user other than root reads it over the system bus, which
-# an image without D-Bus lacks (Debian's minimal and cloud images): then through sudo, as root reads it
-UNIT_EXECSTART = ("{ systemctl cat docker.service 2>/dev/null || sudo -n systemctl cat docker.service 2>/dev/null; } "
-                  "| grep '^ExecStart=.' | tail -1 || true")
 
 
 async def wait_for_port(conn: Commander, port: int, report: Reporter, tries: int = 10, delay: float = 3.0) -> None:

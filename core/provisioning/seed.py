@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .engineconfig import DOCKER_DIR, DROP_IN, drop_in, engine_port, unit_extras_from
+from .engineconfig import DOCKER_DIR, DROP_IN, UNIT_EXECSTART, drop_in, engine_port, unit_extras_from
 
 if TYPE_CHECKING:
     from ..hostconfig import Host
@@ -56,7 +56,8 @@ class EngineSeed:
             f"if [ ! -e {docker_dir}/server.pem ] && d=$(command -v dockerd); then\n"
             "(\n"
             "  set -e\n"
-            "  x=$(systemctl cat docker.service 2>/dev/null | grep '^ExecStart=.' | tail -1 "
+            # engineconfig.unit_extras_from's pattern, on what provisioning reads
+            f"  x=$({UNIT_EXECSTART} "
             "| grep -oE -- '--containerd(=|[[:space:]]+)[^[:space:]]+' | sed 's/^/ /' | tr -d '\\n')\n"
             "  case \"$d$x\" in *'|'*|*'&'*|*'\\'*) exit 1;; esac\n"
             f"  mkdir -p {docker_dir} {os.path.dirname(drop_in_path)}\n"
